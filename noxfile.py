@@ -1,0 +1,44 @@
+"""Developer sessions. They run in the current environment (``pip install -e '.[dev]'`` first), so
+CI and a laptop run exactly the same commands: ``nox -s codegen``, ``nox -s codegen -- --check``,
+``nox -s tests``, ``nox -s lint``, ``nox -s bench``.
+"""
+
+from __future__ import annotations
+
+import nox
+
+nox.options.default_venv_backend = "none"
+nox.options.sessions = ["codegen_check", "lint", "tests"]
+
+
+@nox.session(python=False)
+def codegen(session: nox.Session) -> None:
+    """Regenerate the models and artefacts from schemas/ (``-- --check`` only compares)."""
+    session.run("python", "-m", "codegen", *session.posargs)
+
+
+@nox.session(name="codegen_check", python=False)
+def codegen_check(session: nox.Session) -> None:
+    """Fail when the committed generated files differ from what codegen writes (the drift gate)."""
+    session.run("python", "-m", "codegen", "--check")
+
+
+@nox.session(python=False)
+def tests(session: nox.Session) -> None:
+    """The test suite."""
+    session.run("python", "-m", "pytest", *session.posargs)
+
+
+@nox.session(python=False)
+def lint(session: nox.Session) -> None:
+    """ruff, mypy --strict over src/ (generated code included) and the import layering contracts."""
+    session.run("ruff", "check", "src", "codegen", "tests", "benchmarks", "noxfile.py")
+    session.run("ruff", "format", "--check", "src", "codegen", "tests", "benchmarks", "noxfile.py")
+    session.run("mypy")
+    session.run("lint-imports")
+
+
+@nox.session(python=False)
+def bench(session: nox.Session) -> None:
+    """Benchmarks against the obvious alternatives; prints ratios (no timed assertions)."""
+    session.run("python", "-m", "benchmarks", *session.posargs)

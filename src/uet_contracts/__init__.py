@@ -1,0 +1,75 @@
+"""uet_contracts: the UET pipeline's hand-off contracts as JSON Schemas and typed dataclasses.
+
+Public surface (everything else is private and may change):
+
+- the contract types: ``PhaseSpec``, ``DagSnapshot``, ``ExecutionRequest``, ``ExecutionResult``,
+  ``RunRecord``, ``StepAttempt``, ``RunEvent``, ``PatchLedgerEntry``, ``AuditEvent``, ``ErrorEvent``,
+  ``ExecutionLog``, ``PatternCandidate``, ``AntiPattern`` and their nested types;
+- ``load``, ``loads``, ``validate``, ``to_dict``, ``to_json``, ``schema``, ``check_file``;
+- ``ContractError`` (a ``ValueError``) and ``Problem``, the entries of its ``errors``;
+- ``CONTRACTS`` and ``contract_named`` to look contracts up by kind.
+"""
+
+from uet_contracts.api import check_file, load, loads, schema, to_dict, to_json, validate
+from uet_contracts.contracts import CONTRACTS, Contract, contract_for, contract_named
+from uet_contracts.errors import ContractError, Problem
+from uet_contracts.models.anti_pattern_schema import AntiPattern
+from uet_contracts.models.audit_event_schema import AuditEvent
+from uet_contracts.models.common_schema import (
+    Acceptance,
+    AcceptanceCheck,
+    AcceptanceCommand,
+    FileScope,
+    Runner,
+    RunStatus,
+    Step,
+    Tools,
+)
+from uet_contracts.models.dag_snapshot_schema import DagSnapshot
+from uet_contracts.models.error_event_schema import ErrorEvent
+from uet_contracts.models.execution_log_schema import ExecutionLog
+from uet_contracts.models.execution_request_schema import ExecutionRequest
+from uet_contracts.models.execution_result_schema import ExecutionResult
+from uet_contracts.models.patch_ledger_entry_schema import PatchLedgerEntry
+from uet_contracts.models.pattern_candidate_schema import PatternCandidate
+from uet_contracts.models.phase_spec_schema import PhaseSpec
+from uet_contracts.models.run_event_schema import RunEvent
+from uet_contracts.models.run_record_schema import RunRecord
+from uet_contracts.models.step_attempt_schema import StepAttempt
+
+__all__ = [
+    "CONTRACTS",
+    "Acceptance",
+    "AcceptanceCheck",
+    "AcceptanceCommand",
+    "AntiPattern",
+    "AuditEvent",
+    "Contract",
+    "ContractError",
+    "DagSnapshot",
+    "ErrorEvent",
+    "ExecutionLog",
+    "ExecutionRequest",
+    "ExecutionResult",
+    "FileScope",
+    "PatchLedgerEntry",
+    "PatternCandidate",
+    "PhaseSpec",
+    "Problem",
+    "RunEvent",
+    "RunRecord",
+    "RunStatus",
+    "Runner",
+    "Step",
+    "StepAttempt",
+    "Tools",
+    "check_file",
+    "contract_for",
+    "contract_named",
+    "load",
+    "loads",
+    "schema",
+    "to_dict",
+    "to_json",
+    "validate",
+]

@@ -1,0 +1,113 @@
+"""load / loads / validate / to_dict / schema: the public functions of ``uet_contracts``.
+
+Loading is parse (strict YAML or JSON) → validate against the canonical schema (formats checked) →
+structure into the generated dataclass. Any failure raises ``ContractError`` naming file, line,
+column and JSON path; nothing is returned half-checked.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import os
+from pathlib import Path
+from typing import Any, TypeVar
+
+from uet_contracts import conversion, parsing, validation
+from uet_contracts.contracts import contract_for
+from uet_contracts.errors import ContractError, Problem
+from uet_contracts.parsing import Format
+
+T = TypeVar("T")
+
+_SUFFIX_FORMATS: dict[str, Format] = {".yaml": "yaml", ".yml": "yaml", ".json": "json"}
+
+
+def format_of(path: str | os.PathLike[str]) -> Format:
+    """The format a file is read in, from its suffix; ``ContractError`` for any other suffix."""
+    suffix = Path(path).suffix.lower()
+    try:
+        return _SUFFIX_FORMATS[suffix]
+    except KeyError:
+        raise ContractError(
+            [
+                Problem(
+                    f"unsupported file type {suffix or '(no suffix)'!r}: use .yaml, .yml or .json",
+                    file=str(path),
+                )
+            ]
+        ) from None
+
+
+def read_text(path: str | os.PathLike[str]) -> str:
+    """The decoded text of a contract file, refusing unreadable, oversized or non-UTF-8 files."""
+    name = str(path)
+    try:
+        size = os.stat(path).st_size
+        if size > parsing.MAX_BYTES:
+            return parsing.decode(b"\0" * (parsing.MAX_BYTES + 1), name)
+        with open(path, "rb") as handle:
+            raw = handle.read(parsing.MAX_BYTES + 1)
+    except IsADirectoryError:
+        raise ContractError([Problem("is a directory, not a contract file", file=name)]) from None
+    except OSError as exc:
+        raise ContractError([Problem(f"cannot read file: {exc.strerror or exc}", file=name)]) from None
+    return parsing.decode(raw, name)
+
+
+def check_text(text: str, cls: type, format: Format = "yaml", file: str | None = None) -> tuple[Any, list[Problem]]:
+    """(parsed data, problems) for text claimed to hold a ``cls``; never raises for bad input."""
+    contract = contract_for(cls)
+    try:
+        data = parsing.parse(text, format, file)
+    except ContractError as exc:
+        return None, exc.errors
+    return data, validation.problems(data, contract, text=text, format=format, file=file)
+
+
+def check_file(path: str | os.PathLike[str], cls: type) -> list[Problem]:
+    """Every problem of one file against ``cls``'s contract; [] when valid. Never raises for bad input."""
+    try:
+        text = read_text(path)
+        fmt = format_of(path)
+    except ContractError as exc:
+        return exc.errors
+    return check_text(text, cls, fmt, str(path))[1]
+
+
+def loads(text: str, cls: type[T], format: Format = "yaml", *, file: str | None = None) -> T:
+    """A ``cls`` instance from YAML or JSON text."""
+    data, found = check_text(text, cls, format, file)
+    if found:
+        raise ContractError(found)
+    return conversion.structure(data, cls)
+
+
+def load(path: str | os.PathLike[str], cls: type[T]) -> T:
+    """A ``cls`` instance from a file: YAML (``.yaml``/``.yml``) or JSON (``.json``) by suffix."""
+    return loads(read_text(path), cls, format_of(path), file=str(path))
+
+
+def validate(data: Any, cls: type[T]) -> T:
+    """Checks plain data (e.g. from ``json.load``) against ``cls``'s schema and returns the instance."""
+    found = validation.problems(data, contract_for(cls))
+    if found:
+        raise ContractError(found)
+    return conversion.structure(data, cls)
+
+
+def to_dict(instance: Any) -> dict[str, Any]:
+    """Plain JSON data for a contract instance; optional fields that are unset are left out."""
+    contract_for(type(instance))
+    return conversion.unstructure(instance)
+
+
+def to_json(instance: Any) -> str:
+    """Compact JSON text of a contract instance (one line: fit for JSONL and database columns)."""
+    return json.dumps(to_dict(instance), ensure_ascii=False, separators=(",", ":"), sort_keys=True)
+
+
+def schema(cls: type) -> dict[str, Any]:
+    """The canonical JSON Schema of a contract type, as a fresh dict the caller may change."""
+    contract = contract_for(cls)
+    return copy.deepcopy(json.loads(validation.canonical_schema_text(contract.file)))

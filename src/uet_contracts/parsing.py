@@ -1,0 +1,273 @@
+"""Turns the text of a contract file into plain JSON data, refusing what YAML and JSON let slip.
+
+PyYAML alone keeps the last of duplicate keys, expands aliases without limit (billion laughs) and
+follows YAML 1.1, where ``no`` is false and ``2026-11-23`` is a date. Contract files get a stricter
+reading: duplicate keys, aliases, non-string keys, NaN and several documents are refused; only YAML
+1.2 core scalars are resolved (``true``/``false``, numbers, ``null``); everything else stays a
+string. Every refusal is a ``ContractError`` with the line and column of the offending spot.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any, Literal
+
+import yaml
+
+from uet_contracts.errors import ContractError, Problem
+
+MAX_BYTES = 1_000_000
+"""Contract files larger than this are refused before parsing (a phase spec is a few kB)."""
+
+Format = Literal["yaml", "json"]
+
+try:
+    from yaml import CParser as _Parser  # type: ignore[attr-defined]
+except ImportError:  # pragma: no cover - PyYAML built without libyaml
+    from yaml.composer import Composer
+    from yaml.parser import Parser
+    from yaml.reader import Reader
+    from yaml.scanner import Scanner
+
+    class _Parser(Reader, Scanner, Parser, Composer):  # type: ignore[no-redef]
+        def __init__(self, stream: str) -> None:
+            Reader.__init__(self, stream)
+            Scanner.__init__(self)
+            Parser.__init__(self)
+            Composer.__init__(self)
+
+
+class _CoreResolver(yaml.resolver.BaseResolver):
+    """YAML 1.2 core schema scalars only: no yes/no/on/off booleans, no dates, no sexagesimals."""
+
+
+_CoreResolver.add_implicit_resolver(
+    "tag:yaml.org,2002:bool", re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"), list("tTfF")
+)
+_CoreResolver.add_implicit_resolver(
+    "tag:yaml.org,2002:int", re.compile(r"^(?:[-+]?[0-9]+|0o[0-7]+|0x[0-9a-fA-F]+)$"), list("-+0123456789")
+)
+_CoreResolver.add_implicit_resolver(
+    "tag:yaml.org,2002:float",
+    re.compile(r"^[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?$"),
+    list("-+.0123456789"),
+)
+_CoreResolver.add_implicit_resolver(
+    "tag:yaml.org,2002:null", re.compile(r"^(?:~|null|Null|NULL|)$"), ["~", "n", "N", ""]
+)
+
+
+def _mark(node: yaml.Node) -> tuple[int, int]:
+    return node.start_mark.line + 1, node.start_mark.column + 1
+
+
+class _StrictConstructor(yaml.constructor.SafeConstructor):
+    """SafeConstructor that refuses aliases, duplicate keys and non-string keys."""
+
+    def construct_object(self, node: yaml.Node, deep: bool = False) -> Any:
+        if node in self.constructed_objects or node in self.recursive_objects:
+            line, col = _mark(node)
+            raise _Refused("YAML aliases/anchors are not allowed in contract files (write the value out)", line, col)
+        return super().construct_object(node, deep)
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+        if not isinstance(node, yaml.MappingNode):
+            return super().construct_mapping(node, deep)
+        mapping: dict[str, Any] = {}
+        for key_node, value_node in node.value:
+            if key_node.tag == "tag:yaml.org,2002:merge":
+                line, col = _mark(key_node)
+                raise _Refused("YAML merge keys ('<<') are not allowed in contract files", line, col)
+            key = self.construct_object(key_node, deep=True)
+            if not isinstance(key, str):
+                line, col = _mark(key_node)
+                raise _Refused(f"mapping keys must be strings, got {type(key).__name__} {key!r}", line, col)
+            if key in mapping:
+                line, col = _mark(key_node)
+                raise _Refused(f"duplicate key {key!r} (each key may appear once)", line, col)
+            mapping[key] = self.construct_object(value_node, deep=deep)
+        return mapping
+
+    def construct_yaml_float(self, node: yaml.ScalarNode) -> float:
+        return float(self.construct_scalar(node))
+
+    def construct_yaml_int(self, node: yaml.ScalarNode) -> int:
+        text = str(self.construct_scalar(node))
+        if text.startswith(("0o", "0x")):
+            return int(text, 0)
+        return int(text)
+
+
+_StrictConstructor.add_constructor("tag:yaml.org,2002:float", _StrictConstructor.construct_yaml_float)  # type: ignore[type-var]
+_StrictConstructor.add_constructor("tag:yaml.org,2002:int", _StrictConstructor.construct_yaml_int)  # type: ignore[type-var]
+
+
+class StrictLoader(_Parser, _StrictConstructor, _CoreResolver):  # type: ignore[misc]
+    """The loader for contract files: libyaml's parser where present, the strict constructor."""
+
+    def __init__(self, stream: str) -> None:
+        _Parser.__init__(self, stream)
+        _StrictConstructor.__init__(self)
+        _CoreResolver.__init__(self)
+
+
+class _Refused(Exception):
+    def __init__(self, message: str, line: int | None, column: int | None) -> None:
+        super().__init__(message)
+        self.message, self.line, self.column = message, line, column
+
+
+def decode(raw: bytes, file: str | None = None) -> str:
+    """UTF-8 text of a file (a BOM is allowed), refusing oversized or undecodable input."""
+    if len(raw) > MAX_BYTES:
+        raise ContractError(
+            [
+                Problem(
+                    f"file is {len(raw):,} bytes, over the {MAX_BYTES:,}-byte limit for contract files",
+                    file=file,
+                )
+            ]
+        )
+    try:
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = raw.count(b"\n", 0, exc.start) + 1
+        column = exc.start - (raw.rfind(b"\n", 0, exc.start) + 1) + 1
+        raise ContractError(
+            [
+                Problem(
+                    f"not valid UTF-8: byte 0x{raw[exc.start]:02x} cannot be decoded (save the file as UTF-8)",
+                    file=file,
+                    line=line,
+                    column=column,
+                )
+            ]
+        ) from None
+
+
+def _yaml_problem(exc: yaml.YAMLError) -> Problem:
+    mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
+    problem = getattr(exc, "problem", None) or str(exc)
+    context = getattr(exc, "context", None)
+    text = f"YAML syntax error: {problem}" + (f" ({context})" if context else "")
+    if "\\t" in text or "'\\t'" in text or "tab" in text:
+        text += "; indent with spaces, not tabs"
+    if mark is None:
+        return Problem(text)
+    return Problem(text, line=mark.line + 1, column=mark.column + 1)
+
+
+def parse_yaml(text: str, file: str | None = None) -> Any:
+    """One YAML document as plain data, read strictly (see the module docstring)."""
+    loader = StrictLoader(text)
+    try:
+        if not loader.check_node():
+            raise ContractError([Problem("file is empty: expected a mapping of contract fields", file=file)])
+        root = loader.get_node()
+        if loader.check_node():
+            extra = loader.get_node()
+            line, col = _mark(extra) if extra is not None else (None, None)
+            raise _Refused("more than one YAML document in the file (one contract per file)", line, col)
+        return loader.construct_document(root)
+    except _Refused as exc:
+        raise ContractError([Problem(exc.message, file=file, line=exc.line, column=exc.column)]) from None
+    except yaml.YAMLError as exc:
+        problem = _yaml_problem(exc)
+        raise ContractError([Problem(problem.message, file=file, line=problem.line, column=problem.column)]) from None
+    except RecursionError:
+        raise ContractError([Problem("YAML nesting is too deep", file=file)]) from None
+    finally:
+        loader.dispose()
+
+
+def _refuse_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not valid JSON (use a number or null)")
+
+
+def _unique_pairs(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in out:
+            raise ValueError(f"duplicate key {key!r} (each key may appear once)")
+        out[key] = value
+    return out
+
+
+def parse_json(text: str, file: str | None = None) -> Any:
+    """One JSON document; NaN/Infinity and duplicate keys are refused."""
+    try:
+        return json.loads(text, parse_constant=_refuse_constant, object_pairs_hook=_unique_pairs)
+    except json.JSONDecodeError as exc:
+        raise ContractError(
+            [Problem(f"JSON syntax error: {exc.msg}", file=file, line=exc.lineno, column=exc.colno)]
+        ) from None
+    except ValueError as exc:
+        line, column = _json_locate(text, str(exc))
+        raise ContractError([Problem(str(exc), file=file, line=line, column=column)]) from None
+    except RecursionError:
+        raise ContractError([Problem("JSON nesting is too deep", file=file)]) from None
+
+
+def _json_locate(text: str, message: str) -> tuple[int | None, int | None]:
+    """Best-effort position of a duplicate key or constant the json module reported without one."""
+    match = re.search(r"duplicate key '(.+)'", message) or re.match(r"(\S+) is not valid JSON", message)
+    if not match:
+        return None, None
+    needle = f'"{match.group(1)}"' if "duplicate" in message else match.group(1)
+    positions = [m.start() for m in re.finditer(re.escape(needle), text)]
+    if not positions:
+        return None, None
+    offset = positions[-1] if "duplicate" in message else positions[0]
+    line = text.count("\n", 0, offset) + 1
+    return line, offset - (text.rfind("\n", 0, offset) + 1) + 1
+
+
+def parse(text: str, format: Format, file: str | None = None) -> Any:
+    """Plain data from text in the given format."""
+    if format == "json":
+        return parse_json(text, file)
+    return parse_yaml(text, file)
+
+
+def _compose(text: str) -> yaml.Node | None:
+    loader = StrictLoader(text)
+    try:
+        node: yaml.Node | None = loader.get_single_node()
+        return node
+    except yaml.YAMLError:
+        return None
+    finally:
+        loader.dispose()
+
+
+def _walk(node: yaml.Node, path: list[str | int]) -> tuple[yaml.Node, bool]:
+    """The node at ``path``, or the deepest one that exists; and whether the whole path existed."""
+    for part in path:
+        child = None
+        if isinstance(node, yaml.MappingNode) and isinstance(part, str):
+            child = next((v for k, v in node.value if k.value == part), None)
+        elif isinstance(node, yaml.SequenceNode) and isinstance(part, int) and part < len(node.value):
+            child = node.value[part]
+        if child is None:
+            return node, False
+        node = child
+    return node, True
+
+
+def locate(text: str, path: list[str | int], key: str | None = None) -> tuple[int | None, int | None]:
+    """Line and column (1-based) of the node at a JSON path, as far down the path as exists.
+
+    With ``key``, the position of that key inside the mapping at ``path`` (for unknown fields).
+    Used only after a validation failure, so composing the document again costs only on the error
+    path. JSON is composed by the YAML parser too (JSON is YAML's flow style).
+    """
+    root = _compose(text)
+    if root is None:
+        return None, None
+    node, complete = _walk(root, path)
+    if key is not None and complete and isinstance(node, yaml.MappingNode):
+        for key_node, _ in node.value:
+            if key_node.value == key:
+                return _mark(key_node)
+    return _mark(node)

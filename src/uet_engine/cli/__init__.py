@@ -1,0 +1,40 @@
+"""The ``uet`` command line: a thin shell over ``uet_contracts`` and the engine's stages.
+
+Each subcommand lives in its own module with ``register(subparsers)``; this module only wires them
+up and turns expected failures into exit codes: 0 success, 1 a finding (invalid input, failed run),
+2 a usage error or unreadable input. No traceback reaches the user for any of those.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from importlib import import_module
+
+# Subcommand modules, in the order ``uet --help`` lists them.
+COMMANDS = ("validate",)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="uet",
+        description="Validate UET contract files, plan phase sets into DAG snapshots, run and inspect workstreams.",
+    )
+    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    for name in COMMANDS:
+        import_module(f"uet_engine.cli.{name}").register(subparsers)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        code: int = args.handler(args)
+    except KeyboardInterrupt:
+        print("uet: interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        return 1
+    return code
