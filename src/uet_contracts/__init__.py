@@ -6,11 +6,13 @@ Public surface (everything else is private and may change):
   ``RunRecord``, ``StepAttempt``, ``RunEvent``, ``PatchLedgerEntry``, ``AuditEvent``, ``ErrorEvent``,
   ``ExecutionLog``, ``PatternCandidate``, ``AntiPattern`` and their nested types;
 - ``load``, ``loads``, ``validate``, ``to_dict``, ``to_json``, ``schema``, ``check_file``;
+- ``read_text`` and ``format_of`` (read a contract file as ``load`` does, telling unreadable from invalid)
+  and ``locate`` (line and column of a JSON path in a file's text, for problems found after loading);
 - ``ContractError`` (a ``ValueError``) and ``Problem``, the entries of its ``errors``;
 - ``CONTRACTS`` and ``contract_named`` to look contracts up by kind.
 """
 
-from uet_contracts.api import check_file, load, loads, schema, to_dict, to_json, validate
+from uet_contracts.api import check_file, format_of, load, loads, read_text, schema, to_dict, to_json, validate
 from uet_contracts.contracts import CONTRACTS, Contract, contract_for, contract_named
 from uet_contracts.errors import ContractError, Problem
 from uet_contracts.models.anti_pattern_schema import AntiPattern
@@ -36,6 +38,7 @@ from uet_contracts.models.phase_spec_schema import PhaseSpec
 from uet_contracts.models.run_event_schema import RunEvent
 from uet_contracts.models.run_record_schema import RunRecord
 from uet_contracts.models.step_attempt_schema import StepAttempt
+from uet_contracts.parsing import locate
 
 __all__ = [
     "CONTRACTS",
@@ -66,8 +69,11 @@ __all__ = [
     "check_file",
     "contract_for",
     "contract_named",
+    "format_of",
     "load",
     "loads",
+    "locate",
+    "read_text",
     "schema",
     "to_dict",
     "to_json",
