@@ -11,11 +11,12 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Iterator
 from typing import Any, Literal
 
 import yaml
 
-from uet_contracts.errors import ContractError, Problem
+from uet_contracts.errors import ContractError, Problem, json_path
 
 MAX_BYTES = 1_000_000
 """Contract files larger than this are refused before parsing (a phase spec is a few kB)."""
@@ -23,7 +24,9 @@ MAX_BYTES = 1_000_000
 Format = Literal["yaml", "json"]
 
 try:
-    from yaml import CParser as _Parser  # type: ignore[attr-defined]
+    # Not ``from yaml import CParser``: the yaml package does not re-export it, and that import
+    # silently fell back to the pure-Python parser (about 8x slower).
+    from yaml.cyaml import CParser as _Parser  # type: ignore[attr-defined]
 except ImportError:  # pragma: no cover - PyYAML built without libyaml
     from yaml.composer import Composer
     from yaml.parser import Parser
@@ -56,6 +59,12 @@ _CoreResolver.add_implicit_resolver(
 _CoreResolver.add_implicit_resolver(
     "tag:yaml.org,2002:null", re.compile(r"^(?:~|null|Null|NULL|)$"), ["~", "n", "N", ""]
 )
+# Recognised only so that the constructor can refuse it by name (instead of reading a key '<<').
+_CoreResolver.add_implicit_resolver("tag:yaml.org,2002:merge", re.compile(r"^<<$"), ["<"])
+
+MAX_DEPTH = 100
+"""Deepest nesting of mappings and sequences accepted. libyaml's composer recurses in C, so a file
+of a few hundred thousand ``[`` would crash the process; contract files nest fewer than ten levels."""
 
 
 def _mark(node: yaml.Node) -> tuple[int, int]:
@@ -68,7 +77,9 @@ class _StrictConstructor(yaml.constructor.SafeConstructor):
     def construct_object(self, node: yaml.Node, deep: bool = False) -> Any:
         if node in self.constructed_objects or node in self.recursive_objects:
             line, col = _mark(node)
-            raise _Refused("YAML aliases/anchors are not allowed in contract files (write the value out)", line, col)
+            raise _Refused(
+                "YAML aliases/anchors are not allowed in contract files (write the value out)", line, col, node
+            )
         return super().construct_object(node, deep)
 
     def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
@@ -78,14 +89,14 @@ class _StrictConstructor(yaml.constructor.SafeConstructor):
         for key_node, value_node in node.value:
             if key_node.tag == "tag:yaml.org,2002:merge":
                 line, col = _mark(key_node)
-                raise _Refused("YAML merge keys ('<<') are not allowed in contract files", line, col)
+                raise _Refused("YAML merge keys ('<<') are not allowed in contract files", line, col, key_node)
             key = self.construct_object(key_node, deep=True)
             if not isinstance(key, str):
                 line, col = _mark(key_node)
-                raise _Refused(f"mapping keys must be strings, got {type(key).__name__} {key!r}", line, col)
+                raise _Refused(f"mapping keys must be strings, got {type(key).__name__} {key!r}", line, col, key_node)
             if key in mapping:
                 line, col = _mark(key_node)
-                raise _Refused(f"duplicate key {key!r} (each key may appear once)", line, col)
+                raise _Refused(f"duplicate key {key!r} (each key may appear once)", line, col, key_node)
             mapping[key] = self.construct_object(value_node, deep=deep)
         return mapping
 
@@ -103,7 +114,7 @@ _StrictConstructor.add_constructor("tag:yaml.org,2002:float", _StrictConstructor
 _StrictConstructor.add_constructor("tag:yaml.org,2002:int", _StrictConstructor.construct_yaml_int)  # type: ignore[type-var]
 
 
-class StrictLoader(_Parser, _StrictConstructor, _CoreResolver):  # type: ignore[misc]
+class StrictLoader(_Parser, _StrictConstructor, _CoreResolver):
     """The loader for contract files: libyaml's parser where present, the strict constructor."""
 
     def __init__(self, stream: str) -> None:
@@ -113,9 +124,12 @@ class StrictLoader(_Parser, _StrictConstructor, _CoreResolver):  # type: ignore[
 
 
 class _Refused(Exception):
-    def __init__(self, message: str, line: int | None, column: int | None) -> None:
+    """A refusal found while reading; ``node`` (when known) is where, so its JSON path can be named."""
+
+    def __init__(self, message: str, line: int | None, column: int | None, node: yaml.Node | None = None) -> None:
         super().__init__(message)
-        self.message, self.line, self.column = message, line, column
+        self.message, self.line, self.column, self.node = message, line, column, node
+        self.path: list[str | int] = []
 
 
 def decode(raw: bytes, file: str | None = None) -> str:
@@ -146,39 +160,103 @@ def decode(raw: bytes, file: str | None = None) -> str:
         ) from None
 
 
-def _yaml_problem(exc: yaml.YAMLError) -> Problem:
+def _yaml_problem(exc: yaml.YAMLError, text: str) -> Problem:
     mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
     problem = getattr(exc, "problem", None) or str(exc)
     context = getattr(exc, "context", None)
-    text = f"YAML syntax error: {problem}" + (f" ({context})" if context else "")
-    if "\\t" in text or "'\\t'" in text or "tab" in text:
-        text += "; indent with spaces, not tabs"
+    context_mark = getattr(exc, "context_mark", None)
+    if context and context_mark is not None and mark is not None and context_mark.line != mark.line:
+        context += f" that starts at line {context_mark.line + 1}, column {context_mark.column + 1}"
+    message = f"YAML syntax error: {problem}" + (f" ({context})" if context else "")
     if mark is None:
-        return Problem(text)
-    return Problem(text, line=mark.line + 1, column=mark.column + 1)
+        return Problem(message)
+    lines = text.splitlines()
+    at = lines[mark.line][mark.column : mark.column + 1] if mark.line < len(lines) else ""
+    if at == "\t" or "\\t" in message:
+        message += "; indent with spaces, not tabs"
+    return Problem(message, line=mark.line + 1, column=mark.column + 1)
 
 
-def parse_yaml(text: str, file: str | None = None) -> Any:
-    """One YAML document as plain data, read strictly (see the module docstring)."""
+def _nodes(root: yaml.Node) -> Iterator[tuple[yaml.Node, list[str | int]]]:
+    """Every node under ``root`` (mapping keys included) with its JSON path, in document order, once each."""
+    seen: set[int] = set()
+    stack: list[tuple[yaml.Node, list[str | int]]] = [(root, [])]
+    while stack:
+        node, path = stack.pop()
+        if id(node) in seen:
+            continue
+        seen.add(id(node))
+        yield node, path
+        children: list[tuple[yaml.Node, list[str | int]]] = []
+        if isinstance(node, yaml.MappingNode):
+            for key_node, value_node in node.value:
+                part = key_node.value if isinstance(key_node, yaml.ScalarNode) else "?"
+                children += [(key_node, [*path, part]), (value_node, [*path, part])]
+        elif isinstance(node, yaml.SequenceNode):
+            children = [(child, [*path, index]) for index, child in enumerate(node.value)]
+        stack.extend(reversed(children))
+
+
+def _refuse_deep(text: str) -> None:
+    """Refuses nesting deeper than ``MAX_DEPTH`` before libyaml composes (and recurses into) it.
+
+    Every level of nesting needs its own ``[``, ``{``, ``-``, ``:`` or ``?``, so a file with fewer
+    of those than the limit is let through without the (slower) event scan.
+    """
+    if sum(text.count(c) for c in "[{-:?") <= MAX_DEPTH:
+        return
+    parser = StrictLoader(text)
+    try:
+        depth = 0
+        while (event := parser.get_event()) is not None:
+            if isinstance(event, yaml.CollectionStartEvent):
+                depth += 1
+                if depth > MAX_DEPTH:
+                    mark = event.start_mark
+                    raise _Refused(
+                        f"nesting deeper than {MAX_DEPTH} levels (contract files nest a few levels)",
+                        mark.line + 1 if mark else None,
+                        mark.column + 1 if mark else None,
+                    )
+            elif isinstance(event, yaml.CollectionEndEvent):
+                depth -= 1
+    finally:
+        parser.dispose()
+
+
+def _read_yaml(text: str) -> Any:
+    """Plain data from one YAML document; raises ``_Refused`` or ``yaml.YAMLError``."""
+    _refuse_deep(text)
     loader = StrictLoader(text)
     try:
         if not loader.check_node():
-            raise ContractError([Problem("file is empty: expected a mapping of contract fields", file=file)])
+            raise _Refused("file is empty: expected a mapping of contract fields", None, None)
         root = loader.get_node()
         if loader.check_node():
             extra = loader.get_node()
             line, col = _mark(extra) if extra is not None else (None, None)
             raise _Refused("more than one YAML document in the file (one contract per file)", line, col)
-        return loader.construct_document(root)
-    except _Refused as exc:
-        raise ContractError([Problem(exc.message, file=file, line=exc.line, column=exc.column)]) from None
-    except yaml.YAMLError as exc:
-        problem = _yaml_problem(exc)
-        raise ContractError([Problem(problem.message, file=file, line=problem.line, column=problem.column)]) from None
-    except RecursionError:
-        raise ContractError([Problem("YAML nesting is too deep", file=file)]) from None
+        try:
+            return loader.construct_document(root)
+        except _Refused as exc:
+            if exc.node is not None and root is not None:
+                exc.path = next((path for node, path in _nodes(root) if node is exc.node), [])
+            raise
     finally:
         loader.dispose()
+
+
+def parse_yaml(text: str, file: str | None = None) -> Any:
+    """One YAML document as plain data, read strictly (see the module docstring)."""
+    try:
+        return _read_yaml(text)
+    except _Refused as exc:
+        raise ContractError([Problem(exc.message, json_path(exc.path), file, exc.line, exc.column)]) from None
+    except yaml.YAMLError as exc:
+        problem = _yaml_problem(exc, text)
+        raise ContractError([Problem(problem.message, file=file, line=problem.line, column=problem.column)]) from None
+    except RecursionError:  # pragma: no cover - _refuse_deep keeps nesting far below the limit
+        raise ContractError([Problem("YAML nesting is too deep", file=file)]) from None
 
 
 def _refuse_constant(name: str) -> Any:
@@ -203,35 +281,57 @@ def parse_json(text: str, file: str | None = None) -> Any:
             [Problem(f"JSON syntax error: {exc.msg}", file=file, line=exc.lineno, column=exc.colno)]
         ) from None
     except ValueError as exc:
-        line, column = _json_locate(text, str(exc))
-        raise ContractError([Problem(str(exc), file=file, line=line, column=column)]) from None
+        raise ContractError([_json_refusal(text, str(exc), file)]) from None
     except RecursionError:
         raise ContractError([Problem("JSON nesting is too deep", file=file)]) from None
 
 
-def _json_locate(text: str, message: str) -> tuple[int | None, int | None]:
-    """Best-effort position of a duplicate key or constant the json module reported without one."""
-    match = re.search(r"duplicate key '(.+)'", message) or re.match(r"(\S+) is not valid JSON", message)
-    if not match:
-        return None, None
-    needle = f'"{match.group(1)}"' if "duplicate" in message else match.group(1)
-    positions = [m.start() for m in re.finditer(re.escape(needle), text)]
-    if not positions:
-        return None, None
-    offset = positions[-1] if "duplicate" in message else positions[0]
-    line = text.count("\n", 0, offset) + 1
-    return line, offset - (text.rfind("\n", 0, offset) + 1) + 1
+_JSON_CONSTANTS = ("NaN", "Infinity", "-Infinity")
+
+
+def _json_refusal(text: str, message: str, file: str | None) -> Problem:
+    """Where in ``text`` a duplicate key or NaN/Infinity is: the json module does not say.
+
+    JSON is YAML's flow style, so the strict YAML reader finds the same duplicate key with its
+    position and path; a constant is the first plain (unquoted) scalar of that name.
+    """
+    where = Problem(message, file=file)
+    try:
+        if message.startswith("duplicate key"):
+            _read_yaml(text)
+        else:
+            _refuse_deep(text)
+            loader = StrictLoader(text)
+            try:
+                root = loader.get_single_node()
+            finally:
+                loader.dispose()
+            for node, path in _nodes(root) if root is not None else ():
+                if isinstance(node, yaml.ScalarNode) and not node.style and node.value in _JSON_CONSTANTS:
+                    return Problem(message, json_path(path), file, *_mark(node))
+    except _Refused as exc:
+        if exc.message == message:
+            return Problem(message, json_path(exc.path), file, exc.line, exc.column)
+    except (yaml.YAMLError, RecursionError):
+        pass
+    return where
 
 
 def parse(text: str, format: Format, file: str | None = None) -> Any:
     """Plain data from text in the given format."""
     if format == "json":
         return parse_json(text, file)
+    if format != "yaml":
+        raise ValueError(f"unknown format {format!r}: use 'yaml' or 'json'")
     return parse_yaml(text, file)
 
 
 def _compose(text: str) -> yaml.Node | None:
-    loader = StrictLoader(text)
+    try:
+        _refuse_deep(text)
+        loader = StrictLoader(text)
+    except (_Refused, yaml.YAMLError):
+        return None
     try:
         node: yaml.Node | None = loader.get_single_node()
         return node
