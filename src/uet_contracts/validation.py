@@ -61,8 +61,11 @@ def _fast_validator(contract: Contract) -> Any:
     return jsonschema_rs.validator_for(bundle, validate_formats=True)
 
 
-def _describe(error: Any) -> tuple[str, list[str | int], str | None]:
-    """(message, json path parts, key to point at) for one python-jsonschema error."""
+_YAML11_BOOLEANS = frozenset({"yes", "no", "on", "off", "y", "n"})
+
+
+def _describe(error: Any) -> list[tuple[str, list[str | int], str | None]]:
+    """(message, json path parts, key to point at) for one python-jsonschema error: one per unknown field."""
     path: list[str | int] = list(error.absolute_path)
     schema, value, kind = error.schema, error.instance, error.validator
     if kind in ("anyOf", "oneOf") and error.context:
@@ -74,44 +77,43 @@ def _describe(error: Any) -> tuple[str, list[str | int], str | None]:
         return _describe(best_match(fitting or error.context))
     if kind == "required":
         missing = error.message.split("'")[1] if error.message.count("'") >= 2 else str(error.message)
-        return f"missing required field {missing!r}", [*path, missing], None
+        return [(f"missing required field {missing!r}", [*path, missing], None)]
     if kind == "additionalProperties" and isinstance(value, dict):
         allowed = sorted(schema.get("properties", {}))
-        extras = sorted(k for k in value if k not in allowed)
-        key = extras[0] if extras else ""
-        hint = difflib.get_close_matches(key, allowed, n=1)
-        suggestion = f" (did you mean {hint[0]!r}?)" if hint else f" (allowed: {', '.join(allowed)})"
-        return f"unknown field {key!r}{suggestion}", [*path, key], key
+        found = []
+        for key in sorted(k for k in value if k not in allowed):
+            hint = difflib.get_close_matches(key, allowed, n=1)
+            suggestion = f" (did you mean {hint[0]!r}?)" if hint else f" (allowed: {', '.join(allowed)})"
+            found.append((f"unknown field {key!r}{suggestion}", [*path, key], key))
+        return found
     if kind == "type":
         expected = error.validator_value
         expected_text = " or ".join(expected) if isinstance(expected, list) else str(expected)
         message = f"expected {expected_text}, got {_type_name(value)} {json.dumps(value)[:60]}"
         if isinstance(value, bool) and "string" in expected_text:
             message += " (quote the value if you meant text)"
-        return message, path, None
+        elif isinstance(value, str) and value.lower() in _YAML11_BOOLEANS and "boolean" in expected_text:
+            message += " (write true or false)"
+        return [(message, path, None)]
     if kind == "pattern":
         title = schema.get("title")
         about = f" {schema['description']}" if schema.get("description") else ""
         what = f"a valid {title}" if title else f"matching {error.validator_value!r}"
-        return f"{value!r} is not {what}.{about}", path, None
+        return [(f"{value!r} is not {what}.{about}", path, None)]
     if kind == "enum":
         options = ", ".join(json.dumps(o) for o in error.validator_value)
-        return f"{json.dumps(value)} is not one of: {options}", path, None
+        return [(f"{json.dumps(value)} is not one of: {options}", path, None)]
     if kind == "format":
         example = " (e.g. 2026-11-25T10:15:00Z)" if error.validator_value == "date-time" else ""
-        return f"{value!r} is not a valid {error.validator_value}{example}", path, None
+        return [(f"{value!r} is not a valid {error.validator_value}{example}", path, None)]
     if kind == "minLength" and error.validator_value == 1:
-        return "must not be empty", path, None
+        return [("must not be empty", path, None)]
     if kind == "minProperties" and isinstance(value, dict) and not value:
         names = ", ".join(sorted(schema.get("properties", {})))
-        return (
-            f"must not be empty: give at least one of {names}" if names else "must not be empty",
-            path,
-            None,
-        )
+        return [(f"must not be empty: give at least one of {names}" if names else "must not be empty", path, None)]
     if kind == "uniqueItems":
-        return "lists the same item more than once", path, None
-    return str(error.message), path, None
+        return [("lists the same item more than once", path, None)]
+    return [(str(error.message), path, None)]
 
 
 def problems(
@@ -142,11 +144,11 @@ def problems(
         return []
     found: list[Problem] = []
     for error in _python_validator(contract).iter_errors(data):
-        message, parts, key = _describe(error)
-        line = col = None
-        if text is not None:
-            line, col = locate(text, list(error.absolute_path), key)
-        found.append(Problem(message, json_path(parts), file, line, col))
+        for message, parts, key in _describe(error):
+            line = col = None
+            if text is not None:
+                line, col = locate(text, parts[:-1] if key is not None else parts, key)
+            found.append(Problem(message, json_path(parts), file, line, col))
     if not found and fast is not None:  # the two validators disagree: trust the stricter one
         found = [Problem(e.message, json_path(e.instance_path), file) for e in fast.iter_errors(data)]
     found.sort(key=lambda p: (p.line or 0, p.column or 0, p.json_path))
