@@ -9,9 +9,9 @@ import threading
 from pathlib import Path
 
 import pytest
+
 import uet_contracts
 from uet_contracts import ExecutionRequest, ExecutionResult, FileScope
-
 from uet_engine.process import PWSH_MISSING, LiveProcesses, execute
 
 pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="POSIX process groups")
