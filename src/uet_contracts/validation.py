@@ -89,7 +89,8 @@ def _describe(error: Any) -> list[tuple[str, list[str | int], str | None]]:
     if kind == "type":
         expected = error.validator_value
         expected_text = " or ".join(expected) if isinstance(expected, list) else str(expected)
-        message = f"expected {expected_text}, got {_type_name(value)} {json.dumps(value)[:60]}"
+        shown = "" if value is None else f" {json.dumps(value, default=repr)[:60]}"
+        message = f"expected {expected_text}, got {_type_name(value)}{shown}"
         if isinstance(value, bool) and "string" in expected_text:
             message += " (quote the value if you meant text)"
         elif isinstance(value, str) and value.lower() in _YAML11_BOOLEANS and "boolean" in expected_text:
@@ -140,8 +141,12 @@ def problems(
             )
         ]
     fast = _fast_validator(contract)
-    if fast is not None and fast.is_valid(data):
-        return []
+    not_json = None
+    try:
+        if fast is not None and fast.is_valid(data):
+            return []
+    except ValueError as exc:  # a value JSON has no type for (e.g. a datetime): python-jsonschema says where
+        fast, not_json = None, str(exc)
     found: list[Problem] = []
     for error in _python_validator(contract).iter_errors(data):
         for message, parts, key in _describe(error):
@@ -151,5 +156,7 @@ def problems(
             found.append(Problem(message, json_path(parts), file, line, col))
     if not found and fast is not None:  # the two validators disagree: trust the stricter one
         found = [Problem(e.message, json_path(e.instance_path), file) for e in fast.iter_errors(data)]
+    if not found and not_json is not None:
+        found = [Problem(f"not plain JSON data: {not_json}", "$", file)]
     found.sort(key=lambda p: (p.line or 0, p.column or 0, p.json_path))
     return found
