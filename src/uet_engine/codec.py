@@ -1,0 +1,26 @@
+"""Contract instances ⇄ the JSON text the engine stores (SQLite ``record`` columns, JSONL lines).
+
+Every write goes through ``encode``, which validates against the contract's schema first, so the
+store and the audit log never hold a record their schema rejects. ``decode`` is the strict way back.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any, TypeVar
+
+import uet_contracts
+
+T = TypeVar("T")
+
+
+def encode(instance: Any) -> str:
+    """Compact, key-sorted JSON of a contract instance after it passed its schema (``ContractError`` if not)."""
+    data = uet_contracts.to_dict(instance)
+    uet_contracts.validate(data, type(instance))
+    return json.dumps(data, ensure_ascii=False, separators=(",", ":"), sort_keys=True)
+
+
+def decode(text: str, cls: type[T], *, where: str | None = None) -> T:
+    """A ``cls`` instance from stored JSON text, validated; ``ContractError`` naming ``where`` otherwise."""
+    return uet_contracts.loads(text, cls, "json", file=where)
