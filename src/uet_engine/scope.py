@@ -1,0 +1,61 @@
+"""The file-scope check: did a workstream touch only what its ``file_scope`` allows?
+
+Patterns are matched the way ``.gitignore`` lines are (``pathspec``'s ``gitignore`` flavour), always
+anchored at the repository root:
+
+- ``*`` and ``?`` match within one path segment, ``[abc]`` a character class;
+- ``**`` matches any number of segments (``src/**/test_*.py``, ``docs/**``);
+- a pattern naming a folder covers everything under it (``docs`` and ``docs/`` cover ``docs/a/b.md``);
+- a pattern never matches below the root on its own: ``setup.py`` is the top-level file only.
+
+A touched path is allowed when it matches ``create`` or ``modify`` and matches neither ``read_only``
+nor ``forbidden_paths`` (those win when a path matches both). ``create`` means the path did not exist
+before the workstream ran; ``modify`` means it did (deleting counts as modifying). A path matching
+both lists may be either.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping
+
+from pathspec import PathSpec, Pattern
+
+from uet_contracts import FileScope
+
+
+def compile_patterns(patterns: Iterable[str]) -> PathSpec[Pattern]:
+    """A matcher for scope patterns, anchored at the repository root (see the module docstring)."""
+    # A leading "/" anchors a gitignore pattern at the root and makes "!" and "#" literal.
+    return PathSpec.from_lines("gitignore", ["/" + p for p in patterns])
+
+
+def check_scope(
+    file_scope: FileScope,
+    changes: Mapping[str, str],
+    existed_before: Callable[[str], bool],
+) -> list[str]:
+    """One message per touched path the scope does not allow, in path order; empty when all is well.
+
+    ``changes`` maps each touched repository path (POSIX) to its change kind (added, modified,
+    deleted, renamed); ``existed_before`` tells whether a path existed when the workstream started.
+    """
+    forbidden = compile_patterns(file_scope.forbidden_paths or [])
+    read_only = compile_patterns(file_scope.read_only)
+    create = compile_patterns(file_scope.create)
+    modify = compile_patterns(file_scope.modify)
+    problems: list[str] = []
+    for path in sorted(changes):
+        kind = changes[path]
+        if forbidden.match_file(path):
+            problems.append(f"{path}: {kind}, but it is a forbidden path")
+        elif read_only.match_file(path):
+            problems.append(f"{path}: {kind}, but it is read-only")
+        else:
+            in_create, in_modify = create.match_file(path), modify.match_file(path)
+            if not in_create and not in_modify:
+                problems.append(f"{path}: {kind}, but it is outside the file scope (not under create or modify)")
+            elif not in_modify and existed_before(path):
+                problems.append(f"{path}: {kind}, but it is listed only under create and existed before")
+            elif not in_create and not existed_before(path):
+                problems.append(f"{path}: {kind}, but it is listed only under modify and did not exist before")
+    return problems
