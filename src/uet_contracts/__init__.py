@@ -5,14 +5,14 @@ Public surface (everything else is private and may change):
 - the contract types: ``PhaseSpec``, ``DagSnapshot``, ``ExecutionRequest``, ``ExecutionResult``,
   ``RunRecord``, ``StepAttempt``, ``RunEvent``, ``PatchLedgerEntry``, ``AuditEvent``, ``ErrorEvent``,
   ``ExecutionLog``, ``PatternCandidate``, ``AntiPattern`` and their nested types;
-- ``load``, ``loads``, ``validate``, ``to_dict``, ``to_json``, ``schema``, ``check_file``;
+- ``load``, ``loads``, ``validate``, ``check``, ``to_dict``, ``to_json``, ``schema``, ``check_file``;
 - ``read_text`` and ``format_of`` (read a contract file as ``load`` does, telling unreadable from invalid)
   and ``locate`` (line and column of a JSON path in a file's text, for problems found after loading);
 - ``ContractError`` (a ``ValueError``) and ``Problem``, the entries of its ``errors``;
 - ``CONTRACTS`` and ``contract_named`` to look contracts up by kind.
 """
 
-from uet_contracts.api import check_file, format_of, load, loads, read_text, schema, to_dict, to_json, validate
+from uet_contracts.api import check, check_file, format_of, load, loads, read_text, schema, to_dict, to_json, validate
 from uet_contracts.contracts import CONTRACTS, Contract, contract_for, contract_named
 from uet_contracts.errors import ContractError, Problem
 from uet_contracts.models.anti_pattern_schema import AntiPattern
@@ -66,6 +66,7 @@ __all__ = [
     "Step",
     "StepAttempt",
     "Tools",
+    "check",
     "check_file",
     "contract_for",
     "contract_named",

@@ -88,11 +88,20 @@ def load(path: str | os.PathLike[str], cls: type[T]) -> T:
     return loads(read_text(path), cls, format_of(path), file=str(path))
 
 
-def validate(data: Any, cls: type[T]) -> T:
-    """Checks plain data (e.g. from ``json.load``) against ``cls``'s schema and returns the instance."""
+def check(data: Any, cls: type) -> None:
+    """Raises ``ContractError`` unless plain data satisfies ``cls``'s schema; builds no instance.
+
+    For writers that already hold the instance (``to_dict`` then ``check``): the engine's stores
+    validate every row this way, so structuring it back would be wasted work on a hot path.
+    """
     found = validation.problems(data, contract_for(cls))
     if found:
         raise ContractError(found)
+
+
+def validate(data: Any, cls: type[T]) -> T:
+    """Checks plain data (e.g. from ``json.load``) against ``cls``'s schema and returns the instance."""
+    check(data, cls)
     return conversion.structure(data, cls)
 
 
