@@ -28,6 +28,7 @@ from codegen.options import (
     SCHEMA_DIR,
     generator_pins,
 )
+from codegen.reference import write_reference
 
 OUTPUT_DIRS = (MODELS_DIR, GENERATED_DIR)
 
@@ -99,6 +100,7 @@ def generate(root: Path) -> None:
         shutil.rmtree(root / folder, ignore_errors=True)
     _generate_models(SCHEMA_DIR, root / MODELS_DIR)
     write_bundles(SCHEMA_DIR, root / GENERATED_DIR / "bundled")
+    write_reference(SCHEMA_DIR, root / GENERATED_DIR / "reference", REPO_ROOT)
     _write_manifest(root, pins)
 
 
