@@ -45,7 +45,7 @@ def read_text(path: str | os.PathLike[str]) -> str:
     try:
         size = os.stat(path).st_size
         if size > parsing.MAX_BYTES:
-            return parsing.decode(b"\0" * (parsing.MAX_BYTES + 1), name)
+            raise parsing.oversized(size, name)
         with open(path, "rb") as handle:
             raw = handle.read(parsing.MAX_BYTES + 1)
     except IsADirectoryError:

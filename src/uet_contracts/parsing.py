@@ -132,17 +132,17 @@ class _Refused(Exception):
         self.path: list[str | int] = []
 
 
+def oversized(size: int, file: str | None = None) -> ContractError:
+    """The refusal of a file of ``size`` bytes, over ``MAX_BYTES``."""
+    return ContractError(
+        [Problem(f"file is {size:,} bytes, over the {MAX_BYTES:,}-byte limit for contract files", file=file)]
+    )
+
+
 def decode(raw: bytes, file: str | None = None) -> str:
     """UTF-8 text of a file (a BOM is allowed), refusing oversized or undecodable input."""
     if len(raw) > MAX_BYTES:
-        raise ContractError(
-            [
-                Problem(
-                    f"file is {len(raw):,} bytes, over the {MAX_BYTES:,}-byte limit for contract files",
-                    file=file,
-                )
-            ]
-        )
+        raise oversized(len(raw), file)
     try:
         return raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
