@@ -8,7 +8,6 @@ sub-errors we need for precise messages, and speed no longer matters on that pat
 
 from __future__ import annotations
 
-import difflib
 import json
 from functools import cache
 from typing import Any
@@ -82,6 +81,8 @@ def _describe(error: Any) -> list[tuple[str, list[str | int], str | None]]:
         allowed = sorted(schema.get("properties", {}))
         found = []
         for key in sorted(k for k in value if k not in allowed):
+            import difflib  # only on the error path
+
             hint = difflib.get_close_matches(key, allowed, n=1)
             suggestion = f" (did you mean {hint[0]!r}?)" if hint else f" (allowed: {', '.join(allowed)})"
             found.append((f"unknown field {key!r}{suggestion}", [*path, key], key))
