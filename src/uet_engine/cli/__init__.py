@@ -16,19 +16,24 @@ from importlib import import_module
 COMMANDS = ("validate",)
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(only: str | None = None) -> argparse.ArgumentParser:
+    """The ``uet`` parser with every subcommand, or with just ``only`` (one module fewer to import each)."""
     parser = argparse.ArgumentParser(
         prog="uet",
         description="Validate UET contract files, plan phase sets into DAG snapshots, run and inspect workstreams.",
     )
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
-    for name in COMMANDS:
+    for name in COMMANDS if only is None else (only,):
         import_module(f"uet_engine.cli.{name}").register(subparsers)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
+    argv = sys.argv[1:] if argv is None else list(argv)
+    # Import only the chosen subcommand: ``uet validate`` runs on every commit (pre-commit) and must
+    # not wait for the imports of ``uet run`` and the others. ``uet --help`` still loads them all.
+    chosen = argv[0] if argv and argv[0] in COMMANDS else None
+    parser = build_parser(chosen)
     args = parser.parse_args(argv)
     try:
         code: int = args.handler(args)
