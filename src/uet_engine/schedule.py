@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 from decimal import Decimal
 
 import uet_contracts
-from uet_contracts import DagSnapshot
+from uet_contracts import DagSnapshot, Problem
 from uet_engine.phase_set import PhaseSet
 
 SCHEMA_VERSION = "1.0.0"
@@ -214,3 +214,60 @@ class ReadySet:
             return "ready"
         waiting = sorted(p for p in self._prereqs[phase_id] if p not in self.succeeded)
         return "waiting for " + ", ".join(waiting)
+
+
+def compare_snapshots(committed: DagSnapshot, current: DagSnapshot, *, file: str | None = None) -> list[Problem]:
+    """What differs between a committed snapshot and the one the specs give now ([] when nothing).
+
+    ``generated_at`` is ignored: a snapshot is up to date when everything derived from the specs is equal.
+    Each problem is attributed to ``file`` (the committed snapshot) at the JSON path of what changed.
+    """
+    found: list[Problem] = []
+    for name in ("schema_version", "dag_type"):
+        old, new = getattr(committed, name), getattr(current, name)
+        if old != new:
+            found.append(Problem(f"{name} changed: snapshot has {old!r}, specs give {new!r}", f"$.{name}", file))
+    old_nodes, new_nodes = set(committed.nodes), set(current.nodes)
+    found += [
+        Problem(f"added node {n}: in the specs, not in the snapshot", "$.nodes", file)
+        for n in sorted(new_nodes - old_nodes)
+    ]
+    found += [
+        Problem(f"removed node {n}: in the snapshot, no longer in the specs", "$.nodes", file)
+        for n in sorted(old_nodes - new_nodes)
+    ]
+    old_edges, new_edges = _edge_set(committed), _edge_set(current)
+    found += [
+        Problem(f"added edge {a} -> {b}: {a} now depends on {b}", "$.edges", file)
+        for a, b in sorted(new_edges - old_edges)
+    ]
+    found += [
+        Problem(f"removed edge {a} -> {b}: {a} no longer depends on {b}", "$.edges", file)
+        for a, b in sorted(old_edges - new_edges)
+    ]
+    if committed.topo_levels != current.topo_levels:
+        level = next(
+            (i for i, (a, b) in enumerate(zip(committed.topo_levels, current.topo_levels, strict=False)) if a != b),
+            min(len(committed.topo_levels), len(current.topo_levels)),
+        )
+        old_level = committed.topo_levels[level] if level < len(committed.topo_levels) else []
+        new_level = current.topo_levels[level] if level < len(current.topo_levels) else []
+        message = f"topo_levels changed from level {level} on: snapshot has {old_level}, specs give {new_level}"
+        found.append(Problem(message, f"$.topo_levels[{level}]", file))
+    if committed.critical_path != current.critical_path:
+        message = (
+            f"critical_path changed: snapshot has {' -> '.join(committed.critical_path) or '(empty)'},"
+            f" specs give {' -> '.join(current.critical_path) or '(empty)'}"
+        )
+        found.append(Problem(message, "$.critical_path", file))
+    if committed.source_hash != current.source_hash:
+        message = (
+            f"source_hash changed (the specs changed): snapshot has {committed.source_hash},"
+            f" specs give {current.source_hash}"
+        )
+        found.append(Problem(message, "$.source_hash", file))
+    return found
+
+
+def _edge_set(snapshot: DagSnapshot) -> set[tuple[str, str]]:
+    return {(node, prereq) for node, prereqs in snapshot.edges.items() for prereq in prereqs}

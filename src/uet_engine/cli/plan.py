@@ -1,0 +1,121 @@
+"""``uet plan SPECS_DIR [-o FILE] [--format json|mermaid|dot] [--check FILE]``: phase specs → DagSnapshot.
+
+Loads and checks every phase spec under SPECS_DIR, then prints (or writes to FILE, atomically) the
+DagSnapshotV1 as JSON, or the DAG as a Mermaid or Graphviz DOT diagram with the critical path
+highlighted. ``--check FILE`` compares a committed snapshot with the specs instead (ignoring its
+``generated_at``) and names what changed.
+
+Problems and warnings go to stderr as ``PATH:LINE:COL: JSON-PATH: message``; stdout carries only the
+output. Exit 0 planned (or up to date), 1 problems in the set (or a stale snapshot), 2 usage errors
+and input that cannot be read; on failure nothing is written.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from pathlib import Path
+
+import uet_contracts
+from uet_contracts import ContractError, DagSnapshot, Problem
+from uet_engine.atomic import write_atomic
+from uet_engine.phase_set import PhaseSet, PlanError, load_phase_set
+from uet_engine.schedule import build_snapshot, compare_snapshots
+from uet_engine.views import to_dot, to_mermaid
+
+FORMATS = ("json", "mermaid", "dot")
+
+
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    parser = subparsers.add_parser(
+        "plan",
+        help="check a folder of phase specs and derive its DAG snapshot",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument(
+        "specs_dir", metavar="SPECS_DIR", help="folder searched for *.yaml, *.yml and *.json phase specs"
+    )
+    target = parser.add_mutually_exclusive_group()
+    target.add_argument(
+        "-o", "--output", metavar="FILE", help="write the output to FILE (atomically) instead of stdout"
+    )
+    target.add_argument(
+        "--check", metavar="FILE", help="exit 1 when the committed snapshot FILE no longer matches the specs"
+    )
+    parser.add_argument("--format", choices=FORMATS, default=None, help="output format (default: json)")
+    parser.set_defaults(handler=run)
+
+
+def _print(problems: list[Problem]) -> None:
+    sys.stderr.write("".join(problem.format() + "\n" for problem in problems))
+
+
+def run(args: argparse.Namespace) -> int:
+    if args.check is not None and args.format is not None:
+        print("uet plan: --format applies to the output; --check writes none", file=sys.stderr)
+        return 2
+    try:
+        phase_set = load_phase_set(Path(args.specs_dir))
+    except PlanError as exc:
+        _print(sorted(exc.problems + exc.warnings, key=lambda p: (p.file or "", p.line or 0, p.column or 0)))
+        print(
+            f"uet plan: {len(exc.problems)} problem(s), {len(exc.warnings)} warning(s) in {args.specs_dir};"
+            " nothing written",
+            file=sys.stderr,
+        )
+        return 2 if exc.unreadable else 1
+    _print(phase_set.warnings)
+    snapshot = build_snapshot(phase_set)
+    if args.check is not None:
+        return _check(Path(args.check), snapshot, args.specs_dir)
+    text = render(snapshot, args.format or "json", phase_set)
+    if args.output is None:
+        sys.stdout.write(text)
+    else:
+        try:
+            write_atomic(args.output, text)
+        except OSError as exc:
+            print(f"uet plan: cannot write {args.output}: {exc.strerror or exc}", file=sys.stderr)
+            return 2
+    where = f"; wrote {args.output}" if args.output else ""
+    print(
+        f"uet plan: {len(snapshot.nodes)} phase(s) in {len(snapshot.topo_levels)} level(s), critical path of"
+        f" {len(snapshot.critical_path)} phase(s), {len(phase_set.warnings)} warning(s){where}",
+        file=sys.stderr,
+    )
+    return 0
+
+
+def render(snapshot: DagSnapshot, format: str, phase_set: PhaseSet) -> str:
+    """The snapshot as JSON (fields in schema order), or the DAG as a diagram with the phases' titles."""
+    if format == "json":
+        return json.dumps(uet_contracts.to_dict(snapshot), indent=2, ensure_ascii=False) + "\n"
+    titles = {phase: spec.title for phase, spec in phase_set.specs.items()}
+    return to_mermaid(snapshot, titles) if format == "mermaid" else to_dot(snapshot, titles)
+
+
+def _check(path: Path, current: DagSnapshot, specs_dir: str) -> int:
+    if not path.is_file() or not os.access(path, os.R_OK):
+        reason = "cannot read file" if path.is_file() else "no such file"
+        print(f"uet plan: {path}: {reason}", file=sys.stderr)
+        return 2
+    try:
+        committed = uet_contracts.load(path, DagSnapshot)
+    except ContractError as exc:
+        _print(exc.errors)
+        print(f"uet plan: {path} is not a valid DagSnapshot", file=sys.stderr)
+        return 1
+    differences = compare_snapshots(committed, current, file=str(path))
+    if differences:
+        _print(differences)
+        print(
+            f"uet plan: {path} is out of date with {specs_dir} ({len(differences)} difference(s));"
+            f" regenerate it with: uet plan {specs_dir} -o {path}",
+            file=sys.stderr,
+        )
+        return 1
+    print(f"uet plan: {path} is up to date with {specs_dir}", file=sys.stderr)
+    return 0
