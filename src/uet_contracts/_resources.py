@@ -2,13 +2,13 @@
 
 In a wheel they are package data under ``uet_contracts/_data`` (mapped in at build time from the
 repository's ``schemas/`` and ``generated/bundled/``). In an editable install of a source checkout
-that mapping does not exist, so the repository's own folders are used instead.
+that mapping does not exist, so the repository's own folders are used instead. The package folder is
+found from ``__file__``: ``importlib.resources`` would add about 15 ms to every ``uet`` start.
 """
 
 from __future__ import annotations
 
 from functools import cache
-from importlib import resources
 from pathlib import Path
 
 SCHEMA_VERSION = "v1"
@@ -16,7 +16,7 @@ SCHEMA_VERSION = "v1"
 
 @cache
 def _data_root() -> tuple[Path, Path]:
-    packaged = Path(str(resources.files("uet_contracts"))) / "_data"
+    packaged = Path(__file__).resolve().parent / "_data"
     if (packaged / "schemas" / SCHEMA_VERSION).is_dir():
         return packaged / "schemas" / SCHEMA_VERSION, packaged / "bundled"
     checkout = Path(__file__).resolve().parents[2]
