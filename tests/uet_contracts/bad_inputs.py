@@ -9,6 +9,7 @@ person can open. ``test_bad_input.py`` checks each case through ``uet_contracts.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 from tests.conftest import EXAMPLES
 
@@ -50,6 +51,16 @@ class Case:
     content: str | bytes
     problems: list[tuple[int | None, int | None, str, str]]
     kind: str = "phase_spec"
+
+
+def write(folder: Path, case: Case) -> Path:
+    """Writes the case's file into ``folder`` under its name; returns its path."""
+    path = folder / case.name
+    if isinstance(case.content, bytes):
+        path.write_bytes(case.content)
+    else:
+        path.write_text(case.content, encoding="utf-8")
+    return path
 
 
 def _c(

@@ -13,17 +13,8 @@ import pytest
 
 import uet_contracts
 from tests.conftest import EXAMPLE_PHASES
-from tests.uet_contracts.bad_inputs import CASES, PHASE, RESULT, Case, edit
+from tests.uet_contracts.bad_inputs import CASES, PHASE, RESULT, Case, edit, write
 from uet_contracts import ContractError, PhaseSpec, Problem
-
-
-def write(tmp_path: Path, case: Case) -> Path:
-    path = tmp_path / case.name
-    if isinstance(case.content, bytes):
-        path.write_bytes(case.content)
-    else:
-        path.write_text(case.content, encoding="utf-8")
-    return path
 
 
 def test_the_corpus_is_large_and_its_ids_unique() -> None:

@@ -1,0 +1,153 @@
+"""``python -m uet_engine validate`` as a real process: exact output lines, exit codes, no traceback.
+
+Files are written into ``tmp_path`` and named relative to it (the process runs there), so every
+expected line is the literal ``PATH:LINE:COL: JSON-PATH: message`` a user sees.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import EXAMPLE_PHASES, EXAMPLES
+from tests.uet_contracts.bad_inputs import CASES, PHASE, Case, write
+from uet_contracts import Problem
+
+
+@dataclass(frozen=True)
+class Outcome:
+    code: int
+    stdout: list[str]
+    stderr: list[str]
+
+
+def uet(cwd: Path, *args: str) -> Outcome:
+    """Runs ``python -m uet_engine ARGS`` in ``cwd`` and checks that it never shows a traceback."""
+    done = subprocess.run(
+        [sys.executable, "-m", "uet_engine", *args], cwd=cwd, capture_output=True, text=True, check=False
+    )
+    assert "Traceback" not in done.stdout + done.stderr, done.stderr
+    return Outcome(done.returncode, done.stdout.splitlines(), done.stderr.splitlines())
+
+
+# One case of each family; the whole corpus runs through the library in tests/uet_contracts.
+SUBSET = [
+    "yaml-unclosed-flow-sequence",
+    "yaml-tab-indent",
+    "duplicate-nested-key",
+    "alias-bomb",
+    "merge-key-inline",
+    "deep-nesting",
+    "top-level-list",
+    "empty-file",
+    "non-utf8-bytes",
+    "yaml11-on-where-boolean-expected",
+    "json-nan",
+    "json-duplicate-key",
+    "two-unknown-nested-fields",
+    "dotdot-path",
+    "bad-date-time",
+    "invalid-success-pattern-regex",
+    "over-size-cap",
+    "unsupported-suffix",
+]
+BY_ID = {case.id: case for case in CASES}
+
+
+@pytest.mark.parametrize("case", [BY_ID[name] for name in SUBSET], ids=lambda case: case.id)
+def test_an_invalid_file_prints_each_problem_and_exits_1(tmp_path: Path, case: Case) -> None:
+    write(tmp_path, case)
+    outcome = uet(tmp_path, "validate", "--kind", case.kind, case.name)
+    assert outcome.stdout == [
+        Problem(message, where, case.name, line, column).format() for line, column, where, message in case.problems
+    ]
+    assert outcome.stderr == [f"1 file(s) checked as {case.kind}: 0 valid, 1 invalid"]
+    assert outcome.code == 1
+
+
+def test_the_example_phases_are_valid_and_exit_0() -> None:
+    outcome = uet(EXAMPLES, "validate", *(str(p.relative_to(EXAMPLES)) for p in EXAMPLE_PHASES))
+    assert (outcome.code, outcome.stdout) == (0, [])
+    assert outcome.stderr == ["4 file(s) checked as phase_spec: 4 valid, 0 invalid"]
+
+
+def test_a_folder_is_searched_and_one_bad_file_makes_exit_1(tmp_path: Path) -> None:
+    specs = tmp_path / "specs"
+    shutil.copytree(EXAMPLES / "phases", specs)
+    (specs / "nested").mkdir()
+    (specs / "nested" / "PH-09.yml").write_text(PHASE + 'title: "Again"\n', encoding="utf-8")
+    (specs / "notes.txt").write_text("not a contract", encoding="utf-8")
+    outcome = uet(tmp_path, "validate", "specs")
+    assert outcome.stdout == ["specs/nested/PH-09.yml:62:1: $.title: duplicate key 'title' (each key may appear once)"]
+    assert outcome.stderr == ["5 file(s) checked as phase_spec: 4 valid, 1 invalid"]
+    assert outcome.code == 1
+
+
+def test_a_dag_snapshot_validates_with_kind(tmp_path: Path) -> None:
+    for kind in ("dag_snapshot", "dag-snapshot", "DagSnapshot"):
+        outcome = uet(EXAMPLES, "validate", "--kind", kind, "dag_snapshot.json")
+        assert (outcome.code, outcome.stdout) == (0, [])
+        assert outcome.stderr == ["1 file(s) checked as dag_snapshot: 1 valid, 0 invalid"]
+
+
+def test_a_missing_file_is_unreadable_and_exits_2(tmp_path: Path) -> None:
+    outcome = uet(tmp_path, "validate", "missing.yaml")
+    assert outcome.stdout == ["missing.yaml: no such file"]
+    assert outcome.stderr == ["0 file(s) checked as phase_spec: 0 valid, 0 invalid, 1 unreadable"]
+    assert outcome.code == 2
+
+
+def test_unreadable_beats_invalid_for_the_exit_code(tmp_path: Path) -> None:
+    (tmp_path / "bad.yaml").write_text("- a\n", encoding="utf-8")
+    outcome = uet(tmp_path, "validate", "bad.yaml", "missing.yaml")
+    assert outcome.stdout == [
+        "missing.yaml: no such file",
+        "bad.yaml:1:1: $: expected a mapping of PhaseSpec fields at the top level, got array",
+    ]
+    assert outcome.stderr == ["1 file(s) checked as phase_spec: 0 valid, 1 invalid, 1 unreadable"]
+    assert outcome.code == 2
+
+
+def test_a_folder_without_contract_files_exits_2(tmp_path: Path) -> None:
+    (tmp_path / "empty").mkdir()
+    outcome = uet(tmp_path, "validate", "empty")
+    assert outcome.stdout == ["empty: no .yaml, .yml or .json files in this folder"]
+    assert outcome.code == 2
+
+
+def test_a_file_without_read_permission_exits_2(tmp_path: Path) -> None:
+    locked = tmp_path / "locked.yaml"
+    locked.write_text(PHASE, encoding="utf-8")
+    locked.chmod(0)
+    try:
+        if os.access(locked, os.R_OK):
+            pytest.skip("running with privileges that can read a mode-000 file (root)")
+        outcome = uet(tmp_path, "validate", "locked.yaml")
+        assert outcome.stdout == ["locked.yaml: permission denied"]
+        assert outcome.code == 2
+    finally:
+        locked.chmod(0o600)
+
+
+def test_an_unknown_kind_is_a_usage_error(tmp_path: Path) -> None:
+    (tmp_path / "x.yaml").write_text(PHASE, encoding="utf-8")
+    outcome = uet(tmp_path, "validate", "--kind", "phase_plan", "x.yaml")
+    assert outcome.stdout == []
+    assert outcome.stderr == [
+        "uet validate: unknown contract kind 'phase_plan'; choose one of: phase_spec, dag_snapshot, "
+        "execution_request, execution_result, run_record, step_attempt, run_event, patch_ledger_entry, "
+        "audit_event, error_event, execution_log, pattern_candidate, anti_pattern"
+    ]
+    assert outcome.code == 2
+
+
+def test_no_path_is_a_usage_error(tmp_path: Path) -> None:
+    outcome = uet(tmp_path, "validate")
+    assert outcome.stderr[-1] == "uet validate: error: the following arguments are required: PATH"
+    assert outcome.code == 2
