@@ -5,10 +5,12 @@ CI and a laptop run exactly the same commands: ``nox -s codegen``, ``nox -s code
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import nox
 
 nox.options.default_venv_backend = "none"
-nox.options.sessions = ["codegen_check", "lint", "tests"]
+nox.options.sessions = ["codegen_check", "compat", "lint", "tests"]
 
 
 @nox.session(python=False)
@@ -21,6 +23,20 @@ def codegen(session: nox.Session) -> None:
 def codegen_check(session: nox.Session) -> None:
     """Fail when the committed generated files differ from what codegen writes (the drift gate)."""
     session.run("python", "-m", "codegen", "--check")
+
+
+@nox.session(python=False)
+def compat(session: nox.Session) -> None:
+    """Fail when schemas/vN breaks a released version (the frozen copies in schemas/released/vN.x.y).
+
+    A breaking change belongs in a new major version folder (schemas/vN+1), never in a released one.
+    """
+    released = sorted(Path("schemas/released").glob("v*.*.*"))
+    if not released:
+        session.error("no released schema versions under schemas/released/")
+    for folder in released:
+        major = folder.name.split(".")[0]
+        session.run("python", "-m", "uet_engine", "schema", "diff", str(folder), f"schemas/{major}")
 
 
 @nox.session(python=False)
