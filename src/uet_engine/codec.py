@@ -17,7 +17,7 @@ T = TypeVar("T")
 def encode(instance: Any) -> str:
     """Compact, key-sorted JSON of a contract instance after it passed its schema (``ContractError`` if not)."""
     data = uet_contracts.to_dict(instance)
-    uet_contracts.validate(data, type(instance))
+    uet_contracts.check(data, type(instance))
     return json.dumps(data, ensure_ascii=False, separators=(",", ":"), sort_keys=True)
 
 

@@ -1,0 +1,145 @@
+"""``uet runs list|show RUN_ID|verify``: let a person see what runs did, and check the records hold up.
+
+``list`` and ``show`` print a table (rich on a terminal, plain aligned columns otherwise, so pipes and
+tests get stable text); ``show --json`` prints the stored contract records themselves. ``verify`` prints
+one line per breach of the schemas or the saving invariant. Exit codes: 0 fine, 1 breaches found,
+2 usage error, no store, or an unknown run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections import Counter
+from datetime import UTC, datetime
+from pathlib import Path
+
+import uet_contracts
+from uet_contracts import StepAttempt
+from uet_engine.store import RunStore, StoreError
+from uet_engine.verify import verify
+
+# Statuses in the order summaries list them.
+_STATUS_ORDER = ("succeeded", "failed", "skipped", "crashed", "cancelled", "running", "queued")
+
+
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    parser = subparsers.add_parser(
+        "runs",
+        help="list, show and verify recorded runs",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    actions = parser.add_subparsers(dest="action", metavar="ACTION", required=True)
+    repo = argparse.ArgumentParser(add_help=False)
+    repo.add_argument("--repo", default=".", type=Path, help="the repository whose runs to read (default: .)")
+    actions.add_parser("list", parents=[repo], help="every run, newest first, with its workstreams by status")
+    show = actions.add_parser("show", parents=[repo], help="one run's workstreams: status, reason, attempts, patch")
+    show.add_argument("run_id", metavar="RUN_ID")
+    show.add_argument("--json", action="store_true", help="print the stored contract records as JSON")
+    actions.add_parser("verify", parents=[repo], help="check every record against its schema and the saving invariant")
+    parser.set_defaults(handler=run)
+
+
+def _print_table(headers: list[str], rows: list[list[str]]) -> None:
+    """A table: rich's on a terminal, plain columns separated by two spaces otherwise."""
+    if sys.stdout.isatty():
+        from rich.console import Console
+        from rich.table import Table
+
+        table = Table(*headers)
+        for row in rows:
+            table.add_row(*row)
+        Console().print(table)
+        return
+    widths = [max(len(cell) for cell in column) for column in zip(headers, *rows, strict=True)]
+    for line in [headers, *rows]:
+        print("  ".join(cell.ljust(width) for cell, width in zip(line, widths, strict=True)).rstrip())
+
+
+def _by_status(statuses: list[str]) -> str:
+    counts = Counter(statuses)
+    return ", ".join(f"{counts[s]} {s}" for s in _STATUS_ORDER if counts[s])
+
+
+def _list(store: RunStore) -> int:
+    rows = []
+    for run_id in store.run_ids():
+        records = store.records(run_id)
+        started = min(r.created_at for r in records)
+        rows.append([run_id, _when(started), _by_status([r.status for r in records])])
+    if not rows:
+        print(f"no runs recorded in {store.path}", file=sys.stderr)
+        return 0
+    _print_table(["RUN", "STARTED", "WORKSTREAMS"], rows)
+    return 0
+
+
+def _when(moment: datetime) -> str:
+    return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%SZ")
+
+
+def _attempts_cell(attempts: list[StepAttempt]) -> str:
+    if not attempts:
+        return "0"
+    failed = sum(1 for a in attempts if a.result is not None and not a.result.success)
+    pending = sum(1 for a in attempts if a.result is None)
+    extra = [f"{failed} failed"] if failed else []
+    extra += [f"{pending} unfinished"] if pending else []
+    return f"{len(attempts)}" + (f" ({', '.join(extra)})" if extra else "")
+
+
+def _show(store: RunStore, run_id: str, as_json: bool) -> int:
+    records = store.records(run_id)
+    if not records:
+        print(f"uet runs show: no run {run_id} in {store.path}", file=sys.stderr)
+        return 2
+    attempts = store.attempts(run_id)
+    if as_json:
+        document = {
+            "run_id": run_id,
+            "records": [uet_contracts.to_dict(r) for r in records],
+            "attempts": [uet_contracts.to_dict(a) for a in attempts],
+            "events": [uet_contracts.to_dict(e) for e in store.events(run_id)],
+            "patches": [uet_contracts.to_dict(p) for p in store.patches(run_id)],
+            "errors": [uet_contracts.to_dict(e) for e in store.errors(run_id)],
+        }
+        print(json.dumps(document, indent=2, ensure_ascii=False))
+        return 0
+    rows = []
+    for record in records:
+        mine = [a for a in attempts if a.workstream_id == record.workstream_id]
+        reason = record.reason or (f"reused from {record.reused_from}" if record.reused_from else "")
+        rows.append([record.workstream_id, record.status, reason, _attempts_cell(mine), record.patch_id or ""])
+    print(f"{run_id}: {_by_status([r.status for r in records])}")
+    _print_table(["WORKSTREAM", "STATUS", "REASON", "ATTEMPTS", "PATCH"], rows)
+    return 0
+
+
+def _verify(repo: Path) -> int:
+    breaches = verify(repo)
+    for line in breaches:
+        print(line)
+    if breaches:
+        print(f"uet runs verify: {len(breaches)} breach(es) in {repo}", file=sys.stderr)
+        return 1
+    print(f"uet runs verify: every record in {repo} is valid and every success is backed", file=sys.stderr)
+    return 0
+
+
+def run(args: argparse.Namespace) -> int:
+    repo: Path = args.repo
+    try:
+        if args.action == "verify":
+            return _verify(repo)
+        with RunStore.open(repo, create=False, audit=False) as store:
+            if args.action == "list":
+                return _list(store)
+            return _show(store, args.run_id, args.json)
+    except StoreError as exc:
+        print(f"uet runs {args.action}: {exc}", file=sys.stderr)
+        return 2
+    except uet_contracts.ContractError as exc:
+        print(f"uet runs {args.action}: a stored record is invalid ({exc}); run `uet runs verify`", file=sys.stderr)
+        return 1
