@@ -90,7 +90,7 @@ def _shortest_loop(prereqs: Prereqs, component: set[str]) -> list[str]:
                 loop = [node]
                 while loop[-1] != start:
                     loop.append(parent[loop[-1]])
-                return [start, *reversed(loop)]
+                return [*reversed(loop), start]
             if child in component and child not in parent:
                 parent[child] = node
                 queue.append(child)
