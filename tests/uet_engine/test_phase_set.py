@@ -121,7 +121,7 @@ def test_concurrent_phases_writing_the_same_path_clash(tmp_path: Path) -> None:
     )
     assert problems_of(tmp_path) == [
         "PH-01B.yaml:12:5: $.file_scope.modify[0]: PH-01B and PH-01A can run at the same time (neither depends on"
-        f" the other) but both write 'core/__init__.py' (PH-01A modifies it in PH-01A.yaml);"
+        " the other) but both write 'core/__init__.py' (PH-01A modifies it in PH-01A.yaml);"
         " make one depend on the other",
     ]
 
@@ -146,16 +146,16 @@ def test_globs_clash_when_one_matches_the_other(tmp_path: Path) -> None:
     )
     assert problems_of(tmp_path) == [
         "PH-2.yaml:10:5: $.file_scope.modify[0]: PH-2 and PH-1 can run at the same time (neither depends on the"
-        f" other) but both write 'src/a.py' (PH-1 creates 'src/*.py' in PH-1.yaml, and the two"
+        " other) but both write 'src/a.py' (PH-1 creates 'src/*.py' in PH-1.yaml, and the two"
         " overlap); make one depend on the other",
         "PH-3.yaml:10:5: $.file_scope.modify[0]: PH-3 and PH-2 can run at the same time (neither depends on the"
-        f" other) but both write 'src/a*' (PH-2 modifies 'src/a.py' in PH-2.yaml, and the two"
+        " other) but both write 'src/a*' (PH-2 modifies 'src/a.py' in PH-2.yaml, and the two"
         " overlap); make one depend on the other",
         "PH-4.yaml:11:5: $.file_scope.modify[0]: PH-4 and PH-2 can run at the same time (neither depends on the"
-        f" other) but both write 'src/**' (PH-2 modifies 'src/a.py' in PH-2.yaml, and the two"
+        " other) but both write 'src/**' (PH-2 modifies 'src/a.py' in PH-2.yaml, and the two"
         " overlap); make one depend on the other",
         "PH-4.yaml:11:5: $.file_scope.modify[0]: PH-4 and PH-3 can run at the same time (neither depends on the"
-        f" other) but both write 'src/**' (PH-3 modifies 'src/a*' in PH-3.yaml, and the two"
+        " other) but both write 'src/**' (PH-3 modifies 'src/a*' in PH-3.yaml, and the two"
         " overlap); make one depend on the other",
     ]
 
@@ -171,10 +171,10 @@ def test_read_only_paths_written_by_a_non_ancestor_are_warnings(tmp_path: Path) 
     phase_set = load_phase_set(tmp_path)
     assert warnings_of(phase_set, tmp_path) == [
         "PH-01.yaml:12:5: $.file_scope.read_only[0]: warning: read_only path 'config.yaml' is written by PH-03"
-        f" (modifies it in PH-03.yaml), which PH-01 does not depend on: it may change before or"
+        " (modifies it in PH-03.yaml), which PH-01 does not depend on: it may change before or"
         " while PH-01 reads it",
         "PH-01.yaml:13:5: $.file_scope.read_only[1]: warning: read_only path 'docs/*.md' is written by PH-02"
-        f" (creates 'docs/intro.md' in PH-02.yaml), which PH-01 does not depend on: it may change"
+        " (creates 'docs/intro.md' in PH-02.yaml), which PH-01 does not depend on: it may change"
         " before or while PH-01 reads it",
     ]
 
