@@ -22,8 +22,15 @@ T = TypeVar("T")
 
 
 def parse_timestamp(text: str) -> datetime:
-    """An RFC 3339 date-time (already format-checked) as an aware datetime."""
-    return datetime.fromisoformat(text.upper().replace(" ", "T"))
+    """An RFC 3339 date-time (already format-checked) as an aware datetime.
+
+    RFC 3339 allows a leap second (``23:59:60``) that ``datetime`` cannot hold: it becomes the last
+    microsecond of the second before, which keeps events in order instead of failing to load.
+    """
+    text = text.upper().replace(" ", "T")
+    if text[17:19] == "60":
+        return datetime.fromisoformat(f"{text[:17]}59{text[19:]}").replace(microsecond=999_999)
+    return datetime.fromisoformat(text)
 
 
 def format_timestamp(moment: datetime) -> str:
