@@ -1,0 +1,148 @@
+"""``uet schema diff`` and ``uet schema show`` as real processes: exact lines, summaries and exit codes."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import REPO_ROOT
+
+V1 = REPO_ROOT / "schemas" / "v1"
+RELEASED_V1 = REPO_ROOT / "schemas" / "released" / "v1.0.0"
+
+
+def uet(*args: str | Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "uet_engine", *map(str, args)], capture_output=True, text=True, check=False
+    )
+
+
+def edit(path: Path, change: dict[str, object], *pointer: str) -> None:
+    """Update the object at ``pointer`` inside the JSON file with ``change`` (a None value deletes a key)."""
+    doc = json.loads(path.read_text(encoding="utf-8"))
+    node = doc
+    for token in pointer:
+        node = node[token]
+    for key, value in change.items():
+        if value is None:
+            del node[key]
+        else:
+            node[key] = value
+    path.write_text(json.dumps(doc, indent=2), encoding="utf-8")
+
+
+@pytest.fixture
+def candidate(tmp_path: Path) -> Path:
+    """A copy of the current v1 schemas to change."""
+    return Path(shutil.copytree(V1, tmp_path / "v1"))
+
+
+def test_released_v1_against_current_v1_is_clean() -> None:
+    """The check ``nox -s compat`` runs."""
+    done = uet("schema", "diff", RELEASED_V1, V1)
+    assert (done.returncode, done.stdout, done.stderr) == (0, "", "no changes\n")
+
+
+def test_compatible_changes_exit_0(candidate: Path) -> None:
+    edit(candidate / "phase_spec.schema.json", {"maxLength": 300}, "properties", "title")
+    edit(candidate / "phase_spec.schema.json", {"description": "Short title."}, "properties", "title")
+    done = uet("schema", "diff", RELEASED_V1, candidate)
+    assert done.stdout.splitlines() == [
+        "phase_spec.schema.json#/properties/title/description: compatible: description changed (docs only)",
+        "phase_spec.schema.json#/properties/title/maxLength: compatible: maxLength loosened from 200 to 300",
+    ]
+    assert done.stderr == "2 change(s): 2 compatible, 0 breaking, 0 unclassified\n"
+    assert done.returncode == 0
+
+
+def test_breaking_change_in_common_names_every_contract_that_uses_it(candidate: Path) -> None:
+    edit(candidate / "common.schema.json", {"pattern": "^ws-[a-z0-9-]{1,64}$"}, "$defs", "WorkstreamId")
+    done = uet("schema", "diff", RELEASED_V1, candidate)
+    old, new = '"^ws-[a-z0-9][a-z0-9-]{0,127}$"', '"^ws-[a-z0-9-]{1,64}$"'
+    change = f"breaking: pattern changed from {old} to {new}"
+    via = " (via common.schema.json#/$defs/WorkstreamId)"
+    assert done.stdout.splitlines() == [
+        f"audit_event.schema.json#/properties/workstream_id/pattern: {change}{via}",
+        f"common.schema.json#/$defs/WorkstreamId/pattern: {change}",
+        f"error_event.schema.json#/properties/workstream_id/pattern: {change}{via}",
+        f"execution_request.schema.json#/properties/workstream_id/pattern: {change}{via}",
+        f"patch_ledger_entry.schema.json#/properties/workstream_id/pattern: {change}{via}",
+        f"phase_spec.schema.json#/properties/workstream_id/pattern: {change}{via}",
+        f"run_event.schema.json#/properties/workstream_id/pattern: {change}{via}",
+        f"run_record.schema.json#/properties/workstream_id/pattern: {change}{via}",
+        f"step_attempt.schema.json#/properties/request/properties/workstream_id/pattern: {change}{via}",
+        f"step_attempt.schema.json#/properties/workstream_id/pattern: {change}{via}",
+    ]
+    assert done.stderr == "10 change(s): 0 compatible, 10 breaking, 0 unclassified\n"
+    assert done.returncode == 1
+
+
+def test_unclassified_change_fails(candidate: Path) -> None:
+    edit(candidate / "phase_spec.schema.json", {"if": {"required": ["status"]}, "then": {"required": ["tags"]}})
+    done = uet("schema", "diff", V1 / "phase_spec.schema.json", candidate / "phase_spec.schema.json")
+    assert done.stdout.splitlines() == [
+        'phase_spec.schema.json#/if: unclassified: keyword "if" added; no rule classifies it',
+        'phase_spec.schema.json#/then: unclassified: keyword "then" added; no rule classifies it',
+    ]
+    assert done.stderr == "2 change(s): 0 compatible, 0 breaking, 2 unclassified\n"
+    assert done.returncode == 1
+
+
+def test_files_removed_and_added(candidate: Path) -> None:
+    (candidate / "anti_pattern.schema.json").unlink()
+    done = uet("schema", "diff", V1, candidate)
+    assert (done.returncode, done.stdout) == (1, "anti_pattern.schema.json#: breaking: schema file removed\n")
+    done = uet("schema", "diff", candidate, V1)
+    assert (done.returncode, done.stdout) == (0, "anti_pattern.schema.json#: compatible: schema file added\n")
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (("{t}/nope", "{v1}"), "uet schema diff: {t}/nope: no such file or folder\n"),
+        (
+            ("{v1}/phase_spec.schema.json", "{v1}"),
+            "uet schema diff: {v1}/phase_spec.schema.json and {v1}: "
+            "give two schema files or two folders of schema files\n",
+        ),
+        (
+            ("{t}/broken.json", "{v1}/phase_spec.schema.json"),
+            "uet schema diff: {t}/broken.json:1:2: invalid JSON: Expecting property name enclosed in double quotes\n",
+        ),
+    ],
+    ids=["missing", "file-vs-folder", "invalid-json"],
+)
+def test_usage_errors_exit_2(tmp_path: Path, args: tuple[str, str], message: str) -> None:
+    (tmp_path / "broken.json").write_text("{,}", encoding="utf-8")
+    done = uet("schema", "diff", *(a.format(t=tmp_path, v1=V1) for a in args))
+    assert (done.returncode, done.stdout, done.stderr) == (2, "", message.format(t=tmp_path, v1=V1))
+
+
+def test_diff_needs_two_paths() -> None:
+    done = uet("schema", "diff", V1)
+    assert done.returncode == 2
+    assert done.stderr.splitlines()[-1] == "uet schema diff: error: the following arguments are required: NEW"
+
+
+def test_diff_help_explains_verdicts_and_new_major_versions() -> None:
+    done = uet("schema", "diff", "--help")
+    assert done.returncode == 0
+    assert "unclassified  a change no rule covers" in done.stdout
+    assert "copy schemas/vX to a new\nmajor version folder (schemas/v2" in done.stdout
+
+
+def test_show_prints_the_canonical_schema() -> None:
+    done = uet("schema", "show", "phase-spec")
+    assert done.returncode == 0
+    assert json.loads(done.stdout) == json.loads((V1 / "phase_spec.schema.json").read_text(encoding="utf-8"))
+
+
+def test_show_unknown_kind_exits_2() -> None:
+    done = uet("schema", "show", "nope")
+    assert (done.returncode, done.stdout) == (2, "")
+    assert done.stderr.startswith("uet schema show: unknown contract kind 'nope'; choose one of: phase_spec, ")
