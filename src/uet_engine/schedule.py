@@ -7,7 +7,6 @@ have finished or failed, and which are skipped because a prerequisite failed.
 
 from __future__ import annotations
 
-import graphlib
 import hashlib
 import json
 from collections.abc import Iterable, Mapping, Sequence
@@ -16,6 +15,7 @@ from decimal import Decimal
 
 import uet_contracts
 from uet_contracts import DagSnapshot, Problem
+from uet_engine import graph
 from uet_engine.phase_set import PhaseSet
 
 SCHEMA_VERSION = "1.0.0"
@@ -134,10 +134,9 @@ class ReadySet:
                     raise ValueError(f"{node} depends on {prereq}, which is not among the nodes")
                 self._prereqs[node].add(prereq)
                 self._dependents[prereq].append(node)
-        try:
-            graphlib.TopologicalSorter(self._prereqs).prepare()
-        except graphlib.CycleError as exc:
-            raise ValueError(f"dependency cycle: {' -> '.join(reversed(exc.args[1]))}") from None
+        loops = graph.cycles({node: sorted(prereqs) for node, prereqs in self._prereqs.items()})
+        if loops:
+            raise ValueError(f"dependency cycle: {' -> '.join(loops[0])}")
         self._waiting = {node: len(prereqs) for node, prereqs in self._prereqs.items()}
         self._ready = {node for node, count in self._waiting.items() if count == 0}
         self._running: set[str] = set()
