@@ -1,0 +1,148 @@
+"""``python -m uet_engine plan`` as a real process: output, exact messages, exit codes, nothing half-written."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+from tests.conftest import EXAMPLES
+from tests.uet_engine.cli.test_validate import uet
+from tests.uet_engine.phase_specs import spec, write
+
+
+def copy_examples(tmp_path: Path) -> Path:
+    shutil.copytree(EXAMPLES / "phases", tmp_path / "phases")
+    return tmp_path / "phases"
+
+
+def test_plans_the_example_set_to_stdout(tmp_path: Path) -> None:
+    copy_examples(tmp_path)
+    out = uet(tmp_path, "plan", "phases")
+    assert out.code == 0
+    assert out.stderr == ["uet plan: 4 phase(s) in 3 level(s), critical path of 3 phase(s), 0 warning(s)"]
+    snapshot = json.loads("\n".join(out.stdout))
+    expected = json.loads((EXAMPLES / "dag_snapshot.json").read_text(encoding="utf-8"))
+    assert list(snapshot) == list(expected)
+    for field in ("schema_version", "dag_type", "nodes", "edges", "topo_levels", "critical_path"):
+        assert snapshot[field] == expected[field]
+
+
+def test_writes_to_a_file_and_check_accepts_it(tmp_path: Path) -> None:
+    copy_examples(tmp_path)
+    out = uet(tmp_path, "plan", "phases", "-o", "dag.json")
+    assert (out.code, out.stdout) == (0, [])
+    assert out.stderr[0].endswith("; wrote dag.json")
+    check = uet(tmp_path, "plan", "phases", "--check", "dag.json")
+    assert (check.code, check.stdout, check.stderr) == (0, [], ["uet plan: dag.json is up to date with phases"])
+
+
+def test_check_names_what_changed(tmp_path: Path) -> None:
+    phases = copy_examples(tmp_path)
+    uet(tmp_path, "plan", "phases", "-o", "dag.json")
+    old_hash = json.loads((tmp_path / "dag.json").read_text(encoding="utf-8"))["source_hash"]
+    write(phases, spec("PH-03", ["PH-02"]))
+    out = uet(tmp_path, "plan", "phases", "--check", "dag.json")
+    new_hash = json.loads("\n".join(uet(tmp_path, "plan", "phases").stdout))["source_hash"]
+    assert out.code == 1
+    assert out.stderr == [
+        "dag.json: $.nodes: added node PH-03: in the specs, not in the snapshot",
+        "dag.json: $.edges: added edge PH-03 -> PH-02: PH-03 now depends on PH-02",
+        "dag.json: $.topo_levels[3]: topo_levels changed from level 3 on: snapshot has [], specs give ['PH-03']",
+        "dag.json: $.critical_path: critical_path changed: snapshot has PH-00 -> PH-01A -> PH-02, specs give"
+        " PH-00 -> PH-01A -> PH-02 -> PH-03",
+        f"dag.json: $.source_hash: source_hash changed (the specs changed): snapshot has {old_hash}, specs give"
+        f" {new_hash}",
+        "uet plan: dag.json is out of date with phases (5 difference(s)); regenerate it with: uet plan phases -o"
+        " dag.json",
+    ]
+
+
+def test_the_shared_snapshot_is_out_of_date_only_by_its_hash(tmp_path: Path) -> None:
+    copy_examples(tmp_path)
+    out = uet(tmp_path, "plan", "phases", "--check", str(EXAMPLES / "dag_snapshot.json"))
+    assert out.code == 1
+    assert [line.split(": ")[1] for line in out.stderr[:-1]] == ["$.source_hash"]
+
+
+def test_formats(tmp_path: Path) -> None:
+    copy_examples(tmp_path)
+    mermaid = uet(tmp_path, "plan", "phases", "--format", "mermaid")
+    assert mermaid.code == 0
+    assert mermaid.stdout[:2] == ["flowchart TD", '    n0["PH-00<br/>Package skeleton"]']
+    dot = uet(tmp_path, "plan", "phases", "--format", "dot", "-o", "dag.dot")
+    assert dot.code == 0
+    assert (tmp_path / "dag.dot").read_text(encoding="utf-8").startswith("digraph uet {\n")
+
+
+def test_a_cycle_fails_and_writes_nothing(tmp_path: Path) -> None:
+    write(tmp_path / "phases", spec("PH-20", ["PH-22"]), spec("PH-21", ["PH-20"]), spec("PH-22", ["PH-21"]))
+    (tmp_path / "dag.json").write_text("old", encoding="utf-8")
+    out = uet(tmp_path, "plan", "phases", "-o", "dag.json")
+    assert (out.code, out.stdout) == (1, [])
+    assert out.stderr == [
+        "phases/PH-20.yaml:7:3: $.depends_on[0]: dependency cycle: PH-20 -> PH-22 -> PH-21 -> PH-20"
+        " (each phase depends on the next)",
+        "uet plan: 1 problem(s), 0 warning(s) in phases; nothing written",
+    ]
+    assert (tmp_path / "dag.json").read_text(encoding="utf-8") == "old"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["dag.json", "phases"]
+
+
+def test_invalid_spec_reuses_the_contract_error_lines(tmp_path: Path) -> None:
+    write(tmp_path / "phases", spec("PH-1"))
+    (tmp_path / "phases" / "PH-2.yaml").write_text("phase_id: PH-2\nphase_type: magic\n", encoding="utf-8")
+    out = uet(tmp_path, "plan", "phases", "-o", "dag.json")
+    assert out.code == 1
+    assert any(line.startswith('phases/PH-2.yaml:2:13: $.phase_type: "magic" is not one of:') for line in out.stderr)
+    assert out.stderr[-1] == "uet plan: 6 problem(s), 0 warning(s) in phases; nothing written"
+    assert not (tmp_path / "dag.json").exists()
+
+
+def test_warnings_are_printed_and_do_not_fail(tmp_path: Path) -> None:
+    write(tmp_path / "phases", spec("PH-1", create=["a.txt"]), spec("PH-2", read_only=["a.txt"]))
+    out = uet(tmp_path, "plan", "phases", "-o", "dag.json")
+    assert out.code == 0
+    assert out.stderr[0] == (
+        "phases/PH-2.yaml:11:5: $.file_scope.read_only[0]: warning: read_only path 'a.txt' is written by PH-1"
+        " (creates it in phases/PH-1.yaml), which PH-2 does not depend on: it may change before or while PH-2"
+        " reads it"
+    )
+    assert out.stderr[1].endswith("1 warning(s); wrote dag.json")
+
+
+def test_usage_and_unreadable_input_exit_2(tmp_path: Path) -> None:
+    (tmp_path / "empty").mkdir()
+    copy_examples(tmp_path)
+    cases = {
+        ("plan", "missing"): [
+            "missing: $: no such folder",
+            "uet plan: 1 problem(s), 0 warning(s) in missing; nothing written",
+        ],
+        ("plan", "empty"): [
+            "empty: $: no .yaml, .yml or .json files in this folder",
+            "uet plan: 1 problem(s), 0 warning(s) in empty; nothing written",
+        ],
+        ("plan", "phases", "--check", "nope.json"): ["uet plan: nope.json: no such file"],
+        ("plan", "phases", "--check", "x.json", "--format", "dot"): [
+            "uet plan: --format applies to the output; --check writes none"
+        ],
+        ("plan", "phases", "-o", "no/such/dir/dag.json"): [
+            "uet plan: cannot write no/such/dir/dag.json: No such file or directory"
+        ],
+    }
+    for args, stderr in cases.items():
+        out = uet(tmp_path, *args)
+        assert (out.code, out.stdout, out.stderr) == (2, [], stderr), args
+    both = uet(tmp_path, "plan", "phases", "-o", "a.json", "--check", "b.json")
+    assert both.code == 2
+    assert both.stderr[-1] == "uet plan: error: argument --check: not allowed with argument -o/--output"
+
+
+def test_check_rejects_an_invalid_snapshot(tmp_path: Path) -> None:
+    copy_examples(tmp_path)
+    (tmp_path / "dag.json").write_text('{"nodes": []}', encoding="utf-8")
+    out = uet(tmp_path, "plan", "phases", "--check", "dag.json")
+    assert out.code == 1
+    assert out.stderr[0] == "dag.json:1:1: $.critical_path: missing required field 'critical_path'"
+    assert out.stderr[-1] == "uet plan: dag.json is not a valid DagSnapshot"
