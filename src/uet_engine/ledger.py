@@ -8,13 +8,11 @@ into place with ``os.replace``: readers see the whole patch or none. The returne
 from __future__ import annotations
 
 import hashlib
-import os
-import tempfile
 from datetime import datetime
 from pathlib import Path
 
 from uet_contracts import PatchLedgerEntry
-from uet_engine import clock, codec
+from uet_engine import atomic, clock, codec
 
 PATCH_DIR = ".ledger/patches"
 
@@ -37,21 +35,6 @@ def patch_path(repo: Path, entry: PatchLedgerEntry) -> Path:
 def sha256_of(data: bytes) -> str:
     """A Sha256 value (``sha256:`` + hex) of some bytes."""
     return "sha256:" + hashlib.sha256(data).hexdigest()
-
-
-def write_atomic(target: Path, data: bytes) -> None:
-    """Writes ``data`` to ``target`` so that readers see the old file or the whole new one."""
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, temp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(temp, target)
-    except BaseException:
-        Path(temp).unlink(missing_ok=True)
-        raise
 
 
 def write_patch(
@@ -80,7 +63,9 @@ def write_patch(
     )
     # Refuse a bad entry before the file exists, so no orphan patch is left behind.
     codec.encode(entry)
-    write_atomic(patch_path(repo, entry), patch)
+    target = patch_path(repo, entry)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    atomic.write_atomic(target, patch)
     return entry
 
 

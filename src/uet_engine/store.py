@@ -605,10 +605,10 @@ class RunStore:
         return found[0] if found else None
 
     def raw_rows(self, table: str) -> list[dict[str, Any]]:
-        """Every row of one of ``TABLES`` as stored, key columns and ``record`` text (for ``verify``)."""
+        """Every row of one of ``TABLES`` as stored: ``rowid``, key columns and ``record`` text (for ``verify``)."""
         if table not in TABLES:
             raise KeyError(table)
         with self._mutex:
-            cursor = self._db.execute(f"SELECT * FROM {table} ORDER BY rowid")
+            cursor = self._db.execute(f"SELECT rowid AS rowid, * FROM {table} ORDER BY rowid")
             names = [d[0] for d in cursor.description]
             return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]

@@ -20,6 +20,7 @@ from uet_contracts import (
     ErrorEvent,
     ExecutionLog,
     PatchLedgerEntry,
+    Problem,
     RunEvent,
     RunRecord,
     StepAttempt,
@@ -56,6 +57,7 @@ class _Seen:
     patches: dict[Key, list[PatchLedgerEntry]] = field(default_factory=lambda: defaultdict(list))
     audited: set[tuple[str, str, str]] = field(default_factory=set)  # (run, workstream, event_type)
     others: list[tuple[str, Key]] = field(default_factory=list)  # (what, key) of rows that need a run row
+    rows: set[Key] = field(default_factory=set)  # keys of every uet_runs row, readable or not
 
 
 def _who(run_id: Any, workstream_id: Any) -> str:
@@ -76,8 +78,10 @@ def _ids_in(text: str) -> tuple[Any, Any]:
 def _read_tables(store: RunStore, seen: _Seen, breaches: list[str]) -> None:
     for table, cls in TABLES.items():
         for row in store.raw_rows(table):
-            where = f"{table} row {row.get('seq', row.get('id', ''))}".rstrip()
+            where = f"{table}[{row['rowid']}]"
             who = _who(row.get("run_id"), row.get("workstream_id"))
+            if table == "uet_runs":  # even an unreadable row shows that the workstream was in the run
+                seen.rows.add((row["run_id"], row["workstream_id"]))
             try:
                 instance: object = codec.decode(row["record"], cls, where=where)
             except ContractError as exc:
@@ -118,12 +122,13 @@ def _collect(instance: object, seen: _Seen) -> None:
 def _read_audit(repo: Path, seen: _Seen, breaches: list[str]) -> None:
     path = audit.audit_path(repo)
     for number, text in audit.read_lines(path):
-        where = f"{audit.AUDIT_FILE.as_posix()}:{number}"
         try:
-            line = codec.decode(text, AuditEvent, where=where)
+            line = codec.decode(text, AuditEvent)
         except ContractError as exc:
             who = _who(*_ids_in(text))
-            breaches.extend(f"{who}: {problem.format()}" for problem in exc.errors)
+            for problem in exc.errors:  # the text is one line: place the problem on the file's line
+                at = Problem(problem.message, problem.json_path, audit.AUDIT_FILE.as_posix(), number, problem.column)
+                breaches.append(f"{who}: {at.format()}")
             continue
         seen.audited.add((line.run_id, line.workstream_id or "", line.event_type))
 
@@ -185,7 +190,7 @@ def verify(repo: Path) -> list[str]:
         breaches.extend(f"{_who(*key)}: {problem}" for problem in _record_problems(repo, key, record, seen))
     reported: set[Key] = set()
     for what, key in seen.others:
-        if key not in seen.records and key not in reported:
+        if key not in seen.rows and key not in reported:
             reported.add(key)
             breaches.append(f"{_who(*key)}: {what} belongs to no uet_runs row")
     for key, entries in seen.patches.items():
