@@ -258,6 +258,13 @@ def apply_to_tree(root: Path, patch: Path) -> None:
         git(root, "apply", "--binary", "--whitespace=nowarn", str(patch))
 
 
+def applies(cwd: Path, patch: Path) -> bool:
+    """Whether ``patch`` would apply to the working tree of ``cwd`` right now (nothing is changed)."""
+    if patch.stat().st_size == 0:
+        return True
+    return git(cwd, "apply", "--binary", "--check", str(patch), check=False).returncode == 0
+
+
 def is_applied(cwd: Path, patch: Path) -> bool:
     """Whether the working tree already holds ``patch`` (it applies in reverse). An empty patch always is."""
     if patch.stat().st_size == 0:

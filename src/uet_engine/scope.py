@@ -29,6 +29,33 @@ def compile_patterns(patterns: Iterable[str]) -> PathSpec[Pattern]:
     return PathSpec.from_lines("gitignore", ["/" + p for p in patterns])
 
 
+def violations(
+    file_scope: FileScope,
+    changes: Mapping[str, str],
+    existed_before: Callable[[str], bool],
+) -> dict[str, str]:
+    """Each touched path the scope does not allow, mapped to why, in path order."""
+    forbidden = compile_patterns(file_scope.forbidden_paths or [])
+    read_only = compile_patterns(file_scope.read_only)
+    create = compile_patterns(file_scope.create)
+    modify = compile_patterns(file_scope.modify)
+    found: dict[str, str] = {}
+    for path in sorted(changes):
+        if forbidden.match_file(path):
+            found[path] = "it is a forbidden path"
+        elif read_only.match_file(path):
+            found[path] = "it is read-only"
+        else:
+            in_create, in_modify = create.match_file(path), modify.match_file(path)
+            if not in_create and not in_modify:
+                found[path] = "it is outside the file scope (not under create or modify)"
+            elif not in_modify and existed_before(path):
+                found[path] = "it is listed only under create and existed before"
+            elif not in_create and not existed_before(path):
+                found[path] = "it is listed only under modify and did not exist before"
+    return found
+
+
 def check_scope(
     file_scope: FileScope,
     changes: Mapping[str, str],
@@ -38,24 +65,11 @@ def check_scope(
 
     ``changes`` maps each touched repository path (POSIX) to its change kind (added, modified,
     deleted, renamed); ``existed_before`` tells whether a path existed when the workstream started.
+    Each message reads ``PATH: KIND, but WHY``.
     """
-    forbidden = compile_patterns(file_scope.forbidden_paths or [])
-    read_only = compile_patterns(file_scope.read_only)
-    create = compile_patterns(file_scope.create)
-    modify = compile_patterns(file_scope.modify)
-    problems: list[str] = []
-    for path in sorted(changes):
-        kind = changes[path]
-        if forbidden.match_file(path):
-            problems.append(f"{path}: {kind}, but it is a forbidden path")
-        elif read_only.match_file(path):
-            problems.append(f"{path}: {kind}, but it is read-only")
-        else:
-            in_create, in_modify = create.match_file(path), modify.match_file(path)
-            if not in_create and not in_modify:
-                problems.append(f"{path}: {kind}, but it is outside the file scope (not under create or modify)")
-            elif not in_modify and existed_before(path):
-                problems.append(f"{path}: {kind}, but it is listed only under create and existed before")
-            elif not in_create and not existed_before(path):
-                problems.append(f"{path}: {kind}, but it is listed only under modify and did not exist before")
-    return problems
+    return describe(changes, violations(file_scope, changes, existed_before))
+
+
+def describe(changes: Mapping[str, str], found: Mapping[str, str]) -> list[str]:
+    """``PATH: KIND, but WHY`` for each violation found by ``violations``."""
+    return [f"{path}: {changes[path]}, but {why}" for path, why in found.items()]

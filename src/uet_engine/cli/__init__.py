@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from importlib import import_module
 
 # Subcommand modules, in the order ``uet --help`` lists them.
-COMMANDS = ("validate", "schema", "plan", "runs")
+COMMANDS = ("validate", "schema", "plan", "run", "runs")
 
 
 def build_parser(only: str | None = None) -> argparse.ArgumentParser:

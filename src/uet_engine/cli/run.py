@@ -1,0 +1,95 @@
+"""``uet run SPECS_DIR [--repo DIR] [--ws-id ID]… [--no-deps] [--jobs N] [--dry-run] [--resume RUN_ID]``.
+
+Plans the phase specs under SPECS_DIR, then runs the workstreams in dependency order, up to N at once,
+each in its own git worktree of DIR (default: the current folder, which must be a git repository
+with at least one commit). Succeeded workstreams' patches land in DIR's working tree; everything is
+recorded in DIR/.runs/uet.sqlite, DIR/.runs/audit.jsonl and DIR/.ledger/patches/.
+
+--ws-id ID runs that workstream and, unless --no-deps, its prerequisites that have not succeeded in an
+earlier run. --resume RUN_ID reruns what in that run did not succeed, reusing its successes.
+--dry-run prints the levels, what would run and why anything is left out, and writes nothing.
+
+Exit 0 when every selected workstream succeeded; 1 when one failed, was skipped, crashed or was
+cancelled, or when the specs have problems (printed as PATH:LINE:COL: JSON-PATH: message, as by
+``uet plan``); 2 for usage errors: unreadable specs, an unknown workstream or run, a folder that is not a
+git repository, or another ``uet run`` holding the repository.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+from uet_engine import isolation
+from uet_engine.execute import Options, RunRefused, execute_run, plan_lines
+from uet_engine.lock import LockHeld
+from uet_engine.phase_set import PlanError, load_phase_set
+from uet_engine.progress import reporter
+from uet_engine.store import StoreError
+
+
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    parser = subparsers.add_parser(
+        "run",
+        help="run the workstreams of a phase set in isolated git worktrees and record everything",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("specs_dir", metavar="SPECS_DIR", help="folder searched for *.yaml, *.yml and *.json specs")
+    parser.add_argument("--repo", metavar="DIR", default=".", help="the git repository to work in (default: .)")
+    parser.add_argument(
+        "--ws-id", metavar="ID", action="append", default=[], dest="ws_ids", help="run this workstream (repeatable)"
+    )
+    parser.add_argument("--no-deps", action="store_true", help="with --ws-id: do not run prerequisites")
+    parser.add_argument(
+        "--jobs", metavar="N", type=int, default=None, help="workstreams at once (default: the number of CPUs)"
+    )
+    parser.add_argument("--dry-run", action="store_true", help="print what would run; write nothing")
+    parser.add_argument("--resume", metavar="RUN_ID", help="rerun what did not succeed in RUN_ID, reuse its successes")
+    parser.set_defaults(handler=run)
+
+
+def _usage(message: str) -> int:
+    print(f"uet run: {message}", file=sys.stderr)
+    return 2
+
+
+def run(args: argparse.Namespace) -> int:
+    if args.jobs is not None and args.jobs < 1:
+        return _usage("--jobs must be at least 1")
+    if args.no_deps and not args.ws_ids:
+        return _usage("--no-deps needs --ws-id")
+    if args.resume and args.ws_ids:
+        return _usage("--resume reruns the workstreams of that run; it cannot be combined with --ws-id")
+    try:
+        root = isolation.repo_root(Path(args.repo))
+    except isolation.NotAGitRepo as exc:
+        return _usage(str(exc))
+    try:
+        phase_set = load_phase_set(Path(args.specs_dir))
+    except PlanError as exc:
+        problems = sorted(exc.problems + exc.warnings, key=lambda p: (p.file or "", p.line or 0, p.column or 0))
+        sys.stderr.write("".join(problem.format() + "\n" for problem in problems))
+        print(f"uet run: {len(exc.problems)} problem(s) in {args.specs_dir}; nothing run", file=sys.stderr)
+        return 2 if exc.unreadable else 1
+    sys.stderr.write("".join(problem.format() + "\n" for problem in phase_set.warnings))
+    options = Options(
+        ws_ids=args.ws_ids, no_deps=args.no_deps, jobs=args.jobs or os.cpu_count() or 1, resume=args.resume
+    )
+    try:
+        if args.dry_run:
+            sys.stdout.write("".join(line + "\n" for line in plan_lines(phase_set, options, root)))
+            return 0
+        with reporter() as progress:
+            outcome = execute_run(root, phase_set, options, progress)
+            progress.close()
+            progress.summary(outcome.records)
+    except (RunRefused, LockHeld, StoreError) as exc:
+        return _usage(str(exc))
+    for problem in outcome.problems:
+        print(f"uet run: {problem}", file=sys.stderr)
+    if os.environ.get("UET_PROFILE"):
+        print(f"uet-profile: git {isolation.GIT_TIME.calls} calls {isolation.GIT_TIME.seconds:.6f} s", file=sys.stderr)
+    return 0 if outcome.succeeded else 1
