@@ -70,6 +70,10 @@ def read(path: Path) -> Iterator[tuple[int, AuditEvent]]:
         yield number, codec.decode(text, AuditEvent, where=f"{path}:{number}")
 
 
+# fdatasync flushes the bytes and the new size, all a reader needs, without the inode's times.
+_sync = getattr(os, "fdatasync", os.fsync)
+
+
 class AuditLog:
     """Appends validated AuditEvents to a repository's ``.runs/audit.jsonl``, one fsynced line each."""
 
@@ -98,7 +102,7 @@ class AuditLog:
         while view:
             written = os.write(fd, view)
             view = view[written:]
-        os.fsync(fd)
+        _sync(fd)
 
     def close(self) -> None:
         if self._fd is not None:

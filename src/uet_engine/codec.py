@@ -13,12 +13,15 @@ import uet_contracts
 
 T = TypeVar("T")
 
+# One encoder for every write: json.dumps with options builds a new JSONEncoder per call.
+_ENCODER = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), sort_keys=True)
+
 
 def encode(instance: Any) -> str:
     """Compact, key-sorted JSON of a contract instance after it passed its schema (``ContractError`` if not)."""
     data = uet_contracts.to_dict(instance)
     uet_contracts.check(data, type(instance))
-    return json.dumps(data, ensure_ascii=False, separators=(",", ":"), sort_keys=True)
+    return _ENCODER.encode(data)
 
 
 def decode(text: str, cls: type[T], *, where: str | None = None) -> T:

@@ -209,6 +209,7 @@ class RunStore:
         self._db = db
         self._mutex = threading.RLock()
         self._last_seq: int | None = None  # the last event seq this connection saw committed or inserted
+        self._decoded_records: dict[tuple[str, str], tuple[str, RunRecord]] = {}
 
     # -- opening and closing ---------------------------------------------------------------------------
 
@@ -409,9 +410,10 @@ class RunStore:
                 problems = self._saving_problems(db, updated)
                 if problems:
                     raise SavingInvariantError(run_id, workstream_id, problems)
+            text = codec.encode(updated)
             db.execute(
                 "UPDATE uet_runs SET status = ?, record = ? WHERE run_id = ? AND workstream_id = ?",
-                (to_status, codec.encode(updated), run_id, workstream_id),
+                (to_status, text, run_id, workstream_id),
             )
             self._insert_event(
                 db,
@@ -425,6 +427,7 @@ class RunStore:
             )
             if self.audit is not None:
                 self.audit.append(self._audit_event(updated, message if message is not None else reason))
+        self._decoded_records[(run_id, workstream_id)] = (text, updated)
         return updated
 
     @staticmethod
@@ -540,7 +543,14 @@ class RunStore:
         ).fetchone()
         if row is None:
             raise IllegalTransition(f"{run_id} {workstream_id}: no such workstream in this run")
-        return codec.decode(row[0], RunRecord)
+        # Decoding (strict parse + validate + structure) is the dearest part of a transition; the text
+        # read back is compared with the last one this store decoded or wrote, so the cache is never stale.
+        cached = self._decoded_records.get((run_id, workstream_id))
+        if cached is not None and cached[0] == row[0]:
+            return cached[1]
+        found = codec.decode(row[0], RunRecord)
+        self._decoded_records[(run_id, workstream_id)] = (row[0], found)
+        return found
 
     def _query(self, sql: str, params: tuple[Any, ...], cls: type[T]) -> list[T]:
         with self._mutex:
