@@ -1,0 +1,108 @@
+"""``uet runs list|show|verify`` as a user runs them: real subprocesses on a real store, exact output."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import REPO_ROOT
+from tests.uet_engine.run_records import RUN, RUN2, record, succeed
+from uet_engine.store import RunStore, store_path
+
+
+def uet(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "uet_engine", "runs", *args],
+        capture_output=True,
+        text=True,
+        cwd=REPO_ROOT,
+        check=False,
+    )
+
+
+@pytest.fixture
+def repo(tmp_path: Path) -> Path:
+    with RunStore.open(tmp_path) as store:
+        store.queue(RUN, [record(RUN, "ws-a"), record(RUN, "ws-b")])
+        succeed(store, RUN, "ws-a")
+        store.transition(RUN, "ws-b", "skipped", reason="prerequisite ws-a failed")
+        store.queue(RUN2, [record(RUN2, "ws-a")])
+        store.transition(RUN2, "ws-a", "running")
+    return tmp_path
+
+
+def test_list_prints_runs_newest_first(repo: Path) -> None:
+    done = uet("list", "--repo", str(repo))
+    assert (done.returncode, done.stderr) == (0, "")
+    assert done.stdout.splitlines() == [
+        "RUN                                STARTED               WORKSTREAMS",
+        f"{RUN2}  2026-11-25 10:15:00Z  1 running",
+        f"{RUN}  2026-11-25 10:15:00Z  1 succeeded, 1 skipped",
+    ]
+
+
+def test_show_prints_each_workstream(repo: Path) -> None:
+    done = uet("show", RUN, "--repo", str(repo))
+    assert (done.returncode, done.stderr) == (0, "")
+    assert done.stdout.splitlines() == [
+        f"{RUN}: 1 succeeded, 1 skipped",
+        "WORKSTREAM  STATUS     REASON                    ATTEMPTS  PATCH",
+        f"ws-a        succeeded                            1         PATCH-ws-a-{RUN}",
+        "ws-b        skipped    prerequisite ws-a failed  0",
+    ]
+
+
+def test_show_json_prints_the_contract_records(repo: Path) -> None:
+    done = uet("show", RUN, "--repo", str(repo), "--json")
+    assert done.returncode == 0
+    document = json.loads(done.stdout)
+    assert sorted(document) == ["attempts", "errors", "events", "patches", "records", "run_id"]
+    assert [r["status"] for r in document["records"]] == ["succeeded", "skipped"]
+    assert document["patches"][0]["path"] == f".ledger/patches/ws-a-{RUN}.patch"
+    assert [e["seq"] for e in document["events"]] == [1, 2, 3, 4, 5, 6]
+
+
+def test_show_of_an_unknown_run_exits_2(repo: Path) -> None:
+    done = uet("show", "run-nope", "--repo", str(repo))
+    assert (done.returncode, done.stdout) == (2, "")
+    assert done.stderr == f"uet runs show: no run run-nope in {store_path(repo)}\n"
+
+
+def test_verify_passes_a_sound_store(repo: Path) -> None:
+    done = uet("verify", "--repo", str(repo))
+    assert (done.returncode, done.stdout) == (0, "")
+    assert done.stderr == f"uet runs verify: every record in {repo} is valid and every success is backed\n"
+
+
+def test_verify_names_each_breach_and_exits_1(repo: Path) -> None:
+    (repo / ".ledger" / "patches" / f"ws-a-{RUN}.patch").unlink()
+    with sqlite3.connect(store_path(repo)) as db:
+        db.execute("UPDATE uet_runs SET status = 'failed' WHERE run_id = ? AND workstream_id = 'ws-b'", (RUN,))
+    done = uet("verify", "--repo", str(repo))
+    assert done.returncode == 1
+    assert done.stdout.splitlines() == [
+        f"{RUN} ws-b: uet_runs[2]: column status is 'failed' but the record says 'skipped'",
+        f"{RUN} ws-a: patch file .ledger/patches/ws-a-{RUN}.patch is missing",
+    ]
+    assert done.stderr == f"uet runs verify: 2 breach(es) in {repo}\n"
+
+
+@pytest.mark.parametrize("action", [["list"], ["show", RUN], ["verify"]])
+def test_a_missing_store_exits_2_with_a_clear_message(tmp_path: Path, action: list[str]) -> None:
+    done = uet(*action, "--repo", str(tmp_path))
+    assert (done.returncode, done.stdout) == (2, "")
+    assert done.stderr == (
+        f"uet runs {action[0]}: no run store at {store_path(tmp_path)}: nothing has been run in this repository yet\n"
+    )
+    assert not (tmp_path / ".runs").exists()
+
+
+def test_usage_errors_exit_2() -> None:
+    done = uet("frobnicate")
+    assert done.returncode == 2
+    assert "invalid choice: 'frobnicate'" in done.stderr
