@@ -476,7 +476,8 @@ class Coordinator:
                 phase, finished = message
                 active -= 1
                 ready.finish(phase, self._finish(phase, finished))
-                for skipped in sorted(set(ready.skipped) - recorded_skips):
+                # Once cancelled, dependants stay queued and end up cancelled, not skipped for a "failure".
+                for skipped in [] if self.live.cancelled else sorted(set(ready.skipped) - recorded_skips):
                     recorded_skips.add(skipped)
                     reason = ready.skipped[skipped]
                     record = self.store.transition(

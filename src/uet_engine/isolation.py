@@ -114,6 +114,7 @@ def _out(cwd: Path, *args: str, env: Mapping[str, str] | None = None) -> str:
 
 def repo_root(path: Path) -> Path:
     """The top folder of the git repository holding ``path``, which must have at least one commit."""
+    path = path.resolve()
     if not path.is_dir():
         raise NotAGitRepo(f"{path}: no such folder")
     done = git(path, "rev-parse", "--show-toplevel", check=False)

@@ -1,0 +1,533 @@
+"""``python -m uet_engine run`` as a real process in real git repositories: outcomes, records, faults."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+import uet_contracts
+from tests.conftest import EXAMPLES
+from tests.uet_engine.phase_specs import spec, write
+from uet_contracts import AuditEvent
+from uet_engine.store import TABLES
+
+pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="POSIX shells and signals")
+
+GIT_ID = ["-c", "user.name=t", "-c", "user.email=t@t"]
+
+
+@dataclass
+class Done:
+    code: int
+    stdout: str
+    stderr: str
+
+
+def git(repo: Path, *args: str) -> str:
+    return subprocess.run(["git", *GIT_ID, *args], cwd=repo, check=True, capture_output=True, text=True).stdout
+
+
+def make_repo(path: Path, files: Mapping[str, str] | None = None) -> Path:
+    path.mkdir(parents=True)
+    git(path, "init", "-q")
+    for name, text in (files or {"README.md": "# demo\n"}).items():
+        (path / name).parent.mkdir(parents=True, exist_ok=True)
+        (path / name).write_text(text)
+    git(path, "add", "-A")
+    git(path, "commit", "-qm", "initial")
+    return path
+
+
+def uet(repo: Path, *args: str, env: Mapping[str, str] | None = None) -> Done:
+    """``python -m uet_engine ARGS`` in ``repo``; never a traceback."""
+    done = subprocess.run(
+        [sys.executable, "-m", "uet_engine", *args],
+        cwd=repo,
+        capture_output=True,
+        text=True,
+        check=False,
+        env={**os.environ, **(env or {})},
+    )
+    assert "Traceback" not in done.stdout + done.stderr, done.stderr
+    return Done(done.returncode, done.stdout, done.stderr)
+
+
+def start_uet(repo: Path, *args: str) -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        [sys.executable, "-m", "uet_engine", *args],
+        cwd=repo,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
+def wait_for(path: Path) -> None:
+    """Wait until a step has written ``path`` (the test fails by pytest-timeout if it never does)."""
+    while not path.exists():
+        time.sleep(0.02)
+
+
+def step(run: str, tool: str = "sh", **more: Any) -> dict[str, Any]:
+    return {"operation_kind": "EXEC-ATOMIC-CREATE", "tool": tool, "run": run, **more}
+
+
+def phase(phase_id: str, depends_on: list[str], steps: list[dict[str, Any]], **more: Any) -> dict[str, Any]:
+    acceptance = more.pop("acceptance", {"python": ["pass"]})
+    data = spec(phase_id, depends_on, **more)
+    data["steps"] = steps
+    data["acceptance"] = acceptance
+    return data
+
+
+def rows(repo: Path, table: str) -> list[dict[str, Any]]:
+    db = sqlite3.connect(repo / ".runs" / "uet.sqlite")
+    try:
+        return [json.loads(text) for (text,) in db.execute(f"SELECT record FROM {table} ORDER BY rowid")]
+    finally:
+        db.close()
+
+
+def statuses(repo: Path, run_id: str) -> dict[str, str]:
+    return {r["workstream_id"]: r["status"] for r in rows(repo, "uet_runs") if r["run_id"] == run_id}
+
+
+def only_run_id(repo: Path) -> str:
+    ids = list(dict.fromkeys(r["run_id"] for r in rows(repo, "uet_runs")))
+    assert len(ids) == 1, ids
+    return ids[0]
+
+
+def assert_every_record_validates(repo: Path) -> None:
+    for table, contract in TABLES.items():
+        for data in rows(repo, table):
+            uet_contracts.validate(data, contract)
+    for line in (repo / ".runs" / "audit.jsonl").read_text().splitlines():
+        uet_contracts.validate(json.loads(line), AuditEvent)
+
+
+def assert_verify_passes(repo: Path) -> None:
+    done = uet(repo, "runs", "verify")
+    assert done.code == 0, done.stdout + done.stderr
+
+
+def tracked_and_untracked(repo: Path) -> list[str]:
+    """Every file of the working tree git sees (not ignored, not the engine's own folders)."""
+    out = git(repo, "ls-files", "--cached", "--others", "--exclude-standard", "--", ".", ":!.runs", ":!.ledger")
+    return sorted(p for p in out.splitlines() if (repo / p).exists())
+
+
+def rebuild_from_patches(repo: Path, run_id: str, into: Path) -> None:
+    """Check out the run's base commit into ``into`` and apply the run's patches in ledger order."""
+    record = next(r for r in rows(repo, "uet_runs") if r["run_id"] == run_id)
+    git(repo, "worktree", "add", "--detach", "-q", str(into), record["base_commit"])
+    for entry in rows(repo, "patch_ledger"):
+        if entry["run_id"] == run_id and entry["size_bytes"]:
+            subprocess.run(["git", "apply", "--binary", str(repo / entry["path"])], cwd=into, check=True)
+
+
+# -- the shared example set, end to end --------------------------------------------------------------------
+
+
+def test_example_set_end_to_end(tmp_path: Path) -> None:
+    repo = make_repo(tmp_path / "repo")
+    done = uet(repo, "run", str(EXAMPLES / "phases"), "--jobs", "2")
+    assert done.code == 0, done.stdout + done.stderr
+    run_id = only_run_id(repo)
+    assert statuses(repo, run_id) == {
+        "ws-pipeline-plus-0-bootstrap": "succeeded",
+        "ws-pipeline-plus-1a-task-queue": "succeeded",
+        "ws-pipeline-plus-1b-status": "succeeded",
+        "ws-pipeline-plus-2-integration": "succeeded",
+    }
+    assert done.stdout.splitlines()[-1] == "4 succeeded"
+    assert tracked_and_untracked(repo) == [
+        "README.md",
+        "core/__init__.py",
+        "core/state/__init__.py",
+        "core/state/status.py",
+        "core/state/task_queue.py",
+        "tests/test_queue_status.py",
+        "tests/test_task_queue.py",
+    ]
+    tests = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider"],
+        cwd=repo,
+        text=True,
+        capture_output=True,
+        check=False,
+    )
+    assert tests.returncode == 0, tests.stdout
+    assert "2 passed" in tests.stdout
+    assert_verify_passes(repo)
+    assert_every_record_validates(repo)
+    # Nothing left behind: no worktree, no worktree folder.
+    assert git(repo, "worktree", "list", "--porcelain").count("worktree ") == 1
+    assert not (repo / ".runs" / "worktrees").exists()
+    # The patches, applied in order to the starting commit, rebuild the final tree.
+    rebuilt = tmp_path / "rebuilt"
+    rebuild_from_patches(repo, run_id, rebuilt)
+    for path in tracked_and_untracked(repo):
+        assert (rebuilt / path).read_bytes() == (repo / path).read_bytes(), path
+    assert tracked_and_untracked(rebuilt) == tracked_and_untracked(repo)
+    # The records tell the story: attempts per task, the timeline, the audit lines.
+    attempts = [(a["workstream_id"], a["kind"], a["index"]) for a in rows(repo, "step_attempts")]
+    assert ("ws-pipeline-plus-1a-task-queue", "acceptance", 1) in attempts
+    assert len(attempts) == 9
+    events = [e["event_type"] for e in rows(repo, "run_events")]
+    assert events[0] == "state_changed" and events[-1] == "run_finished"
+    assert events.count("patch_captured") == events.count("patch_applied") == 4
+    audit = [json.loads(line)["event_type"] for line in (repo / ".runs" / "audit.jsonl").read_text().splitlines()]
+    assert audit[0] == "run.started" and audit[-1] == "run.finished"
+    assert audit.count("patch.captured") == 4 and audit.count("workstream.succeeded") == 4
+
+
+# -- failures ------------------------------------------------------------------------------------------------
+
+
+def test_failing_acceptance_skips_dependants_and_keeps_independent_successes(tmp_path: Path) -> None:
+    repo = make_repo(tmp_path / "repo")
+    write(
+        tmp_path / "specs",
+        phase("PH-A", [], [step("echo a > a.txt")], create=["a.txt"], acceptance={"sh": ["exit 4"]}),
+        phase("PH-B", ["PH-A"], [step("echo b > b.txt")], create=["b.txt"]),
+        phase("PH-C", [], [step("echo c > c.txt")], create=["c.txt"]),
+    )
+    done = uet(repo, "run", str(tmp_path / "specs"), "--jobs", "2")
+    assert done.code == 1
+    run_id = only_run_id(repo)
+    assert statuses(repo, run_id) == {"ws-ph-a": "failed", "ws-ph-b": "skipped", "ws-ph-c": "succeeded"}
+    reasons = {r["workstream_id"]: r.get("reason") for r in rows(repo, "uet_runs")}
+    assert reasons["ws-ph-a"] == "acceptance/0 (sh) failed: exit code 4, expected 0"
+    assert reasons["ws-ph-b"] == "prerequisite PH-A failed"
+    assert tracked_and_untracked(repo) == ["README.md", "c.txt"]
+    errors = rows(repo, "error_events")
+    assert [(e["workstream_id"], e["error_type"], e["error_code"], e["task_id"]) for e in errors] == [
+        ("ws-ph-a", "acceptance_failed", "UET-E102", "acceptance/0")
+    ]
+    assert done.stdout.splitlines()[-1] == "1 succeeded, 1 failed, 1 skipped"
+    assert_verify_passes(repo)
+    assert_every_record_validates(repo)
+
+
+def test_scope_violation_is_refused_naming_every_path(tmp_path: Path) -> None:
+    repo = make_repo(tmp_path / "repo", {"README.md": "# demo\n", "config.yaml": "x: 1\n"})
+    write(
+        tmp_path / "specs",
+        phase(
+            "PH-A",
+            [],
+            [step("echo ok > allowed.txt; echo y >> config.yaml; echo z > stray.txt")],
+            create=["allowed.txt"],
+            read_only=["config.yaml"],
+        ),
+    )
+    done = uet(repo, "run", str(tmp_path / "specs"))
+    assert done.code == 1
+    record = rows(repo, "uet_runs")[0]
+    assert record["status"] == "failed"
+    assert record["reason"] == (
+        "file scope violated: config.yaml: modified, but it is read-only; "
+        "stray.txt: added, but it is outside the file scope (not under create or modify)"
+    )
+    error = rows(repo, "error_events")[0]
+    assert (error["error_type"], error["files"]) == ("scope_violation", ["config.yaml", "stray.txt"])
+    assert [e["event_type"] for e in rows(repo, "run_events")].count("scope_violation") == 1
+    assert tracked_and_untracked(repo) == ["README.md", "config.yaml"]
+    assert (repo / "config.yaml").read_text() == "x: 1\n"
+    assert rows(repo, "patch_ledger") == []
+    assert_verify_passes(repo)
+
+
+def test_timeout_kills_the_step_and_its_grandchildren(tmp_path: Path) -> None:
+    repo = make_repo(tmp_path / "repo")
+    marker = tmp_path / "grandchild.pid"
+    write(
+        tmp_path / "specs",
+        phase(
+            "PH-A",
+            [],
+            [step(f"sh -c 'echo $$ > {marker}; exec sleep 300' & wait", timeout_s=1)],
+            create=["x.txt"],
+        ),
+    )
+    done = uet(repo, "run", str(tmp_path / "specs"))
+    assert done.code == 1
+    record = rows(repo, "uet_runs")[0]
+    assert (record["status"], record["reason"]) == ("failed", "step/0 (sh) failed: timed out after 1 s")
+    result = rows(repo, "step_attempts")[0]["result"]
+    assert (result["timed_out"], result["exit_code"]) == (True, -9)
+    assert rows(repo, "error_events")[0]["error_type"] == "timeout"
+    pid = int(marker.read_text())
+    for _ in range(1000):
+        if not _alive(pid):
+            break
+        time.sleep(0.01)
+    assert not _alive(pid)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            return stat.read().split(") ", 1)[1][0] != "Z"
+    except FileNotFoundError:
+        return False
+
+
+@pytest.mark.skipif(shutil.which("pwsh") is not None, reason="pwsh is installed")
+def test_missing_pwsh_fails_the_check_clearly(tmp_path: Path) -> None:
+    repo = make_repo(tmp_path / "repo")
+    write(tmp_path / "specs", phase("PH-A", [], [], acceptance={"powershell": ["Write-Output ok"]}))
+    done = uet(repo, "run", str(tmp_path / "specs"))
+    assert done.code == 1
+    record = rows(repo, "uet_runs")[0]
+    assert record["reason"] == ("acceptance/0 (powershell) failed: pwsh (PowerShell 7) is not installed or not on PATH")
+    assert rows(repo, "error_events")[0]["error_type"] == "tool_missing"
+
+
+# -- secrets and output ----------------------------------------------------------------------------------
+
+
+def test_secrets_are_redacted_everywhere_and_output_is_capped(tmp_path: Path) -> None:
+    repo = make_repo(tmp_path / "repo")
+    secret = "tok-5f3a9c1e-very-secret"
+    write(
+        tmp_path / "specs",
+        phase(
+            "PH-A",
+            [],
+            [step(f"echo {secret}; echo $DEPLOY_TOKEN >&2"), step("print('x' * 200000)", tool="python")],
+        ),
+    )
+    done = uet(repo, "run", str(tmp_path / "specs"), env={"DEPLOY_TOKEN": secret})
+    assert done.code == 0, done.stdout + done.stderr
+    first, second = (a for a in rows(repo, "step_attempts") if a["result"] and a["kind"] == "step")
+    assert first["request"]["run"] == "echo ***; echo $DEPLOY_TOKEN >&2"
+    assert (first["result"]["stdout"], first["result"]["stderr"]) == ("***\n", "***\n")
+    assert second["result"]["stdout_bytes"] == 200001
+    stored = second["result"]["stdout"]
+    assert "[… " in stored and " bytes omitted …]" in stored and len(stored.encode()) < 70000
+    for path in [*(repo / ".runs").rglob("*"), *(repo / ".ledger").rglob("*")]:
+        if path.is_file():
+            assert secret.encode() not in path.read_bytes(), path
+
+
+# -- selection ---------------------------------------------------------------------------------------------
+
+
+def test_dry_run_prints_the_plan_and_writes_nothing(tmp_path: Path) -> None:
+    repo = make_repo(tmp_path / "repo")
+    done = uet(repo, "run", str(EXAMPLES / "phases"), "--dry-run", "--ws-id", "ws-pipeline-plus-1b-status")
+    assert (done.code, done.stderr) == (0, "")
+    assert done.stdout.splitlines() == [
+        "level 1: PH-00",
+        "level 2: PH-01A, PH-01B",
+        "level 3: PH-02",
+        "would run   PH-00 ws-pipeline-plus-0-bootstrap",
+        "would skip  PH-01A ws-pipeline-plus-1a-task-queue: not selected by --ws-id",
+        "would run   PH-01B ws-pipeline-plus-1b-status",
+        "would skip  PH-02 ws-pipeline-plus-2-integration: not selected by --ws-id",
+    ]
+    assert not (repo / ".runs").exists() and not (repo / ".ledger").exists()
+    assert git(repo, "status", "--porcelain", "--ignored") == ""
+
+
+def test_ws_id_runs_prerequisites_then_reuses_them(tmp_path: Path) -> None:
+    repo = make_repo(tmp_path / "repo")
+    specs = str(EXAMPLES / "phases")
+    first = uet(repo, "run", specs, "--ws-id", "ws-pipeline-plus-1b-status")
+    assert first.code == 0, first.stdout + first.stderr
+    run1 = only_run_id(repo)
+    assert statuses(repo, run1) == {
+        "ws-pipeline-plus-0-bootstrap": "succeeded",
+        "ws-pipeline-plus-1b-status": "succeeded",
+    }
+    dry = uet(repo, "run", specs, "--dry-run", "--ws-id", "ws-pipeline-plus-2-integration")
+    assert f"would reuse PH-00 ws-pipeline-plus-0-bootstrap: succeeded in {run1}" in dry.stdout.splitlines()
+    second = uet(repo, "run", specs, "--ws-id", "ws-pipeline-plus-2-integration")
+    assert second.code == 0, second.stdout + second.stderr
+    run2 = next(r["run_id"] for r in rows(repo, "uet_runs") if r["run_id"] != run1)
+    assert statuses(repo, run2) == {
+        "ws-pipeline-plus-0-bootstrap": "succeeded",
+        "ws-pipeline-plus-1a-task-queue": "succeeded",
+        "ws-pipeline-plus-1b-status": "succeeded",
+        "ws-pipeline-plus-2-integration": "succeeded",
+    }
+    reused = {r["workstream_id"]: r.get("reused_from") for r in rows(repo, "uet_runs") if r["run_id"] == run2}
+    assert reused == {
+        "ws-pipeline-plus-0-bootstrap": run1,
+        "ws-pipeline-plus-1a-task-queue": None,
+        "ws-pipeline-plus-1b-status": run1,
+        "ws-pipeline-plus-2-integration": None,
+    }
+    tests = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider"],
+        cwd=repo,
+        text=True,
+        capture_output=True,
+        check=False,
+    )
+    assert tests.returncode == 0, tests.stdout
+    assert_verify_passes(repo)
+
+
+def test_no_deps_runs_only_the_named_workstream(tmp_path: Path) -> None:
+    repo = make_repo(tmp_path / "repo")
+    write(
+        tmp_path / "specs",
+        phase("PH-A", [], [step("echo a > a.txt")], create=["a.txt"]),
+        phase("PH-B", ["PH-A"], [step("echo b > b.txt")], create=["b.txt"]),
+    )
+    done = uet(repo, "run", str(tmp_path / "specs"), "--ws-id", "ws-ph-b", "--no-deps")
+    assert done.code == 0, done.stdout + done.stderr
+    assert statuses(repo, only_run_id(repo)) == {"ws-ph-b": "succeeded"}
+    assert tracked_and_untracked(repo) == ["README.md", "b.txt"]
+
+
+def test_resume_reruns_failures_and_reuses_successes(tmp_path: Path) -> None:
+    repo = make_repo(tmp_path / "repo")
+    gate = tmp_path / "gate"
+    write(
+        tmp_path / "specs",
+        phase("PH-A", [], [step("echo a > a.txt")], create=["a.txt"]),
+        phase("PH-B", ["PH-A"], [step("cat a.txt > b.txt")], create=["b.txt"], acceptance={"sh": [f"test -f {gate}"]}),
+        phase("PH-C", ["PH-B"], [step("cat b.txt > c.txt")], create=["c.txt"]),
+    )
+    first = uet(repo, "run", str(tmp_path / "specs"))
+    assert first.code == 1
+    run1 = only_run_id(repo)
+    assert statuses(repo, run1) == {"ws-ph-a": "succeeded", "ws-ph-b": "failed", "ws-ph-c": "skipped"}
+    assert tracked_and_untracked(repo) == ["README.md", "a.txt"]
+    gate.write_text("open\n")
+    second = uet(repo, "run", str(tmp_path / "specs"), "--resume", run1)
+    assert second.code == 0, second.stdout + second.stderr
+    run2 = next(r["run_id"] for r in rows(repo, "uet_runs") if r["run_id"] != run1)
+    records = {r["workstream_id"]: r for r in rows(repo, "uet_runs") if r["run_id"] == run2}
+    assert {ws: (r["status"], r.get("reused_from")) for ws, r in records.items()} == {
+        "ws-ph-a": ("succeeded", run1),
+        "ws-ph-b": ("succeeded", None),
+        "ws-ph-c": ("succeeded", None),
+    }
+    assert [a["workstream_id"] for a in rows(repo, "step_attempts") if a["run_id"] == run2].count("ws-ph-a") == 0
+    assert tracked_and_untracked(repo) == ["README.md", "a.txt", "b.txt", "c.txt"]
+    assert (repo / "c.txt").read_text() == "a\n"
+    assert_verify_passes(repo)
+    assert_every_record_validates(repo)
+
+
+# -- faults ------------------------------------------------------------------------------------------------
+
+
+def slow_specs(tmp_path: Path) -> Path:
+    started = tmp_path / "started"
+    write(
+        tmp_path / "specs",
+        phase("PH-A", [], [step("echo a > a.txt")], create=["a.txt"]),
+        phase("PH-S", ["PH-A"], [step(f"echo $$ > {started}; exec sleep 60")], create=["s.txt"]),
+        phase("PH-T", ["PH-S"], [step("echo t > t.txt")], create=["t.txt"]),
+    )
+    return tmp_path / "specs"
+
+
+def test_kill_9_mid_run_is_recovered_by_the_next_run(tmp_path: Path) -> None:
+    repo = make_repo(tmp_path / "repo")
+    specs = slow_specs(tmp_path)
+    proc = start_uet(repo, "run", str(specs))
+    try:
+        wait_for(tmp_path / "started")
+        proc.kill()
+        proc.wait()
+    finally:
+        os.kill(int((tmp_path / "started").read_text()), signal.SIGKILL)  # the orphaned slow step
+    run1 = only_run_id(repo)
+    assert statuses(repo, run1) == {"ws-ph-a": "succeeded", "ws-ph-s": "running", "ws-ph-t": "queued"}
+    assert_verify_passes(repo)
+    (tmp_path / "started").unlink()
+    write(
+        tmp_path / "specs",
+        phase("PH-S", ["PH-A"], [step("echo s > s.txt")], create=["s.txt"]),
+    )
+    again = uet(repo, "run", str(specs), "--resume", run1)
+    assert again.code == 0, again.stdout + again.stderr
+    assert statuses(repo, run1) == {"ws-ph-a": "succeeded", "ws-ph-s": "crashed", "ws-ph-t": "crashed"}
+    assert [e["event_type"] for e in rows(repo, "run_events") if e["run_id"] == run1].count("run_crashed") == 1
+    assert git(repo, "worktree", "list", "--porcelain").count("worktree ") == 1
+    assert not (repo / ".runs" / "worktrees" / run1).exists()
+    assert tracked_and_untracked(repo) == ["README.md", "a.txt", "s.txt", "t.txt"]
+    assert_verify_passes(repo)
+    assert_every_record_validates(repo)
+
+
+def test_second_concurrent_run_refuses_and_sigterm_cancels_the_first(tmp_path: Path) -> None:
+    repo = make_repo(tmp_path / "repo")
+    specs = slow_specs(tmp_path)
+    first = start_uet(repo, "run", str(specs))
+    wait_for(tmp_path / "started")
+    run1 = only_run_id(repo)
+    second = uet(repo, "run", str(specs))
+    assert second.code == 2
+    assert second.stderr == f"uet run: another uet run ({run1}, pid {first.pid}) is using this repo: {repo}\n"
+    first.send_signal(signal.SIGTERM)
+    out, _ = first.communicate()
+    assert first.returncode == 1
+    assert statuses(repo, run1) == {"ws-ph-a": "succeeded", "ws-ph-s": "cancelled", "ws-ph-t": "cancelled"}
+    assert not _alive(int((tmp_path / "started").read_text()))
+    assert out.splitlines()[-1] == "1 succeeded, 2 cancelled"
+    assert tracked_and_untracked(repo) == ["README.md", "a.txt"]
+    assert_verify_passes(repo)
+    assert_every_record_validates(repo)
+    assert len(rows(repo, "uet_runs")) == 3  # the refused run recorded nothing
+
+
+# -- usage -------------------------------------------------------------------------------------------------
+
+
+def test_not_a_git_repo_is_a_usage_error(tmp_path: Path) -> None:
+    done = uet(tmp_path, "run", str(EXAMPLES / "phases"))
+    assert done.code == 2
+    assert done.stderr == (
+        f"uet run: {tmp_path} is not a git repository; uet run needs one with at least one commit: "
+        "git init && git add -A && git commit -m 'initial commit'\n"
+    )
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_unknown_workstream_is_a_usage_error(tmp_path: Path) -> None:
+    repo = make_repo(tmp_path / "repo")
+    done = uet(repo, "run", str(EXAMPLES / "phases"), "--ws-id", "ws-nope")
+    assert (done.code, done.stderr) == (
+        2,
+        "uet run: unknown workstream 'ws-nope': no phase in the spec folder has it\n",
+    )
+    assert rows(repo, "uet_runs") == []
+
+
+def test_unknown_resume_run_is_a_usage_error(tmp_path: Path) -> None:
+    repo = make_repo(tmp_path / "repo")
+    done = uet(repo, "run", str(EXAMPLES / "phases"), "--resume", "run-nope")
+    assert (done.code, done.stderr) == (2, "uet run: no run run-nope in the run store\n")
+
+
+def test_bad_specs_exit_1_with_the_problems(tmp_path: Path) -> None:
+    repo = make_repo(tmp_path / "repo")
+    write(tmp_path / "specs", phase("PH-A", ["PH-X"], []))
+    done = uet(repo, "run", str(tmp_path / "specs"))
+    assert done.code == 1
+    assert done.stderr.splitlines() == [
+        f"{tmp_path / 'specs' / 'PH-A.yaml'}:7:3: $.depends_on[0]: depends on unknown phase 'PH-X': "
+        "no valid spec in the set declares it",
+        f"uet run: 1 problem(s) in {tmp_path / 'specs'}; nothing run",
+    ]
+    assert not (repo / ".runs").exists()
