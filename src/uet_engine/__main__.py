@@ -4,4 +4,6 @@ import sys
 
 from uet_engine.cli import main
 
-sys.exit(main())
+# The guard matters: worker processes started by "spawn" (macOS, Windows) import this module again.
+if __name__ == "__main__":
+    sys.exit(main())

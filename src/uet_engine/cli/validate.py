@@ -2,6 +2,8 @@
 
 Directories are searched for ``*.yaml``, ``*.yml`` and ``*.json``. Problems go to stdout as
 ``PATH:LINE:COL: JSON-PATH: message``; the summary goes to stderr so stdout stays machine-readable.
+Files are reported in the order given (folders sorted); batches of more than PARALLEL_MIN files
+are spread over the CPUs, with the same output.
 """
 
 from __future__ import annotations
@@ -9,12 +11,19 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+from collections.abc import Iterator
+from concurrent.futures import ProcessPoolExecutor
+from functools import partial
 from pathlib import Path
 
 import uet_contracts
 from uet_contracts import CONTRACTS, contract_named
 
 SUFFIXES = (".yaml", ".yml", ".json")
+PARALLEL_MIN = 200
+"""Below this many files one process is faster than starting a pool (a file takes about 0.5 ms)."""
+CHUNK = 100
+"""Files per task sent to a worker: large enough that task overhead is negligible."""
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -53,6 +62,22 @@ def expand(paths: list[str]) -> tuple[list[str], list[str]]:
     return files, unreadable
 
 
+def problem_lines(file: str, kind: str) -> list[str]:
+    """The output lines for one file: one per problem, none when it is valid."""
+    return [problem.format() for problem in uet_contracts.check_file(file, contract_named(kind).type)]
+
+
+def check_files(files: list[str], kind: str, jobs: int | None = None) -> Iterator[list[str]]:
+    """``problem_lines`` of each file, in the order of ``files``; ``jobs`` processes (default: one per CPU)."""
+    jobs = jobs or os.cpu_count() or 1
+    check = partial(problem_lines, kind=kind)
+    if jobs < 2 or len(files) <= PARALLEL_MIN:
+        yield from map(check, files)
+        return
+    with ProcessPoolExecutor(min(jobs, -(-len(files) // CHUNK))) as pool:
+        yield from pool.map(check, files, chunksize=CHUNK)
+
+
 def run(args: argparse.Namespace) -> int:
     try:
         contract = contract_named(args.kind)
@@ -64,11 +89,10 @@ def run(args: argparse.Namespace) -> int:
         print(line)
     invalid = 0
     out = sys.stdout
-    for file in files:
-        found = uet_contracts.check_file(file, contract.type)
-        if found:
+    for lines in check_files(files, contract.kind):
+        if lines:
             invalid += 1
-            out.write("".join(problem.format() + "\n" for problem in found))
+            out.write("".join(line + "\n" for line in lines))
     valid = len(files) - invalid
     summary = f"{len(files)} file(s) checked as {contract.kind}: {valid} valid, {invalid} invalid"
     if unreadable:
