@@ -112,7 +112,8 @@ def main(quick: bool = False) -> int:
         moves_audited.append(_fresh(lambda folder: _transitions(folder, workstreams // 5, audit=True)))
     raw_rate, store_rate = count / min(raw), count / min(store)
     print(
-        f"bench store: {count:,} RunEvent rows, one durable transaction each (WAL, synchronous=NORMAL), best of {ROUNDS}"
+        f"bench store: {count:,} RunEvent rows, one durable transaction each "
+        f"(WAL, synchronous=NORMAL), best of {ROUNDS}"
     )
     print(f"  raw sqlite3 inserts of the same JSON   {raw_rate:>10,.0f} rows/s  ({1e6 / raw_rate:5.1f} us/row)")
     print(f"  RunStore.event (build+validate+insert) {store_rate:>10,.0f} rows/s  ({1e6 / store_rate:5.1f} us/row)")
