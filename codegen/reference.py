@@ -233,7 +233,9 @@ def _code(value: Any) -> str:
 
 
 def _cell(text: str) -> str:
-    return " ".join(text.split()).replace("|", "\\|")
+    """One table cell: on one line, ``|`` escaped outside code spans (Python-Markdown keeps them inside)."""
+    parts = re.split(r"(`+[^`]*?`+)", " ".join(text.split()))
+    return "".join(part if part.startswith("`") else part.replace("|", "\\|") for part in parts)
 
 
 class Renderer:
@@ -438,16 +440,13 @@ class Renderer:
             "",
             doc.get("description", ""),
             "",
-            "| | |",
-            "| --- | --- |",
-            f"| Hand-off | {handoff.number}. {handoff.title} |",
-            f"| Produced by | {role.producer} |",
-            f"| Consumed by | {role.consumer} |",
-            f"| Stored in | {role.where} |",
-            f"| Python type | `uet_contracts.{doc['title']}` |",
-            f"| Schema | `schemas/v1/{file}` |",
-            f"| `$id` | `{doc['$id']}` |",
-            f"| Validate | `uet validate --kind {page} FILE` |",
+            f"- **Hand-off:** {handoff.number}. {handoff.title}",
+            f"- **Produced by:** {role.producer}",
+            f"- **Consumed by:** {role.consumer}",
+            f"- **Stored in:** {role.where}",
+            f"- **Python type:** `uet_contracts.{doc['title']}`",
+            f"- **Schema:** `schemas/v1/{file}`, `$id` `{doc['$id']}`",
+            f"- **Validate:** `uet validate --kind {page} FILE`",
             "",
             "## Fields",
             "",

@@ -1,0 +1,96 @@
+"""mkdocs hooks: put the generated parts into the site, so no page can drift from what it documents.
+
+- ``on_files`` adds the schema reference pages that ``python -m codegen`` writes to ``generated/reference/``
+  (files starting with ``_`` are tables that other pages include, not pages);
+- ``on_page_markdown`` replaces two markers with output rendered at build time:
+  ``<!-- uet:cli -->`` becomes the help of ``uet`` and every subcommand, taken from
+  ``uet_engine.cli.build_parser()``; ``<!-- uet:plan-mermaid DIR -->`` becomes the Mermaid diagram that
+  ``uet plan DIR --format mermaid`` prints.
+
+Any failure (a missing generated folder, a command that fails, an unknown marker) stops the build
+with a message saying what to run; a page is never published with a stale or empty block.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from mkdocs.exceptions import PluginError
+from mkdocs.structure.files import File, Files
+
+MARKER = re.compile(r"<!--\s*uet:(?P<name>[a-z-]+)(?P<args>[^>]*?)\s*-->")
+HELP_WIDTH = "100"
+
+
+def _root(config: Any) -> Path:
+    return Path(config.config_file_path).resolve().parent
+
+
+def on_files(files: Files, config: Any) -> Files:
+    """Adds ``generated/reference/*.md`` as ``reference/*.md``."""
+    folder = _root(config) / "generated" / "reference"
+    pages = sorted(p for p in folder.glob("*.md") if not p.name.startswith("_"))
+    if not pages:
+        raise PluginError(f"{folder}: no reference pages; run `python -m codegen` first")
+    for path in pages:
+        files.append(File.generated(config, f"reference/{path.name}", abs_src_path=str(path)))
+    return files
+
+
+def _subcommands(parser: argparse.ArgumentParser, prefix: str) -> Iterator[tuple[str, argparse.ArgumentParser]]:
+    """``(command line, parser)`` for a parser and, depth first, every subcommand under it."""
+    yield prefix, parser
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for name, sub in action.choices.items():
+                yield from _subcommands(sub, f"{prefix} {name}")
+
+
+def cli_reference() -> str:
+    """Markdown with the ``--help`` of ``uet`` and of each subcommand, in ``uet --help`` order."""
+    from uet_engine.cli import build_parser
+
+    saved = os.environ.get("COLUMNS")
+    os.environ["COLUMNS"] = HELP_WIDTH  # argparse wraps to the terminal width: fix it so builds are identical
+    try:
+        sections = []
+        for command, parser in _subcommands(build_parser(), "uet"):
+            level = "#" * min(2 + command.count(" "), 4)
+            sections.append(f"{level} `{command}`\n\n```text\n{parser.format_help().rstrip()}\n```\n")
+    finally:
+        if saved is None:
+            del os.environ["COLUMNS"]
+        else:
+            os.environ["COLUMNS"] = saved
+    return "\n".join(sections)
+
+
+def plan_mermaid(specs_dir: str, root: Path) -> str:
+    """A ``mermaid`` fence with what ``uet plan SPECS_DIR --format mermaid`` prints."""
+    command = [sys.executable, "-m", "uet_engine", "plan", specs_dir, "--format", "mermaid"]
+    done = subprocess.run(command, cwd=root, capture_output=True, text=True, check=False)
+    if done.returncode != 0 or not done.stdout.strip():
+        detail = done.stderr.strip() or "no output"
+        raise PluginError(f"`uet plan {specs_dir} --format mermaid` failed (exit {done.returncode}): {detail}")
+    return f"```mermaid\n{done.stdout.strip()}\n```"
+
+
+def on_page_markdown(markdown: str, page: Any, config: Any, files: Files) -> str:
+    """Expands the ``<!-- uet:... -->`` markers of a page."""
+
+    def expand(match: re.Match[str]) -> str:
+        name, args = match.group("name"), match.group("args").split()
+        if name == "cli" and not args:
+            return cli_reference()
+        if name == "plan-mermaid" and len(args) == 1:
+            return plan_mermaid(args[0], _root(config))
+        raise PluginError(f"{page.file.src_uri}: unknown marker {match.group(0)!r}")
+
+    return MARKER.sub(expand, markdown)
