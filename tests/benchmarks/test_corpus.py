@@ -5,6 +5,8 @@ from __future__ import annotations
 import graphlib
 from pathlib import Path
 
+import pytest
+
 from benchmarks.corpus import DEFECTS, phase_id, write_phase_set
 from uet_contracts import PhaseSpec, check_file, load
 
@@ -53,3 +55,22 @@ def test_same_seed_same_files(tmp_path: Path) -> None:
     first = write_phase_set(tmp_path / "a", 50, invalid_ratio=0.1, seed=11)
     second = write_phase_set(tmp_path / "b", 50, invalid_ratio=0.1, seed=11)
     assert [p.read_bytes() for p in first.files] == [p.read_bytes() for p in second.files]
+
+
+def test_a_plannable_set_writes_each_file_from_one_phase_only(tmp_path: Path) -> None:
+    phases = write_phase_set(tmp_path, 300, plannable=True, seed=4)
+    written = [
+        path
+        for file in phases.files
+        for scope in [load(file, PhaseSpec).file_scope]
+        for path in scope.create + scope.modify
+    ]
+    assert len(written) == len(set(written))
+    with pytest.raises(ValueError, match=r"^a plannable phase set has no invalid files$"):
+        write_phase_set(tmp_path / "bad", 10, plannable=True, invalid_ratio=0.1)
+
+
+def test_an_ordinary_set_has_the_shared_writes_of_real_phases(tmp_path: Path) -> None:
+    phases = write_phase_set(tmp_path, 300, seed=4)
+    modified = [path for file in phases.files for path in load(file, PhaseSpec).file_scope.modify]
+    assert len(modified) > len(set(modified))
