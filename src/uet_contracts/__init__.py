@@ -10,6 +10,12 @@ Public surface (everything else is private and may change):
   and ``locate`` (line and column of a JSON path in a file's text, for problems found after loading);
 - ``ContractError`` (a ``ValueError``) and ``Problem``, the entries of its ``errors``;
 - ``CONTRACTS`` and ``contract_named`` to look contracts up by kind.
+
+Two public submodules are not imported here, so ``import uet_contracts`` stays light:
+``uet_contracts.evolution`` (``diff_paths`` & co., the schema-compatibility classifier behind
+``uet schema diff``) and ``uet_contracts.hooks`` (the ``uet-check-phase-specs`` pre-commit entry point).
+Every other submodule (``api``, ``parsing``, ``validation``, ``conversion``, ``contracts``, ``errors``,
+``models``, ``_resources``) is private: import its public names from the package root.
 """
 
 from uet_contracts.api import check, check_file, format_of, load, loads, read_text, schema, to_dict, to_json, validate
