@@ -53,7 +53,9 @@ class PathIndex:
                         found.add(glob)
         if is_glob(entry):
             prefix = literal_prefix(entry)
-            for other in self._sorted[bisect_left(self._sorted, prefix) :]:
+            entries = self._sorted
+            for i in range(bisect_left(entries, prefix), len(entries)):
+                other = entries[i]
                 if not other.startswith(prefix):
                     break
                 if other != entry and fnmatchcase(other, entry):

@@ -219,11 +219,12 @@ class _SetChecker:
     def _scopes(self, ancestry: graph.Ancestry) -> None:
         writes: dict[str, list[_Write]] = {}
         for phase, spec in self.specs.items():
+            seen: set[str] = set()
             for kind in ("create", "modify"):
                 for i, path in enumerate(getattr(spec.file_scope, kind)):
-                    group = writes.setdefault(path, [])
-                    if not any(w.phase == phase for w in group):
-                        group.append(_Write(path, phase, kind, i))
+                    if path not in seen:
+                        seen.add(path)
+                        writes.setdefault(path, []).append(_Write(path, phase, kind, i))
         index = PathIndex(writes)
         self._clashes(ancestry, writes, index)
         self._read_only(ancestry, writes, index)
