@@ -275,6 +275,9 @@ class Coordinator:
         self.env = {**os.environ, "UET_RUN_ID": run_id}
         self.redact = Redactor.for_environment(self.env)
         self.base_commit = ""
+        self.slots: queue.Queue[Path] = queue.Queue()
+        for i in range(options.jobs):
+            self.slots.put(isolation.worktree_path(root, run_id, f"slot-{i}"))
 
     def _order(self, phases: Iterable[str]) -> list[str]:
         return sorted(phases, key=lambda p: (self.level[p], p))
@@ -339,13 +342,15 @@ class Coordinator:
         patches = [ledger.patch_path(self.root, self.patches[p]) for p in self._order(ancestors) if p in self.patches]
         spec = self.specs[phase]
         env = {**self.env, "UET_WORKSTREAM_ID": spec.workstream_id, "UET_PHASE_ID": phase}
-        return Job(self.run_id, spec, self.root, self.base_commit, patches, env, self.live, self.redact)
+        slot = self.slots.get_nowait()  # at most ``jobs`` run at once, so one is always free
+        return Job(self.run_id, spec, self.root, self.base_commit, patches, slot, env, self.live, self.redact)
 
     def _work(self, phase: str, job: Job) -> None:
         try:
             finished = run_workstream(job, self.inbox.put)
         except BaseException as exc:  # never leave the coordinator waiting for a message that cannot come
             finished = Finished(job.spec.workstream_id, "failed", f"internal error: {type(exc).__name__}: {exc}")
+        self.slots.put(job.worktree)
         self.inbox.put((phase, finished))
 
     def _attempt(self, attempt: StepAttempt) -> None:

@@ -1,9 +1,10 @@
-"""Isolation through git: one worktree per workstream, its changes brought back as a binary patch.
+"""Isolation through git: each workstream in a pristine worktree, its changes brought back as a binary patch.
 
 Why: workstreams that run at the same time must not see each other's half-done work, and a failed
 workstream must leave nothing behind. So each runs in a detached worktree of the run's *base commit*
 with the patches of its succeeded prerequisites applied, and only its patch, captured against that
-state, ever reaches the user's tree.
+state, ever reaches the user's tree. A run keeps one worktree per workstream it runs at the same time
+(``.runs/worktrees/<run_id>/slot-<n>``) and resets it between workstreams (see ``prepare``).
 
 The base commit is the user's working tree as it is when the run starts: HEAD when the tree is clean,
 else a commit made from HEAD plus the uncommitted and untracked (not ignored) files, kept alive by the
@@ -160,8 +161,9 @@ def snapshot_base(root: Path, run_id: str) -> str:
     return commit
 
 
-def worktree_path(root: Path, run_id: str, workstream_id: str) -> Path:
-    return root / WORKTREES / run_id / workstream_id
+def worktree_path(root: Path, run_id: str, slot: str) -> Path:
+    """Where a run keeps one of its worktrees (one per concurrently running workstream)."""
+    return root / WORKTREES / run_id / slot
 
 
 def add_worktree(root: Path, path: Path, commit: str) -> None:
@@ -210,8 +212,21 @@ def stage_all(cwd: Path) -> str:
 
 
 def prepare(root: Path, path: Path, commit: str, patches: Sequence[Path]) -> str:
-    """Create the worktree for a workstream: ``commit`` plus ``patches`` in order; returns its tree id."""
-    add_worktree(root, path, commit)
+    """Make ``path`` a pristine worktree of ``commit`` plus ``patches`` in order; returns its tree id.
+
+    A worktree left at ``path`` by an earlier workstream of the same run is reused: ``reset --hard``
+    rewrites only the files that differ and ``clean -ffdx`` removes every untracked and ignored file, so
+    the result is the same as a fresh ``worktree add`` at a fraction of the cost (checking out a whole
+    tree is most of git's time per workstream). A worktree that cannot be reset is replaced.
+    """
+    fresh = True
+    if (path / ".git").exists():
+        reset = git(path, "reset", "--hard", "--quiet", commit, check=False)
+        fresh = reset.returncode != 0 or git(path, "clean", "-ffdxq", check=False).returncode != 0
+        if fresh:
+            remove_worktree(root, path)
+    if fresh:
+        add_worktree(root, path, commit)
     applied = False
     for patch in patches:
         if patch.stat().st_size == 0:

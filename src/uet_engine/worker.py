@@ -16,7 +16,8 @@ The order inside a workstream:
    Acceptance checks verify, they never contribute: files they create (caches, reports) are not part
    of the patch and are not subject to the scope check.
 
-The worktree is removed whatever happens.
+Worktrees are slots: a run keeps one per workstream running at the same time and resets it to a
+pristine state for the next workstream (``isolation.prepare``); the run removes them when it ends.
 """
 
 from __future__ import annotations
@@ -68,6 +69,7 @@ class Job:
     root: Path
     base_commit: str
     patches: Sequence[Path]
+    worktree: Path
     env: Mapping[str, str]
     live: LiveProcesses
     redact: Redactor
@@ -177,7 +179,7 @@ def _failure(job: Job, task: _Task, result: ExecutionResult) -> Finished:
 
 def run_workstream(job: Job, post: Callable[[StepAttempt], None]) -> Finished:
     """Run one workstream in its own worktree and describe the outcome; never raises for the work itself."""
-    path = isolation.worktree_path(job.root, job.run_id, job.spec.workstream_id)
+    path = job.worktree
     try:
         return _run(job, path, post)
     except isolation.GitError as exc:
@@ -186,8 +188,6 @@ def run_workstream(job: Job, post: Callable[[StepAttempt], None]) -> Finished:
     except Exception as exc:  # a bug must fail one workstream, not the coordinator
         message = f"internal error: {type(exc).__name__}: {exc}"
         return Finished(job.spec.workstream_id, "failed", message, [_error(job, "internal", message)])
-    finally:
-        isolation.remove_worktree(job.root, path)
 
 
 def _run(job: Job, path: Path, post: Callable[[StepAttempt], None]) -> Finished:

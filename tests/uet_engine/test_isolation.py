@@ -137,3 +137,20 @@ def test_git_time_is_accumulated(tmp_path: Path) -> None:
     calls = iso.GIT_TIME.calls
     iso.head_commit(root)
     assert iso.GIT_TIME.calls == calls + 1
+
+
+def test_a_reused_worktree_is_pristine(tmp_path: Path) -> None:
+    root = make_repo(tmp_path / "r")
+    path = iso.worktree_path(root, "run-1", "slot-0")
+    head = iso.head_commit(root)
+    tree = iso.prepare(root, path, head, [])
+    (path / "a.txt").write_text("dirty\n")
+    (path / "new.txt").write_text("left over\n")
+    (path / "ignored").mkdir()
+    (path / "ignored" / "cache").write_text("x\n")
+    iso.stage_all(path)
+    (path / "unstaged.txt").write_text("y\n")
+    assert iso.prepare(root, path, head, []) == tree
+    assert sorted(p.name for p in path.iterdir()) == [".git", ".gitignore", "a.txt"]
+    assert (path / "a.txt").read_text() == "a\n"
+    assert iso.stage_all(path) == tree

@@ -1,0 +1,121 @@
+"""``uet run`` overhead per workstream against running the same commands with plain subprocess.
+
+N workstreams (1,000; ``--quick``: 100), each one no-op step (``sh -c true``) and one no-op acceptance
+check (``sh -c true``), independent of each other, in a git repository of 200 files, ``--jobs 2``.
+The alternative is the same 2N commands run by ``subprocess.run`` on a pool of 2 threads.
+
+Reported, per workstream and in worker-seconds (wall time × jobs / N, so the pool's parallelism is
+not counted as a saving): the engine's overhead over the plain commands, split into time spent in git
+(worktree add, stage, diff, apply, remove: summed from the engine's own counters, ``UET_PROFILE=1``)
+and everything else (records, scheduling, process handling). The fixed cost of starting Python and
+planning the specs (a ``--dry-run`` of the same set) is measured separately and left out of the per
+workstream figures. Peak memory is the engine process's maximum resident set size.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+JOBS = 2
+FILES = 200
+GIT_ID = ["-c", "user.name=bench", "-c", "user.email=bench@localhost"]
+
+
+def make_repo(root: Path) -> Path:
+    repo = root / "repo"
+    for i in range(FILES):
+        path = repo / f"pkg{i % 10}" / f"module_{i}.py"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(f'"""Module {i}."""\n\nVALUE = {i}\n' + "# filler line\n" * 20)
+    subprocess.run(["git", "init", "-q"], cwd=repo, check=True)
+    subprocess.run(["git", "add", "-A"], cwd=repo, check=True)
+    subprocess.run(["git", *GIT_ID, "commit", "-qm", "200 files"], cwd=repo, check=True)
+    return repo
+
+
+def make_specs(root: Path, count: int) -> Path:
+    specs = root / "specs"
+    specs.mkdir()
+    for i in range(count):
+        spec = {
+            "phase_id": f"PH-{i:04d}",
+            "workstream_id": f"ws-bench-{i:04d}",
+            "title": f"No-op {i}",
+            "objective": "Measure the engine's overhead.",
+            "phase_type": "test",
+            "file_scope": {"create": [], "modify": [], "read_only": []},
+            "steps": [{"operation_kind": "EXEC-NOOP", "tool": "sh", "run": "true"}],
+            "acceptance": {"sh": ["true"]},
+        }
+        (specs / f"PH-{i:04d}.json").write_text(json.dumps(spec))
+    return specs
+
+
+def plain(repo: Path, count: int) -> float:
+    """Wall seconds for the same 2N commands run by subprocess on JOBS threads."""
+
+    def one(_: int) -> None:
+        for _ in range(2):
+            subprocess.run(["/bin/sh", "-c", "true"], cwd=repo, stdin=subprocess.DEVNULL, check=True)
+
+    start = time.perf_counter()
+    with ThreadPoolExecutor(JOBS) as pool:
+        list(pool.map(one, range(count)))
+    return time.perf_counter() - start
+
+
+def uet(repo: Path, specs: Path, *extra: str) -> tuple[float, str]:
+    start = time.perf_counter()
+    done = subprocess.run(
+        [sys.executable, "-m", "uet_engine", "run", str(specs), "--repo", str(repo), "--jobs", str(JOBS), *extra],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "UET_PROFILE": "1"},
+        check=False,
+    )
+    elapsed = time.perf_counter() - start
+    if done.returncode != 0:
+        raise RuntimeError(f"uet run exited {done.returncode}: {done.stderr[-2000:]}")
+    return elapsed, done.stderr
+
+
+def main(quick: bool = False) -> int:
+    count = 100 if quick else 1000
+    with tempfile.TemporaryDirectory(prefix="uet-bench-run-") as tmp:
+        root = Path(tmp)
+        repo = make_repo(root)
+        specs = make_specs(root, count)
+        fixed, _ = uet(repo, specs, "--dry-run")
+        baseline = plain(repo, count)
+        total, stderr = uet(repo, specs)
+        peak_kib = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    found = re.search(r"uet-profile: git (\d+) calls ([0-9.]+) s", stderr)
+    if found is None:
+        print("bench_run: the engine reported no profile line", file=sys.stderr)
+        return 1
+    git_calls, git_seconds = int(found[1]), float(found[2])
+    per_ws = (total - fixed - baseline) * JOBS / count
+    git_per_ws = git_seconds / count
+    print(f"run: {count} workstreams x (1 no-op step + 1 no-op acceptance), {FILES}-file repo, --jobs {JOBS}")
+    print(f"  plain subprocess:           {baseline:8.2f} s  ({baseline * JOBS / count * 1000:6.2f} ms/ws)")
+    print(f"  uet run:                    {total:8.2f} s  (startup + planning {fixed:.2f} s)")
+    print(f"  ratio uet / plain:          {total / baseline:8.2f}x")
+    print(f"  overhead per workstream:    {per_ws * 1000:8.2f} ms  (worker-seconds; goal <= 40 ms)")
+    print(f"    git ({git_calls / count:.1f} calls/ws):      {git_per_ws * 1000:8.2f} ms")
+    print(f"    everything else:          {(per_ws - git_per_ws) * 1000:8.2f} ms  (goal <= 5 ms)")
+    print(f"  peak memory (max RSS):      {peak_kib / 1024:8.1f} MiB  (goal < 200 MiB)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main("--quick" in sys.argv))
