@@ -10,7 +10,7 @@ from pathlib import Path
 import nox
 
 nox.options.default_venv_backend = "none"
-nox.options.sessions = ["codegen_check", "compat", "lint", "tests"]
+nox.options.sessions = ["codegen_check", "compat", "lint", "tests", "docs"]
 
 
 @nox.session(python=False)
@@ -52,6 +52,13 @@ def lint(session: nox.Session) -> None:
     session.run("ruff", "format", "--check", "src", "codegen", "tests", "benchmarks", "noxfile.py")
     session.run("mypy")
     session.run("lint-imports")
+
+
+@nox.session(python=False)
+def docs(session: nox.Session) -> None:
+    """The docs site into site/ with ``mkdocs build --strict``: any warning (a broken link or anchor, a page
+    missing from the nav, a failing ``uet plan`` for the DAG) fails the build. Preview with ``mkdocs serve``."""
+    session.run("mkdocs", "build", "--strict", "--site-dir", "site", *session.posargs, env={"NO_MKDOCS_2_WARNING": "1"})
 
 
 @nox.session(python=False)

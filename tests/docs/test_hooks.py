@@ -1,0 +1,93 @@
+"""docs/hooks.py: the build-time parts of the site come from the real command, and failures stop the build."""
+
+from __future__ import annotations
+
+import html
+import importlib.util
+import re
+import subprocess
+import sys
+from pathlib import Path
+from types import ModuleType, SimpleNamespace
+
+import pytest
+from mkdocs.exceptions import PluginError
+
+from tests.conftest import REPO_ROOT
+from uet_engine.cli import COMMANDS, build_parser
+
+
+def _hooks() -> ModuleType:
+    spec = importlib.util.spec_from_file_location("uet_docs_hooks", REPO_ROOT / "docs" / "hooks.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def _page(src_uri: str = "guides/example.md") -> SimpleNamespace:
+    return SimpleNamespace(file=SimpleNamespace(src_uri=src_uri))
+
+
+def _config() -> SimpleNamespace:
+    return SimpleNamespace(config_file_path=str(REPO_ROOT / "mkdocs.yml"))
+
+
+def _text(page: Path) -> str:
+    return html.unescape(re.sub(r"<[^>]+>", "", page.read_text(encoding="utf-8")))
+
+
+def test_cli_reference_has_a_section_with_the_help_of_every_command() -> None:
+    text = _hooks().cli_reference()
+    headings = re.findall(r"^#+ `(uet[a-z ]*)`$", text, re.M)
+    assert headings[0] == "uet"
+    assert [h for h in headings if h.count(" ") == 1] == [f"uet {name}" for name in COMMANDS]
+    for heading in headings:
+        assert f"usage: {heading} " in text
+
+
+def test_cli_reference_lists_nested_actions_of_runs() -> None:
+    headings = re.findall(r"^#+ `(uet runs [a-z]+)`$", _hooks().cli_reference(), re.M)
+    assert headings == ["uet runs list", "uet runs show", "uet runs verify"]
+
+
+def test_built_cli_page_shows_each_commands_help(built_site: Path) -> None:
+    text = _text(built_site / "cli" / "index.html")
+    for name in COMMANDS:
+        assert f"usage: uet {name} " in text
+    assert build_parser().description in text
+
+
+def test_built_dag_is_what_uet_plan_prints(built_site: Path) -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "uet_engine", "plan", "examples/phases", "--format", "mermaid"],
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    page = (built_site / "guides" / "plan-and-run" / "index.html").read_text(encoding="utf-8")
+    block = re.search(r'<pre class="mermaid"><code>(.*?)</code></pre>', page, re.S)
+    assert block is not None
+    assert html.unescape(block.group(1)).strip() == done.stdout.strip()
+
+
+def test_failing_uet_plan_stops_the_build_naming_the_command(tmp_path: Path) -> None:
+    (tmp_path / "PH-01.yaml").write_text("phase_id: [\n", encoding="utf-8")
+    where = re.escape(str(tmp_path))
+    expected = rf"^`uet plan {where} --format mermaid` failed \(exit 1\): {where}/PH-01.yaml:2:1: \$: YAML syntax error"
+    with pytest.raises(PluginError, match=expected):
+        _hooks().on_page_markdown(f"<!-- uet:plan-mermaid {tmp_path} -->", _page(), _config(), None)
+
+
+def test_unknown_marker_stops_the_build() -> None:
+    with pytest.raises(PluginError, match=r"^guides/example.md: unknown marker '<!-- uet:dag x -->'$"):
+        _hooks().on_page_markdown("text\n<!-- uet:dag x -->\n", _page(), _config(), None)
+
+
+def test_missing_generated_reference_stops_the_build(tmp_path: Path) -> None:
+    config = SimpleNamespace(config_file_path=str(tmp_path / "mkdocs.yml"))
+    folder = re.escape(str(tmp_path / "generated" / "reference"))
+    expected = rf"^{folder}: no reference pages; run `python -m codegen` first$"
+    with pytest.raises(PluginError, match=expected):
+        _hooks().on_files([], config)
