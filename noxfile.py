@@ -1,6 +1,6 @@
 """Developer sessions. They run in the current environment (``pip install -e '.[dev]'`` first), so
 CI and a laptop run exactly the same commands: ``nox -s codegen``, ``nox -s codegen -- --check``,
-``nox -s tests``, ``nox -s lint``, ``nox -s bench``.
+``nox -s compat`` (released schemas stay compatible), ``nox -s tests``, ``nox -s lint``, ``nox -s bench``.
 """
 
 from __future__ import annotations
