@@ -57,7 +57,22 @@ def _fast_validator(contract: Contract) -> Any:
     except ImportError:  # pragma: no cover - the wheel is a declared dependency
         return None
     bundle = json.loads((_resources.bundled_dir() / contract.file).read_text(encoding="utf-8"))
-    return jsonschema_rs.validator_for(bundle, validate_formats=True)
+    return jsonschema_rs.validator_for(bundle, validate_formats=True, formats={"regex": _is_python_regex})
+
+
+def _is_python_regex(text: str) -> bool:
+    """``format: regex`` means a *Python* pattern here (success_pattern is run with ``re``).
+
+    jsonschema-rs checks ECMA-262 syntax, which refuses ``a++`` and accepts ``(?<name>a)``; Python is
+    the other way round. python-jsonschema already uses ``re``, so both validators agree with this.
+    """
+    import re
+
+    try:
+        re.compile(text)
+    except (re.error, RecursionError, OverflowError):
+        return False
+    return True
 
 
 _YAML11_BOOLEANS = frozenset({"yes", "no", "on", "off", "y", "n"})
