@@ -93,7 +93,7 @@ def _escape(token: str) -> str:
 class _Site:
     """Where the walk is: the pointer in the contract being diffed, the last ``$ref`` followed, the resolvers
     of both sides, the pairs of ``$ref`` targets being expanded (cycle guard) and, inside ``oneOf`` or a
-    keyword without rules, the reason no change there can be called compatible."""
+    keyword without rules, the reason no change there can be classified."""
 
     pointer: str
     via: str | None
