@@ -89,7 +89,7 @@ def test_timeout_kills_the_whole_group_including_grandchildren(tmp_path: Path) -
     assert result.timed_out is True
     assert result.error == "timed out after 1 s"
     pid = int((tmp_path / "grandchild.pid").read_text())
-    assert _dies(pid)
+    assert dies(pid)
 
 
 def test_background_leftovers_are_killed_when_the_task_ends(tmp_path: Path) -> None:
@@ -98,10 +98,10 @@ def test_background_leftovers_are_killed_when_the_task_ends(tmp_path: Path) -> N
     result = execute(request(script), tmp_path)
     assert result.success is True
     pid = int((tmp_path / "bg.pid").read_text())
-    assert _dies(pid)
+    assert dies(pid)
 
 
-def _dies(pid: int) -> bool:
+def dies(pid: int) -> bool:
     """Whether ``pid`` is gone; SIGKILL lands asynchronously, so allow it a generous moment."""
     for _ in range(1000):
         if not _alive(pid):

@@ -20,6 +20,7 @@ import pytest
 import uet_contracts
 from tests.conftest import EXAMPLES
 from tests.uet_engine.phase_specs import spec, write
+from tests.uet_engine.test_process import dies
 from uet_contracts import AuditEvent
 from uet_engine.store import TABLES
 
@@ -129,6 +130,12 @@ def tracked_and_untracked(repo: Path) -> list[str]:
     return sorted(p for p in out.splitlines() if (repo / p).exists())
 
 
+def run_pytest(repo: Path) -> subprocess.CompletedProcess[str]:
+    """The repository's own test suite, as its users would run it."""
+    command = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider"]
+    return subprocess.run(command, cwd=repo, text=True, capture_output=True, check=False)
+
+
 def rebuild_from_patches(repo: Path, run_id: str, into: Path) -> None:
     """Check out the run's base commit into ``into`` and apply the run's patches in ledger order."""
     record = next(r for r in rows(repo, "uet_runs") if r["run_id"] == run_id)
@@ -162,13 +169,7 @@ def test_example_set_end_to_end(tmp_path: Path) -> None:
         "tests/test_queue_status.py",
         "tests/test_task_queue.py",
     ]
-    tests = subprocess.run(
-        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider"],
-        cwd=repo,
-        text=True,
-        capture_output=True,
-        check=False,
-    )
+    tests = run_pytest(repo)
     assert tests.returncode == 0, tests.stdout
     assert "2 passed" in tests.stdout
     assert_verify_passes(repo)
@@ -270,20 +271,7 @@ def test_timeout_kills_the_step_and_its_grandchildren(tmp_path: Path) -> None:
     result = rows(repo, "step_attempts")[0]["result"]
     assert (result["timed_out"], result["exit_code"]) == (True, -9)
     assert rows(repo, "error_events")[0]["error_type"] == "timeout"
-    pid = int(marker.read_text())
-    for _ in range(1000):
-        if not _alive(pid):
-            break
-        time.sleep(0.01)
-    assert not _alive(pid)
-
-
-def _alive(pid: int) -> bool:
-    try:
-        with open(f"/proc/{pid}/stat") as stat:
-            return stat.read().split(") ", 1)[1][0] != "Z"
-    except FileNotFoundError:
-        return False
+    assert dies(int(marker.read_text()))
 
 
 @pytest.mark.skipif(shutil.which("pwsh") is not None, reason="pwsh is installed")
@@ -372,13 +360,7 @@ def test_ws_id_runs_prerequisites_then_reuses_them(tmp_path: Path) -> None:
         "ws-pipeline-plus-1b-status": run1,
         "ws-pipeline-plus-2-integration": None,
     }
-    tests = subprocess.run(
-        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider"],
-        cwd=repo,
-        text=True,
-        capture_output=True,
-        check=False,
-    )
+    tests = run_pytest(repo)
     assert tests.returncode == 0, tests.stdout
     assert_verify_passes(repo)
 
@@ -483,7 +465,7 @@ def test_second_concurrent_run_refuses_and_sigterm_cancels_the_first(tmp_path: P
     out, _ = first.communicate()
     assert first.returncode == 1
     assert statuses(repo, run1) == {"ws-ph-a": "succeeded", "ws-ph-s": "cancelled", "ws-ph-t": "cancelled"}
-    assert not _alive(int((tmp_path / "started").read_text()))
+    assert dies(int((tmp_path / "started").read_text()))
     assert out.splitlines()[-1] == "1 succeeded, 2 cancelled"
     assert tracked_and_untracked(repo) == ["README.md", "a.txt"]
     assert_verify_passes(repo)
