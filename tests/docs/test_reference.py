@@ -3,7 +3,12 @@
 from __future__ import annotations
 
 import json
+import os
 import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -193,3 +198,32 @@ def test_reference_pages_link_only_to_pages_that_exist() -> None:
     for page in REFERENCE.glob("*.md"):
         for target in re.findall(r"\]\((\w+\.md)(?:#[\w-]+)?\)", page.read_text(encoding="utf-8")):
             assert target in names, f"{page.name} links to {target}"
+
+
+@pytest.mark.parametrize(
+    ("link", "message"),
+    [
+        (
+            "[x](reference/phase_spec.md#no-such-field)",
+            "the doc 'reference/phase_spec.md' does not contain an anchor '#no-such-field'",
+        ),
+        ("[x](reference/no_such_contract.md)", "the target is not found among documentation files"),
+    ],
+)
+def test_strict_build_refuses_a_broken_link(tmp_path: Path, link: str, message: str) -> None:
+    for folder in ("docs", "generated/reference", "examples"):
+        shutil.copytree(REPO_ROOT / folder, tmp_path / folder)
+    shutil.copy(REPO_ROOT / "mkdocs.yml", tmp_path / "mkdocs.yml")
+    with (tmp_path / "docs" / "index.md").open("a", encoding="utf-8") as page:
+        page.write(f"\n{link}\n")
+    done = subprocess.run(
+        [sys.executable, "-m", "mkdocs", "build", "--strict", "-d", str(tmp_path / "site")],
+        cwd=tmp_path,
+        env=dict(os.environ, NO_MKDOCS_2_WARNING="1"),
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.returncode == 1
+    assert message in done.stderr
+    assert "Aborted with 1 warnings in strict mode!" in done.stdout + done.stderr
