@@ -380,6 +380,11 @@ CASES: list[Case] = [
         (59, 24, "$.acceptance.sh[0].success_pattern", "'1 (passed' is not a valid regex"),
     ),
     _c(
+        "ecma-only-success-pattern-regex",
+        edit(PHASE, 'success_pattern: "1 passed"', 'success_pattern: "(?<count>[0-9]+) passed"'),
+        (59, 24, "$.acceptance.sh[0].success_pattern", "'(?<count>[0-9]+) passed' is not a valid regex"),
+    ),
+    _c(
         "unknown-acceptance-runner",
         edit(PHASE, "  python:\n    - ", "  bash:\n    - "),
         (60, 3, "$.acceptance.bash", "unknown field 'bash' (did you mean 'sh'?)"),

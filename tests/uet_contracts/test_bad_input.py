@@ -134,3 +134,13 @@ def test_an_unused_anchor_is_harmless_but_an_alias_is_refused(tmp_path: Path) ->
 def test_an_unknown_format_is_a_programming_error() -> None:
     with pytest.raises(ValueError, match="unknown format 'toml'"):
         uet_contracts.loads("a = 1", PhaseSpec, "toml")  # type: ignore[arg-type]
+
+
+def test_success_pattern_is_checked_as_a_python_regex(tmp_path: Path) -> None:
+    """``a++`` (possessive, Python 3.11+) is valid although ECMA-262, which jsonschema-rs speaks, refuses it."""
+    path = tmp_path / "possessive.yaml"
+    path.write_text(edit(PHASE, 'success_pattern: "1 passed"', 'success_pattern: "[0-9]++ passed"'), encoding="utf-8")
+    assert uet_contracts.check_file(path, PhaseSpec) == []
+    check = (uet_contracts.load(path, PhaseSpec).acceptance.sh or [])[0]
+    assert isinstance(check, uet_contracts.AcceptanceCommand)
+    assert check.success_pattern == "[0-9]++ passed"
