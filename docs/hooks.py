@@ -26,7 +26,7 @@ from mkdocs.exceptions import PluginError
 from mkdocs.structure.files import File, Files
 
 MARKER = re.compile(r"<!--\s*uet:(?P<name>[a-z-]+)(?P<args>[^>]*?)\s*-->")
-HELP_WIDTH = "100"
+HELP_WIDTH = "88"
 
 
 def _root(config: Any) -> Path:
