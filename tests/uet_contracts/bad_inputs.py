@@ -8,8 +8,13 @@ person can open. ``test_bad_input.py`` checks each case through ``uet_contracts.
 
 from __future__ import annotations
 
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+
+import pytest
 
 from tests.conftest import EXAMPLES
 
@@ -61,6 +66,19 @@ def write(folder: Path, case: Case) -> Path:
     else:
         path.write_text(case.content, encoding="utf-8")
     return path
+
+
+@contextmanager
+def locked(path: Path) -> Iterator[Path]:
+    """A valid phase file at ``path`` with mode 000; skips the test where it stays readable (root)."""
+    path.write_text(PHASE, encoding="utf-8")
+    path.chmod(0)
+    try:
+        if os.access(path, os.R_OK):
+            pytest.skip("running with privileges that can read a mode-000 file (root)")
+        yield path
+    finally:
+        path.chmod(0o600)
 
 
 def _c(

@@ -6,14 +6,13 @@ and the full message, so a regression in any of them (a lost line number, a vagu
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import pytest
 
 import uet_contracts
 from tests.conftest import EXAMPLE_PHASES
-from tests.uet_contracts.bad_inputs import CASES, PHASE, RESULT, Case, edit, write
+from tests.uet_contracts.bad_inputs import CASES, PHASE, RESULT, Case, edit, locked, write
 from uet_contracts import ContractError, PhaseSpec, Problem
 
 
@@ -63,17 +62,9 @@ def test_a_missing_file_cannot_be_read(tmp_path: Path) -> None:
 
 
 def test_a_file_without_read_permission_cannot_be_read(tmp_path: Path) -> None:
-    locked = tmp_path / "locked.yaml"
-    locked.write_text(PHASE, encoding="utf-8")
-    locked.chmod(0)
-    try:
-        if os.access(locked, os.R_OK):
-            pytest.skip("running with privileges that can read a mode-000 file (root)")
-        with pytest.raises(ContractError) as caught:
-            uet_contracts.load(locked, PhaseSpec)
-        assert caught.value.errors == [Problem("cannot read file: Permission denied", "$", str(locked))]
-    finally:
-        locked.chmod(0o600)
+    with locked(tmp_path / "locked.yaml") as path, pytest.raises(ContractError) as caught:
+        uet_contracts.load(path, PhaseSpec)
+    assert caught.value.errors == [Problem("cannot read file: Permission denied", "$", str(path))]
 
 
 def test_a_utf8_bom_is_accepted(tmp_path: Path) -> None:

@@ -6,7 +6,6 @@ expected line is the literal ``PATH:LINE:COL: JSON-PATH: message`` a user sees.
 
 from __future__ import annotations
 
-import os
 import shutil
 import subprocess
 import sys
@@ -16,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import EXAMPLE_PHASES, EXAMPLES
-from tests.uet_contracts.bad_inputs import CASES, PHASE, Case, write
+from tests.uet_contracts.bad_inputs import CASES, PHASE, Case, locked, write
 from uet_contracts import Problem
 
 
@@ -122,17 +121,10 @@ def test_a_folder_without_contract_files_exits_2(tmp_path: Path) -> None:
 
 
 def test_a_file_without_read_permission_exits_2(tmp_path: Path) -> None:
-    locked = tmp_path / "locked.yaml"
-    locked.write_text(PHASE, encoding="utf-8")
-    locked.chmod(0)
-    try:
-        if os.access(locked, os.R_OK):
-            pytest.skip("running with privileges that can read a mode-000 file (root)")
+    with locked(tmp_path / "locked.yaml"):
         outcome = uet(tmp_path, "validate", "locked.yaml")
-        assert outcome.stdout == ["locked.yaml: permission denied"]
-        assert outcome.code == 2
-    finally:
-        locked.chmod(0o600)
+    assert outcome.stdout == ["locked.yaml: permission denied"]
+    assert outcome.code == 2
 
 
 def test_an_unknown_kind_is_a_usage_error(tmp_path: Path) -> None:
