@@ -102,12 +102,15 @@ class Ancestry:
 
     A full transitive closure of a 100,000-node layered DAG does not fit in memory (a bit per pair is
     1.25 GB), and one walk per query is quadratic. So: pairs are first settled by levels (an ancestor
-    lies on a strictly lower level) and direct edges, which decides most real queries at no cost. The
-    rest are answered with ancestor sets restricted to the queried ancestors, as Python ints used as
-    bitsets, propagated once in topological order per chunk of ``CHUNK`` candidates.
+    lies on a strictly lower level) and direct edges, which decides most real queries at no cost. Then a
+    walk up from B that never goes below A's level, given up after ``BUDGET`` nodes: cheap for the usual
+    pairs on nearby levels. The rest are answered with ancestor sets restricted to the queried
+    ancestors, as Python ints used as bitsets, propagated once in topological order per chunk of
+    ``CHUNK`` candidates.
     """
 
     CHUNK = 4096
+    BUDGET = 256
 
     def __init__(self, prereqs: Prereqs, levels: Sequence[Sequence[str]]) -> None:
         self._prereqs = prereqs
@@ -125,16 +128,17 @@ class Ancestry:
 
     def ancestor_pairs(self, pairs: Iterable[tuple[str, str]]) -> set[tuple[str, str]]:
         """The ``(a, b)`` among ``pairs`` where ``a`` is an ancestor of ``b``."""
-        level, prereqs = self._level, self._prereqs
+        level = self._level
         yes: set[tuple[str, str]] = set()
         open_pairs: list[tuple[str, str]] = []
         for a, b in pairs:
             if level[a] >= level[b]:
                 continue
-            if a in prereqs[b]:
-                yes.add((a, b))
-            else:
+            found = self._walk(a, b)
+            if found is None:
                 open_pairs.append((a, b))
+            elif found:
+                yes.add((a, b))
         candidates = sorted({a for a, _ in open_pairs}, key=self._position.__getitem__)
         for begin in range(0, len(candidates), self.CHUNK):
             chunk = candidates[begin : begin + self.CHUNK]
@@ -144,6 +148,22 @@ class Ancestry:
             bit = {a: 1 << j for j, a in enumerate(chunk)}
             yes.update((a, b) for a, b in asked if reach.get(b, 0) & bit[a])
         return yes
+
+    def _walk(self, a: str, b: str) -> bool | None:
+        """Whether ``a`` is an ancestor of ``b``, by a walk up from ``b`` above ``a``'s level; None when
+        the walk would visit more than ``BUDGET`` nodes."""
+        level, prereqs, floor = self._level, self._prereqs, self._level[a]
+        stack, seen = [b], {b}
+        while stack:
+            for parent in prereqs[stack.pop()]:
+                if parent == a:
+                    return True
+                if level[parent] > floor and parent not in seen:
+                    if len(seen) > self.BUDGET:
+                        return None
+                    seen.add(parent)
+                    stack.append(parent)
+        return False
 
     def _reach(self, chunk: list[str], last_level: int) -> dict[str, int]:
         """For every node up to ``last_level``: the bitset of the ``chunk`` nodes it has as ancestors."""

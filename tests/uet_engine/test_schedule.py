@@ -274,10 +274,11 @@ def test_ancestry_agrees_with_the_transitive_closure(
 ) -> None:
     prereqs, _ = dag
     graph.Ancestry.CHUNK = data.draw(st.sampled_from([1, 2, 4096]))
+    graph.Ancestry.BUDGET = data.draw(st.sampled_from([0, 1, 256]))  # 0: every open pair goes to the bitsets
     try:
         ancestry = graph.Ancestry(prereqs, graph.kahn_levels(prereqs))
         pairs = [(a, b) for a in prereqs for b in prereqs]
         expected = {(a, b) for a, b in pairs if a in prerequisites_of(prereqs, [b])}
         assert ancestry.ancestor_pairs(pairs) == expected
     finally:
-        graph.Ancestry.CHUNK = 4096
+        graph.Ancestry.CHUNK, graph.Ancestry.BUDGET = 4096, 256
