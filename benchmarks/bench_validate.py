@@ -1,8 +1,8 @@
 """``uet validate`` against ``check-jsonschema`` with the bundled phase schema, on the same files.
 
-Writes 10,000 phase files (1% invalid, varied defects) into a scratch folder, checks that both
-tools give the same verdict for every file, then times a whole-folder run (median of 5) and a
-single-file run (the pre-commit case, median of 20) of each, and prints files/s and the ratios.
+Writes 10,000 phase files (1% invalid, varied defects) into a scratch folder, times a whole-folder
+run (median of 5) and a single-file run (the pre-commit case, median of 20) of each, prints files/s
+and the ratios, and fails unless both tools gave the same verdict for every file.
 ``--quick``: 1,000 files, 3 and 5 runs. Both tools are started as their console scripts, as a
 user (or pre-commit) would start them.
 """
@@ -33,12 +33,11 @@ def console_script(name: str) -> list[str]:
     return [found]
 
 
-def run(command: Sequence[str], cwd: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(command, cwd=cwd, capture_output=True, text=True, check=False)
+def timed(command: Sequence[str], cwd: Path, runs: int, status: int) -> tuple[float, float, str]:
+    """Median wall time and median CPU time (user + system, all processes) of ``runs`` runs, in seconds,
+    and the output of the last run.
 
-
-def timed(command: Sequence[str], cwd: Path, runs: int) -> tuple[float, float]:
-    """Median wall time and median CPU time (user + system, all processes) of ``runs`` runs, in seconds.
+    Every run must exit with ``status``: a run that fails early would look fast.
 
     CPU time is printed beside wall time because the machine may be shared: it shows the work done,
     wall time what a user waits for.
@@ -47,11 +46,15 @@ def timed(command: Sequence[str], cwd: Path, runs: int) -> tuple[float, float]:
     for _ in range(runs):
         before = os.times()
         start = time.perf_counter()
-        subprocess.run(command, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=False)
+        done = subprocess.run(command, cwd=cwd, capture_output=True, text=True, check=False)
         walls.append(time.perf_counter() - start)
         after = os.times()  # children's times: zero on Windows, where only wall time is meaningful
         cpus.append(after.children_user + after.children_system - before.children_user - before.children_system)
-    return statistics.median(walls), statistics.median(cpus)
+        if done.returncode != status:
+            raise SystemExit(
+                f"bench validate: {command[0]} exited {done.returncode}, not {status}: {done.stderr[-500:]!r}"
+            )
+    return statistics.median(walls), statistics.median(cpus), done.stdout
 
 
 def row(label: str, uet: float, other: float, unit: str, higher_is_better: bool) -> str:
@@ -80,22 +83,22 @@ def main(quick: bool = False) -> int:
         names = [path.name for path in phases.files]
         expected = {path.name for path in phases.invalid}
 
-        uet_says = uet_invalid(run([*uet, "."], folder).stdout)
-        cj_says = check_jsonschema_invalid(run([*check_jsonschema, "-o", "JSON", *names], folder).stdout)
-        disagree = sorted(uet_says ^ cj_says)
-        if disagree:
-            print(f"bench validate: the tools disagree on {len(disagree)} file(s):", file=sys.stderr)
-            for name in disagree[:20]:
-                print(f"  {name}: uet says {'invalid' if name in uet_says else 'valid'}", file=sys.stderr)
-            return 1
-        if uet_says != expected:
-            print(f"bench validate: both tools missed or invented defects: {sorted(uet_says ^ expected)[:20]}")
-            return 1
+        valid = phases.valid[0].name
+        uet_all, uet_all_cpu, uet_out = timed([*uet, "."], folder, runs, status=1)
+        cj_all, cj_all_cpu, cj_out = timed([*check_jsonschema, "-o", "JSON", *names], folder, runs, status=1)
+        uet_one, uet_one_cpu, _ = timed([*uet, valid], folder, single_runs, status=0)
+        cj_one, cj_one_cpu, _ = timed([*check_jsonschema, valid], folder, single_runs, status=0)
 
-        uet_all, uet_all_cpu = timed([*uet, "."], folder, runs)
-        cj_all, cj_all_cpu = timed([*check_jsonschema, *names], folder, runs)
-        uet_one, uet_one_cpu = timed([*uet, names[0]], folder, single_runs)
-        cj_one, cj_one_cpu = timed([*check_jsonschema, names[0]], folder, single_runs)
+    uet_says, cj_says = uet_invalid(uet_out), check_jsonschema_invalid(cj_out)
+    disagree = sorted(uet_says ^ cj_says)
+    if disagree:
+        print(f"bench validate: the tools disagree on {len(disagree)} file(s):", file=sys.stderr)
+        for name in disagree[:20]:
+            print(f"  {name}: uet says {'invalid' if name in uet_says else 'valid'}", file=sys.stderr)
+        return 1
+    if uet_says != expected:
+        print(f"bench validate: both tools missed or invented defects: {sorted(uet_says ^ expected)[:20]}")
+        return 1
 
     print(f"validate: {count:,} phase files ({len(expected)} invalid), the same verdict from both tools for each")
     print(f"{'':40}{'uet validate':>23}{'check-jsonschema':>23}{'ratio':>9}")
