@@ -41,6 +41,7 @@ import uet_contracts
 from uet_contracts import AuditEvent, ErrorEvent, ExecutionLog, PatchLedgerEntry, PhaseSpec, RunRecord, StepAttempt
 from uet_engine import clock, codec, isolation, ledger, recovery
 from uet_engine.lock import RunLock
+from uet_engine.orphans import GroupRegistry
 from uet_engine.phase_set import PhaseSet
 from uet_engine.process import LiveProcesses
 from uet_engine.progress import Reporter
@@ -268,7 +269,7 @@ class Coordinator:
         self.level = {phase: i for i, level in enumerate(phase_set.topo_levels) for phase in level}
         nodes = set(selection.phases)
         self.edges = {p: [q for q in deps if q in nodes] for p, deps in phase_set.edges.items() if p in nodes}
-        self.live = LiveProcesses()
+        self.live = LiveProcesses(GroupRegistry(root))
         self.inbox: queue.Queue[Message] = queue.Queue()
         self.patches: dict[str, PatchLedgerEntry] = {}  # phase -> its patch, for successes of this run
         self.problems: list[str] = []
@@ -521,6 +522,7 @@ def execute_run(root: Path, phase_set: PhaseSet, options: Options, reporter: Rep
     """
     run_id = clock.new_run_id()
     with RunLock(root, run_id), RunStore.open(root) as store:
+        GroupRegistry(root).kill_leftovers()
         recovery.mark_crashed(store)
         isolation.clean_stale(root)
         selection = select(phase_set, options, store)

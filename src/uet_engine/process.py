@@ -30,6 +30,7 @@ from pathlib import Path
 from typing import IO
 
 from uet_contracts import ExecutionRequest, ExecutionResult
+from uet_engine.orphans import GroupRegistry
 from uet_engine.redact import DEFAULT_OUTPUT_LIMIT, Redactor, cap, decode
 
 PWSH_MISSING = "pwsh (PowerShell 7) is not installed or not on PATH"
@@ -48,11 +49,14 @@ class LiveProcesses:
     """The process groups running right now, so an interrupt can kill every one of them.
 
     Once ``kill_all`` has been called no new process starts: ``execute`` returns a cancelled result.
+    With a ``registry``, each live group is also written down on disk, so that the next run can end the
+    groups a ``kill -9`` of this engine would otherwise leave running (see ``uet_engine.orphans``).
     """
 
-    def __init__(self) -> None:
+    def __init__(self, registry: GroupRegistry | None = None) -> None:
         self._lock = threading.Lock()
         self._procs: set[subprocess.Popen[bytes]] = set()
+        self._registry = registry
         self.cancelled = False
 
     def add(self, proc: subprocess.Popen[bytes]) -> bool:
@@ -62,11 +66,15 @@ class LiveProcesses:
                 kill_group(proc)
                 return False
             self._procs.add(proc)
-            return True
+        if self._registry is not None and not _WINDOWS:
+            self._registry.add(proc.pid)
+        return True
 
     def discard(self, proc: subprocess.Popen[bytes]) -> None:
         with self._lock:
             self._procs.discard(proc)
+        if self._registry is not None:
+            self._registry.remove(proc.pid)
 
     def kill_all(self) -> None:
         """Kill every live process group and refuse new ones."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
@@ -20,7 +21,7 @@ import pytest
 import uet_contracts
 from tests.conftest import EXAMPLES
 from tests.uet_engine.phase_specs import spec, write
-from tests.uet_engine.test_process import dies
+from tests.uet_engine.test_process import _alive, dies
 from uet_contracts import AuditEvent
 from uet_engine.store import TABLES
 
@@ -427,22 +428,27 @@ def test_kill_9_mid_run_is_recovered_by_the_next_run(tmp_path: Path) -> None:
     repo = make_repo(tmp_path / "repo")
     specs = slow_specs(tmp_path)
     proc = start_uet(repo, "run", str(specs))
+    wait_for(tmp_path / "started")
+    orphan = int((tmp_path / "started").read_text())
     try:
-        wait_for(tmp_path / "started")
         proc.kill()
         proc.wait()
+        assert _alive(orphan), "the slow step outlives the killed engine until the next run"
+        run1 = only_run_id(repo)
+        assert statuses(repo, run1) == {"ws-ph-a": "succeeded", "ws-ph-s": "running", "ws-ph-t": "queued"}
+        assert_verify_passes(repo)
+        (tmp_path / "started").unlink()
+        write(
+            tmp_path / "specs",
+            phase("PH-S", ["PH-A"], [step("echo s > s.txt")], create=["s.txt"]),
+        )
+        again = uet(repo, "run", str(specs), "--resume", run1)
+        assert again.code == 0, again.stdout + again.stderr
+        assert dies(orphan), "the next run kills the process group the killed engine left behind"
     finally:
-        os.kill(int((tmp_path / "started").read_text()), signal.SIGKILL)  # the orphaned slow step
-    run1 = only_run_id(repo)
-    assert statuses(repo, run1) == {"ws-ph-a": "succeeded", "ws-ph-s": "running", "ws-ph-t": "queued"}
-    assert_verify_passes(repo)
-    (tmp_path / "started").unlink()
-    write(
-        tmp_path / "specs",
-        phase("PH-S", ["PH-A"], [step("echo s > s.txt")], create=["s.txt"]),
-    )
-    again = uet(repo, "run", str(specs), "--resume", run1)
-    assert again.code == 0, again.stdout + again.stderr
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(orphan, signal.SIGKILL)
+    assert list((repo / ".runs" / "pgroups").iterdir()) == []
     assert statuses(repo, run1) == {"ws-ph-a": "succeeded", "ws-ph-s": "crashed", "ws-ph-t": "crashed"}
     assert [e["event_type"] for e in rows(repo, "run_events") if e["run_id"] == run1].count("run_crashed") == 1
     assert git(repo, "worktree", "list", "--porcelain").count("worktree ") == 1
