@@ -121,7 +121,7 @@ def repo_root(path: Path) -> Path:
     done = git(path, "rev-parse", "--show-toplevel", check=False)
     if done.returncode != 0:
         raise NotAGitRepo(
-            f"{path} is not a git repository; uet run needs one with at least one commit: "
+            f"{path} is not a git repository; uet run needs one with at least one commit: add --init, or run "
             "git init && git add -A && git commit -m 'initial commit'"
         )
     root = Path(done.stdout.decode("utf-8").strip())
@@ -130,6 +130,25 @@ def repo_root(path: Path) -> Path:
             f"{root} has no commit yet; uet run needs one to start from: git add -A && git commit -m 'initial commit'"
         )
     return root
+
+
+def init_repo(path: Path) -> Path:
+    """Make ``path`` (created if missing) the top of a git repository with a first commit, for ``--init``.
+
+    A folder that already is the top of a repository with a commit is left as it is. A folder inside
+    another repository gets a repository of its own, so a run never reaches into the enclosing one.
+    The first commit holds what the folder already contains (nothing ignored, none of the engine's
+    folders) and uses the engine's identity, so no git configuration is needed.
+    """
+    path = path.resolve()
+    path.mkdir(parents=True, exist_ok=True)
+    done = git(path, "rev-parse", "--show-toplevel", check=False)
+    if done.returncode != 0 or Path(done.stdout.decode("utf-8").strip()).resolve() != path:
+        git(path, "init", "--quiet")
+    if git(path, "rev-parse", "--verify", "--quiet", "HEAD^{commit}", check=False).returncode != 0:
+        git(path, "add", "--all", "--", *ALL_BUT_ENGINE)
+        git(path, "commit", "--quiet", "--allow-empty", "-m", "initial commit (uet run --init)", env=_IDENTITY)
+    return path
 
 
 def head_commit(root: Path) -> str:

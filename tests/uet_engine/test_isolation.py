@@ -28,7 +28,7 @@ def test_not_a_repo_says_how_to_fix(tmp_path: Path) -> None:
     with pytest.raises(iso.NotAGitRepo) as info:
         iso.repo_root(tmp_path)
     assert str(info.value) == (
-        f"{tmp_path} is not a git repository; uet run needs one with at least one commit: "
+        f"{tmp_path} is not a git repository; uet run needs one with at least one commit: add --init, or run "
         "git init && git add -A && git commit -m 'initial commit'"
     )
 

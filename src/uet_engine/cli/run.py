@@ -1,8 +1,8 @@
-"""``uet run SPECS_DIR [--repo DIR] [--ws-id ID]… [--no-deps] [--jobs N] [--dry-run] [--resume RUN_ID]``.
+"""``uet run SPECS_DIR [--repo DIR] [--init] [--ws-id ID]… [--no-deps] [--jobs N] [--dry-run] [--resume RUN_ID]``.
 
 Plans the phase specs under SPECS_DIR, then runs the workstreams in dependency order, up to N at once,
 each in its own git worktree of DIR (default: the current folder, which must be a git repository
-with at least one commit). Succeeded workstreams' patches land in DIR's working tree; everything is
+with at least one commit; --init makes it one). Succeeded workstreams' patches land in DIR's working tree; everything is
 recorded in DIR/.runs/uet.sqlite, DIR/.runs/audit.jsonl and DIR/.ledger/patches/.
 
 --ws-id ID runs that workstream and, unless --no-deps, its prerequisites that have not succeeded in an
@@ -46,6 +46,11 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     parser.add_argument(
         "--jobs", metavar="N", type=int, default=None, help="workstreams at once (default: the number of CPUs)"
     )
+    parser.add_argument(
+        "--init",
+        action="store_true",
+        help="make DIR a git repository with a first commit when it is not one yet (created if missing)",
+    )
     parser.add_argument("--dry-run", action="store_true", help="print what would run; write nothing")
     parser.add_argument("--resume", metavar="RUN_ID", help="rerun what did not succeed in RUN_ID, reuse its successes")
     parser.set_defaults(handler=run)
@@ -63,10 +68,16 @@ def run(args: argparse.Namespace) -> int:
         return _usage("--no-deps needs --ws-id")
     if args.resume and args.ws_ids:
         return _usage("--resume reruns the workstreams of that run; it cannot be combined with --ws-id")
+    if args.init and args.dry_run:
+        return _usage("--init writes a repository; it cannot be combined with --dry-run")
     try:
+        if args.init:
+            isolation.init_repo(Path(args.repo))
         root = isolation.repo_root(Path(args.repo))
     except isolation.NotAGitRepo as exc:
         return _usage(str(exc))
+    except (isolation.GitError, OSError) as exc:
+        return _usage(f"cannot prepare {args.repo}: {exc}")
     try:
         phase_set = load_phase_set(Path(args.specs_dir))
     except PlanError as exc:

@@ -486,7 +486,7 @@ def test_not_a_git_repo_is_a_usage_error(tmp_path: Path) -> None:
     done = uet(tmp_path, "run", str(EXAMPLES / "phases"))
     assert done.code == 2
     assert done.stderr == (
-        f"uet run: {tmp_path} is not a git repository; uet run needs one with at least one commit: "
+        f"uet run: {tmp_path} is not a git repository; uet run needs one with at least one commit: add --init, or run "
         "git init && git add -A && git commit -m 'initial commit'\n"
     )
     assert list(tmp_path.iterdir()) == []
@@ -519,3 +519,53 @@ def test_bad_specs_exit_1_with_the_problems(tmp_path: Path) -> None:
         f"uet run: 1 problem(s) in {tmp_path / 'specs'}; nothing run",
     ]
     assert not (repo / ".runs").exists()
+
+
+def test_init_makes_a_fresh_folder_a_repository_and_runs_the_examples(tmp_path: Path) -> None:
+    target = tmp_path / "new" / "demo"
+    done = uet(tmp_path, "run", str(EXAMPLES / "phases"), "--repo", str(target), "--init", "--jobs", "2")
+    assert done.code == 0, done.stdout + done.stderr
+    assert git(target, "log", "--format=%an %s").splitlines() == ["uet initial commit (uet run --init)"]
+    assert run_pytest(target).returncode == 0
+    assert_verify_passes(target)
+
+
+def test_init_inside_another_repository_gives_the_folder_its_own(tmp_path: Path) -> None:
+    outer = make_repo(tmp_path / "outer")
+    inner = outer / "build" / "demo"
+    inner.mkdir(parents=True)
+    (inner / "notes.txt").write_text("kept\n")
+    done = uet(
+        outer,
+        "run",
+        str(EXAMPLES / "phases"),
+        "--repo",
+        str(inner),
+        "--init",
+        "--ws-id",
+        "ws-pipeline-plus-0-bootstrap",
+    )
+    assert done.code == 0, done.stdout + done.stderr
+    assert git(inner, "rev-parse", "--show-toplevel").strip() == str(inner.resolve())
+    assert git(inner, "show", "--name-only", "--format=", "HEAD").split() == ["notes.txt"]
+    assert git(outer, "log", "--format=%s").splitlines() == ["initial"]
+    assert not (outer / ".runs").exists()
+    assert sorted(p.name for p in (inner / "core").iterdir()) == ["__init__.py", "state"]
+
+
+def test_init_leaves_an_existing_repository_as_it_is(tmp_path: Path) -> None:
+    repo = make_repo(tmp_path / "repo")
+    head = git(repo, "rev-parse", "HEAD")
+    done = uet(repo, "run", str(EXAMPLES / "phases"), "--init", "--ws-id", "ws-pipeline-plus-0-bootstrap")
+    assert done.code == 0, done.stdout + done.stderr
+    assert git(repo, "rev-parse", "HEAD") == head
+
+
+def test_init_cannot_be_combined_with_dry_run(tmp_path: Path) -> None:
+    done = uet(tmp_path, "run", str(EXAMPLES / "phases"), "--repo", str(tmp_path / "x"), "--init", "--dry-run")
+    assert (done.code, done.stdout, done.stderr) == (
+        2,
+        "",
+        "uet run: --init writes a repository; it cannot be combined with --dry-run\n",
+    )
+    assert not (tmp_path / "x").exists()
