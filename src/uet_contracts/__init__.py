@@ -18,33 +18,66 @@ Every other submodule (``api``, ``parsing``, ``validation``, ``conversion``, ``c
 ``models``, ``_resources``) is private: import its public names from the package root.
 """
 
+from typing import TYPE_CHECKING, Any
+
 from uet_contracts.api import check, check_file, format_of, load, loads, read_text, schema, to_dict, to_json, validate
 from uet_contracts.contracts import CONTRACTS, Contract, contract_for, contract_named
 from uet_contracts.errors import ContractError, Problem
-from uet_contracts.models.anti_pattern_schema import AntiPattern
-from uet_contracts.models.audit_event_schema import AuditEvent
-from uet_contracts.models.common_schema import (
-    Acceptance,
-    AcceptanceCheck,
-    AcceptanceCommand,
-    FileScope,
-    Runner,
-    RunStatus,
-    Step,
-    Tools,
-)
-from uet_contracts.models.dag_snapshot_schema import DagSnapshot
-from uet_contracts.models.error_event_schema import ErrorEvent
-from uet_contracts.models.execution_log_schema import ExecutionLog
-from uet_contracts.models.execution_request_schema import ExecutionRequest
-from uet_contracts.models.execution_result_schema import ExecutionResult
-from uet_contracts.models.patch_ledger_entry_schema import PatchLedgerEntry
-from uet_contracts.models.pattern_candidate_schema import PatternCandidate
-from uet_contracts.models.phase_spec_schema import PhaseSpec
-from uet_contracts.models.run_event_schema import RunEvent
-from uet_contracts.models.run_record_schema import RunRecord
-from uet_contracts.models.step_attempt_schema import StepAttempt
 from uet_contracts.parsing import locate
+
+if TYPE_CHECKING:
+    from uet_contracts.models.anti_pattern_schema import AntiPattern
+    from uet_contracts.models.audit_event_schema import AuditEvent
+    from uet_contracts.models.common_schema import (
+        Acceptance,
+        AcceptanceCheck,
+        AcceptanceCommand,
+        FileScope,
+        Runner,
+        RunStatus,
+        Step,
+        Tools,
+    )
+    from uet_contracts.models.dag_snapshot_schema import DagSnapshot
+    from uet_contracts.models.error_event_schema import ErrorEvent
+    from uet_contracts.models.execution_log_schema import ExecutionLog
+    from uet_contracts.models.execution_request_schema import ExecutionRequest
+    from uet_contracts.models.execution_result_schema import ExecutionResult
+    from uet_contracts.models.patch_ledger_entry_schema import PatchLedgerEntry
+    from uet_contracts.models.pattern_candidate_schema import PatternCandidate
+    from uet_contracts.models.phase_spec_schema import PhaseSpec
+    from uet_contracts.models.run_event_schema import RunEvent
+    from uet_contracts.models.run_record_schema import RunRecord
+    from uet_contracts.models.step_attempt_schema import StepAttempt
+
+# The generated types are imported when first asked for (PEP 562), so a tool that needs one contract
+# (``uet validate``, a pre-commit hook) does not pay for all thirteen. Type checkers see the imports above.
+_SHARED_TYPES = (
+    "Acceptance",
+    "AcceptanceCheck",
+    "AcceptanceCommand",
+    "FileScope",
+    "Runner",
+    "RunStatus",
+    "Step",
+    "Tools",
+)
+_LAZY_MODULES = {
+    **{c.type_name: f"uet_contracts.models.{c.kind}_schema" for c in CONTRACTS},
+    **dict.fromkeys(_SHARED_TYPES, "uet_contracts.models.common_schema"),
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY_MODULES.get(name)
+    if module is None:
+        raise AttributeError(f"module 'uet_contracts' has no attribute {name!r}")
+    from importlib import import_module
+
+    value = getattr(import_module(module), name)
+    globals()[name] = value
+    return value
+
 
 __all__ = [
     "CONTRACTS",

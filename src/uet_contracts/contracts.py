@@ -3,61 +3,62 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-
-from uet_contracts.models.anti_pattern_schema import AntiPattern
-from uet_contracts.models.audit_event_schema import AuditEvent
-from uet_contracts.models.dag_snapshot_schema import DagSnapshot
-from uet_contracts.models.error_event_schema import ErrorEvent
-from uet_contracts.models.execution_log_schema import ExecutionLog
-from uet_contracts.models.execution_request_schema import ExecutionRequest
-from uet_contracts.models.execution_result_schema import ExecutionResult
-from uet_contracts.models.patch_ledger_entry_schema import PatchLedgerEntry
-from uet_contracts.models.pattern_candidate_schema import PatternCandidate
-from uet_contracts.models.phase_spec_schema import PhaseSpec
-from uet_contracts.models.run_event_schema import RunEvent
-from uet_contracts.models.run_record_schema import RunRecord
-from uet_contracts.models.step_attempt_schema import StepAttempt
+from importlib import import_module
 
 
 @dataclass(frozen=True, slots=True)
 class Contract:
-    """One contract: its kind name (``phase_spec``), generated type and canonical schema file."""
+    """One contract: its kind name (``phase_spec``), generated type name and canonical schema file.
+
+    The generated type is imported on first use (``.type``), so looking a contract up — as
+    ``uet validate`` does for one kind — does not import the modules of the twelve others.
+    """
 
     kind: str
-    type: type
-    file: str
+    type_name: str
+
+    @property
+    def file(self) -> str:
+        """The canonical schema file, e.g. ``phase_spec.schema.json``."""
+        return f"{self.kind}.schema.json"
+
+    @property
+    def type(self) -> type:
+        """The generated dataclass, from ``uet_contracts.models.<kind>_schema``."""
+        cls: type = getattr(import_module(f"uet_contracts.models.{self.kind}_schema"), self.type_name)
+        return cls
 
 
 CONTRACTS: tuple[Contract, ...] = tuple(
-    Contract(file.removesuffix(".schema.json"), cls, file)
-    for cls, file in (
-        (PhaseSpec, "phase_spec.schema.json"),
-        (DagSnapshot, "dag_snapshot.schema.json"),
-        (ExecutionRequest, "execution_request.schema.json"),
-        (ExecutionResult, "execution_result.schema.json"),
-        (RunRecord, "run_record.schema.json"),
-        (StepAttempt, "step_attempt.schema.json"),
-        (RunEvent, "run_event.schema.json"),
-        (PatchLedgerEntry, "patch_ledger_entry.schema.json"),
-        (AuditEvent, "audit_event.schema.json"),
-        (ErrorEvent, "error_event.schema.json"),
-        (ExecutionLog, "execution_log.schema.json"),
-        (PatternCandidate, "pattern_candidate.schema.json"),
-        (AntiPattern, "anti_pattern.schema.json"),
+    Contract(kind, type_name)
+    for kind, type_name in (
+        ("phase_spec", "PhaseSpec"),
+        ("dag_snapshot", "DagSnapshot"),
+        ("execution_request", "ExecutionRequest"),
+        ("execution_result", "ExecutionResult"),
+        ("run_record", "RunRecord"),
+        ("step_attempt", "StepAttempt"),
+        ("run_event", "RunEvent"),
+        ("patch_ledger_entry", "PatchLedgerEntry"),
+        ("audit_event", "AuditEvent"),
+        ("error_event", "ErrorEvent"),
+        ("execution_log", "ExecutionLog"),
+        ("pattern_candidate", "PatternCandidate"),
+        ("anti_pattern", "AntiPattern"),
     )
 )
 
-_BY_TYPE = {c.type: c for c in CONTRACTS}
-_BY_NAME = {**{c.kind: c for c in CONTRACTS}, **{c.type.__name__.lower(): c for c in CONTRACTS}}
+_BY_TYPE_NAME = {c.type_name: c for c in CONTRACTS}
+_BY_NAME = {**{c.kind: c for c in CONTRACTS}, **{c.type_name.lower(): c for c in CONTRACTS}}
 
 
 def contract_for(cls: type) -> Contract:
     """The contract of a generated top-level type; ``TypeError`` for anything else."""
-    try:
-        return _BY_TYPE[cls]
-    except (KeyError, TypeError):
-        names = ", ".join(c.type.__name__ for c in CONTRACTS)
-        raise TypeError(f"{cls!r} is not a contract type; expected one of {names}") from None
+    found = _BY_TYPE_NAME.get(getattr(cls, "__name__", ""))
+    if found is None or found.type is not cls:
+        names = ", ".join(c.type_name for c in CONTRACTS)
+        raise TypeError(f"{cls!r} is not a contract type; expected one of {names}")
+    return found
 
 
 def contract_named(name: str) -> Contract:
