@@ -23,22 +23,23 @@ MAX_BYTES = 1_000_000
 
 Format = Literal["yaml", "json"]
 
+
+class _PyParser(yaml.reader.Reader, yaml.scanner.Scanner, yaml.parser.Parser, yaml.composer.Composer):
+    """PyYAML's pure-Python parser: slower, but iterative and without libyaml's fixed nesting limit."""
+
+    def __init__(self, stream: str) -> None:
+        yaml.reader.Reader.__init__(self, stream)
+        yaml.scanner.Scanner.__init__(self)
+        yaml.parser.Parser.__init__(self)
+        yaml.composer.Composer.__init__(self)
+
+
 try:
     # Not ``from yaml import CParser``: the yaml package does not re-export it, and that import
     # silently fell back to the pure-Python parser (about 8x slower).
     from yaml.cyaml import CParser as _Parser  # type: ignore[attr-defined]
 except ImportError:  # pragma: no cover - PyYAML built without libyaml
-    from yaml.composer import Composer
-    from yaml.parser import Parser
-    from yaml.reader import Reader
-    from yaml.scanner import Scanner
-
-    class _Parser(Reader, Scanner, Parser, Composer):  # type: ignore[no-redef]
-        def __init__(self, stream: str) -> None:
-            Reader.__init__(self, stream)
-            Scanner.__init__(self)
-            Parser.__init__(self)
-            Composer.__init__(self)
+    _Parser = _PyParser  # type: ignore[misc, assignment]
 
 
 class _CoreResolver(yaml.resolver.BaseResolver):
@@ -205,7 +206,18 @@ def _refuse_deep(text: str) -> None:
     """
     if sum(text.count(c) for c in "[{-:?") <= MAX_DEPTH:
         return
-    parser = StrictLoader(text)
+    try:
+        _scan_depth(_Parser, text)
+    except yaml.YAMLError as exc:
+        # Newer libyaml stops at its own nesting limit while scanning ahead, before our count
+        # reaches MAX_DEPTH; the pure-Python scanner has no such limit and finds the exact spot.
+        if "nesting depth" not in str(exc):
+            raise
+        _scan_depth(_PyParser, text)
+
+
+def _scan_depth(parser_class: type, text: str) -> None:
+    parser = parser_class(text)
     try:
         depth = 0
         while (event := parser.get_event()) is not None:
