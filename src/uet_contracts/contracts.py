@@ -25,8 +25,13 @@ class Contract:
     @property
     def type(self) -> type:
         """The generated dataclass, from ``uet_contracts.models.<kind>_schema``."""
-        cls: type = getattr(import_module(f"uet_contracts.models.{self.kind}_schema"), self.type_name)
+        cls = _TYPES.get(self.kind)
+        if cls is None:
+            cls = _TYPES[self.kind] = getattr(import_module(f"uet_contracts.models.{self.kind}_schema"), self.type_name)
         return cls
+
+
+_TYPES: dict[str, type] = {}  # kind -> generated class, filled on first use (records are written in hot loops)
 
 
 CONTRACTS: tuple[Contract, ...] = tuple(
@@ -54,11 +59,18 @@ _BY_NAME = {**{c.kind: c for c in CONTRACTS}, **{c.type_name.lower(): c for c in
 
 def contract_for(cls: type) -> Contract:
     """The contract of a generated top-level type; ``TypeError`` for anything else."""
+    found = _BY_CLASS.get(cls)
+    if found is not None:
+        return found
     found = _BY_TYPE_NAME.get(getattr(cls, "__name__", ""))
     if found is None or found.type is not cls:
         names = ", ".join(c.type_name for c in CONTRACTS)
         raise TypeError(f"{cls!r} is not a contract type; expected one of {names}")
+    _BY_CLASS[cls] = found
     return found
+
+
+_BY_CLASS: dict[type, Contract] = {}  # filled by contract_for: every record write asks it, twice
 
 
 def contract_named(name: str) -> Contract:
