@@ -88,12 +88,17 @@ class AuditLog:
             self._fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
         return self._fd
 
-    def append(self, event: AuditEvent) -> None:
-        """Validates ``event`` and appends it as one line, durably (write + fsync)."""
-        self.extend([event])
+    def append(self, event: AuditEvent, *, durable: bool = True) -> None:
+        """Validates ``event`` and appends it as one line; durably (write + fsync) unless told otherwise."""
+        self.extend([event], durable=durable)
 
-    def extend(self, events: Iterable[AuditEvent]) -> None:
-        """Validates every event first, then appends them all with one write and one fsync."""
+    def extend(self, events: Iterable[AuditEvent], *, durable: bool = True) -> None:
+        """Validates every event first, then appends them all with one write and (when ``durable``) one fsync.
+
+        ``durable=False`` is for lines that only need to be durable once a later line is: an fsync of
+        this file also makes every earlier write to it durable, so the engine fsyncs at the lines the
+        saving invariant rests on (final states, run start and end) and saves the fsync in between.
+        """
         data = "".join(codec.encode(event) + "\n" for event in events).encode("utf-8")
         if not data:
             return
@@ -102,7 +107,8 @@ class AuditLog:
         while view:
             written = os.write(fd, view)
             view = view[written:]
-        _sync(fd)
+        if durable:
+            _sync(fd)
 
     def close(self) -> None:
         if self._fd is not None:

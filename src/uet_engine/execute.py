@@ -406,8 +406,10 @@ class Coordinator:
         summary = f"{entry.path}: {entry.size_bytes} bytes, {len(entry.files)} file(s)"
         self.store.event(self.run_id, "patch_captured", workstream_id=ws, message=summary)
         if self.store.audit is not None:
+            # Made durable by the fsync of the workstream's final-state line, which follows it.
             self.store.audit.append(
-                _audit(self.run_id, "patch.captured", "info", summary, workstream_id=ws, patch_id=entry.patch_id)
+                _audit(self.run_id, "patch.captured", "info", summary, workstream_id=ws, patch_id=entry.patch_id),
+                durable=False,
             )
         patch = ledger.patch_path(self.root, entry)
         if not isolation.applies(self.root, patch):

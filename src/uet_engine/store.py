@@ -416,7 +416,11 @@ class RunStore:
                 message=message if message is not None else reason,
             )
             if self.audit is not None:
-                self.audit.append(self._audit_event(updated, message if message is not None else reason))
+                # "running" is not final: its line becomes durable with the fsync of the final state's line.
+                self.audit.append(
+                    self._audit_event(updated, message if message is not None else reason),
+                    durable=to_status != "running",
+                )
         self._decoded_records[(run_id, workstream_id)] = (text, updated)
         return updated
 
