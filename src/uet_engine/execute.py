@@ -440,7 +440,7 @@ class Coordinator:
     def run(self) -> Outcome:
         brought = self._bring_reused_into_tree()
         self.base_commit = isolation.snapshot_base(self.root, self.run_id)
-        self.reporter.begin(self.run_id, len(self.selection.phases))
+        self.reporter.begin(self.run_id, len(self.selection.phases), self.root)
         self._queue()
         to_run, reused = len(self.selection.run), len(self.selection.reused)
         started = f"base {self.base_commit}, {to_run} to run, {reused} reused, {self.options.jobs} at once"

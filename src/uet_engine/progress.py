@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 from types import TracebackType
 from typing import TextIO
 
@@ -45,8 +46,8 @@ class Reporter:
     ) -> None:
         self.close()
 
-    def begin(self, run_id: str, total: int) -> None:
-        self.stream.write(f"{run_id}: {total} workstream(s)\n")
+    def begin(self, run_id: str, total: int, repo: Path) -> None:
+        self.stream.write(f"{run_id}: {total} workstream(s) in {repo}\n")
         self.stream.flush()
 
     def changed(self, record: RunRecord) -> None:
@@ -89,8 +90,8 @@ class RichReporter(Reporter):
         self.overall: TaskID | None = None
         self.running: dict[str, TaskID] = {}
 
-    def begin(self, run_id: str, total: int) -> None:
-        self.console.print(f"[bold]{run_id}[/]: {total} workstream(s)")
+    def begin(self, run_id: str, total: int, repo: Path) -> None:
+        self.console.print(f"[bold]{run_id}[/]: {total} workstream(s) in {repo}")
         self.overall = self.progress.add_task("workstreams", total=total)
         self.progress.start()
 
