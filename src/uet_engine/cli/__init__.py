@@ -11,9 +11,23 @@ import argparse
 import sys
 from collections.abc import Sequence
 from importlib import import_module
+from typing import TYPE_CHECKING, TypeAlias
 
 # Subcommand modules, in the order ``uet --help`` lists them.
 COMMANDS = ("validate", "schema", "plan", "run", "runs")
+
+
+if TYPE_CHECKING:
+    Subparsers: TypeAlias = argparse._SubParsersAction[argparse.ArgumentParser]
+else:  # not subscriptable at run time before Python 3.12
+    Subparsers = argparse._SubParsersAction
+
+
+def add_command(subparsers: Subparsers, name: str, summary: str, doc: str | None) -> argparse.ArgumentParser:
+    """A subcommand's parser: ``summary`` in ``uet --help``, the module docstring ``doc`` as its own help."""
+    return subparsers.add_parser(
+        name, help=summary, description=doc, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
 
 
 def build_parser(only: str | None = None) -> argparse.ArgumentParser:

@@ -21,6 +21,7 @@ from pathlib import Path
 import uet_contracts
 from uet_contracts import ContractError, DagSnapshot, Problem
 from uet_engine.atomic import write_atomic
+from uet_engine.cli import Subparsers, add_command
 from uet_engine.phase_set import PhaseSet, PlanError, load_phase_set
 from uet_engine.schedule import build_snapshot, compare_snapshots
 from uet_engine.views import to_dot, to_mermaid
@@ -28,13 +29,8 @@ from uet_engine.views import to_dot, to_mermaid
 FORMATS = ("json", "mermaid", "dot")
 
 
-def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    parser = subparsers.add_parser(
-        "plan",
-        help="check a folder of phase specs and derive its DAG snapshot",
-        description=__doc__,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
+def register(subparsers: Subparsers) -> None:
+    parser = add_command(subparsers, "plan", "check a folder of phase specs and derive its DAG snapshot", __doc__)
     parser.add_argument(
         "specs_dir", metavar="SPECS_DIR", help="folder searched for *.yaml, *.yml and *.json phase specs"
     )

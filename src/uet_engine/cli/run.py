@@ -23,6 +23,7 @@ import sys
 from pathlib import Path
 
 from uet_engine import isolation
+from uet_engine.cli import Subparsers, add_command
 from uet_engine.execute import Options, RunRefused, execute_run, plan_lines
 from uet_engine.lock import LockHeld
 from uet_engine.phase_set import PlanError, load_phase_set
@@ -30,12 +31,9 @@ from uet_engine.progress import reporter
 from uet_engine.store import StoreError
 
 
-def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    parser = subparsers.add_parser(
-        "run",
-        help="run the workstreams of a phase set in isolated git worktrees and record everything",
-        description=__doc__,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+def register(subparsers: Subparsers) -> None:
+    parser = add_command(
+        subparsers, "run", "run the workstreams of a phase set in isolated git worktrees and record everything", __doc__
     )
     parser.add_argument("specs_dir", metavar="SPECS_DIR", help="folder searched for *.yaml, *.yml and *.json specs")
     parser.add_argument("--repo", metavar="DIR", default=".", help="the git repository to work in (default: .)")

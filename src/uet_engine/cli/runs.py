@@ -17,6 +17,7 @@ from pathlib import Path
 
 import uet_contracts
 from uet_contracts import StepAttempt
+from uet_engine.cli import Subparsers, add_command
 from uet_engine.store import RunStore, StoreError
 from uet_engine.verify import verify
 
@@ -24,13 +25,8 @@ from uet_engine.verify import verify
 _STATUS_ORDER = ("succeeded", "failed", "skipped", "crashed", "cancelled", "running", "queued")
 
 
-def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    parser = subparsers.add_parser(
-        "runs",
-        help="list, show and verify recorded runs",
-        description=__doc__,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
+def register(subparsers: Subparsers) -> None:
+    parser = add_command(subparsers, "runs", "list, show and verify recorded runs", __doc__)
     actions = parser.add_subparsers(dest="action", metavar="ACTION", required=True)
     repo = argparse.ArgumentParser(add_help=False)
     repo.add_argument("--repo", default=".", type=Path, help="the repository whose runs to read (default: .)")

@@ -13,6 +13,7 @@ import sys
 import uet_contracts
 from uet_contracts import CONTRACTS, contract_named
 from uet_contracts.evolution import SchemaDiffError, Verdict, diff_paths
+from uet_engine.cli import Subparsers, add_command
 
 DIFF_HELP = """\
 Compare two versions of the contract schemas: two schema files, or two folders whose *.json files are
@@ -38,12 +39,9 @@ major version folder (schemas/v2, with $ids under .../schemas/v2/), change it th
 """
 
 
-def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    parser = subparsers.add_parser(
-        "schema",
-        help="compare schema versions (compatible or breaking) and print a contract's schema",
-        description=__doc__,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+def register(subparsers: Subparsers) -> None:
+    parser = add_command(
+        subparsers, "schema", "compare schema versions (compatible or breaking) and print a contract's schema", __doc__
     )
     actions = parser.add_subparsers(dest="action", metavar="ACTION", required=True)
 

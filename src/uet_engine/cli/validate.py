@@ -17,6 +17,7 @@ from pathlib import Path
 
 import uet_contracts
 from uet_contracts import CONTRACTS, contract_named
+from uet_engine.cli import Subparsers, add_command
 
 SUFFIXES = (".yaml", ".yml", ".json")
 PARALLEL_MIN = 200
@@ -25,13 +26,8 @@ CHUNK = 100
 """Files per task sent to a worker: large enough that task overhead is negligible."""
 
 
-def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    parser = subparsers.add_parser(
-        "validate",
-        help="check contract files against their schemas",
-        description=__doc__,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
+def register(subparsers: Subparsers) -> None:
+    parser = add_command(subparsers, "validate", "check contract files against their schemas", __doc__)
     parser.add_argument(
         "--kind",
         default="phase_spec",
