@@ -1,8 +1,9 @@
 """The execute stage: plan, select, run workstreams in dependency order, and record all of it.
 
-Why this shape: a thread pool runs up to ``jobs`` workstreams at once (``worker.run_workstream``, each in
-its own git worktree), and this module's coordinator — the thread that called ``run`` — is the only one
-that writes: the run store, the audit log, the patch ledger and the user's working tree. Workers report
+Why this shape: an executor (``uet_engine.executors``: a thread pool by default, or a Dask cluster) runs up
+to ``jobs`` workstreams at once (``worker.run_workstream``, each in its own git worktree), and this module's
+coordinator — the thread that called ``run`` — is the only one that writes: the run store, the audit log,
+the patch ledger and the user's working tree. Workers report
 through a queue, so records are written in one order by one writer and never interleave.
 
 A workstream's life: queued → running → succeeded | failed | cancelled, or queued → skipped when a
@@ -31,7 +32,6 @@ import queue
 import signal
 import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from types import FrameType
@@ -40,6 +40,7 @@ from typing import Literal
 import uet_contracts
 from uet_contracts import AuditEvent, ErrorEvent, ExecutionLog, PatchLedgerEntry, PhaseSpec, RunRecord, StepAttempt
 from uet_engine import clock, codec, isolation, ledger, recovery
+from uet_engine.executors import Executor, LocalExecutor
 from uet_engine.lock import RunLock
 from uet_engine.orphans import GroupRegistry
 from uet_engine.phase_set import PhaseSet
@@ -48,7 +49,7 @@ from uet_engine.progress import Reporter
 from uet_engine.redact import Redactor
 from uet_engine.schedule import ReadySet, prerequisites_of
 from uet_engine.store import RunStore, store_path
-from uet_engine.worker import ERROR_CODES, Finished, Job, run_workstream
+from uet_engine.worker import ERROR_CODES, Finished, Job
 
 
 class RunRefused(Exception):
@@ -258,6 +259,7 @@ class Coordinator:
         store: RunStore,
         reporter: Reporter,
         run_id: str,
+        executor: Executor | None = None,
     ) -> None:
         self.root = root
         self.specs = phase_set.specs
@@ -270,6 +272,7 @@ class Coordinator:
         nodes = set(selection.phases)
         self.edges = {p: [q for q in deps if q in nodes] for p, deps in phase_set.edges.items() if p in nodes}
         self.live = LiveProcesses(GroupRegistry(root))
+        self.executor = executor if executor is not None else LocalExecutor(options.jobs)
         self.inbox: queue.Queue[Message] = queue.Queue()
         self.patches: dict[str, PatchLedgerEntry] = {}  # phase -> its patch, for successes of this run
         self.problems: list[str] = []
@@ -286,6 +289,7 @@ class Coordinator:
     def cancel(self) -> None:
         """Called on SIGINT/SIGTERM: kill every running process group, start nothing new."""
         self.live.kill_all()
+        self.executor.cancel()
 
     # -- start ------------------------------------------------------------------------------------------
 
@@ -346,13 +350,14 @@ class Coordinator:
         slot = self.slots.get_nowait()  # at most ``jobs`` run at once, so one is always free
         return Job(self.run_id, spec, self.root, self.base_commit, patches, slot, env, self.live, self.redact)
 
-    def _work(self, phase: str, job: Job) -> None:
-        try:
-            finished = run_workstream(job, self.inbox.put)
-        except BaseException as exc:  # never leave the coordinator waiting for a message that cannot come
-            finished = Finished(job.spec.workstream_id, "failed", f"internal error: {type(exc).__name__}: {exc}")
-        self.slots.put(job.worktree)
-        self.inbox.put((phase, finished))
+    def _start(self, phase: str, job: Job) -> None:
+        """Hand the job to the executor; its attempts and then its end arrive in the inbox."""
+
+        def done(finished: Finished) -> None:
+            self.slots.put(job.worktree)
+            self.inbox.put((phase, finished))
+
+        self.executor.start(job, self.inbox.put, done)
 
     def _attempt(self, attempt: StepAttempt) -> None:
         self.store.add_attempt(attempt)
@@ -461,7 +466,7 @@ class Coordinator:
         ready.assume_succeeded(self.selection.reused)
         recorded_skips: set[str] = set()
         active = 0
-        with ThreadPoolExecutor(max_workers=self.options.jobs, thread_name_prefix="uet-ws") as pool:
+        try:
 
             def launch() -> int:
                 started = 0
@@ -471,7 +476,7 @@ class Coordinator:
                     ready.start(phase)
                     record = self.store.transition(self.run_id, self.specs[phase].workstream_id, "running")
                     self.reporter.changed(record)
-                    pool.submit(self._work, phase, self._job(phase))
+                    self._start(phase, self._job(phase))
                     started += 1
                 return started
 
@@ -493,6 +498,8 @@ class Coordinator:
                     )
                     self.reporter.changed(record)
                 active += launch()
+        finally:
+            self.executor.shutdown()
         if self.live.cancelled:
             for record in self.store.records(self.run_id):
                 if record.status == "queued":
@@ -516,8 +523,12 @@ class Coordinator:
         return outcome
 
 
-def execute_run(root: Path, phase_set: PhaseSet, options: Options, reporter: Reporter) -> Outcome:
+def execute_run(
+    root: Path, phase_set: PhaseSet, options: Options, reporter: Reporter, executor: Executor | None = None
+) -> Outcome:
     """Run ``phase_set`` in the git repository ``root`` as ``options`` say; the run's outcome.
+
+    The workstreams run on ``executor`` (default: ``options.jobs`` threads of this process).
 
     Raises ``LockHeld`` when another run holds the repository, ``RunRefused`` when the options name
     something unknown; in both cases no workstream ran.
@@ -528,7 +539,7 @@ def execute_run(root: Path, phase_set: PhaseSet, options: Options, reporter: Rep
         recovery.mark_crashed(store)
         isolation.clean_stale(root)
         selection = select(phase_set, options, store)
-        coordinator = Coordinator(root, phase_set, selection, options, store, reporter, run_id)
+        coordinator = Coordinator(root, phase_set, selection, options, store, reporter, run_id, executor)
         try:
             return coordinator.run()
         finally:

@@ -159,6 +159,11 @@ def _error(job: Job, error_type: str, message: str, *, task_id: str | None = Non
     )
 
 
+def not_run(job: Job, status: Status, error_type: str, reason: str) -> Finished:
+    """The Finished of a workstream that ended before its tasks could run (a remote executor's refusal or loss)."""
+    return Finished(job.spec.workstream_id, status, reason, [_error(job, error_type, reason)])
+
+
 def _failure(job: Job, task: _Task, result: ExecutionResult) -> Finished:
     """The Finished message for a task that did not succeed, with its error event."""
     why = result.error or "failed"

@@ -9,6 +9,12 @@ recorded in DIR/.runs/uet.sqlite, DIR/.runs/audit.jsonl and DIR/.ledger/patches/
 earlier run. --resume RUN_ID reruns what in that run did not succeed, reusing its successes.
 --dry-run prints the levels, what would run and why anything is left out, and writes nothing.
 
+--dask-scheduler ADDRESS runs each workstream as a task on that existing Dask cluster instead of on
+local threads (needs the dask extra). This process stays the only writer of the records and the tree;
+the workers must see DIR at the same path (same machine or a shared filesystem). --jobs defaults to the
+cluster's total threads. A workstream's step progress arrives when it ends, not live. On Ctrl-C/SIGTERM
+waiting tasks are cancelled and running ones are asked to kill their processes (best effort).
+
 Exit 0 when every selected workstream succeeded; 1 when one failed, was skipped, crashed or was
 cancelled, or when the specs have problems (printed as PATH:LINE:COL: JSON-PATH: message, as by
 ``uet plan``); 2 for usage errors: unreadable specs, an unknown workstream or run, a folder that is not a
@@ -18,6 +24,8 @@ git repository, or another ``uet run`` holding the repository.
 from __future__ import annotations
 
 import argparse
+import contextlib
+import dataclasses
 import os
 import sys
 from pathlib import Path
@@ -25,6 +33,7 @@ from pathlib import Path
 from uet_engine import isolation
 from uet_engine.cli import Subparsers, add_command
 from uet_engine.execute import Options, RunRefused, execute_run, plan_lines
+from uet_engine.executors import BackendError, DaskExecutor, Executor
 from uet_engine.lock import LockHeld
 from uet_engine.phase_set import PlanError, load_phase_set
 from uet_engine.progress import reporter
@@ -51,6 +60,12 @@ def register(subparsers: Subparsers) -> None:
     )
     parser.add_argument("--dry-run", action="store_true", help="print what would run; write nothing")
     parser.add_argument("--resume", metavar="RUN_ID", help="rerun what did not succeed in RUN_ID, reuse its successes")
+    parser.add_argument(
+        "--dask-scheduler",
+        metavar="ADDRESS",
+        help="run the workstreams on the Dask cluster at ADDRESS (e.g. tcp://127.0.0.1:8786) instead of local "
+        "threads; workers must see DIR at the same path; step progress arrives when each workstream ends",
+    )
     parser.set_defaults(handler=run)
 
 
@@ -91,11 +106,21 @@ def run(args: argparse.Namespace) -> int:
         if args.dry_run:
             sys.stdout.write("".join(line + "\n" for line in plan_lines(phase_set, options, root)))
             return 0
-        with reporter() as progress:
-            outcome = execute_run(root, phase_set, options, progress)
-            progress.close()
-            progress.summary(outcome.records)
-    except (RunRefused, LockHeld, StoreError) as exc:
+        with contextlib.ExitStack() as stack:
+            executor: Executor | None = None
+            if args.dask_scheduler:
+                dask = stack.enter_context(DaskExecutor.connect(args.dask_scheduler))
+                if args.jobs is None:
+                    threads = dask.threads
+                    if threads < 1:
+                        return _usage(f"the Dask cluster at {args.dask_scheduler} has no workers")
+                    options = dataclasses.replace(options, jobs=threads)
+                executor = dask
+            with reporter() as progress:
+                outcome = execute_run(root, phase_set, options, progress, executor)
+                progress.close()
+                progress.summary(outcome.records)
+    except (RunRefused, LockHeld, StoreError, BackendError) as exc:
         return _usage(str(exc))
     for problem in outcome.problems:
         print(f"uet run: {problem}", file=sys.stderr)
