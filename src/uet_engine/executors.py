@@ -95,7 +95,7 @@ def _distributed() -> Any:
     return importlib.import_module("distributed")
 
 
-def _portable(job: Job) -> dict[str, Any]:
+def wire_fields(job: Job) -> dict[str, Any]:
     """The job's fields that can cross to another process: all but its ``LiveProcesses``."""
     return {f.name: getattr(job, f.name) for f in dataclasses.fields(job) if f.name != "live"}
 
@@ -173,7 +173,7 @@ class DaskExecutor:
 
     def start(self, job: Job, post: Post, done: Done) -> None:
         key = f"uet-{job.spec.workstream_id}-{uuid.uuid4().hex}"
-        future = self.client.submit(run_on_worker, _portable(job), self.cancel_event, key=key, pure=False)
+        future = self.client.submit(run_on_worker, wire_fields(job), self.cancel_event, key=key, pure=False)
         with self._lock:
             self._futures[key] = future
 
