@@ -10,6 +10,10 @@ not counted as a saving): the engine's overhead over the plain commands, split i
 and everything else (records, scheduling, process handling). The fixed cost of starting Python and
 planning the specs (a ``--dry-run`` of the same set) is measured separately and left out of the per
 workstream figures. Peak memory is the engine process's maximum resident set size.
+
+``python -m benchmarks.bench_run --dask [--quick]`` compares instead the two executors on 100 of those
+workstreams: local threads (``--jobs 2``) against a Dask ``LocalCluster`` of two single-threaded worker
+processes on this machine (``--dask-scheduler``, also ``--jobs 2``), and prints the ratio. It needs the dask extra.
 """
 
 from __future__ import annotations
@@ -89,6 +93,29 @@ def uet(repo: Path, specs: Path, *extra: str) -> tuple[float, str]:
     return elapsed, done.stderr
 
 
+def dask_main(quick: bool = False) -> int:
+    """Local threads against a LocalCluster for the same no-op workstreams; the ratio of wall times."""
+    try:
+        from distributed import LocalCluster
+    except ImportError:
+        print("bench_run --dask: needs the dask extra: pip install 'uet-contracts[dask]'", file=sys.stderr)
+        return 1
+    count = 20 if quick else 100
+    with tempfile.TemporaryDirectory(prefix="uet-bench-dask-") as tmp:
+        root = Path(tmp)
+        specs = make_specs(root, count)
+        local, _ = uet(make_repo(root / "a"), specs)
+        with LocalCluster(
+            n_workers=JOBS, threads_per_worker=1, processes=True, dashboard_address=None, host="127.0.0.1"
+        ) as cluster:
+            on_dask, _ = uet(make_repo(root / "b"), specs, "--dask-scheduler", cluster.scheduler_address)
+    print(f"run --dask: {count} no-op workstreams, {FILES}-file repo, {JOBS} at once")
+    print(f"  local threads:              {local:8.2f} s  ({local * JOBS / count * 1000:6.2f} ms/ws)")
+    print(f"  Dask LocalCluster:          {on_dask:8.2f} s  ({on_dask * JOBS / count * 1000:6.2f} ms/ws)")
+    print(f"  ratio dask / local:         {on_dask / local:8.2f}x")
+    return 0
+
+
 def main(quick: bool = False) -> int:
     count = 100 if quick else 1000
     with tempfile.TemporaryDirectory(prefix="uet-bench-run-") as tmp:
@@ -118,4 +145,4 @@ def main(quick: bool = False) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main("--quick" in sys.argv))
+    sys.exit((dask_main if "--dask" in sys.argv else main)("--quick" in sys.argv))

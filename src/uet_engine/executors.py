@@ -112,10 +112,13 @@ def run_on_worker(fields: dict[str, Any], cancel_event: str) -> tuple[list[StepA
     over = threading.Event()
 
     def watch() -> None:
-        while not over.is_set():
-            if cancelled.wait(timeout=_CANCEL_POLL_S):
-                job.live.kill_all()
-                return
+        try:
+            while not over.is_set():
+                if cancelled.wait(timeout=_CANCEL_POLL_S):
+                    job.live.kill_all()
+                    return
+        except Exception:  # the scheduler went away (the cluster closing): nobody is left to cancel this task
+            return
 
     threading.Thread(target=watch, name="uet-cancel-watch", daemon=True).start()
     attempts: list[StepAttempt] = []
