@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterator
-from typing import Any, Literal
+from typing import Any, Literal, NoReturn
 
 import yaml
 
@@ -42,8 +42,25 @@ except ImportError:  # pragma: no cover - PyYAML built without libyaml
     _Parser = _PyParser  # type: ignore[misc, assignment]
 
 
+_STR, _INT, _FLOAT = "tag:yaml.org,2002:str", "tag:yaml.org,2002:int", "tag:yaml.org,2002:float"
+_BOOL, _NULL, _MERGE = "tag:yaml.org,2002:bool", "tag:yaml.org,2002:null", "tag:yaml.org,2002:merge"
+_SEQ, _MAP = "tag:yaml.org,2002:seq", "tag:yaml.org,2002:map"
+_DEFAULT_TAGS: dict[type, str] = {yaml.ScalarNode: _STR, yaml.SequenceNode: _SEQ, yaml.MappingNode: _MAP}
+
+
 class _CoreResolver(yaml.resolver.BaseResolver):
     """YAML 1.2 core schema scalars only: no yes/no/on/off booleans, no dates, no sexagesimals."""
+
+    def resolve(self, kind: Any, value: Any, implicit: Any) -> str:
+        """``BaseResolver.resolve`` without path resolvers (contract files use none).
+
+        libyaml's composer calls this once per node, so it is the hot path of reading a file.
+        """
+        if kind is yaml.ScalarNode and implicit[0]:
+            for tag, regexp in self.yaml_implicit_resolvers.get(value[:1], ()):
+                if regexp.match(value):
+                    return str(tag)
+        return _DEFAULT_TAGS[kind]
 
 
 _CoreResolver.add_implicit_resolver(
@@ -72,65 +89,76 @@ def _mark(node: yaml.Node) -> tuple[int, int]:
     return node.start_mark.line + 1, node.start_mark.column + 1
 
 
-class _StrictConstructor(yaml.constructor.SafeConstructor):
-    """SafeConstructor that refuses aliases, duplicate keys and non-string keys."""
+class StrictLoader(_Parser, _CoreResolver):
+    """The parser for contract files: libyaml's where present, with the YAML 1.2 core resolver.
 
-    def construct_object(self, node: yaml.Node, deep: bool = False) -> Any:
-        if node in self.constructed_objects or node in self.recursive_objects:
-            line, col = _mark(node)
-            raise _Refused(
-                "YAML aliases/anchors are not allowed in contract files (write the value out)", line, col, node
-            )
-        return super().construct_object(node, deep)
-
-    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
-        if not isinstance(node, yaml.MappingNode):
-            return super().construct_mapping(node, deep)
-        mapping: dict[str, Any] = {}
-        for key_node, value_node in node.value:
-            if key_node.tag == "tag:yaml.org,2002:merge":
-                line, col = _mark(key_node)
-                raise _Refused("YAML merge keys ('<<') are not allowed in contract files", line, col, key_node)
-            key = self.construct_object(key_node, deep=True)
-            if not isinstance(key, str):
-                line, col = _mark(key_node)
-                raise _Refused(f"mapping keys must be strings, got {type(key).__name__} {key!r}", line, col, key_node)
-            if key in mapping:
-                line, col = _mark(key_node)
-                raise _Refused(f"duplicate key {key!r} (each key may appear once)", line, col, key_node)
-            mapping[key] = self.construct_object(value_node, deep=deep)
-        return mapping
-
-    def construct_yaml_float(self, node: yaml.ScalarNode) -> float:
-        return float(self.construct_scalar(node))
-
-    def construct_yaml_int(self, node: yaml.ScalarNode) -> int:
-        text = str(self.construct_scalar(node))
-        if text.startswith(("0o", "0x")):
-            return int(text, 0)
-        return int(text)
-
-
-_StrictConstructor.add_constructor("tag:yaml.org,2002:float", _StrictConstructor.construct_yaml_float)  # type: ignore[type-var]
-_StrictConstructor.add_constructor("tag:yaml.org,2002:int", _StrictConstructor.construct_yaml_int)  # type: ignore[type-var]
-
-
-class StrictLoader(_Parser, _StrictConstructor, _CoreResolver):
-    """The loader for contract files: libyaml's parser where present, the strict constructor."""
+    It only composes nodes; ``_build`` turns them into data (PyYAML's constructor machinery is both
+    slower and more permissive than contract files need).
+    """
 
     def __init__(self, stream: str) -> None:
         _Parser.__init__(self, stream)
-        _StrictConstructor.__init__(self)
         _CoreResolver.__init__(self)
 
 
-class _Refused(Exception):
-    """A refusal found while reading; ``node`` (when known) is where, so its JSON path can be named."""
+def _int(text: str) -> int:
+    return int(text, 0) if text.startswith(("0o", "0x")) else int(text)
 
-    def __init__(self, message: str, line: int | None, column: int | None, node: yaml.Node | None = None) -> None:
+
+_SCALARS: dict[str, Any] = {
+    _STR: str,
+    _INT: _int,
+    _FLOAT: float,
+    _BOOL: lambda text: text.lower() == "true",
+    _NULL: lambda text: None,
+}
+
+
+def _build(node: yaml.Node, path: list[str | int], seen: dict[int, list[str | int]]) -> Any:
+    """Plain data from a composed node, refusing aliases, merge keys, duplicate and non-string keys, tags.
+
+    libyaml hands back the anchored node itself wherever an alias points at it, so a node met twice is
+    an alias (reported where its anchor is). Nesting is bounded by ``_refuse_deep`` before composing.
+    """
+    if id(node) in seen:
+        line, col = _mark(node)
+        message = "YAML aliases/anchors are not allowed in contract files (write the value out)"
+        raise _Refused(message, line, col, seen[id(node)])
+    seen[id(node)] = path
+    if isinstance(node, yaml.ScalarNode):
+        convert = _SCALARS.get(node.tag)
+        if convert is not None:
+            return convert(node.value)
+    elif isinstance(node, yaml.MappingNode) and node.tag == _MAP:
+        mapping: dict[str, Any] = {}
+        for key_node, value_node in node.value:
+            part = key_node.value if isinstance(key_node, yaml.ScalarNode) else "?"
+            if key_node.tag == _MERGE:
+                _refuse("YAML merge keys ('<<') are not allowed in contract files", key_node, [*path, part])
+            key = _build(key_node, [*path, part], seen)
+            if not isinstance(key, str):
+                _refuse(f"mapping keys must be strings, got {type(key).__name__} {key!r}", key_node, [*path, part])
+            if key in mapping:
+                _refuse(f"duplicate key {key!r} (each key may appear once)", key_node, [*path, key])
+            mapping[key] = _build(value_node, [*path, key], seen)
+        return mapping
+    elif isinstance(node, yaml.SequenceNode) and node.tag == _SEQ:
+        return [_build(child, [*path, index], seen) for index, child in enumerate(node.value)]
+    tag = node.tag.replace("tag:yaml.org,2002:", "!!")
+    _refuse(f"YAML tag {tag} is not allowed in contract files (write a plain value)", node, path)
+
+
+def _refuse(message: str, node: yaml.Node, path: list[str | int]) -> NoReturn:
+    raise _Refused(message, *_mark(node), path)
+
+
+class _Refused(Exception):
+    """A refusal found while reading, with its position and (where known) its JSON path."""
+
+    def __init__(self, message: str, line: int | None, column: int | None, path: list[str | int] | None = None) -> None:
         super().__init__(message)
-        self.message, self.line, self.column, self.node = message, line, column, node
-        self.path: list[str | int] = []
+        self.message, self.line, self.column = message, line, column
+        self.path: list[str | int] = path or []
 
 
 def oversized(size: int, file: str | None = None) -> ContractError:
@@ -248,12 +276,7 @@ def _read_yaml(text: str) -> Any:
             extra = loader.get_node()
             line, col = _mark(extra) if extra is not None else (None, None)
             raise _Refused("more than one YAML document in the file (one contract per file)", line, col)
-        try:
-            return loader.construct_document(root)
-        except _Refused as exc:
-            if exc.node is not None and root is not None:
-                exc.path = next((path for node, path in _nodes(root) if node is exc.node), [])
-            raise
+        return _build(root, [], {}) if root is not None else None
     finally:
         loader.dispose()
 

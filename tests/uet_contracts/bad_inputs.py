@@ -172,6 +172,26 @@ CASES: list[Case] = [
         (52, 3, "$.tools['<<']", "YAML merge keys ('<<') are not allowed in contract files"),
     ),
     _c(
+        "python-object-tag",
+        edit(PHASE, 'title: "Task Queue Management"', "title: !!python/object/apply:os.system [echo hi]"),
+        (
+            3,
+            8,
+            "$.title",
+            "YAML tag !!python/object/apply:os.system is not allowed in contract files (write a plain value)",
+        ),
+    ),
+    _c(
+        "timestamp-tag",
+        edit(PHASE, 'title: "Task Queue Management"', "title: !!timestamp 2026-11-23"),
+        (3, 8, "$.title", "YAML tag !!timestamp is not allowed in contract files (write a plain value)"),
+    ),
+    _c(
+        "local-tag",
+        edit(PHASE, 'title: "Task Queue Management"', "title: !secret x"),
+        (3, 8, "$.title", "YAML tag !secret is not allowed in contract files (write a plain value)"),
+    ),
+    _c(
         "non-string-key",
         edit(PHASE, "tools:\n", "tools:\n  3: python\n"),
         (52, 3, "$.tools['3']", "mapping keys must be strings, got int 3"),
