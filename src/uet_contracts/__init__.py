@@ -6,6 +6,7 @@ Public surface (everything else is private and may change):
   ``RunRecord``, ``StepAttempt``, ``RunEvent``, ``PatchLedgerEntry``, ``AuditEvent``, ``ErrorEvent``,
   ``ExecutionLog``, ``PatternCandidate``, ``AntiPattern`` and their nested types;
 - ``load``, ``loads``, ``validate``, ``check``, ``to_dict``, ``to_json``, ``schema``, ``check_file``;
+- ``check_text`` (the parsed data and its problems, never raising: for tools that batch files);
 - ``read_text`` and ``format_of`` (read a contract file as ``load`` does, telling unreadable from invalid)
   and ``locate`` (line and column of a JSON path in a file's text, for problems found after loading);
 - ``ContractError`` (a ``ValueError``) and ``Problem``, the entries of its ``errors``;
@@ -20,7 +21,19 @@ Every other submodule (``api``, ``parsing``, ``validation``, ``conversion``, ``c
 
 from typing import TYPE_CHECKING, Any
 
-from uet_contracts.api import check, check_file, format_of, load, loads, read_text, schema, to_dict, to_json, validate
+from uet_contracts.api import (
+    check,
+    check_file,
+    check_text,
+    format_of,
+    load,
+    loads,
+    read_text,
+    schema,
+    to_dict,
+    to_json,
+    validate,
+)
 from uet_contracts.contracts import CONTRACTS, Contract, contract_for, contract_named
 from uet_contracts.errors import ContractError, Problem
 from uet_contracts.parsing import locate
@@ -107,6 +120,7 @@ __all__ = [
     "Tools",
     "check",
     "check_file",
+    "check_text",
     "contract_for",
     "contract_named",
     "format_of",

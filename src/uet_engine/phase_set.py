@@ -14,10 +14,12 @@ import itertools
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import uet_contracts
 from uet_contracts import ContractError, PhaseSpec, Problem
 from uet_engine import graph
+from uet_engine.parallel import map_files
 from uet_engine.path_overlap import PathIndex
 
 SUFFIXES = (".yaml", ".yml", ".json")
@@ -91,22 +93,34 @@ def _sorted(problems: list[Problem]) -> list[Problem]:
     return sorted(problems, key=lambda p: (p.file or "", p.line or 0, p.column or 0, p.json_path, p.message))
 
 
+def _read_spec(path: Path) -> tuple[Any, list[Problem], bool]:
+    """(checked data or None, its problems, whether it was unreadable) for one file; runs in a worker for
+    large sets, so it returns plain data (cheap to send back) rather than the structured spec."""
+    name = str(path)
+    if not os.access(path, os.R_OK):
+        return None, [Problem("cannot read file: permission denied", file=name)], True
+    try:
+        text = uet_contracts.read_text(path)
+        data, problems = uet_contracts.check_text(text, PhaseSpec, uet_contracts.format_of(path), name)
+    except ContractError as exc:
+        return None, exc.errors, False
+    return (None if problems else data), problems, False
+
+
 def _load_files(paths: list[Path]) -> tuple[list[tuple[PhaseSpec, Path]], list[Problem], bool]:
-    """The specs that load, with their files; the problems of those that do not; whether one was unreadable."""
+    """The specs that load, with their files; the problems of those that do not; whether one was unreadable.
+
+    Files are read and checked in parallel for large sets; structuring the checked data (the schema
+    verdict is asked again, from jsonschema-rs, a few microseconds) happens here.
+    """
     loaded: list[tuple[PhaseSpec, Path]] = []
     problems: list[Problem] = []
     unreadable = False
-    for path in paths:
-        name = str(path)
-        if not os.access(path, os.R_OK):
-            problems.append(Problem("cannot read file: permission denied", file=name))
-            unreadable = True
-            continue
-        try:
-            text = uet_contracts.read_text(path)
-            loaded.append((uet_contracts.loads(text, PhaseSpec, uet_contracts.format_of(path), file=name), path))
-        except ContractError as exc:
-            problems.extend(exc.errors)
+    for path, (data, found, cannot_read) in zip(paths, map_files(_read_spec, paths), strict=True):
+        problems.extend(found)
+        unreadable |= cannot_read
+        if data is not None:
+            loaded.append((uet_contracts.validate(data, PhaseSpec), path))
     return loaded, problems, unreadable
 
 

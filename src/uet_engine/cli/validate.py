@@ -2,8 +2,8 @@
 
 Directories are searched for ``*.yaml``, ``*.yml`` and ``*.json``. Problems go to stdout as
 ``PATH:LINE:COL: JSON-PATH: message``; the summary goes to stderr so stdout stays machine-readable.
-Files are reported in the order given (folders sorted); batches of more than PARALLEL_MIN files
-are spread over the CPUs, with the same output.
+Files are reported in the order given (folders sorted); large batches are spread over the CPUs
+(``uet_engine.parallel``), with the same output.
 """
 
 from __future__ import annotations
@@ -18,12 +18,9 @@ from pathlib import Path
 import uet_contracts
 from uet_contracts import CONTRACTS, contract_named
 from uet_engine.cli import Subparsers, add_command
+from uet_engine.parallel import map_files
 
 SUFFIXES = (".yaml", ".yml", ".json")
-PARALLEL_MIN = 200
-"""Below this many files one process is faster than starting a pool (a file takes about 0.5 ms)."""
-CHUNK = 100
-"""Files per task sent to a worker: large enough that task overhead is negligible."""
 
 
 def register(subparsers: Subparsers) -> None:
@@ -64,15 +61,7 @@ def problem_lines(file: str, kind: str) -> list[str]:
 
 def check_files(files: list[str], kind: str, jobs: int | None = None) -> Iterator[list[str]]:
     """``problem_lines`` of each file, in the order of ``files``; ``jobs`` processes (default: one per CPU)."""
-    jobs = jobs or os.cpu_count() or 1
-    check = partial(problem_lines, kind=kind)
-    if jobs < 2 or len(files) <= PARALLEL_MIN:
-        yield from map(check, files)
-        return
-    from concurrent.futures import ProcessPoolExecutor  # ~15 ms to import: only for large batches
-
-    with ProcessPoolExecutor(min(jobs, -(-len(files) // CHUNK))) as pool:
-        yield from pool.map(check, files, chunksize=CHUNK)
+    return map_files(partial(problem_lines, kind=kind), files, jobs)
 
 
 def run(args: argparse.Namespace) -> int:
