@@ -23,6 +23,7 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
+import uet_contracts
 from benchmarks.bench_validate import BUNDLED_SCHEMA, console_script
 from benchmarks.corpus import write_phase_set
 from uet_engine import phase_set as phase_set_module
@@ -48,7 +49,7 @@ def _quiet(fd: int) -> list[tuple[int, int, int]]:
 
 def graph_part(folder: Path) -> tuple[float, float]:
     """(ours, plain graphlib) seconds for the graph work on already-loaded specs."""
-    loaded, problems, _ = phase_set_module._load_files(phase_set_module.spec_files(folder))
+    loaded, problems, _ = phase_set_module._load_files(uet_contracts.contract_files(folder))
     assert not problems, problems[0].format()
     start = time.perf_counter()
     checker = phase_set_module._SetChecker(loaded)

@@ -7,6 +7,7 @@ Public surface (everything else is private and may change):
   ``ExecutionLog``, ``PatternCandidate``, ``AntiPattern`` and their nested types;
 - ``load``, ``loads``, ``validate``, ``check``, ``to_dict``, ``to_json``, ``schema``, ``check_file``;
 - ``check_text`` (the parsed data and its problems, never raising: for tools that batch files);
+- ``contract_files`` (the contract files below a folder, sorted);
 - ``read_text`` and ``format_of`` (read a contract file as ``load`` does, telling unreadable from invalid)
   and ``locate`` (line and column of a JSON path in a file's text, for problems found after loading);
 - ``ContractError`` (a ``ValueError``) and ``Problem``, the entries of its ``errors``;
@@ -25,6 +26,7 @@ from uet_contracts.api import (
     check,
     check_file,
     check_text,
+    contract_files,
     format_of,
     load,
     loads,
@@ -121,6 +123,7 @@ __all__ = [
     "check",
     "check_file",
     "check_text",
+    "contract_files",
     "contract_for",
     "contract_named",
     "format_of",

@@ -39,6 +39,11 @@ def format_of(path: str | os.PathLike[str]) -> Format:
         ) from None
 
 
+def contract_files(folder: str | os.PathLike[str]) -> list[Path]:
+    """Every file below ``folder`` that holds a contract by its suffix (.yaml, .yml, .json), sorted."""
+    return sorted(p for p in Path(folder).rglob("*") if p.suffix.lower() in _SUFFIX_FORMATS and p.is_file())
+
+
 def read_text(path: str | os.PathLike[str]) -> str:
     """The decoded text of a contract file, refusing unreadable, oversized or non-UTF-8 files."""
     name = str(path)

@@ -22,8 +22,6 @@ from uet_engine import graph
 from uet_engine.parallel import map_files
 from uet_engine.path_overlap import PathIndex
 
-SUFFIXES = (".yaml", ".yml", ".json")
-
 
 class PlanError(Exception):
     """A phase set that cannot be planned. ``problems`` lists every problem of the set, each naming its
@@ -61,17 +59,12 @@ class PhaseSet:
         raise KeyError(f"no phase has workstream_id {ws_id!r}")
 
 
-def spec_files(specs_dir: Path) -> list[Path]:
-    """Every ``*.yaml``, ``*.yml`` and ``*.json`` file below ``specs_dir``, sorted."""
-    return sorted(p for p in specs_dir.rglob("*") if p.suffix.lower() in SUFFIXES and p.is_file())
-
-
 def load_phase_set(specs_dir: Path) -> PhaseSet:
     """The checked phase set of the spec files under ``specs_dir``; ``PlanError`` with every problem."""
     if not specs_dir.is_dir():
         reason = "not a folder" if specs_dir.exists() else "no such folder"
         raise PlanError([Problem(reason, file=str(specs_dir))], unreadable=True)
-    paths = spec_files(specs_dir)
+    paths = uet_contracts.contract_files(specs_dir)
     if not paths:
         raise PlanError([Problem("no .yaml, .yml or .json files in this folder", file=str(specs_dir))], unreadable=True)
     loaded, problems, unreadable = _load_files(paths)

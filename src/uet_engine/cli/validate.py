@@ -20,8 +20,6 @@ from uet_contracts import CONTRACTS, contract_named
 from uet_engine.cli import Subparsers, add_command
 from uet_engine.parallel import map_files
 
-SUFFIXES = (".yaml", ".yml", ".json")
-
 
 def register(subparsers: Subparsers) -> None:
     parser = add_command(subparsers, "validate", "check contract files against their schemas", __doc__)
@@ -41,7 +39,7 @@ def expand(paths: list[str]) -> tuple[list[str], list[str]]:
     for raw in paths:
         path = Path(raw)
         if path.is_dir():
-            found = sorted(str(p) for p in path.rglob("*") if p.suffix.lower() in SUFFIXES and p.is_file())
+            found = [str(p) for p in uet_contracts.contract_files(path)]
             if not found:
                 unreadable.append(f"{raw}: no .yaml, .yml or .json files in this folder")
             files.extend(found)
