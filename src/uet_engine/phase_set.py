@@ -9,12 +9,15 @@ collected before ``PlanError`` is raised, so one run shows them all, each naming
 
 from __future__ import annotations
 
+import gc
 import graphlib
 import itertools
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import uet_contracts
 from uet_contracts import ContractError, PhaseSpec, Problem
@@ -61,6 +64,28 @@ class PhaseSet:
 
 def load_phase_set(specs_dir: Path) -> PhaseSet:
     """The checked phase set of the spec files under ``specs_dir``; ``PlanError`` with every problem."""
+    with gc_paused():
+        return _load_phase_set(specs_dir)
+
+
+@contextmanager
+def gc_paused() -> Iterator[None]:
+    """Runs the block with the cyclic garbage collector off (as it was before, after).
+
+    Loading a large set builds millions of objects that all stay alive; each generation-2 collection
+    meanwhile walks all of them again and frees nothing (at 40,000 phases: 3 of 11 s of CPU). Reference
+    counting still frees what the block drops; cycles left behind go at the next collection after it.
+    """
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
+def _load_phase_set(specs_dir: Path) -> PhaseSet:
     if not specs_dir.is_dir():
         reason = "not a folder" if specs_dir.exists() else "no such folder"
         raise PlanError([Problem(reason, file=str(specs_dir))], unreadable=True)
@@ -120,14 +145,14 @@ def _load_files(paths: list[Path]) -> tuple[list[tuple[PhaseSpec, Path]], list[P
 _VERB = {"create": "creates", "modify": "modifies"}
 
 
-@dataclass(frozen=True)
-class _Write:
-    """One ``create`` or ``modify`` entry of one phase's file scope."""
+class _Write(NamedTuple):
+    """One ``create`` or ``modify`` entry of one phase's file scope (a tuple: there is one per entry of
+    every phase, and a frozen dataclass costs several times more to build)."""
 
     path: str
     phase: str
     kind: str
-    index: int
+    entry: int  # its index in that list (``index`` is a tuple method)
 
 
 class _SetChecker:
@@ -271,7 +296,7 @@ class _SetChecker:
                 f"{hi.phase} and {lo.phase} can run at the same time (neither depends on the other) but both write"
                 f" {hi.path!r} ({lo.phase} {what}); make one depend on the other"
             )
-            self._report(hi.phase, ["file_scope", hi.kind, hi.index], message)
+            self._report(hi.phase, ["file_scope", hi.kind, hi.entry], message)
 
     def _read_only(self, ancestry: graph.Ancestry, writes: dict[str, list[_Write]], index: PathIndex) -> None:
         """A ``read_only`` path written by a phase that is not an ancestor of the reader: a warning."""
