@@ -274,7 +274,8 @@ class _SetChecker:
 
         pairs: list[tuple[_Write, _Write]] = []
         for group in writes.values():
-            pairs.extend(itertools.pairwise(sorted(group, key=topological)))
+            if len(group) > 1:  # most paths have one writer: nothing to sort
+                pairs.extend(itertools.pairwise(sorted(group, key=topological)))
         seen: set[frozenset[str]] = set()
         for glob in index.globs():
             for other in index.overlapping(glob):
