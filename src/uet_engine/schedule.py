@@ -22,6 +22,10 @@ SCHEMA_VERSION = "1.0.0"
 
 Weight = int | Decimal
 
+_CANONICAL = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+"""What ``json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False)`` uses, built once:
+``dumps`` with options builds a new encoder per call, and ``source_hash`` calls it once per spec."""
+
 
 def source_hash(phase_set: PhaseSet) -> str:
     """``sha256:`` over the canonical JSON of the specs in phase-id order (keys sorted, no whitespace).
@@ -30,9 +34,9 @@ def source_hash(phase_set: PhaseSet) -> str:
     of a spec's content does (including ``2`` written as ``2.0``, which is a different JSON number).
     """
     digest = hashlib.sha256()
+    encode = _CANONICAL.encode
     for phase_id in sorted(phase_set.specs):
-        data = uet_contracts.to_dict(phase_set.specs[phase_id])
-        digest.update(json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode())
+        digest.update(encode(uet_contracts.to_dict(phase_set.specs[phase_id])).encode())
         digest.update(b"\n")
     return "sha256:" + digest.hexdigest()
 
