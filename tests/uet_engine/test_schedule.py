@@ -6,7 +6,7 @@ import graphlib
 import itertools
 import json
 import shutil
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta, timezone
 from decimal import Decimal
 from pathlib import Path
 
@@ -100,6 +100,21 @@ def test_snapshot_is_validated_and_round_trips() -> None:
     snapshot = plan(EXAMPLES / "phases")
     assert uet_contracts.validate(uet_contracts.to_dict(snapshot), uet_contracts.DagSnapshot) == snapshot
     assert uet_contracts.to_dict(snapshot)["generated_at"] == "2026-11-23T09:00:00Z"
+
+
+@pytest.mark.parametrize(
+    ("moment", "text"),
+    [
+        (datetime(2026, 11, 23, 9, 0), "2026-11-23T09:00:00Z"),
+        (datetime(2026, 11, 23, 9, 0, 0, 250000, tzinfo=UTC), "2026-11-23T09:00:00.250000Z"),
+        (datetime(2026, 11, 23, 9, 0, tzinfo=timezone(timedelta(hours=2))), "2026-11-23T09:00:00+02:00"),
+    ],
+)
+def test_snapshot_generated_at_is_as_loading_it_back_gives_it(moment: datetime, text: str) -> None:
+    snapshot = build_snapshot(load_phase_set(EXAMPLES / "phases"), generated_at=moment)
+    loaded = uet_contracts.validate(uet_contracts.to_dict(snapshot), uet_contracts.DagSnapshot)
+    assert repr(snapshot.generated_at) == repr(loaded.generated_at)
+    assert uet_contracts.to_dict(snapshot)["generated_at"] == text
 
 
 def test_compare_snapshots_names_what_changed(tmp_path: Path) -> None:
