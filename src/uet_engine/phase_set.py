@@ -169,6 +169,11 @@ class _SetChecker:
         self._texts: dict[Path, str] = {}
 
     def check(self) -> list[Problem]:
+        """Every problem of the set (warnings go to ``warnings``); GC paused, as the set is large and alive."""
+        with gc_paused():
+            return self._check()
+
+    def _check(self) -> list[Problem]:
         self._unique_ids()
         prereqs = self._known_prerequisites()
         try:
