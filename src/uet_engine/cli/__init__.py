@@ -13,6 +13,8 @@ from collections.abc import Sequence
 from importlib import import_module
 from typing import TYPE_CHECKING, TypeAlias
 
+from uet_contracts import Contract, contract_named
+
 # Subcommand modules, in the order ``uet --help`` lists them.
 COMMANDS = ("validate", "schema", "plan", "run", "runs")
 
@@ -28,6 +30,15 @@ def add_command(subparsers: Subparsers, name: str, summary: str, doc: str | None
     return subparsers.add_parser(
         name, help=summary, description=doc, formatter_class=argparse.RawDescriptionHelpFormatter
     )
+
+
+def contract_or_usage(command: str, kind: str) -> Contract | None:
+    """The contract named by ``--kind``/``KIND``, or None after printing ``uet COMMAND: <why>`` (exit 2 follows)."""
+    try:
+        return contract_named(kind)
+    except KeyError as exc:
+        print(f"uet {command}: {exc.args[0]}", file=sys.stderr)
+        return None
 
 
 def build_parser(only: str | None = None) -> argparse.ArgumentParser:

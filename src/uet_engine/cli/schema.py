@@ -11,9 +11,9 @@ import json
 import sys
 
 import uet_contracts
-from uet_contracts import CONTRACTS, contract_named
+from uet_contracts import CONTRACTS
 from uet_contracts.evolution import SchemaDiffError, Verdict, diff_paths
-from uet_engine.cli import Subparsers, add_command
+from uet_engine.cli import Subparsers, add_command, contract_or_usage
 
 DIFF_HELP = """\
 Compare two versions of the contract schemas: two schema files, or two folders whose *.json files are
@@ -81,10 +81,8 @@ def run_diff(args: argparse.Namespace) -> int:
 
 
 def run_show(args: argparse.Namespace) -> int:
-    try:
-        contract = contract_named(args.kind)
-    except KeyError as exc:
-        print(f"uet schema show: {exc.args[0]}", file=sys.stderr)
+    contract = contract_or_usage("schema show", args.kind)
+    if contract is None:
         return 2
     print(json.dumps(uet_contracts.schema(contract.type), indent=2, ensure_ascii=False))
     return 0

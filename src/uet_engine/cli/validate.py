@@ -17,7 +17,7 @@ from pathlib import Path
 
 import uet_contracts
 from uet_contracts import CONTRACTS, contract_named
-from uet_engine.cli import Subparsers, add_command
+from uet_engine.cli import Subparsers, add_command, contract_or_usage
 from uet_engine.parallel import map_files
 
 
@@ -63,10 +63,8 @@ def check_files(files: list[str], kind: str, jobs: int | None = None) -> Iterato
 
 
 def run(args: argparse.Namespace) -> int:
-    try:
-        contract = contract_named(args.kind)
-    except KeyError as exc:
-        print(f"uet validate: {exc.args[0]}", file=sys.stderr)
+    contract = contract_or_usage("validate", args.kind)
+    if contract is None:
         return 2
     files, unreadable = expand(args.paths)
     for line in unreadable:
