@@ -26,8 +26,8 @@ from pathlib import Path
 import uet_contracts
 from benchmarks.bench_validate import BUNDLED_SCHEMA, console_script
 from benchmarks.corpus import write_phase_set
-from uet_engine import phase_set as phase_set_module
-from uet_engine.schedule import critical_path, weight
+from uet_engine.planning import phase_set as phase_set_module
+from uet_engine.planning.snapshot import critical_path, weight
 
 GOAL_VS_VALIDATE = 1.5
 CHECK_JSONSCHEMA_MAX = 10_000

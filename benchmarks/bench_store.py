@@ -17,8 +17,9 @@ from collections.abc import Callable
 from pathlib import Path
 
 from uet_contracts import RunEvent, RunRecord
-from uet_engine import clock, codec
-from uet_engine.store import RunStore
+from uet_engine import clock
+from uet_engine.saving import codec
+from uet_engine.saving.store import RunStore
 
 GOAL = 20_000
 ROUNDS = 3

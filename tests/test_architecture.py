@@ -147,3 +147,37 @@ def test_the_source_check_finds_each_kind_of_break(
     bad = tmp_path / "bad.py"
     bad.write_text(source, encoding="utf-8")
     assert violations(bad, package, generated_type_names()) == expected
+
+
+# Where a module of the engine may live: a stage package, the CLI, or one of the few domain modules.
+ENGINE_PACKAGES = {"planning", "execution", "detection", "saving", "patterns", "cli"}
+ENGINE_DOMAIN_MODULES = {"__init__", "__main__", "paths", "states", "errors", "clock"}
+
+
+def misplaced_engine_modules(root: Path) -> list[str]:
+    """Every module of the engine at ``root`` outside the stage packages and the domain modules."""
+    out = []
+    for path in sorted(root.rglob("*.py")):
+        parts = path.relative_to(root).parts
+        if len(parts) == 1 and path.stem not in ENGINE_DOMAIN_MODULES:
+            out.append(f"{path.name}: not a domain module; put it in the stage package it serves")
+        elif len(parts) > 1 and parts[0] not in ENGINE_PACKAGES:
+            out.append(f"{parts[0]}/: not a stage package ({', '.join(sorted(ENGINE_PACKAGES))})")
+    return sorted(set(out))
+
+
+def test_every_engine_module_sits_in_a_stage_package() -> None:
+    assert misplaced_engine_modules(SRC / "uet_engine") == []
+
+
+def test_a_module_outside_the_stage_packages_is_named(tmp_path: Path) -> None:
+    (tmp_path / "helpers.py").write_text("", encoding="utf-8")
+    (tmp_path / "clock.py").write_text("", encoding="utf-8")
+    (tmp_path / "misc").mkdir()
+    (tmp_path / "misc" / "x.py").write_text("", encoding="utf-8")
+    (tmp_path / "saving").mkdir()
+    (tmp_path / "saving" / "store.py").write_text("", encoding="utf-8")
+    assert misplaced_engine_modules(tmp_path) == [
+        "helpers.py: not a domain module; put it in the stage package it serves",
+        "misc/: not a stage package (cli, detection, execution, patterns, planning, saving)",
+    ]

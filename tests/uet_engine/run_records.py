@@ -7,8 +7,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from uet_contracts import ExecutionRequest, ExecutionResult, FileScope, PatchLedgerEntry, RunRecord, StepAttempt
-from uet_engine import ledger
-from uet_engine.store import RunStore
+from uet_engine.saving import ledger
+from uet_engine.saving.store import RunStore
 
 RUN = "run-20261125T101500000000Z-aaaaaa"
 RUN2 = "run-20261125T111500000000Z-bbbbbb"

@@ -20,11 +20,11 @@ from pathlib import Path
 
 import uet_contracts
 from uet_contracts import ContractError, DagSnapshot, Problem
-from uet_engine.atomic import write_atomic
 from uet_engine.cli import Subparsers, add_command
-from uet_engine.phase_set import PhaseSet, PlanError, load_phase_set
-from uet_engine.schedule import build_snapshot, compare_snapshots
-from uet_engine.views import to_dot, to_mermaid
+from uet_engine.planning.phase_set import PhaseSet, PlanError, load_phase_set
+from uet_engine.planning.snapshot import build_snapshot, compare_snapshots
+from uet_engine.planning.views import to_dot, to_mermaid
+from uet_engine.saving.atomic import write_atomic
 
 FORMATS = ("json", "mermaid", "dot")
 

@@ -30,14 +30,14 @@ import os
 import sys
 from pathlib import Path
 
-from uet_engine import isolation
 from uet_engine.cli import Subparsers, add_command
-from uet_engine.execute import Options, RunRefused, execute_run, plan_lines
-from uet_engine.executors import BackendError, DaskExecutor, Executor
-from uet_engine.lock import LockHeld
-from uet_engine.phase_set import PlanError, load_phase_set
-from uet_engine.progress import reporter
-from uet_engine.store import StoreError
+from uet_engine.execution import isolation
+from uet_engine.execution.coordinator import Options, RunRefused, execute_run, plan_lines
+from uet_engine.execution.executors import BackendError, DaskExecutor, Executor
+from uet_engine.execution.progress import reporter
+from uet_engine.planning.phase_set import PlanError, load_phase_set
+from uet_engine.saving.lock import LockHeld
+from uet_engine.saving.store import StoreError
 
 
 def register(subparsers: Subparsers) -> None:

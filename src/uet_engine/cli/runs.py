@@ -18,8 +18,8 @@ from pathlib import Path
 import uet_contracts
 from uet_contracts import StepAttempt
 from uet_engine.cli import Subparsers, add_command
-from uet_engine.store import RunStore, StoreError
-from uet_engine.verify import verify
+from uet_engine.saving.store import RunStore, StoreError
+from uet_engine.saving.verify import verify
 
 # Statuses in the order summaries list them.
 _STATUS_ORDER = ("succeeded", "failed", "skipped", "crashed", "cancelled", "running", "queued")

@@ -3,7 +3,7 @@
 Directories are searched for ``*.yaml``, ``*.yml`` and ``*.json``. Problems go to stdout as
 ``PATH:LINE:COL: JSON-PATH: message``; the summary goes to stderr so stdout stays machine-readable.
 Files are reported in the order given (folders sorted); large batches are spread over the CPUs
-(``uet_engine.parallel``), with the same output.
+(``uet_engine.planning.parallel``), with the same output.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from pathlib import Path
 import uet_contracts
 from uet_contracts import CONTRACTS, contract_named
 from uet_engine.cli import Subparsers, add_command, contract_or_usage
-from uet_engine.parallel import map_files
+from uet_engine.planning.parallel import map_files
 
 
 def register(subparsers: Subparsers) -> None:

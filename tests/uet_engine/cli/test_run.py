@@ -20,10 +20,10 @@ import pytest
 
 import uet_contracts
 from tests.conftest import EXAMPLES
+from tests.uet_engine.execution.test_process import _alive, dies
 from tests.uet_engine.phase_specs import spec, write
-from tests.uet_engine.test_process import _alive, dies
 from uet_contracts import AuditEvent
-from uet_engine.store import TABLES
+from uet_engine.saving.store import TABLES
 
 pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="POSIX shells and signals")
 

@@ -12,7 +12,7 @@ import pytest
 
 from tests.conftest import REPO_ROOT
 from tests.uet_engine.run_records import RUN, RUN2, record, succeed
-from uet_engine.store import RunStore, store_path
+from uet_engine.saving.store import RunStore, store_path
 
 
 def uet(*args: str) -> subprocess.CompletedProcess[str]:

@@ -10,7 +10,7 @@ from benchmarks.corpus import write_phase_set
 from tests.uet_engine.cli.test_validate import uet
 from uet_contracts import PhaseSpec, check_file
 from uet_engine.cli.validate import check_files
-from uet_engine.parallel import PARALLEL_MIN
+from uet_engine.planning.parallel import PARALLEL_MIN
 
 
 def test_a_large_folder_gives_the_sequential_lines_in_sorted_order(

@@ -1,0 +1,218 @@
+"""Where workstreams run: local threads (the default) or an existing Dask cluster (``--dask-scheduler``).
+
+Why a seam: the coordinator (``uet_engine.execution.coordinator``) decides *what* runs and records everything; an
+executor only runs ``worker.run_workstream`` for one job somewhere and hands back what it reported. So
+the coordinator stays the only writer whatever runs the work, and the choice of backend is one object.
+
+The interface is three calls, all made from the coordinator's thread (``cancel`` from its signal handler):
+
+- ``start(job, post, done)``: run the job; ``post`` receives its StepAttempts, then ``done`` its Finished,
+  exactly once, from any thread;
+- ``cancel()``: start nothing that waits; stop what runs as far as the backend allows;
+- ``shutdown()``: the run is over; wait for or let go of what was started.
+
+``LocalExecutor`` is a thread pool in this process: a job's process groups belong to the coordinator's
+``LiveProcesses``, which ``Coordinator.cancel`` kills itself. ``DaskExecutor`` submits each job to a
+Dask cluster. What crosses the wire is the job without its ``LiveProcesses`` (a lock and this process's
+children mean nothing elsewhere); the worker makes a fresh one, runs the workstream, and returns its
+StepAttempts with its Finished, so step progress arrives when the workstream ends. Cancelling sets a
+Dask ``Event`` that each running task watches to kill its own process groups, and cancels the futures
+still waiting. ``dask`` and ``distributed`` are imported only by ``DaskExecutor.connect``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import importlib
+import threading
+import uuid
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
+from typing import Any, Protocol
+
+from uet_contracts import StepAttempt
+from uet_engine.execution.process import LiveProcesses
+from uet_engine.execution.worker import Finished, Job, not_run, run_workstream
+
+Post = Callable[[StepAttempt], None]
+Done = Callable[[Finished], None]
+
+# How long ``uet run --dask-scheduler`` waits for the scheduler to answer, in seconds.
+CONNECT_TIMEOUT_S = 10
+DASK_EXTRA = "install the dask extra: pip install 'uet-contracts[dask]'"
+# How often a running Dask task looks at the run's cancel event, in seconds (a long poll, not a busy loop).
+_CANCEL_POLL_S = 1.0
+
+
+class Executor(Protocol):
+    """Runs workstream jobs somewhere and reports back through callbacks."""
+
+    def start(self, job: Job, post: Post, done: Done) -> None: ...
+
+    def cancel(self) -> None: ...
+
+    def shutdown(self) -> None: ...
+
+
+def _guarded(job: Job, post: Post) -> Finished:
+    """``run_workstream``, with a last resort so that the coordinator never waits for a message that cannot come."""
+    try:
+        return run_workstream(job, post)
+    except BaseException as exc:
+        return Finished(job.spec.workstream_id, "failed", f"internal error: {type(exc).__name__}: {exc}")
+
+
+class LocalExecutor:
+    """Up to ``jobs`` workstreams at once on threads of this process."""
+
+    def __init__(self, jobs: int) -> None:
+        self._pool = ThreadPoolExecutor(max_workers=jobs, thread_name_prefix="uet-ws")
+
+    def start(self, job: Job, post: Post, done: Done) -> None:
+        self._pool.submit(lambda: done(_guarded(job, post)))
+
+    def cancel(self) -> None:
+        """Nothing of its own to do: the jobs' process groups are the coordinator's ``LiveProcesses``."""
+
+    def shutdown(self) -> None:
+        self._pool.shutdown(wait=True)
+
+
+class BackendError(Exception):
+    """The chosen backend cannot be used (package missing, scheduler unreachable); nothing was run."""
+
+
+# -- Dask -------------------------------------------------------------------------------------------------
+
+
+def _distributed() -> Any:
+    """The ``distributed`` package, imported on first use (``ImportError`` when it is not installed).
+
+    Typed as ``Any``: ``distributed`` is only partly annotated, and this keeps mypy independent of whether
+    the dask extra is installed.
+    """
+    return importlib.import_module("distributed")
+
+
+def wire_fields(job: Job) -> dict[str, Any]:
+    """The job's fields that can cross to another process: all but its ``LiveProcesses``."""
+    return {f.name: getattr(job, f.name) for f in dataclasses.fields(job) if f.name != "live"}
+
+
+def run_on_worker(fields: dict[str, Any], cancel_event: str) -> tuple[list[StepAttempt], Finished]:
+    """The Dask task: run one workstream on this worker; its StepAttempts in order, and its Finished."""
+    distributed = _distributed()
+    job = Job(**fields, live=LiveProcesses())
+    if not job.root.is_dir():
+        address = distributed.get_worker().address
+        return [], not_run(job, "failed", "internal", f"worker {address} cannot see {job.root}")
+    # Bound to this worker's client here, in the task's thread: the watcher thread has no worker context.
+    cancelled = distributed.Event(cancel_event, client=distributed.get_client())
+    over = threading.Event()
+
+    def watch() -> None:
+        try:
+            while not over.is_set():
+                if cancelled.wait(timeout=_CANCEL_POLL_S):
+                    job.live.kill_all()
+                    return
+        except Exception:  # the scheduler went away (the cluster closing): nobody is left to cancel this task
+            return
+
+    threading.Thread(target=watch, name="uet-cancel-watch", daemon=True).start()
+    attempts: list[StepAttempt] = []
+    try:
+        finished = _guarded(job, attempts.append)
+    finally:
+        over.set()
+    return attempts, finished
+
+
+# Scheduler task states of a task that no worker holds yet.
+_WAITING = {"released", "waiting", "queued", "no-worker"}
+
+
+def _scheduler_states(keys: list[str], dask_scheduler: Any = None) -> dict[str, str]:
+    """Run on the scheduler: the state of each of ``keys`` it knows."""
+    return {key: dask_scheduler.tasks[key].state for key in keys if key in dask_scheduler.tasks}
+
+
+class DaskExecutor:
+    """Each job a task on an existing Dask cluster; the results come back to the coordinator's process."""
+
+    def __init__(self, client: Any, address: str) -> None:
+        self.client = client
+        self.address = address
+        self.cancel_event = f"uet-cancel-{uuid.uuid4().hex}"
+        self._futures: dict[str, Any] = {}  # key -> distributed.Future, while it runs
+        self._lock = threading.Lock()
+
+    @classmethod
+    @contextmanager
+    def connect(cls, address: str) -> Iterator[DaskExecutor]:
+        """A client of the scheduler at ``address`` for the block; ``BackendError`` when there is none."""
+        try:
+            distributed = _distributed()
+        except ImportError:
+            raise BackendError(f"--dask-scheduler needs the distributed package; {DASK_EXTRA}") from None
+        try:
+            client = distributed.Client(address, timeout=CONNECT_TIMEOUT_S, set_as_default=False)
+        except (OSError, TimeoutError):
+            raise BackendError(
+                f"cannot connect to the Dask scheduler at {address} within {CONNECT_TIMEOUT_S} s"
+            ) from None
+        except (ValueError, TypeError) as exc:
+            raise BackendError(f"invalid Dask scheduler address {address!r}: {exc}") from None
+        try:
+            yield cls(client, address)
+        finally:
+            client.close()
+
+    @property
+    def threads(self) -> int:
+        """The total threads of the cluster's workers right now."""
+        return int(sum(self.client.nthreads().values()))
+
+    def start(self, job: Job, post: Post, done: Done) -> None:
+        key = f"uet-{job.spec.workstream_id}-{uuid.uuid4().hex}"
+        future = self.client.submit(run_on_worker, wire_fields(job), self.cancel_event, key=key, pure=False)
+        with self._lock:
+            self._futures[key] = future
+
+        def collect(ended: Any) -> None:
+            with self._lock:
+                self._futures.pop(key, None)
+            try:
+                attempts, finished = ended.result()
+            except BaseException as exc:  # cancelled while waiting, a lost worker, a result that would not unpickle
+                if ended.cancelled():
+                    finished = not_run(job, "cancelled", "cancelled", "cancelled by the user")
+                else:
+                    message = f"internal error: Dask task {key} failed: {type(exc).__name__}: {exc}"
+                    finished = not_run(job, "failed", "internal", message)
+                attempts = []
+            for attempt in attempts:
+                post(attempt)
+            done(finished)
+
+        future.add_done_callback(collect)
+
+    def cancel(self) -> None:
+        """Set the run's cancel event and cancel the waiting futures, on a thread (we may be in a signal handler)."""
+        threading.Thread(target=self._cancel_now, name="uet-dask-cancel", daemon=True).start()
+
+    def _cancel_now(self) -> None:
+        _distributed().Event(self.cancel_event, client=self.client).set()
+        with self._lock:
+            futures = dict(self._futures)
+        # Only the tasks no worker has taken yet: a running one ends by itself, cancelled, once it sees the event.
+        states = self.client.run_on_scheduler(_scheduler_states, keys=list(futures))
+        self.client.cancel([f for key, f in futures.items() if states.get(key) in _WAITING])
+
+    def shutdown(self) -> None:
+        with self._lock:
+            futures = list(self._futures.values())
+        if futures:  # only when the coordinator stopped early (an exception): nobody waits for them
+            self.client.cancel(futures)
+        _distributed().Event(self.cancel_event, client=self.client).clear()

@@ -1,0 +1,246 @@
+"""One workstream, start to finish, inside its own git worktree: steps, file scope, acceptance, patch.
+
+Why a module of its own: this is the part that runs on a pool thread, so it must not touch the run
+store. Everything it learns goes to the coordinator through ``post`` (a StepAttempt when a task starts
+and again when it ends) and, at the end, the returned ``Finished`` message. The coordinator alone writes.
+
+The order inside a workstream:
+
+1. the worktree is made from the run's base commit plus the patches of the prerequisites that
+   succeeded in this run, in dependency order;
+2. the steps run in order; after each, the worktree is staged and the paths it touched recorded;
+3. the file scope is checked against everything the steps touched (a violation fails the workstream
+   before any acceptance check runs);
+4. the acceptance checks run in order: ``sh``, then ``python``, then ``powershell``;
+5. the workstream's patch is the diff between the tree it started from and the tree the steps left.
+   Acceptance checks verify, they never contribute: files they create (caches, reports) are not part
+   of the patch and are not subject to the scope check.
+
+Worktrees are slots: a run keeps one per workstream running at the same time and resets it to a
+pristine state for the next workstream (``isolation.prepare``); the run removes them when it ends.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+
+from uet_contracts import (
+    AcceptanceCommand,
+    ErrorEvent,
+    ExecutionRequest,
+    ExecutionResult,
+    PhaseSpec,
+    StepAttempt,
+)
+from uet_engine import clock
+from uet_engine.detection.redact import DEFAULT_OUTPUT_LIMIT, Redactor
+from uet_engine.detection.scope import describe, violations
+from uet_engine.execution import isolation
+from uet_engine.execution.process import CANCELLED, PWSH_MISSING, SH_MISSING, LiveProcesses, execute
+
+ACCEPTANCE_RUNNERS: tuple[Literal["sh", "python", "powershell"], ...] = ("sh", "python", "powershell")
+ACCEPTANCE_KIND = "ACCEPTANCE-CHECK"
+
+# Stable codes of the error events the engine records (ErrorEventV1.error_code).
+ERROR_CODES: dict[str, str] = {
+    "step_failed": "UET-E101",
+    "acceptance_failed": "UET-E102",
+    "timeout": "UET-E103",
+    "tool_missing": "UET-E104",
+    "scope_violation": "UET-E105",
+    "patch_conflict": "UET-E106",
+    "cancelled": "UET-E107",
+    "crashed": "UET-E108",
+    "internal": "UET-E199",
+}
+
+Status = Literal["succeeded", "failed", "cancelled"]
+
+
+@dataclass(frozen=True)
+class Job:
+    """What a pool thread needs to run one workstream."""
+
+    run_id: str
+    spec: PhaseSpec
+    root: Path
+    base_commit: str
+    patches: Sequence[Path]
+    worktree: Path
+    env: Mapping[str, str]
+    live: LiveProcesses
+    redact: Redactor
+    output_limit: int = DEFAULT_OUTPUT_LIMIT
+
+
+@dataclass
+class Finished:
+    """The message a pool thread sends when its workstream is over (the coordinator records it)."""
+
+    workstream_id: str
+    status: Status
+    reason: str | None = None
+    errors: list[ErrorEvent] = field(default_factory=list)
+    patch: bytes = b""
+    changes: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class _Task:
+    kind: Literal["step", "acceptance"]
+    index: int
+    request: ExecutionRequest
+    expect_exit: int = 0
+    success_pattern: str | None = None
+
+    @property
+    def task_id(self) -> str:
+        return f"{self.kind}/{self.index}"
+
+
+def tasks_of(run_id: str, spec: PhaseSpec) -> tuple[list[_Task], list[_Task]]:
+    """The workstream's steps and acceptance checks as ExecutionRequests, in the order they run."""
+
+    def request(kind: str, tool: str, run: str, index: int, timeout_s: float | None) -> ExecutionRequest:
+        return ExecutionRequest(
+            operation_kind=kind,
+            tool=tool,  # type: ignore[arg-type]
+            run=run,
+            file_scope=spec.file_scope,
+            tools_used=[tool],
+            context={"task_id": f"{'acceptance' if kind == ACCEPTANCE_KIND else 'step'}/{index}", "attempt": 1},
+            run_id=run_id,
+            workstream_id=spec.workstream_id,
+            phase_id=spec.phase_id,
+            timeout_s=timeout_s,
+        )
+
+    steps = [
+        _Task("step", i, request(step.operation_kind, step.tool, step.run, i, step.timeout_s))
+        for i, step in enumerate(spec.steps or [])
+    ]
+    checks: list[_Task] = []
+    for runner in ACCEPTANCE_RUNNERS:
+        for check in getattr(spec.acceptance, runner) or []:
+            index = len(checks)
+            if isinstance(check, AcceptanceCommand):
+                checks.append(
+                    _Task(
+                        "acceptance",
+                        index,
+                        request(ACCEPTANCE_KIND, runner, check.run, index, check.timeout_s),
+                        check.expect_exit or 0,
+                        check.success_pattern,
+                    )
+                )
+            else:
+                checks.append(_Task("acceptance", index, request(ACCEPTANCE_KIND, runner, check, index, None)))
+    return steps, checks
+
+
+def _error(job: Job, error_type: str, message: str, *, task_id: str | None = None, **more: object) -> ErrorEvent:
+    context = {k: v for k, v in more.items() if k != "files" and v is not None}
+    files = more.get("files")
+    return ErrorEvent(
+        timestamp=clock.utc_now(),
+        run_id=job.run_id,
+        workstream_id=job.spec.workstream_id,
+        phase_id=job.spec.phase_id,
+        error_type=error_type,  # type: ignore[arg-type]
+        error_code=ERROR_CODES[error_type],
+        message=message,
+        files=sorted(files) if isinstance(files, list | set | dict) else None,
+        task_id=task_id,
+        severity="error",
+        context=context or None,
+    )
+
+
+def not_run(job: Job, status: Status, error_type: str, reason: str) -> Finished:
+    """The Finished of a workstream that ended before its tasks could run (a remote executor's refusal or loss)."""
+    return Finished(job.spec.workstream_id, status, reason, [_error(job, error_type, reason)])
+
+
+def _failure(job: Job, task: _Task, result: ExecutionResult) -> Finished:
+    """The Finished message for a task that did not succeed, with its error event."""
+    why = result.error or "failed"
+    if why == CANCELLED:
+        error = _error(job, "cancelled", f"{task.task_id} was interrupted", task_id=task.task_id)
+        return Finished(job.spec.workstream_id, "cancelled", "cancelled by the user", [error])
+    if result.timed_out:
+        error_type = "timeout"
+    elif why in (PWSH_MISSING, SH_MISSING):
+        error_type = "tool_missing"
+    else:
+        error_type = "step_failed" if task.kind == "step" else "acceptance_failed"
+    reason = f"{task.task_id} ({task.request.tool}) failed: {why}"
+    tail = result.stderr[-500:] if result.stderr else None
+    error = _error(job, error_type, reason, task_id=task.task_id, exit_code=result.exit_code, stderr_tail=tail)
+    return Finished(job.spec.workstream_id, "failed", reason, [error])
+
+
+def run_workstream(job: Job, post: Callable[[StepAttempt], None]) -> Finished:
+    """Run one workstream in its own worktree and describe the outcome; never raises for the work itself."""
+    path = job.worktree
+    try:
+        return _run(job, path, post)
+    except isolation.GitError as exc:
+        error = _error(job, "patch_conflict" if "apply" in str(exc) else "internal", str(exc))
+        return Finished(job.spec.workstream_id, "failed", str(exc), [error])
+    except Exception as exc:  # a bug must fail one workstream, not the coordinator
+        message = f"internal error: {type(exc).__name__}: {exc}"
+        return Finished(job.spec.workstream_id, "failed", message, [_error(job, "internal", message)])
+
+
+def _run(job: Job, path: Path, post: Callable[[StepAttempt], None]) -> Finished:
+    ws = job.spec.workstream_id
+    steps, checks = tasks_of(job.run_id, job.spec)
+    base_tree = isolation.prepare(job.root, path, job.base_commit, job.patches)
+    tree = base_tree
+    step_changes: dict[str, str] = {}
+
+    def run_task(task: _Task) -> ExecutionResult:
+        stored = dataclasses.replace(task.request, run=job.redact(task.request.run))
+        attempt = StepAttempt(
+            run_id=job.run_id, workstream_id=ws, kind=task.kind, index=task.index, attempt=1, request=stored
+        )
+        post(attempt)
+        result = execute(
+            task.request,
+            path,
+            expect_exit=task.expect_exit,
+            success_pattern=task.success_pattern,
+            env=job.env,
+            output_limit=job.output_limit,
+            live=job.live,
+        )
+        if task.kind == "step" and result.success:
+            nonlocal tree
+            after = isolation.stage_all(path)
+            touched = isolation.changes_between(path, tree, after)
+            step_changes.update(touched)
+            result = dataclasses.replace(result, files_touched=sorted(touched))
+            tree = after
+        post(dataclasses.replace(attempt, result=result))
+        return result
+
+    for task in steps:
+        result = run_task(task)
+        if not result.success:
+            return _failure(job, task, result)
+    changes = step_changes if len(steps) == 1 else isolation.changes_between(path, base_tree, tree)
+    existed = {p for p, kind in changes.items() if kind in ("modified", "deleted")}
+    problems = violations(job.spec.file_scope, changes, existed.__contains__)
+    if problems:
+        reason = "file scope violated: " + "; ".join(describe(changes, problems))
+        error = _error(job, "scope_violation", reason, files=list(problems))
+        return Finished(ws, "failed", reason, [error], changes=changes)
+    for task in checks:
+        result = run_task(task)
+        if not result.success:
+            return _failure(job, task, result)
+    return Finished(ws, "succeeded", None, [], isolation.diff(path, base_tree, tree), changes)

@@ -1,0 +1,337 @@
+"""Loads a folder of phase specs and checks the set as a whole: the plan stage's input gate.
+
+Each file is read and validated by ``uet_contracts`` (its fast path: one parse, one schema check, one
+structuring per file). Then the set-level rules no single file can break on its own: unique phase and
+workstream ids, known dependencies, no dependency cycle, ``may_run_parallel_with`` consistent with the
+DAG, and no two phases that may run at the same time writing the same path. Every problem of the set is
+collected before ``PlanError`` is raised, so one run shows them all, each naming its file.
+"""
+
+from __future__ import annotations
+
+import gc
+import graphlib
+import itertools
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, NamedTuple
+
+import uet_contracts
+from uet_contracts import ContractError, PhaseSpec, Problem
+from uet_engine.paths import PathIndex
+from uet_engine.planning import graph
+from uet_engine.planning.parallel import map_files
+
+
+class PlanError(Exception):
+    """A phase set that cannot be planned. ``problems`` lists every problem of the set, each naming its
+    file; ``warnings`` those found alongside. ``unreadable`` is true when input could not be read at all
+    (no such folder, no spec files, a file without read permission): the CLI exits 2 then, not 1."""
+
+    def __init__(self, problems: list[Problem], *, warnings: list[Problem] | None = None, unreadable: bool = False):
+        if not problems:
+            raise ValueError("PlanError needs at least one problem")
+        self.problems = problems
+        self.warnings = warnings or []
+        self.unreadable = unreadable
+        super().__init__(problems[0].format())
+
+
+@dataclass(frozen=True)
+class PhaseSet:
+    """A checked phase set: specs and their files keyed by phase id (sorted), the DAG, the warnings.
+
+    ``edges`` maps each phase that has prerequisites to them (sorted); ``topo_levels`` are the Kahn levels.
+    Made by ``load_phase_set``, which guarantees the set rules hold.
+    """
+
+    specs: dict[str, PhaseSpec]
+    files: dict[str, Path]
+    edges: dict[str, list[str]]
+    topo_levels: list[list[str]]
+    warnings: list[Problem] = field(default_factory=list)
+
+    def by_workstream(self, ws_id: str) -> PhaseSpec:
+        """The phase of workstream ``ws_id``; ``KeyError`` naming it when no phase has that workstream."""
+        for spec in self.specs.values():
+            if spec.workstream_id == ws_id:
+                return spec
+        raise KeyError(f"no phase has workstream_id {ws_id!r}")
+
+
+def load_phase_set(specs_dir: Path) -> PhaseSet:
+    """The checked phase set of the spec files under ``specs_dir``; ``PlanError`` with every problem."""
+    with gc_paused():
+        return _load_phase_set(specs_dir)
+
+
+@contextmanager
+def gc_paused() -> Iterator[None]:
+    """Runs the block with the cyclic garbage collector off (as it was before, after).
+
+    Loading a large set builds millions of objects that all stay alive; each generation-2 collection
+    meanwhile walks all of them again and frees nothing (at 40,000 phases: 3 of 11 s of CPU). Reference
+    counting still frees what the block drops; cycles left behind go at the next collection after it.
+    """
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
+def _load_phase_set(specs_dir: Path) -> PhaseSet:
+    if not specs_dir.is_dir():
+        reason = "not a folder" if specs_dir.exists() else "no such folder"
+        raise PlanError([Problem(reason, file=str(specs_dir))], unreadable=True)
+    paths = uet_contracts.contract_files(specs_dir)
+    if not paths:
+        raise PlanError([Problem("no .yaml, .yml or .json files in this folder", file=str(specs_dir))], unreadable=True)
+    loaded, problems, unreadable = _load_files(paths)
+    checker = _SetChecker(loaded)
+    problems += checker.check()
+    warnings = _sorted(checker.warnings)
+    if problems:
+        raise PlanError(_sorted(problems), warnings=warnings, unreadable=unreadable)
+    return PhaseSet(
+        specs=dict(sorted(checker.specs.items())),
+        files=dict(sorted(checker.files.items())),
+        edges=checker.edges,
+        topo_levels=checker.levels,
+        warnings=warnings,
+    )
+
+
+def _sorted(problems: list[Problem]) -> list[Problem]:
+    return sorted(problems, key=lambda p: (p.file or "", p.line or 0, p.column or 0, p.json_path, p.message))
+
+
+def _read_spec(path: Path) -> tuple[Any, list[Problem], bool]:
+    """(checked data or None, its problems, whether it was unreadable) for one file; runs in a worker for
+    large sets, so it returns plain data (cheap to send back) rather than the structured spec."""
+    name = str(path)
+    if not os.access(path, os.R_OK):
+        return None, [Problem("cannot read file: permission denied", file=name)], True
+    try:
+        text = uet_contracts.read_text(path)
+        data, problems = uet_contracts.check_text(text, PhaseSpec, uet_contracts.format_of(path), name)
+    except ContractError as exc:
+        return None, exc.errors, False
+    return (None if problems else data), problems, False
+
+
+def _load_files(paths: list[Path]) -> tuple[list[tuple[PhaseSpec, Path]], list[Problem], bool]:
+    """The specs that load, with their files; the problems of those that do not; whether one was unreadable.
+
+    Files are read and checked in parallel for large sets; structuring the checked data (the schema
+    verdict is asked again, from jsonschema-rs, a few microseconds) happens here.
+    """
+    loaded: list[tuple[PhaseSpec, Path]] = []
+    problems: list[Problem] = []
+    unreadable = False
+    for path, (data, found, cannot_read) in zip(paths, map_files(_read_spec, paths), strict=True):
+        problems.extend(found)
+        unreadable |= cannot_read
+        if data is not None:
+            loaded.append((uet_contracts.validate(data, PhaseSpec), path))
+    return loaded, problems, unreadable
+
+
+_VERB = {"create": "creates", "modify": "modifies"}
+
+
+class _Write(NamedTuple):
+    """One ``create`` or ``modify`` entry of one phase's file scope (a tuple: there is one per entry of
+    every phase, and a frozen dataclass costs several times more to build)."""
+
+    path: str
+    phase: str
+    kind: str
+    entry: int  # its index in that list (``index`` is a tuple method)
+
+
+class _SetChecker:
+    """The set-level rules, run over the specs that loaded. Problems are found in bulk (see ``Ancestry``)."""
+
+    def __init__(self, loaded: list[tuple[PhaseSpec, Path]]) -> None:
+        self._loaded = loaded
+        self.specs: dict[str, PhaseSpec] = {}
+        self.files: dict[str, Path] = {}
+        self.edges: dict[str, list[str]] = {}
+        self.levels: list[list[str]] = []
+        self.warnings: list[Problem] = []
+        self._problems: list[Problem] = []
+        self._texts: dict[Path, str] = {}
+
+    def check(self) -> list[Problem]:
+        """Every problem of the set (warnings go to ``warnings``); GC paused, as the set is large and alive."""
+        with gc_paused():
+            return self._check()
+
+    def _check(self) -> list[Problem]:
+        self._unique_ids()
+        prereqs = self._known_prerequisites()
+        try:
+            self.levels = graph.kahn_levels(prereqs)
+        except graphlib.CycleError:
+            self._cycles(prereqs)
+            return self._problems
+        self.edges = {phase: sorted(deps) for phase, deps in sorted(prereqs.items()) if deps}
+        ancestry = graph.Ancestry(prereqs, self.levels)
+        self._parallel(ancestry)
+        self._scopes(ancestry)
+        return self._problems
+
+    def _at(self, path: Path, parts: list[str | int], message: str) -> Problem:
+        """A problem at a JSON path of a file that loaded, with its line and column (found on error only)."""
+        if path not in self._texts:
+            self._texts[path] = uet_contracts.read_text(path)
+        line, column = uet_contracts.locate(self._texts[path], parts)
+        return Problem(message, json_path(parts), str(path), line, column)
+
+    def _report(self, phase: str, parts: list[str | int], message: str) -> None:
+        self._problems.append(self._at(self.files[phase], parts, message))
+
+    def _unique_ids(self) -> None:
+        workstreams: dict[str, str] = {}
+        for spec, path in self._loaded:
+            first = self.files.get(spec.phase_id)
+            if first is not None:
+                message = f"phase_id {spec.phase_id!r} is already declared in {first}"
+                self._problems.append(self._at(path, ["phase_id"], message))
+                continue
+            self.specs[spec.phase_id] = spec
+            self.files[spec.phase_id] = path
+            owner = workstreams.setdefault(spec.workstream_id, spec.phase_id)
+            if owner != spec.phase_id:
+                message = f"workstream_id {spec.workstream_id!r} is already used by {owner} in {self.files[owner]}"
+                self._problems.append(self._at(path, ["workstream_id"], message))
+
+    def _known_prerequisites(self) -> dict[str, list[str]]:
+        prereqs: dict[str, list[str]] = {}
+        for phase, spec in self.specs.items():
+            known = prereqs[phase] = []
+            for i, dep in enumerate(spec.depends_on or []):
+                if dep in self.specs:
+                    known.append(dep)
+                else:
+                    self._report(phase, ["depends_on", i], f"depends on unknown phase {dep!r}: {_UNKNOWN}")
+            for i, other in enumerate(spec.may_run_parallel_with or []):
+                if other not in self.specs:
+                    self._report(phase, ["may_run_parallel_with", i], f"names unknown phase {other!r}: {_UNKNOWN}")
+        return prereqs
+
+    def _cycles(self, prereqs: dict[str, list[str]]) -> None:
+        for loop in graph.cycles(prereqs):
+            first, second = loop[0], loop[1]
+            index = (self.specs[first].depends_on or []).index(second)
+            message = f"dependency cycle: {' -> '.join(loop)} (each phase depends on the next)"
+            self._report(first, ["depends_on", index], message)
+
+    def _parallel(self, ancestry: graph.Ancestry) -> None:
+        """``may_run_parallel_with`` must not name an ancestor or a descendant: they never run together."""
+        asked: list[tuple[str, int, str]] = []
+        for phase, spec in self.specs.items():
+            for i, other in enumerate(spec.may_run_parallel_with or []):
+                if other == phase:
+                    self._report(phase, ["may_run_parallel_with", i], "names the phase itself")
+                elif other in self.specs and ancestry.level(other) != ancestry.level(phase):
+                    asked.append((phase, i, other))
+        ordered = ancestry.ancestor_pairs(_by_level(ancestry, phase, other) for phase, _, other in asked)
+        for phase, i, other in asked:
+            if (other, phase) in ordered:
+                why = f"{phase} depends on {other}"
+            elif (phase, other) in ordered:
+                why = f"{other} depends on {phase}"
+            else:
+                continue
+            message = f"names {other}, but {why} (directly or through other phases), so they never run at the same time"
+            self._report(phase, ["may_run_parallel_with", i], message)
+
+    def _scopes(self, ancestry: graph.Ancestry) -> None:
+        writes: dict[str, list[_Write]] = {}
+        for phase, spec in self.specs.items():
+            seen: set[str] = set()
+            for kind in ("create", "modify"):
+                for i, path in enumerate(getattr(spec.file_scope, kind)):
+                    if path not in seen:
+                        seen.add(path)
+                        writes.setdefault(path, []).append(_Write(path, phase, kind, i))
+        index = PathIndex(writes)
+        self._clashes(ancestry, writes, index)
+        self._read_only(ancestry, writes, index)
+
+    def _clashes(self, ancestry: graph.Ancestry, writes: dict[str, list[_Write]], index: PathIndex) -> None:
+        """Two phases that may run at the same time must not write the same (or an overlapping) path.
+
+        The writers of one path must form a chain of ancestors; checking neighbours in topological order
+        proves that, and reports at most one clash per writer (a path written by k phases gives at most
+        k - 1 lines): enough to name every phase involved without a quadratic flood.
+        """
+
+        def topological(w: _Write) -> tuple[int, str]:
+            return ancestry.level(w.phase), w.phase
+
+        pairs: list[tuple[_Write, _Write]] = []
+        for group in writes.values():
+            if len(group) > 1:  # most paths have one writer: nothing to sort
+                pairs.extend(itertools.pairwise(sorted(group, key=topological)))
+        seen: set[frozenset[str]] = set()
+        for glob in index.globs():
+            for other in index.overlapping(glob):
+                if frozenset((glob, other)) in seen:
+                    continue
+                seen.add(frozenset((glob, other)))
+                for a in writes[glob]:
+                    pairs.extend((a, b) if topological(a) < topological(b) else (b, a) for b in writes[other])
+        pairs = [(lo, hi) for lo, hi in pairs if lo.phase != hi.phase]
+        ordered = ancestry.ancestor_pairs((lo.phase, hi.phase) for lo, hi in pairs)
+        for lo, hi in pairs:
+            if (lo.phase, hi.phase) in ordered:
+                continue
+            if lo.path == hi.path:
+                what = f"{_VERB[lo.kind]} it in {self.files[lo.phase]}"
+            else:
+                what = f"{_VERB[lo.kind]} {lo.path!r} in {self.files[lo.phase]}, and the two overlap"
+            message = (
+                f"{hi.phase} and {lo.phase} can run at the same time (neither depends on the other) but both write"
+                f" {hi.path!r} ({lo.phase} {what}); make one depend on the other"
+            )
+            self._report(hi.phase, ["file_scope", hi.kind, hi.entry], message)
+
+    def _read_only(self, ancestry: graph.Ancestry, writes: dict[str, list[_Write]], index: PathIndex) -> None:
+        """A ``read_only`` path written by a phase that is not an ancestor of the reader: a warning."""
+        asked: list[tuple[str, int, str, _Write]] = []
+        for phase, spec in self.specs.items():
+            for i, path in enumerate(spec.file_scope.read_only):
+                for written in [path, *index.overlapping(path)]:
+                    asked.extend((phase, i, path, w) for w in writes.get(written, ()) if w.phase != phase)
+        ordered = ancestry.ancestor_pairs((w.phase, phase) for phase, _, _, w in asked)
+        for phase, i, path, w in asked:
+            if (w.phase, phase) in ordered:
+                continue
+            what = "it" if w.path == path else repr(w.path)
+            message = (
+                f"warning: read_only path {path!r} is written by {w.phase} ({_VERB[w.kind]} {what} in"
+                f" {self.files[w.phase]}), which {phase} does not depend on: it may change before or while"
+                f" {phase} reads it"
+            )
+            self.warnings.append(self._at(self.files[phase], ["file_scope", "read_only", i], message))
+
+
+def json_path(parts: list[str | int]) -> str:
+    """``$.file_scope.create[0]`` from its parts (the keys of a phase spec are plain identifiers)."""
+    return "$" + "".join(f"[{part}]" if isinstance(part, int) else f".{part}" for part in parts)
+
+
+_UNKNOWN = "no valid spec in the set declares it"
+
+
+def _by_level(ancestry: graph.Ancestry, a: str, b: str) -> tuple[str, str]:
+    """The pair ordered so that the first could be the ancestor of the second."""
+    return (a, b) if ancestry.level(a) < ancestry.level(b) else (b, a)

@@ -1,0 +1,199 @@
+"""``uet runs verify``: re-check every stored record against its schema and the saving invariant.
+
+The store refuses bad writes, but files can be edited, copied half-way or corrupted afterwards; this is
+the independent check. It reads every row of every table and every complete audit line, and reports
+each breach as one line naming the run, the workstream and what is wrong. A workstream still queued or
+running is not a breach: it belongs to a live run, or to a dead one the next run marks crashed.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from uet_contracts import (
+    AuditEvent,
+    ContractError,
+    ErrorEvent,
+    ExecutionLog,
+    PatchLedgerEntry,
+    Problem,
+    RunEvent,
+    RunRecord,
+    StepAttempt,
+)
+from uet_engine.saving import audit, codec, ledger
+from uet_engine.saving.store import TABLES, TRANSITIONS, RunStore, success_problems
+
+Key = tuple[str, str]
+
+# For each table: the key columns and the record field each must equal.
+_KEY_COLUMNS: dict[str, dict[str, str]] = {
+    "uet_runs": {"run_id": "run_id", "workstream_id": "workstream_id", "status": "status"},
+    "step_attempts": {
+        "run_id": "run_id",
+        "workstream_id": "workstream_id",
+        "kind": "kind",
+        "idx": "index",
+        "attempt": "attempt",
+    },
+    "run_events": {"seq": "seq", "run_id": "run_id", "workstream_id": "workstream_id", "event_type": "event_type"},
+    "patch_ledger": {"patch_id": "patch_id", "run_id": "run_id", "workstream_id": "workstream_id"},
+    "execution_logs": {"operation_kind": "operation_kind"},
+    "error_events": {"run_id": "run_id", "workstream_id": "workstream_id"},
+}
+
+
+@dataclass
+class _Seen:
+    """The decoded contents of a store and its audit log, grouped by (run, workstream)."""
+
+    records: dict[Key, RunRecord] = field(default_factory=dict)
+    changes: dict[Key, list[RunEvent]] = field(default_factory=lambda: defaultdict(list))
+    attempts: dict[Key, list[StepAttempt]] = field(default_factory=lambda: defaultdict(list))
+    patches: dict[Key, list[PatchLedgerEntry]] = field(default_factory=lambda: defaultdict(list))
+    audited: set[tuple[str, str, str]] = field(default_factory=set)  # (run, workstream, event_type)
+    others: list[tuple[str, Key]] = field(default_factory=list)  # (what, key) of rows that need a run row
+    rows: set[Key] = field(default_factory=set)  # keys of every uet_runs row, readable or not
+
+
+def _who(run_id: Any, workstream_id: Any) -> str:
+    return f"{run_id or '-'} {workstream_id or '-'}"
+
+
+def _ids_in(text: str) -> tuple[Any, Any]:
+    """(run_id, workstream_id) of a JSON line that failed its schema, as far as they can be read."""
+    try:
+        data = json.loads(text)
+    except ValueError:
+        return None, None
+    if not isinstance(data, dict):
+        return None, None
+    return data.get("run_id"), data.get("workstream_id")
+
+
+def _read_tables(store: RunStore, seen: _Seen, breaches: list[str]) -> None:
+    for table, cls in TABLES.items():
+        for row in store.raw_rows(table):
+            where = f"{table}[{row['rowid']}]"
+            who = _who(row.get("run_id"), row.get("workstream_id"))
+            if table == "uet_runs":  # even an unreadable row shows that the workstream was in the run
+                seen.rows.add((row["run_id"], row["workstream_id"]))
+            try:
+                instance: object = codec.decode(row["record"], cls, where=where)
+            except ContractError as exc:
+                breaches.extend(f"{who}: {problem.format()}" for problem in exc.errors)
+                continue
+            for column, attribute in _KEY_COLUMNS[table].items():
+                if row[column] != getattr(instance, attribute):
+                    breaches.append(
+                        f"{who}: {where}: column {column} is {row[column]!r} but the record says "
+                        f"{getattr(instance, attribute)!r}"
+                    )
+            _collect(instance, seen)
+
+
+def _collect(instance: object, seen: _Seen) -> None:
+    if isinstance(instance, RunRecord):
+        seen.records[(instance.run_id, instance.workstream_id)] = instance
+    elif isinstance(instance, RunEvent):
+        if instance.workstream_id is not None:
+            key = (instance.run_id, instance.workstream_id)
+            seen.others.append((f"run_events seq {instance.seq}", key))
+            if instance.event_type == "state_changed":
+                seen.changes[key].append(instance)
+    elif isinstance(instance, StepAttempt):
+        key = (instance.run_id, instance.workstream_id)
+        seen.attempts[key].append(instance)
+        seen.others.append((f"step attempt {instance.kind}/{instance.index} try {instance.attempt}", key))
+    elif isinstance(instance, PatchLedgerEntry):
+        key = (instance.run_id, instance.workstream_id)
+        seen.patches[key].append(instance)
+        seen.others.append((f"patch {instance.patch_id}", key))
+    elif isinstance(instance, ErrorEvent):
+        seen.others.append((f"error event {instance.error_code}", (instance.run_id, instance.workstream_id)))
+    elif not isinstance(instance, ExecutionLog):  # pragma: no cover - TABLES lists every type handled here
+        raise TypeError(type(instance).__name__)
+
+
+def _read_audit(repo: Path, seen: _Seen, breaches: list[str]) -> None:
+    path = audit.audit_path(repo)
+    for number, text in audit.read_lines(path):
+        try:
+            line = codec.decode(text, AuditEvent)
+        except ContractError as exc:
+            who = _who(*_ids_in(text))
+            for problem in exc.errors:  # the text is one line: place the problem on the file's line
+                at = Problem(problem.message, problem.json_path, audit.AUDIT_FILE.as_posix(), number, problem.column)
+                breaches.append(f"{who}: {at.format()}")
+            continue
+        seen.audited.add((line.run_id, line.workstream_id or "", line.event_type))
+
+
+def _status_problems(record: RunRecord, changes: list[RunEvent]) -> list[str]:
+    """Whether the record's state_changed events form a legal path that ends in its status."""
+    if not changes:
+        return [f"status {record.status} but no state_changed event records it"]
+    problems = []
+    previous: str | None = None
+    for event in sorted(changes, key=lambda e: e.seq):
+        if event.from_status != previous:
+            problems.append(
+                f"state_changed seq {event.seq} leaves {event.from_status or 'nothing'}, "
+                f"but the previous state was {previous or 'nothing'}"
+            )
+        elif previous is None:
+            entry_ok = event.to_status == "queued" or (event.to_status == "succeeded" and record.reused_from)
+            if not entry_ok:
+                problems.append(f"state_changed seq {event.seq} enters the run as {event.to_status}")
+        elif event.to_status not in TRANSITIONS.get(previous, frozenset()):
+            problems.append(f"state_changed seq {event.seq} moves {previous} -> {event.to_status}, which is illegal")
+        previous = event.to_status
+    if previous != record.status:
+        problems.append(f"status {record.status} but its last state_changed event says {previous}")
+    return problems
+
+
+def _record_problems(repo: Path, key: Key, record: RunRecord, seen: _Seen) -> list[str]:
+    problems = _status_problems(record, seen.changes.get(key, []))
+    patches = seen.patches.get(key, [])
+    named = record.patch_id is not None and record.status != "succeeded"
+    if named and not any(p.patch_id == record.patch_id for p in patches):
+        problems.append(f"patch {record.patch_id} has no patch_ledger row for this run and workstream")
+    if record.status == "succeeded":
+        source = seen.records.get((record.reused_from, record.workstream_id)) if record.reused_from else None
+        problems += success_problems(
+            repo, record, seen.attempts.get(key, []), patches, source.status if source else None
+        )
+        wanted = ["workstream.succeeded"] if record.reused_from else ["workstream.started", "workstream.succeeded"]
+        for event_type in wanted:
+            if (record.run_id, record.workstream_id, event_type) not in seen.audited:
+                problems.append(f"succeeded but {audit.AUDIT_FILE.as_posix()} has no {event_type} line")
+    return problems
+
+
+def verify(repo: Path) -> list[str]:
+    """Every breach of the schemas or the saving invariant in ``repo``'s records, one line each; [] when sound.
+
+    Raises ``StoreMissing`` when the repository has no store, ``StoreError`` when it cannot be read.
+    """
+    repo = Path(repo)
+    breaches: list[str] = []
+    seen = _Seen()
+    with RunStore.open(repo, create=False, audit=False) as store:
+        _read_tables(store, seen, breaches)
+    _read_audit(repo, seen, breaches)
+    for key, record in seen.records.items():
+        breaches.extend(f"{_who(*key)}: {problem}" for problem in _record_problems(repo, key, record, seen))
+    reported: set[Key] = set()
+    for what, key in seen.others:
+        if key not in seen.rows and key not in reported:
+            reported.add(key)
+            breaches.append(f"{_who(*key)}: {what} belongs to no uet_runs row")
+    for key, entries in seen.patches.items():
+        for entry in entries:
+            breaches.extend(f"{_who(*key)}: {problem}" for problem in ledger.file_problems(repo, entry))
+    return list(dict.fromkeys(breaches))  # a patch file problem is found by two checks: report it once

@@ -1,0 +1,53 @@
+"""The registry of live process groups: a group left by a dead engine is killed, an unrelated one never."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.uet_engine.execution.test_process import _alive, dies
+from uet_engine.execution.orphans import GROUPS_DIR, GroupRegistry
+
+pytestmark = pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="start times come from /proc")
+
+
+def _sleeper() -> subprocess.Popen[bytes]:
+    return subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"], start_new_session=True)
+
+
+def test_a_listed_group_whose_leader_still_runs_is_killed(tmp_path: Path) -> None:
+    proc = _sleeper()
+    try:
+        GroupRegistry(tmp_path).add(proc.pid)
+        assert (tmp_path / GROUPS_DIR / str(proc.pid)).is_file()
+        assert GroupRegistry(tmp_path).kill_leftovers() == [proc.pid]
+        proc.wait(timeout=30)
+        assert dies(proc.pid)
+        assert list((tmp_path / GROUPS_DIR).iterdir()) == []
+    finally:
+        proc.kill()
+
+
+def test_a_recycled_process_id_is_never_killed(tmp_path: Path) -> None:
+    proc = _sleeper()
+    try:
+        (tmp_path / GROUPS_DIR).mkdir(parents=True)
+        (tmp_path / GROUPS_DIR / str(proc.pid)).write_text("1", encoding="ascii")  # another process's start time
+        assert GroupRegistry(tmp_path).kill_leftovers() == []
+        assert _alive(proc.pid)
+        assert list((tmp_path / GROUPS_DIR).iterdir()) == []
+    finally:
+        proc.kill()
+        proc.wait()
+
+
+def test_a_group_that_ended_normally_is_forgotten(tmp_path: Path) -> None:
+    registry = GroupRegistry(tmp_path)
+    registry.add(os.getpid())
+    registry.remove(os.getpid())
+    registry.remove(os.getpid())  # twice is fine
+    assert registry.kill_leftovers() == []

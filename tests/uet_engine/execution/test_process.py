@@ -1,0 +1,177 @@
+"""Running one ExecutionRequest: runners, exit codes, patterns, timeouts, process groups, redaction."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sys
+import threading
+from pathlib import Path
+
+import pytest
+
+import uet_contracts
+from uet_contracts import ExecutionRequest, ExecutionResult, FileScope
+from uet_engine.execution.process import PWSH_MISSING, LiveProcesses, execute
+
+pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="POSIX process groups")
+
+
+def request(run: str, tool: str = "sh", timeout_s: float | None = None) -> ExecutionRequest:
+    return ExecutionRequest(
+        operation_kind="EXEC-TEST",
+        tool=tool,  # type: ignore[arg-type]
+        run=run,
+        file_scope=FileScope(create=[], modify=[], read_only=[]),
+        tools_used=[tool],
+        context={},
+        timeout_s=timeout_s,
+    )
+
+
+def valid(result: ExecutionResult) -> ExecutionResult:
+    uet_contracts.validate(uet_contracts.to_dict(result), ExecutionResult)
+    return result
+
+
+def test_sh_success_captures_output(tmp_path: Path) -> None:
+    result = valid(execute(request("echo out; echo err >&2; pwd"), tmp_path))
+    assert result.success is True
+    assert result.exit_code == 0
+    assert result.stdout == f"out\n{tmp_path}\n"
+    assert result.stderr == "err\n"
+    assert result.stdout_bytes == len(result.stdout.encode())
+    assert result.error is None
+
+
+def test_python_runner_uses_the_running_interpreter(tmp_path: Path) -> None:
+    result = execute(request("import sys; print(sys.executable)", tool="python"), tmp_path)
+    assert result.success is True
+    assert result.stdout == sys.executable + "\n"
+
+
+def test_unexpected_exit_code_fails(tmp_path: Path) -> None:
+    result = valid(execute(request("exit 3"), tmp_path))
+    assert (result.success, result.exit_code, result.error) == (False, 3, "exit code 3, expected 0")
+
+
+def test_expect_exit(tmp_path: Path) -> None:
+    assert execute(request("exit 3"), tmp_path, expect_exit=3).success is True
+    result = execute(request("exit 0"), tmp_path, expect_exit=3)
+    assert (result.success, result.error) == (False, "exit code 0, expected 3")
+
+
+def test_success_pattern_is_searched_multiline_in_stdout_and_stderr(tmp_path: Path) -> None:
+    assert execute(request("echo first; echo '3 passed'"), tmp_path, success_pattern="^3 passed$").success is True
+    assert execute(request("echo '1 passed' >&2"), tmp_path, success_pattern="passed").success is True
+    result = execute(request("echo '1 failed'"), tmp_path, success_pattern="passed")
+    assert (result.success, result.exit_code) == (False, 0)
+    assert result.error == "success pattern 'passed' not found in the output"
+
+
+def test_invalid_success_pattern_fails_without_running(tmp_path: Path) -> None:
+    result = execute(request("touch ran"), tmp_path, success_pattern="(")
+    assert result.success is False and result.exit_code is None
+    assert result.error is not None and result.error.startswith("invalid success pattern '(': ")
+    assert not (tmp_path / "ran").exists()
+
+
+def test_stdin_is_empty(tmp_path: Path) -> None:
+    result = execute(request("import sys; print(repr(sys.stdin.read()))", tool="python"), tmp_path)
+    assert result.stdout == "''\n"
+
+
+def test_timeout_kills_the_whole_group_including_grandchildren(tmp_path: Path) -> None:
+    # The grandchild records its pid, then sleeps far longer than the limit.
+    script = "sh -c 'echo $$ > grandchild.pid; exec sleep 300' & wait"
+    result = valid(execute(request(script, timeout_s=1), tmp_path))
+    assert result.success is False
+    assert result.timed_out is True
+    assert result.error == "timed out after 1 s"
+    pid = int((tmp_path / "grandchild.pid").read_text())
+    assert dies(pid)
+
+
+def test_background_leftovers_are_killed_when_the_task_ends(tmp_path: Path) -> None:
+    script = "sh -c 'echo $$ > bg.tmp; mv bg.tmp bg.pid; exec sleep 300' >/dev/null 2>&1 & "
+    script += "while [ ! -f bg.pid ]; do sleep 0.01; done"
+    result = execute(request(script), tmp_path)
+    assert result.success is True
+    pid = int((tmp_path / "bg.pid").read_text())
+    assert dies(pid)
+
+
+def dies(pid: int) -> bool:
+    """Whether ``pid`` is gone; SIGKILL lands asynchronously, so allow it a generous moment."""
+    for _ in range(1000):
+        if not _alive(pid):
+            return True
+        threading.Event().wait(0.01)
+    return False
+
+
+def _alive(pid: int) -> bool:
+    # A killed child of a reaped parent is reaped by init; until then it is a zombie, which counts as dead.
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            return stat.read().split(") ", 1)[1][0] != "Z"
+    except FileNotFoundError:
+        return False
+    except OSError:  # pragma: no cover - no /proc
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return False
+        return True
+
+
+def test_secrets_are_redacted_from_stdout_stderr_and_error(tmp_path: Path) -> None:
+    env = {**os.environ, "DEPLOY_TOKEN": "hunter2-very-secret"}
+    result = execute(request("echo $DEPLOY_TOKEN; echo $DEPLOY_TOKEN >&2; exit 1"), tmp_path, env=env)
+    assert result.stdout == "***\n"
+    assert result.stderr == "***\n"
+    assert result.stdout_bytes == len("hunter2-very-secret\n")
+
+
+def test_output_is_capped_with_full_size_recorded(tmp_path: Path) -> None:
+    result = valid(execute(request("print('x' * 5000, end='')", tool="python"), tmp_path, output_limit=100))
+    assert result.stdout == "x" * 50 + "\n[… 4900 bytes omitted …]\n" + "x" * 50
+    assert result.stdout_bytes == 5000
+
+
+def test_pattern_matches_the_full_output_not_the_capped_one(tmp_path: Path) -> None:
+    code = "print('x' * 5000); print('MARKER'); print('y' * 5000)"
+    result = execute(request(code, tool="python"), tmp_path, output_limit=100, success_pattern="^MARKER$")
+    assert result.success is True
+    assert "MARKER" not in result.stdout
+
+
+@pytest.mark.skipif(shutil.which("pwsh") is not None, reason="pwsh is installed")
+def test_missing_pwsh_is_a_clear_failure(tmp_path: Path) -> None:
+    result = valid(execute(request("Write-Output hi", tool="powershell"), tmp_path))
+    assert (result.success, result.exit_code, result.error) == (False, None, PWSH_MISSING)
+
+
+@pytest.mark.skipif(shutil.which("pwsh") is None, reason="pwsh is not installed")
+def test_pwsh_runs_when_installed(tmp_path: Path) -> None:  # pragma: no cover - needs pwsh
+    result = execute(request("Write-Output hi", tool="powershell"), tmp_path)
+    assert (result.success, result.stdout) == (True, "hi\n")
+
+
+def test_kill_all_stops_running_tasks_and_refuses_new_ones(tmp_path: Path) -> None:
+    live = LiveProcesses()
+    results: list[ExecutionResult] = []
+    thread = threading.Thread(
+        target=lambda: results.append(execute(request("echo started > started; exec sleep 300"), tmp_path, live=live))
+    )
+    thread.start()
+    while not (tmp_path / "started").exists():
+        threading.Event().wait(0.01)
+    live.kill_all()
+    thread.join()
+    assert results[0].success is False
+    assert results[0].error == "cancelled before it finished"
+    assert results[0].exit_code == -9
+    after = execute(request("touch late"), tmp_path, live=live)
+    assert (after.success, after.exit_code, after.error) == (False, None, "cancelled before it finished")
+    assert not (tmp_path / "late").exists()

@@ -1,0 +1,58 @@
+"""Patch files: written atomically where the ledger says, with the hash and size the entry records."""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+import pytest
+
+from tests.uet_engine.run_records import BASE, RUN, T0
+from uet_contracts import ContractError
+from uet_engine.saving import ledger
+
+
+def test_write_patch_writes_the_file_and_describes_it(tmp_path: Path) -> None:
+    data = b"diff --git a/a.py b/a.py\n+x = 1\n"
+    entry = ledger.write_patch(
+        tmp_path,
+        run_id=RUN,
+        workstream_id="ws-a",
+        phase_id="PH-01",
+        patch=data,
+        files=["b.py", "a.py", "a.py"],
+        base_commit=BASE,
+        created_at=T0,
+    )
+    assert entry.patch_id == f"PATCH-ws-a-{RUN}"
+    assert entry.path == f".ledger/patches/ws-a-{RUN}.patch"
+    assert entry.sha256 == "sha256:" + hashlib.sha256(data).hexdigest()
+    assert entry.size_bytes == len(data)
+    assert entry.files == ["a.py", "b.py"]
+    assert ledger.patch_path(tmp_path, entry) == tmp_path / ".ledger" / "patches" / f"ws-a-{RUN}.patch"
+    assert ledger.patch_path(tmp_path, entry).read_bytes() == data
+    assert sorted(p.name for p in (tmp_path / ".ledger" / "patches").iterdir()) == [f"ws-a-{RUN}.patch"]
+    assert ledger.file_problems(tmp_path, entry) == []
+
+
+def test_an_invalid_entry_writes_no_file(tmp_path: Path) -> None:
+    with pytest.raises(ContractError):
+        ledger.write_patch(
+            tmp_path, run_id=RUN, workstream_id="ws-a", phase_id="P1", patch=b"x", files=[], base_commit=None
+        )
+    assert not (tmp_path / ".ledger").exists()
+
+
+def test_file_problems_name_a_missing_short_or_changed_file(tmp_path: Path) -> None:
+    entry = ledger.write_patch(
+        tmp_path, run_id=RUN, workstream_id="ws-a", phase_id="PH-01", patch=b"abc", files=[], base_commit=None
+    )
+    path = ledger.patch_path(tmp_path, entry)
+    path.write_bytes(b"abd")
+    assert ledger.file_problems(tmp_path, entry) == [
+        f"patch file {entry.path} has {ledger.sha256_of(b'abd')}, the ledger records {entry.sha256}"
+    ]
+    path.write_bytes(b"ab")
+    assert ledger.file_problems(tmp_path, entry)[0] == f"patch file {entry.path} has 2 bytes, the ledger records 3"
+    path.unlink()
+    assert ledger.file_problems(tmp_path, entry) == [f"patch file {entry.path} is missing"]

@@ -1,0 +1,136 @@
+"""verify: a sound store passes; each kind of breach is caught and named in one line."""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from tests.uet_engine.run_records import PATCH_DATA, RUN, record, succeed
+from uet_engine.saving import ledger
+from uet_engine.saving.store import RunStore, StoreMissing, store_path
+from uet_engine.saving.verify import verify
+
+PATCH_ID = f"PATCH-ws-a-{RUN}"
+PATCH_FILE = f".ledger/patches/ws-a-{RUN}.patch"
+AUDIT = ".runs/audit.jsonl"
+FLIPPED = ledger.sha256_of(b"*" + PATCH_DATA[1:])  # the patch with its first byte's low bit flipped
+
+
+@pytest.fixture
+def repo(tmp_path: Path) -> Path:
+    with RunStore.open(tmp_path) as store:
+        store.queue(RUN, [record(RUN, "ws-a"), record(RUN, "ws-b")])
+        store.event(RUN, "run_started")
+        succeed(store, RUN, "ws-a")
+        store.transition(RUN, "ws-b", "skipped", reason="prerequisite ws-x failed")
+    return tmp_path
+
+
+def sql(repo: Path, statement: str) -> None:
+    with sqlite3.connect(store_path(repo)) as db:
+        db.execute(statement)
+
+
+def drop_audit_lines(repo: Path, event_type: str) -> None:
+    path = repo / AUDIT
+    kept = [x for x in path.read_text().splitlines(keepends=True) if f'"{event_type}"' not in x]
+    path.write_text("".join(kept))
+
+
+def flip_patch_byte(repo: Path) -> None:
+    path = repo / PATCH_FILE
+    data = bytearray(path.read_bytes())
+    data[0] ^= 1
+    path.write_bytes(bytes(data))
+
+
+def test_a_sound_store_has_no_breach(repo: Path) -> None:
+    assert verify(repo) == []
+
+
+def test_a_missing_store_is_not_a_breach_but_an_error(tmp_path: Path) -> None:
+    with pytest.raises(StoreMissing):
+        verify(tmp_path)
+
+
+A = f"{RUN} ws-a"
+CASES: list[tuple[str, Callable[[Path], None], list[str]]] = [
+    (
+        "edited record",
+        lambda r: sql(r, "UPDATE uet_runs SET record = replace(record, '\"succeeded\"', '\"done\"')"),
+        [
+            f'{A}: uet_runs[1]:1:256: $.status: "done" is not one of: "queued", "running", "succeeded", "failed", '
+            '"skipped", "crashed", "cancelled"'
+        ],
+    ),
+    (
+        "key column disagrees with record",
+        lambda r: sql(r, "UPDATE uet_runs SET status = 'failed' WHERE workstream_id = 'ws-a'"),
+        [f"{A}: uet_runs[1]: column status is 'failed' but the record says 'succeeded'"],
+    ),
+    (
+        "deleted patch file",
+        lambda r: (r / PATCH_FILE).unlink(),
+        [f"{A}: patch file {PATCH_FILE} is missing"],
+    ),
+    (
+        "changed patch byte",
+        flip_patch_byte,
+        [f"{A}: patch file {PATCH_FILE} has {FLIPPED}, the ledger records {ledger.sha256_of(PATCH_DATA)}"],
+    ),
+    (
+        "status without event",
+        lambda r: sql(r, "DELETE FROM run_events WHERE event_type = 'state_changed' AND workstream_id = 'ws-b'"),
+        [f"{RUN} ws-b: status skipped but no state_changed event records it"],
+    ),
+    (
+        "last event disagrees",
+        lambda r: sql(r, "DELETE FROM run_events WHERE seq = (SELECT MAX(seq) FROM run_events)"),
+        [f"{RUN} ws-b: status skipped but its last state_changed event says queued"],
+    ),
+    (
+        "missing patch_ledger row",
+        lambda r: sql(r, "DELETE FROM patch_ledger"),
+        [f"{A}: patch {PATCH_ID} has no patch_ledger row for this run and workstream"],
+    ),
+    (
+        "attempt without result",
+        lambda r: sql(r, "UPDATE step_attempts SET record = json_remove(record, '$.result')"),
+        [f"{A}: step/0 attempt 1 has no result"],
+    ),
+    (
+        "missing success audit line",
+        lambda r: drop_audit_lines(r, "workstream.succeeded"),
+        [f"{A}: succeeded but {AUDIT} has no workstream.succeeded line"],
+    ),
+    (
+        "invalid audit line",
+        lambda r: (r / AUDIT).write_text((r / AUDIT).read_text().replace('"outcome":"info"', '"outcome":"meh"', 1)),
+        [
+            f'{A}: {AUDIT}:1:46: $.outcome: "meh" is not one of: "success", "failure", "skipped", "info"',
+            f"{A}: succeeded but {AUDIT} has no workstream.started line",
+        ],
+    ),
+    (
+        "row of no run",
+        lambda r: sql(
+            r, "UPDATE step_attempts SET workstream_id = 'ws-z', record = json_set(record, '$.workstream_id', 'ws-z')"
+        ),
+        [f"{RUN} ws-z: step attempt step/0 try 1 belongs to no uet_runs row"],
+    ),
+]
+
+
+@pytest.mark.parametrize(("name", "damage", "expected"), CASES, ids=[c[0] for c in CASES])
+def test_each_breach_is_named(repo: Path, name: str, damage: Callable[[Path], None], expected: list[str]) -> None:
+    damage(repo)
+    assert verify(repo) == expected
+
+
+def test_a_torn_audit_line_is_not_a_breach(repo: Path) -> None:
+    with (repo / AUDIT).open("ab") as handle:
+        handle.write(b'{"event_type":"run.fin')
+    assert verify(repo) == []
