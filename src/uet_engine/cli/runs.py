@@ -18,7 +18,7 @@ from pathlib import Path
 import uet_contracts
 from uet_contracts import StepAttempt
 from uet_engine.cli import Subparsers, add_command
-from uet_engine.saving.store import RunStore, StoreError
+from uet_engine.saving.store import RunStore
 from uet_engine.saving.verify import verify
 
 # Statuses in the order summaries list them.
@@ -133,9 +133,6 @@ def run(args: argparse.Namespace) -> int:
             if args.action == "list":
                 return _list(store)
             return _show(store, args.run_id, args.json)
-    except StoreError as exc:
-        print(f"uet runs {args.action}: {exc}", file=sys.stderr)
-        return 2
     except uet_contracts.ContractError as exc:
         print(f"uet runs {args.action}: a stored record is invalid ({exc}); run `uet runs verify`", file=sys.stderr)
         return 1

@@ -41,6 +41,7 @@ import uet_contracts
 from uet_contracts import AuditEvent, ErrorEvent, ExecutionLog, PatchLedgerEntry, PhaseSpec, RunRecord, StepAttempt
 from uet_engine import clock
 from uet_engine.detection.redact import Redactor
+from uet_engine.errors import GitError, RunRefused
 from uet_engine.execution import isolation
 from uet_engine.execution.executors import Executor, LocalExecutor
 from uet_engine.execution.orphans import GroupRegistry
@@ -52,10 +53,6 @@ from uet_engine.planning.snapshot import ReadySet, prerequisites_of
 from uet_engine.saving import codec, ledger, recovery
 from uet_engine.saving.lock import RunLock
 from uet_engine.saving.store import RunStore, store_path
-
-
-class RunRefused(Exception):
-    """The run cannot start as asked (unknown workstream, unknown run to resume, …); nothing was run."""
 
 
 @dataclass(frozen=True)
@@ -308,7 +305,7 @@ class Coordinator:
             if not isolation.is_applied(self.root, patch):
                 try:
                     isolation.apply_to_tree(self.root, patch)
-                except isolation.GitError as exc:
+                except GitError as exc:
                     raise RunRefused(
                         f"cannot reuse {reuse.record.workstream_id}: its patch {reuse.entry.path} does not apply "
                         f"to the working tree ({exc})"
@@ -426,7 +423,7 @@ class Coordinator:
         record = self.store.transition(self.run_id, ws, "succeeded", patch_id=entry.patch_id)
         try:
             isolation.apply_to_tree(self.root, patch)
-        except isolation.GitError as exc:  # the tree changed between the check and now
+        except GitError as exc:  # the tree changed between the check and now
             why = f"succeeded, but its patch {entry.path} could not be applied to the working tree: {exc}"
             self.store.add_error(self._conflict(phase, entry, why))
             self.problems.append(f"{ws}: {why}; apply it by hand with: git apply {entry.path}")

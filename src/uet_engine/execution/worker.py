@@ -39,6 +39,7 @@ from uet_contracts import (
 from uet_engine import clock
 from uet_engine.detection.redact import DEFAULT_OUTPUT_LIMIT, Redactor
 from uet_engine.detection.scope import describe, violations
+from uet_engine.errors import GitError
 from uet_engine.execution import isolation
 from uet_engine.execution.process import CANCELLED, PWSH_MISSING, SH_MISSING, LiveProcesses, execute
 
@@ -188,7 +189,7 @@ def run_workstream(job: Job, post: Callable[[StepAttempt], None]) -> Finished:
     path = job.worktree
     try:
         return _run(job, path, post)
-    except isolation.GitError as exc:
+    except GitError as exc:
         error = _error(job, "patch_conflict" if "apply" in str(exc) else "internal", str(exc))
         return Finished(job.spec.workstream_id, "failed", str(exc), [error])
     except Exception as exc:  # a bug must fail one workstream, not the coordinator

@@ -12,21 +12,11 @@ import sys
 from pathlib import Path
 from types import TracebackType
 
+from uet_engine.errors import LockHeld
+
 LOCK_FILE = Path(".runs") / "uet.lock"
 # Windows locks byte ranges and forbids reading a locked range: lock a byte past the holder's text.
 _WINDOWS_LOCK_OFFSET = 1 << 20
-
-
-class LockHeld(RuntimeError):
-    """Another live process holds the repository's run lock."""
-
-    def __init__(self, repo: Path, holder_run_id: str | None, holder_pid: int | None) -> None:
-        self.repo = repo
-        self.run_id = holder_run_id
-        self.pid = holder_pid
-        who = holder_run_id or "unknown run"
-        pid = f"pid {holder_pid}" if holder_pid is not None else "pid unknown"
-        super().__init__(f"another uet run ({who}, {pid}) is using this repo: {repo}")
 
 
 def _try_lock(fd: int) -> bool:

@@ -31,6 +31,7 @@ from uet_contracts import (
     StepAttempt,
 )
 from uet_engine import clock
+from uet_engine.errors import IllegalTransition, SavingInvariantError, StoreError, StoreMissing
 from uet_engine.saving import codec, ledger
 from uet_engine.saving.audit import AuditLog
 
@@ -119,26 +120,6 @@ TABLES: Final[dict[str, type]] = {
     "execution_logs": ExecutionLog,
     "error_events": ErrorEvent,
 }
-
-
-class StoreError(Exception):
-    """A store operation refused for a reason a person can act on."""
-
-
-class StoreMissing(StoreError):
-    """There is no run store in the repository (nothing has been run there yet)."""
-
-
-class IllegalTransition(StoreError):
-    """A status change the state machine does not allow, or for a workstream not in the run."""
-
-
-class SavingInvariantError(StoreError):
-    """Marking a workstream succeeded without the records that prove it; ``problems`` lists what is missing."""
-
-    def __init__(self, run_id: str, workstream_id: str, problems: list[str]) -> None:
-        self.problems = problems
-        super().__init__(f"{run_id} {workstream_id}: cannot mark succeeded: " + "; ".join(problems))
 
 
 def success_problems(

@@ -12,7 +12,8 @@ import uet_contracts
 from tests.conftest import EXAMPLES
 from uet_contracts import ExecutionLog, ExecutionRequest, ExecutionResult, FileScope, StepAttempt
 from uet_engine import clock
-from uet_engine.execution.coordinator import Options, RunRefused, execution_log, plan_lines, select, spec_sha256
+from uet_engine.errors import RunRefused
+from uet_engine.execution.coordinator import Options, execution_log, plan_lines, select, spec_sha256
 from uet_engine.planning.phase_set import load_phase_set
 
 PHASES = load_phase_set(EXAMPLES / "phases")
