@@ -33,9 +33,10 @@ from pathlib import Path
 from uet_engine.cli import Subparsers, add_command, print_plan_problems
 from uet_engine.errors import GitError, PlanError
 from uet_engine.execution import isolation
-from uet_engine.execution.coordinator import Options, execute_run, plan_lines
+from uet_engine.execution.coordinator import execute_run
 from uet_engine.execution.executors import DaskExecutor, Executor
 from uet_engine.execution.progress import reporter
+from uet_engine.execution.selection import Options, plan_lines
 from uet_engine.planning.phase_set import load_phase_set
 
 

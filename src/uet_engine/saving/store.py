@@ -437,6 +437,16 @@ class RunStore:
                 self._db, run_id, event_type, at or clock.utc_now(), workstream_id=workstream_id, message=message
             )
 
+    def audit_note(self, event: AuditEvent, *, durable: bool = True) -> None:
+        """Appends an audit line that goes with no status change (run start and end, a captured patch).
+
+        The store is the only writer of ``.runs/audit.jsonl``: the ``workstream.*`` lines come from
+        ``transition`` and ``queue``, every other line through here. ``durable=False`` lets the line ride
+        on the fsync of the next durable one. Nothing happens when the store was opened without auditing.
+        """
+        if self.audit is not None:
+            self.audit.append(event, durable=durable)
+
     def add_attempt(self, attempt: StepAttempt) -> None:
         """Inserts a step attempt, or replaces the same (run, workstream, kind, index, attempt) row."""
         text = codec.encode(attempt)
