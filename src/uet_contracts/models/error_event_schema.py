@@ -2,9 +2,31 @@
 #   filename:  error_event.schema.json
 
 from __future__ import annotations
-from typing import Any, Literal
+from typing import Any, Literal, TypeAlias
 from dataclasses import dataclass
 from . import common_schema
+
+
+ErrorType: TypeAlias = Literal[
+    "step_failed",
+    "acceptance_failed",
+    "timeout",
+    "scope_violation",
+    "tool_missing",
+    "patch_conflict",
+    "crashed",
+    "cancelled",
+    "internal",
+]
+"""
+The class of an execution failure, which error plugins dispatch on: a step or acceptance check failed, a task timed out, the file scope was violated, a runner's tool is missing, a patch did not apply, the engine crashed, the user cancelled, or an internal error.
+"""
+
+
+ErrorCode: TypeAlias = str
+"""
+A stable code naming one kind of error, 'UET-E' and three digits, e.g. UET-E101: it stays the same across releases so plugins and people can look it up.
+"""
 
 
 @dataclass(kw_only=True)
@@ -25,21 +47,11 @@ class ErrorEvent:
     """
     The workstream concerned.
     """
-    error_type: Literal[
-        "step_failed",
-        "acceptance_failed",
-        "timeout",
-        "scope_violation",
-        "tool_missing",
-        "patch_conflict",
-        "crashed",
-        "cancelled",
-        "internal",
-    ]
+    error_type: ErrorType
     """
     The class of error.
     """
-    error_code: str
+    error_code: ErrorCode
     """
     A stable code for the error, e.g. UET-E101.
     """

@@ -16,13 +16,15 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import uet_contracts
-from uet_contracts import StepAttempt
+from uet_contracts import RunStatus, StepAttempt
 from uet_engine.cli import Subparsers, add_command
 from uet_engine.saving.store import RunStore
 from uet_engine.saving.verify import verify
+from uet_engine.states import FINAL_STATUSES, IN_FLIGHT_STATUSES
 
-# Statuses in the order summaries list them.
-_STATUS_ORDER = ("succeeded", "failed", "skipped", "crashed", "cancelled", "running", "queued")
+# Statuses in the order summaries list them: how the workstreams ended, then those still under way, the
+# furthest along first (succeeded, failed, skipped, crashed, cancelled, running, queued).
+_STATUS_ORDER: tuple[RunStatus, ...] = (*FINAL_STATUSES, *reversed(IN_FLIGHT_STATUSES))
 
 
 def register(subparsers: Subparsers) -> None:
@@ -54,7 +56,7 @@ def _print_table(headers: list[str], rows: list[list[str]]) -> None:
         print("  ".join(cell.ljust(width) for cell, width in zip(line, widths, strict=True)).rstrip())
 
 
-def _by_status(statuses: list[str]) -> str:
+def _by_status(statuses: list[RunStatus]) -> str:
     counts = Counter(statuses)
     return ", ".join(f"{counts[s]} {s}" for s in _STATUS_ORDER if counts[s])
 

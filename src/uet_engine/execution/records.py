@@ -9,15 +9,12 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from datetime import datetime
-from typing import Literal
 
-from uet_contracts import AuditEvent, ErrorEvent, PatchLedgerEntry, PhaseSpec, RunRecord
+from uet_contracts import AuditEvent, AuditOutcome, ErrorEvent, PatchLedgerEntry, PhaseSpec, RunRecord
 from uet_engine import clock
+from uet_engine.detection.error_codes import ERROR_CODES
 from uet_engine.execution.selection import Reuse
-from uet_engine.execution.worker import ERROR_CODES
 from uet_engine.saving import codec, ledger
-
-Outcome = Literal["success", "failure", "skipped", "info"]
 
 
 def spec_sha256(spec: PhaseSpec) -> str:
@@ -59,7 +56,7 @@ def queued_records(
 def audit_line(
     run_id: str,
     event_type: str,
-    outcome: Outcome,
+    outcome: AuditOutcome,
     message: str,
     *,
     workstream_id: str | None = None,

@@ -18,7 +18,7 @@ from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
 from types import TracebackType
-from typing import Any, Final, Literal, TypeVar, cast
+from typing import Any, Final, TypeVar
 
 from uet_contracts import (
     AuditEvent,
@@ -26,6 +26,7 @@ from uet_contracts import (
     ExecutionLog,
     PatchLedgerEntry,
     RunEvent,
+    RunEventType,
     RunRecord,
     RunStatus,
     StepAttempt,
@@ -34,31 +35,13 @@ from uet_engine import clock
 from uet_engine.errors import IllegalTransition, SavingInvariantError, StoreError, StoreMissing
 from uet_engine.saving import codec, ledger
 from uet_engine.saving.audit import AuditLog
+from uet_engine.states import AUDIT_FOR_STATUS, ENTRY_STATUS, FINAL_STATUSES, IN_FLIGHT_STATUSES, TRANSITIONS, may_enter
 
 T = TypeVar("T")
 
 STORE_FILE = Path(".runs") / "uet.sqlite"
 SCHEMA_VERSION: Final = 1
 BUSY_TIMEOUT_MS: Final = 10_000
-
-# RunEvent.event_type values are the schema's enum; an unknown one fails validation (ContractError) on write.
-EventType = str
-
-FINAL_STATUSES: Final[frozenset[str]] = frozenset({"succeeded", "failed", "skipped", "crashed", "cancelled"})
-# The only moves a workstream's status may make; final states are final.
-TRANSITIONS: Final[dict[str, frozenset[str]]] = {
-    "queued": frozenset({"running", "skipped", "cancelled", "crashed"}),
-    "running": frozenset({"succeeded", "failed", "crashed", "cancelled"}),
-}
-# The audit line written with each status change: (event_type, outcome).
-AUDIT_FOR_STATUS: Final[dict[str, tuple[str, Literal["success", "failure", "skipped", "info"]]]] = {
-    "running": ("workstream.started", "info"),
-    "succeeded": ("workstream.succeeded", "success"),
-    "failed": ("workstream.failed", "failure"),
-    "skipped": ("workstream.skipped", "skipped"),
-    "crashed": ("workstream.crashed", "failure"),
-    "cancelled": ("workstream.cancelled", "failure"),
-}
 
 _DDL = """
 CREATE TABLE IF NOT EXISTS uet_runs (
@@ -120,6 +103,11 @@ TABLES: Final[dict[str, type]] = {
     "execution_logs": ExecutionLog,
     "error_events": ErrorEvent,
 }
+
+# Every record still queued or running (a status some move leads out of), in the order they were queued.
+_IN_FLIGHT_SQL = (
+    f"SELECT record FROM uet_runs WHERE status IN ({', '.join('?' * len(IN_FLIGHT_STATUSES))}) ORDER BY rowid"
+)
 
 
 def success_problems(
@@ -250,7 +238,7 @@ class RunStore:
         self,
         db: sqlite3.Connection,
         run_id: str,
-        event_type: EventType,
+        event_type: RunEventType,
         at: datetime,
         *,
         workstream_id: str | None = None,
@@ -271,7 +259,7 @@ class RunStore:
                 run_id=run_id,
                 workstream_id=workstream_id,
                 timestamp=at,
-                event_type=cast(Any, event_type),
+                event_type=event_type,
                 from_status=from_status,
                 to_status=to_status,
                 message=message,
@@ -299,9 +287,9 @@ class RunStore:
             for record in records:
                 if record.run_id != run_id:
                     raise StoreError(f"{record.workstream_id}: record belongs to {record.run_id}, not {run_id}")
-                if record.status != "queued" and not (record.status == "succeeded" and record.reused_from):
+                if not may_enter(record.status, record.reused_from):
                     raise IllegalTransition(
-                        f"{run_id} {record.workstream_id}: a workstream enters a run as queued "
+                        f"{run_id} {record.workstream_id}: a workstream enters a run as {ENTRY_STATUS} "
                         f"(or succeeded with reused_from), not {record.status}"
                     )
                 if record.reused_from:
@@ -323,7 +311,7 @@ class RunStore:
                     to_status=record.status,
                     message=message,
                 )
-                if record.status != "queued":
+                if record.status != ENTRY_STATUS:
                     audits.append(self._audit_event(record, message))
             if audits and self.audit is not None:
                 self.audit.extend(audits)
@@ -422,7 +410,7 @@ class RunStore:
     def event(
         self,
         run_id: str,
-        event_type: EventType,
+        event_type: RunEventType,
         *,
         workstream_id: str | None = None,
         message: str | None = None,
@@ -561,9 +549,7 @@ class RunStore:
 
     def in_flight(self) -> list[RunRecord]:
         """Every record still queued or running, in any run."""
-        return self._query(
-            "SELECT record FROM uet_runs WHERE status IN ('queued', 'running') ORDER BY rowid", (), RunRecord
-        )
+        return self._query(_IN_FLIGHT_SQL, IN_FLIGHT_STATUSES, RunRecord)
 
     def attempts(self, run_id: str, workstream_id: str | None = None) -> list[StepAttempt]:
         """A run's step attempts (optionally one workstream's), in the order they were first recorded."""
