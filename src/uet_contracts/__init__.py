@@ -57,7 +57,7 @@ if TYPE_CHECKING:
         Tools,
     )
     from uet_contracts.models.dag_snapshot_schema import DagSnapshot
-    from uet_contracts.models.error_event_schema import ErrorCode, ErrorEvent, ErrorType
+    from uet_contracts.models.error_event_schema import ErrorCategory, ErrorCode, ErrorEvent, ErrorType
     from uet_contracts.models.execution_log_schema import ExecutionLog
     from uet_contracts.models.execution_request_schema import ExecutionRequest
     from uet_contracts.models.execution_result_schema import ExecutionResult
@@ -83,7 +83,7 @@ _SHARED_TYPES = (
 # Types a contract defines in its own ``$defs`` (used by that contract only), by the contract's kind.
 _CONTRACT_TYPES = {
     "audit_event": ("AuditOutcome",),
-    "error_event": ("ErrorCode", "ErrorType"),
+    "error_event": ("ErrorCategory", "ErrorCode", "ErrorType"),
     "run_event": ("RunEventType",),
 }
 _LAZY_MODULES = {
@@ -115,6 +115,7 @@ __all__ = [
     "Contract",
     "ContractError",
     "DagSnapshot",
+    "ErrorCategory",
     "ErrorCode",
     "ErrorEvent",
     "ErrorType",
