@@ -65,7 +65,7 @@ if TYPE_CHECKING:
     from uet_contracts.models.pattern_candidate_schema import PatternCandidate
     from uet_contracts.models.phase_spec_schema import PhaseSpec
     from uet_contracts.models.run_event_schema import RunEvent, RunEventType
-    from uet_contracts.models.run_record_schema import RunRecord
+    from uet_contracts.models.run_record_schema import RunRecord, SandboxMechanism
     from uet_contracts.models.step_attempt_schema import StepAttempt
 
 # The generated types are imported when first asked for (PEP 562), so a tool that needs one contract
@@ -85,6 +85,7 @@ _CONTRACT_TYPES = {
     "audit_event": ("AuditOutcome",),
     "error_event": ("ErrorCategory", "ErrorCode", "ErrorType"),
     "run_event": ("RunEventType",),
+    "run_record": ("SandboxMechanism",),
 }
 _LAZY_MODULES = {
     **{c.type_name: f"uet_contracts.models.{c.kind}_schema" for c in CONTRACTS},
@@ -132,6 +133,7 @@ __all__ = [
     "RunRecord",
     "RunStatus",
     "Runner",
+    "SandboxMechanism",
     "Step",
     "StepAttempt",
     "Tools",

@@ -55,3 +55,7 @@ class AuditEvent:
     """
     The patch concerned, when there is one.
     """
+    prev_sha256: common_schema.Sha256 | None = None
+    """
+    SHA-256 of the previous line of the audit log (its UTF-8 bytes without the newline), chaining the log so that `uet runs verify` finds any line deleted, duplicated, reordered or altered; absent for the first line and in logs written by older engines.
+    """

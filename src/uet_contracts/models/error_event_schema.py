@@ -17,9 +17,11 @@ ErrorType: TypeAlias = Literal[
     "crashed",
     "cancelled",
     "internal",
+    "secret_leak",
+    "environment",
 ]
 """
-The class of an execution failure, which error plugins dispatch on: a step or acceptance check failed, a task timed out, the file scope was violated, a runner's tool is missing, a patch did not apply, the engine crashed, the user cancelled, or an internal error.
+The class of an execution failure, which error plugins dispatch on: a step or acceptance check failed, a task timed out, the file scope was violated, a runner's tool is missing, a patch did not apply, the engine crashed, the user cancelled, a patch held a secret value, the environment failed (disk full, unwritable records), or an internal error.
 """
 
 

@@ -69,6 +69,10 @@ class PhaseSpec:
     """
     Language and test runners the phase uses.
     """
+    no_network: bool | None = None
+    """
+    Run the phase's steps and checks without network access (the sandbox removes it; `uet run --no-network` does so for every phase). Absent or false: the network stays on.
+    """
     estimate_hours: float | None = None
     """
     Estimated effort in hours; the weight of the phase on the critical path (1 when absent).

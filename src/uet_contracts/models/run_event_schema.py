@@ -62,3 +62,7 @@ class RunEvent:
     """
     A line for people reading the timeline.
     """
+    prev_sha256: common_schema.Sha256 | None = None
+    """
+    SHA-256 of the previous run event's stored record (by seq), chaining the timeline so that `uet runs verify` finds any event deleted, inserted, reordered or altered; absent for the first event and in stores written by older engines.
+    """

@@ -2,8 +2,15 @@
 #   filename:  run_record.schema.json
 
 from __future__ import annotations
+from typing import Literal, TypeAlias
 from dataclasses import dataclass
 from . import common_schema
+
+
+SandboxMechanism: TypeAlias = Literal["none", "bubblewrap", "landlock", "seatbelt"]
+"""
+What the operating system used to confine a workstream's commands: `bubblewrap` (Linux namespaces: read-only filesystem but the worktree, private /tmp, PID namespace), `landlock` (Linux Landlock rules: writes only in the worktree and /tmp), `seatbelt` (macOS sandbox-exec profile), or `none` (unconfined; only the engine's after-step checks guard the repository).
+"""
 
 
 @dataclass(kw_only=True)
@@ -63,4 +70,20 @@ class RunRecord:
     reused_from: common_schema.RunId | None = None
     """
     With --resume: the earlier run whose success this record reuses instead of running again.
+    """
+    sandbox: SandboxMechanism | None = None
+    """
+    What confined the workstream's steps and checks when it ran: `none` when nothing did (`--sandbox off`, or `auto` with no mechanism available); absent for records that ran nothing (queued, reused) or that older engines wrote.
+    """
+    network: bool | None = None
+    """
+    Whether the workstream's steps and checks could reach the network (false with `--no-network` or the spec's `no_network`); absent when it ran nothing.
+    """
+    step_count: int | None = None
+    """
+    How many steps the workstream has, recorded when it is queued: `uet runs verify` expects a succeeded step attempt for each.
+    """
+    check_count: int | None = None
+    """
+    How many acceptance checks the workstream has, recorded when it is queued: `uet runs verify` expects a succeeded attempt for each.
     """

@@ -22,5 +22,7 @@ ERROR_CODES: Final[Mapping[ErrorType, ErrorCode]] = {
     "patch_conflict": "UET-E106",
     "cancelled": "UET-E107",
     "crashed": "UET-E108",
+    "secret_leak": "UET-E109",
+    "environment": "UET-E110",
     "internal": "UET-E199",
 }
