@@ -9,6 +9,20 @@ recorded in DIR/.runs/uet.sqlite, DIR/.runs/audit.jsonl and DIR/.ledger/patches/
 earlier run. --resume RUN_ID reruns what in that run did not succeed, reusing its successes.
 --dry-run prints the levels, what would run and why anything is left out, and writes nothing.
 
+--sandbox MODE confines every step and check to its own worktree with the operating system's sandbox:
+auto (the default) uses bubblewrap, else Landlock (Linux), else Seatbelt (macOS), and runs unconfined
+with a warning when none works; required refuses to run without one; off never confines; bubblewrap,
+landlock or seatbelt requires that one. --no-network takes the network away from every step and check
+(a phase's no_network does it for that phase). Both may be set in DIR/.uet.toml:
+
+    [run]
+    sandbox = "required"
+    no_network = true
+
+The command line wins over the file. Without a sandbox the engine still checks, after each step, the
+user's working tree, .git/config, .git/hooks and its own records, and fails the workstream naming any
+change. A repository in the middle of a merge, rebase, cherry-pick, revert or bisect is refused.
+
 --dask-scheduler ADDRESS runs each workstream as a task on that existing Dask cluster instead of on
 local threads (needs the dask extra). This process stays the only writer of the records and the tree;
 the workers must see DIR at the same path (same machine or a shared filesystem). --jobs defaults to the
@@ -28,14 +42,17 @@ import contextlib
 import dataclasses
 import os
 import sys
+import tomllib
 from pathlib import Path
+from typing import Any
 
 from uet_engine.cli import Subparsers, add_command, print_plan_problems
-from uet_engine.errors import GitError, PlanError
-from uet_engine.execution import isolation
+from uet_engine.errors import GitError, PlanError, RunRefused
+from uet_engine.execution import isolation, sandbox
 from uet_engine.execution.coordinator import execute_run
 from uet_engine.execution.executors import DaskExecutor, Executor
 from uet_engine.execution.progress import reporter
+from uet_engine.execution.sandbox import MODES, Sandbox
 from uet_engine.execution.selection import Options, plan_lines
 from uet_engine.planning.phase_set import load_phase_set
 
@@ -66,7 +83,58 @@ def register(subparsers: Subparsers) -> None:
         help="run the workstreams on the Dask cluster at ADDRESS (e.g. tcp://127.0.0.1:8786) instead of local "
         "threads; workers must see DIR at the same path; step progress arrives when each workstream ends",
     )
+    parser.add_argument(
+        "--sandbox",
+        choices=MODES,
+        default=None,
+        help="confine steps and checks to their worktree: auto (default), required, off, or a mechanism's name",
+    )
+    parser.add_argument(
+        "--no-network", action="store_true", default=None, help="take the network away from every step and check"
+    )
     parser.set_defaults(handler=run)
+
+
+CONFIG_FILE = ".uet.toml"
+
+
+def _config(root: Path) -> dict[str, Any]:
+    """The ``[run]`` table of ``ROOT/.uet.toml`` (empty without the file); ``RunRefused`` naming what is wrong."""
+    path = root / CONFIG_FILE
+    if not path.is_file():
+        return {}
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+        raise RunRefused(f"{path}: cannot read it: {exc}") from None
+    table = data.get("run", {})
+    if not isinstance(table, dict):
+        raise RunRefused(f"{path}: [run] must be a table")
+    unknown = sorted(set(table) - {"sandbox", "no_network"})
+    if unknown:
+        raise RunRefused(f"{path}: [run] has unknown key(s) {', '.join(unknown)} (known: sandbox, no_network)")
+    if "sandbox" in table and table["sandbox"] not in MODES:
+        raise RunRefused(f"{path}: [run] sandbox must be one of {', '.join(MODES)}, not {table['sandbox']!r}")
+    if "no_network" in table and not isinstance(table["no_network"], bool):
+        raise RunRefused(f"{path}: [run] no_network must be true or false")
+    return table
+
+
+def _sandbox(args: argparse.Namespace, root: Path) -> Sandbox:
+    """The run's sandbox from the command line, else the repo config, else auto; warnings on stderr."""
+    config = _config(root)
+    mode = args.sandbox or config.get("sandbox", "auto")
+    no_network = bool(args.no_network if args.no_network is not None else config.get("no_network", False))
+    box = sandbox.choose(mode, network=not no_network)
+    if box.mechanism == "none" and mode == "auto":
+        print(f"uet run: warning: no sandbox, steps run unconfined ({box.why_none})", file=sys.stderr)
+    if no_network and not box.can_remove_network():
+        print(
+            f"uet run: warning: --no-network needs a sandbox that can remove it; sandbox {box.mechanism}: "
+            "the network stays on",
+            file=sys.stderr,
+        )
+    return box
 
 
 def _usage(message: str) -> int:
@@ -96,11 +164,17 @@ def run(args: argparse.Namespace) -> int:
         print(f"uet run: {len(exc.problems)} problem(s) in {args.specs_dir}; nothing run", file=sys.stderr)
         return exc.exit_code
     sys.stderr.write("".join(problem.format() + "\n" for problem in phase_set.warnings))
+    box = _sandbox(args, root)
     options = Options(
-        ws_ids=args.ws_ids, no_deps=args.no_deps, jobs=args.jobs or os.cpu_count() or 1, resume=args.resume
+        ws_ids=args.ws_ids,
+        no_deps=args.no_deps,
+        jobs=args.jobs or os.cpu_count() or 1,
+        resume=args.resume,
+        sandbox=box,
     )
     if args.dry_run:
         sys.stdout.write("".join(line + "\n" for line in plan_lines(phase_set, options, root)))
+        sys.stdout.write(f"sandbox: {box.mechanism}, network {'on' if box.network else 'off'}\n")
         return 0
     with contextlib.ExitStack() as stack:
         executor: Executor | None = None

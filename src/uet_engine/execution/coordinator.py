@@ -30,15 +30,17 @@ from types import FrameType
 from uet_contracts import PatchLedgerEntry, RunRecord, StepAttempt
 from uet_engine import clock
 from uet_engine.detection.redact import Redactor
+from uet_engine.errors import RunRefused
 from uet_engine.execution import isolation
 from uet_engine.execution.executors import Executor, LocalExecutor
+from uet_engine.execution.guard import Guard
 from uet_engine.execution.orphans import GroupRegistry
 from uet_engine.execution.process import LiveProcesses
 from uet_engine.execution.progress import Reporter
 from uet_engine.execution.ready import ReadySet
 from uet_engine.execution.records import queued_records
 from uet_engine.execution.selection import Options, Selection, select
-from uet_engine.execution.worker import Finished, Job
+from uet_engine.execution.worker import Finished, Job, not_run_refusal
 from uet_engine.execution.writer import RunWriter
 from uet_engine.planning.graph import prerequisites_of
 from uet_engine.planning.phase_set import PhaseSet
@@ -109,11 +111,14 @@ class Coordinator:
         self.level = {phase: i for i, level in enumerate(phase_set.topo_levels) for phase in level}
         nodes = set(selection.phases)
         self.edges = {p: [q for q in deps if q in nodes] for p, deps in phase_set.edges.items() if p in nodes}
+        self.sandbox = options.sandbox
+        self.guard: Guard | None = None  # made at the start of the run when nothing confines the commands
         self.live = LiveProcesses(GroupRegistry(root))
         self.executor = executor if executor is not None else LocalExecutor(options.jobs)
         self.inbox: queue.Queue[Message] = queue.Queue()
         self.patches: dict[str, PatchLedgerEntry] = {}  # phase -> its patch, for successes of this run
         self.problems: list[str] = []
+        self.running: set[str] = set()
         self.env = {**os.environ, "UET_RUN_ID": run_id}
         self.redact = Redactor.for_environment(self.env)
         self.base_commit = ""
@@ -141,7 +146,19 @@ class Coordinator:
         spec = self.specs[phase]
         env = {**self.env, "UET_WORKSTREAM_ID": spec.workstream_id, "UET_PHASE_ID": phase}
         slot = self.slots.get_nowait()  # at most ``jobs`` run at once, so one is always free
-        return Job(self.run_id, spec, self.root, self.base_commit, patches, slot, env, self.live, self.redact)
+        return Job(
+            self.run_id,
+            spec,
+            self.root,
+            self.base_commit,
+            patches,
+            slot,
+            env,
+            self.live,
+            self.redact,
+            sandbox=self.sandbox,
+            guard=self.guard,
+        )
 
     def _start(self, phase: str, job: Job) -> None:
         """Hand the job to the executor; its attempts and then its end arrive in the inbox."""
@@ -153,7 +170,19 @@ class Coordinator:
         self.executor.start(job, self.inbox.put, done)
 
     def _finish(self, phase: str, finished: Finished) -> bool:
-        """Record a workstream's end; whether it succeeded (its dependants may start)."""
+        """Record a workstream's end; whether it succeeded (its dependants may start).
+
+        Without a sandbox, the record files are checked first: a change the engine did not make fails the
+        workstream (any workstream running meanwhile could have made it: they are named).
+        """
+        tampered = self.writer.records_changed() if self.guard is not None else []
+        if tampered and finished.status not in ("cancelled",):
+            others = sorted(self.running - {phase})
+            meanwhile = f" (also running: {', '.join(others)})" if others else ""
+            finished = not_run_refusal(
+                self.run_id, self.specs[phase], "the run's records changed outside the engine" + meanwhile, tampered
+            )
+        self.running.discard(phase)
         if finished.status != "succeeded":
             self._changed(self.writer.failed(finished.workstream_id, finished.status, finished.reason, finished.errors))
             return False
@@ -170,6 +199,9 @@ class Coordinator:
     def run(self) -> Outcome:
         brought = self.writer.bring_reused_into_tree(self.selection.reused, self._order(self.selection.reused))
         self.base_commit = isolation.snapshot_base(self.root, self.run_id)
+        if self.sandbox.mechanism == "none":
+            self.guard = Guard(self.root)
+            self.writer.guard = self.guard
         self.reporter.begin(self.run_id, len(self.selection.phases), self.root)
         records = queued_records(
             self.run_id,
@@ -178,12 +210,16 @@ class Coordinator:
             self.selection.reused,
             self.base_commit,
             clock.utc_now(),
+            self.sandbox,
         )
         self.writer.queue(records)
         for record in records:
             self._changed(record)
         to_run, reused = len(self.selection.run), len(self.selection.reused)
-        started = f"base {self.base_commit}, {to_run} to run, {reused} reused, {self.options.jobs} at once"
+        started = (
+            f"base {self.base_commit}, {to_run} to run, {reused} reused, {self.options.jobs} at once, "
+            f"sandbox {self.sandbox.mechanism}"
+        )
         reused_entries = [(self.specs[phase].workstream_id, self.selection.reused[phase].entry) for phase in brought]
         self.writer.run_started(started, [(ws, entry) for ws, entry in reused_entries if entry is not None])
         with _interrupts(self.cancel):
@@ -203,6 +239,7 @@ class Coordinator:
                     if active + started >= self.options.jobs or self.live.cancelled:
                         break
                     ready.start(phase)
+                    self.running.add(phase)
                     self._changed(self.writer.status(self.specs[phase].workstream_id, "running"))
                     self._start(phase, self._job(phase))
                     started += 1
@@ -231,6 +268,10 @@ class Coordinator:
                     self._changed(self.writer.status(record.workstream_id, "cancelled", "run cancelled"))
 
     def _end(self) -> Outcome:
+        if self.guard is not None:
+            outside = self.guard.check() + self.writer.records_changed()
+            if outside:
+                self.problems.append("changed outside the engine during the run: " + "; ".join(outside))
         records = self.store.records(self.run_id)
         counts: dict[str, int] = {}
         for record in records:
@@ -253,6 +294,10 @@ def execute_run(
     """
     run_id = clock.new_run_id()
     with RunLock(root, run_id), RunStore.open(root) as store:
+        unfinished = isolation.unfinished_operation(root)
+        if unfinished is not None:
+            raise RunRefused(unfinished)
+        isolation.exclude_engine_folders(root)
         GroupRegistry(root).kill_leftovers()
         recovery.mark_crashed(store)
         isolation.clean_stale(root)

@@ -15,6 +15,12 @@ The engine's own folders ``.runs/`` and ``.ledger/`` are never part of a snapsho
 pathspec excludes, so the user's ``.git/info/exclude`` is left alone); ``.gitignore``d files are never
 captured either. Every path handed back is POSIX, as git writes it.
 
+Every git command the engine runs ignores what a step could have planted to make git run something:
+``core.fsmonitor`` is off, hooks are off (``core.hooksPath`` is the null device) and submodules are
+never entered. In a worktree, git is pointed at the worktree's administrative folder explicitly
+(``--git-dir``, recorded when the engine made the worktree), never through the worktree's ``.git`` file,
+which a step can rewrite.
+
 Time spent in git is accumulated in ``GIT_TIME`` (calls and seconds) so the benchmark can split the
 engine's overhead into git and everything else.
 """
@@ -35,8 +41,10 @@ from pathlib import Path
 from uet_engine.errors import GitError, NotAGitRepo
 
 ENGINE_DIRS = (".runs", ".ledger")
-# Pathspec for "everything but the engine's own folders".
-ALL_BUT_ENGINE = (".", *(f":(exclude,top){name}" for name in ENGINE_DIRS))
+# Pathspec for "everything but the engine's own folders". Written as a glob that names no path literally
+# (".run[s]/**"): git add fails when an exclude pathspec names a path that is ignored ("The following paths are
+# ignored…"), and the engine lists its folders in .git/info/exclude.
+ALL_BUT_ENGINE = (".", *(f":(exclude,top,glob){name[:-1]}[{name[-1]}]/**" for name in ENGINE_DIRS))
 WORKTREES = Path(".runs") / "worktrees"
 BASE_REF = "refs/uet/runs/"
 
@@ -58,6 +66,24 @@ _DIFF = (
 )
 
 CHANGE_KINDS = {"A": "added", "M": "modified", "D": "deleted", "T": "modified", "R": "renamed", "C": "added"}
+
+# Configuration every engine git command runs with (see the module docstring); passed on to the git
+# processes git itself starts, through GIT_CONFIG_PARAMETERS, and stronger than any config file.
+_SAFE = ("-c", "core.fsmonitor=false", "-c", f"core.hooksPath={os.devnull}", "-c", "submodule.recurse=false")
+
+# The administrative folder of each worktree the engine made: worktree path -> its git dir.
+_ADMIN: dict[Path, Path] = {}
+_ADMIN_LOCK = threading.Lock()
+
+# What a repository in the middle of an operation has in its git dir, and how a person finishes it.
+UNFINISHED = (
+    ("MERGE_HEAD", "a merge", "finish it with git commit, or abort it with git merge --abort"),
+    ("rebase-merge", "a rebase", "finish it with git rebase --continue, or abort it with git rebase --abort"),
+    ("rebase-apply", "a rebase or git am", "finish it with git rebase --continue (or git am --continue), or abort it"),
+    ("CHERRY_PICK_HEAD", "a cherry-pick", "finish it with git cherry-pick --continue, or abort it with --abort"),
+    ("REVERT_HEAD", "a revert", "finish it with git revert --continue, or abort it with git revert --abort"),
+    ("BISECT_LOG", "a bisect", "end it with git bisect reset"),
+)
 
 
 @dataclass
@@ -81,10 +107,13 @@ def git(
     cwd: Path, *args: str, input: bytes | None = None, env: Mapping[str, str] | None = None, check: bool = True
 ) -> subprocess.CompletedProcess[bytes]:
     """Run ``git ARGS`` in ``cwd``; raise GitError (with git's message) when it fails and ``check`` is set."""
+    with _ADMIN_LOCK:
+        admin = _ADMIN.get(cwd)
+    where = (f"--git-dir={admin}", f"--work-tree={cwd}") if admin is not None else ()
     start = time.perf_counter()
     try:
         done = subprocess.run(
-            ["git", *args],
+            ["git", *_SAFE, *where, *args],
             cwd=cwd,
             input=input,
             stdin=None if input is not None else subprocess.DEVNULL,
@@ -180,13 +209,37 @@ def worktree_path(root: Path, run_id: str, slot: str) -> Path:
 
 
 def add_worktree(root: Path, path: Path, commit: str) -> None:
-    """A detached worktree of ``commit`` at ``path``."""
+    """A detached worktree of ``commit`` at ``path``; its administrative folder is recorded (module docstring)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     git(root, "worktree", "add", "--detach", "--quiet", str(path), commit)
+    admin = Path(_out(path, "rev-parse", "--path-format=absolute", "--absolute-git-dir"))
+    with _ADMIN_LOCK:
+        _ADMIN[path] = admin
+
+
+def admin_dir(path: Path) -> Path | None:
+    """The administrative git folder of a worktree the engine made, or None."""
+    with _ADMIN_LOCK:
+        return _ADMIN.get(path)
+
+
+def _pointer_intact(path: Path) -> bool:
+    """Whether a worktree's ``.git`` file still names the administrative folder the engine recorded."""
+    admin = admin_dir(path)
+    pointer = path / ".git"
+    if admin is None or pointer.is_symlink() or not pointer.is_file():
+        return False
+    try:
+        text = pointer.read_text(encoding="utf-8").strip()
+    except (OSError, UnicodeDecodeError):
+        return False
+    return text == f"gitdir: {admin}" or Path(text.removeprefix("gitdir: ")).resolve() == admin.resolve()
 
 
 def remove_worktree(root: Path, path: Path) -> None:
     """Remove a worktree and its administrative files, whatever state it is in."""
+    with _ADMIN_LOCK:
+        _ADMIN.pop(path, None)
     if git(root, "worktree", "remove", "--force", "--force", str(path), check=False).returncode != 0:
         shutil.rmtree(path, ignore_errors=True)
         git(root, "worktree", "prune", check=False)
@@ -233,12 +286,12 @@ def prepare(root: Path, path: Path, commit: str, patches: Sequence[Path]) -> str
     tree is most of git's time per workstream). A worktree that cannot be reset is replaced.
     """
     fresh = True
-    if (path / ".git").exists():
+    if _pointer_intact(path):
         reset = git(path, "reset", "--hard", "--quiet", commit, check=False)
         fresh = reset.returncode != 0 or git(path, "clean", "-ffdxq", check=False).returncode != 0
-        if fresh:
-            remove_worktree(root, path)
     if fresh:
+        if os.path.lexists(path):
+            remove_worktree(root, path)
         add_worktree(root, path, commit)
     applied = False
     for patch in patches:
@@ -254,24 +307,44 @@ def changes_between(cwd: Path, old_tree: str, new_tree: str) -> dict[str, str]:
 
     For a rename the new path is ``renamed`` and the old one ``deleted``: both count as touched.
     """
+    return {path: kind for path, (kind, _mode, _target) in diff_entries(cwd, old_tree, new_tree).items()}
+
+
+def diff_entries(cwd: Path, old_tree: str, new_tree: str) -> dict[str, tuple[str, str, str | None]]:
+    """Like ``changes_between``, each path with its change kind, its new git mode (empty when deleted) and, for a
+    symbolic link, its target (read from the object store, never from the disk): one ``diff --raw``."""
     if old_tree == new_tree:
         return {}
-    raw = git(cwd, "diff", "--name-status", "-z", "-M", *_DIFF, old_tree, new_tree).stdout.decode("utf-8")
-    fields = raw.split("\0")
-    changes: dict[str, str] = {}
+    raw = git(cwd, "diff", "--raw", "-z", "-M", *_DIFF, old_tree, new_tree).stdout
+    fields = raw.decode("utf-8", errors="surrogateescape").split("\0")
+    found: dict[str, tuple[str, str, str | None]] = {}
+    links: dict[str, str] = {}
     i = 0
     while i < len(fields) - 1:
-        status = fields[i]
+        meta = fields[i].split()
+        status = meta[4] if len(meta) > 4 else "M"
+        mode, blob = (meta[1], meta[3]) if len(meta) > 4 else ("", "")
         if status[0] in "RC":
             old, new = fields[i + 1], fields[i + 2]
             if status[0] == "R":
-                changes[old] = "deleted"
-            changes[new] = CHANGE_KINDS[status[0]]
+                found[old] = ("deleted", "", None)
+            path, kind = new, CHANGE_KINDS[status[0]]
             i += 3
         else:
-            changes[fields[i + 1]] = CHANGE_KINDS.get(status[0], "modified")
+            path, kind = fields[i + 1], CHANGE_KINDS.get(status[0], "modified")
             i += 2
-    return changes
+        found[path] = (kind, "" if status[0] == "D" else mode, None)
+        if mode == "120000" and status[0] != "D":
+            links[path] = blob
+    if links:
+        batch = "".join(f"{blob}\n" for blob in links.values()).encode()
+        out = git(cwd, "cat-file", "--batch", input=batch).stdout
+        for path in links:
+            header, _, out = out.partition(b"\n")
+            size = int(header.split()[2]) if header.count(b" ") == 2 else 0
+            found[path] = (found[path][0], "120000", out[:size].decode("utf-8", errors="surrogateescape"))
+            out = out[size + 1 :]
+    return found
 
 
 def diff(cwd: Path, old_tree: str, new_tree: str) -> bytes:
@@ -299,3 +372,64 @@ def is_applied(cwd: Path, patch: Path) -> bool:
     if patch.stat().st_size == 0:
         return True
     return git(cwd, "apply", "--binary", "--reverse", "--check", str(patch), check=False).returncode == 0
+
+
+def tree_dirs(cwd: Path, tree: str) -> list[str]:
+    """Every folder of a tree, as repository paths."""
+    raw = git(cwd, "ls-tree", "-r", "-d", "-z", "--name-only", tree).stdout.decode("utf-8", errors="surrogateescape")
+    return [name for name in raw.split("\0") if name]
+
+
+def working_tree_status(root: Path) -> bytes:
+    """``git status`` of the user's tree (porcelain, NUL-separated, untracked files listed one by one), the
+    engine's folders left out; the index is never rewritten (``--no-optional-locks``)."""
+    return git(
+        root,
+        "--no-optional-locks",
+        "status",
+        "--porcelain=v1",
+        "-z",
+        "--untracked-files=all",
+        "--ignore-submodules=all",
+        "--",
+        *ALL_BUT_ENGINE,
+    ).stdout
+
+
+def git_dirs(root: Path) -> tuple[Path, Path]:
+    """The repository's git folder and its common folder (the same unless ``root`` is itself a worktree)."""
+    out = _out(root, "rev-parse", "--path-format=absolute", "--git-dir", "--git-common-dir").splitlines()
+    return Path(out[0]), Path(out[-1])
+
+
+def unfinished_operation(root: Path) -> str | None:
+    """Why the repository cannot be run on now: a merge, rebase, cherry-pick, revert or bisect under way, or
+    unmerged paths; None when it is at rest."""
+    git_dir, common = git_dirs(root)
+    for name, what, how in UNFINISHED:
+        if (git_dir / name).exists() or (common / name).exists():
+            return f"{root} is in the middle of {what}; {how}, then run again"
+    unmerged = git(root, "ls-files", "--unmerged", "-z").stdout
+    if unmerged:
+        first = unmerged.split(b"\t", 1)[-1].split(b"\0", 1)[0].decode("utf-8", errors="replace")
+        return f"{root} has unmerged paths (e.g. {first}); resolve them and git add them, then run again"
+    return None
+
+
+def exclude_engine_folders(root: Path) -> bool:
+    """Keep ``.runs/`` and ``.ledger/`` out of ``git add -A`` through ``.git/info/exclude`` (no tracked file is
+    touched); whether a line was added."""
+    exclude = git_dirs(root)[1] / "info" / "exclude"
+    try:
+        text = exclude.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        text = ""
+    present = {line.strip() for line in text.splitlines()}
+    missing = [f"/{name}/" for name in ENGINE_DIRS if f"/{name}/" not in present and f"/{name}" not in present]
+    if not missing:
+        return False
+    exclude.parent.mkdir(parents=True, exist_ok=True)
+    lines = ["# uet: the engine's records (uet run)", *missing]
+    sep = "" if not text or text.endswith("\n") else "\n"
+    exclude.write_text(text + sep + "\n".join(lines) + "\n", encoding="utf-8")
+    return True

@@ -9,8 +9,14 @@ here, so the rules are in one place:
 - the child gets its own process group (session on POSIX), stdin from the null device, and it never
   outlives its task: when it exits, what it left running in its group is killed; on timeout or on
   cancellation the whole group is killed, grandchildren included;
-- success means the expected exit code, and the success pattern (a Python regex, MULTILINE) found in
-  stdout or stderr; the full output is matched, then redacted and capped for storage.
+- success means the expected exit code, and the success pattern (a Python regex, MULTILINE, run by the
+  ``regex`` package) found in stdout or stderr. The match has a time limit that counts inside the
+  command's ``timeout_s`` (``PATTERN_LIMIT_S`` when it has none), and releases the GIL while it runs, so a
+  catastrophic pattern fails the check instead of hanging the engine, and signals are handled meanwhile;
+- output is streamed into a bounded ``Capture``: the pattern sees the whole output up to twice
+  ``MATCH_WINDOW``, beyond that its head and its tail; the stored text is redacted, then capped;
+- with a ``Confinement`` (``uet_engine.execution.sandbox``) the command runs inside the operating
+  system's sandbox, wrapped by it.
 """
 
 from __future__ import annotations
@@ -29,13 +35,20 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO
 
+import regex
+
 from uet_contracts import ExecutionRequest, ExecutionResult
-from uet_engine.detection.redact import DEFAULT_OUTPUT_LIMIT, Redactor, cap, decode
+from uet_engine.detection.redact import DEFAULT_OUTPUT_LIMIT, MATCH_WINDOW, Capture, Redactor
 from uet_engine.execution.orphans import GroupRegistry
+from uet_engine.execution.sandbox import Confinement
 
 PWSH_MISSING = "pwsh (PowerShell 7) is not installed or not on PATH"
 SH_MISSING = "sh is not on PATH (on Windows install Git for Windows, which provides sh.exe)"
 CANCELLED = "cancelled before it finished"
+
+# The time a success pattern may take to match when its check has no timeout_s (seconds).
+PATTERN_LIMIT_S = 10.0
+_READ_CHUNK = 64 * 1024
 
 _WINDOWS = sys.platform == "win32"
 # On Windows a new process group is what lets the engine end the child's tree without ending itself.
@@ -117,9 +130,26 @@ def command_for(tool: str, run: str, env: Mapping[str, str]) -> list[str] | str:
     return f"unknown runner {tool!r}"
 
 
-def _reader(stream: IO[bytes], sink: list[bytes]) -> None:
-    sink.append(stream.read())
+def _reader(stream: IO[bytes], sink: Capture) -> None:
+    read = getattr(stream, "read1", stream.read)
+    while chunk := read(_READ_CHUNK):
+        sink.feed(chunk)
     stream.close()
+
+
+def _pattern_found(pattern: regex.Pattern[str], texts: list[str], limit: float) -> bool | None:
+    """Whether ``pattern`` occurs in one of ``texts``; None when matching took longer than ``limit`` seconds."""
+    deadline = time.monotonic() + limit
+    for text in texts:
+        left = deadline - time.monotonic()
+        if left <= 0:
+            return None
+        try:
+            if pattern.search(text, timeout=left, concurrent=True) is not None:
+                return True
+        except TimeoutError:
+            return None
+    return False
 
 
 def _now() -> datetime:
@@ -135,33 +165,39 @@ def execute(
     env: Mapping[str, str] | None = None,
     output_limit: int = DEFAULT_OUTPUT_LIMIT,
     live: LiveProcesses | None = None,
+    confinement: Confinement | None = None,
 ) -> ExecutionResult:
     """Run ``request.run`` with ``request.tool`` in ``cwd`` and report the outcome; never raises for the command.
 
     ``env`` is the child's whole environment (the engine's own when None); the values of its
-    secret-looking variables are redacted from the stored output and from nothing else.
+    secret-looking variables are redacted from the stored output and from nothing else. With
+    ``confinement`` the command runs in its sandbox (``cwd`` must be the confinement's worktree).
     """
     child_env = dict(os.environ if env is None else env)
     redact = Redactor.for_environment(child_env)
+    if confinement is not None:
+        child_env = confinement.env(child_env)
+    window = max(MATCH_WINDOW, output_limit + 64 * 1024)
     started_at = _now()
     start = time.perf_counter()
 
     def result(
         success: bool,
         exit_code: int | None,
-        out: bytes = b"",
-        err: bytes = b"",
+        out: Capture | None = None,
+        err: Capture | None = None,
         *,
         timed_out: bool = False,
         error: str | None = None,
     ) -> ExecutionResult:
+        out, err = out or Capture(), err or Capture()
         return ExecutionResult(
             success=success,
             exit_code=exit_code,
-            stdout=cap(redact(decode(out)), output_limit),
-            stderr=cap(redact(decode(err)), output_limit),
-            stdout_bytes=len(out),
-            stderr_bytes=len(err),
+            stdout=out.stored(redact, output_limit),
+            stderr=err.stored(redact, output_limit),
+            stdout_bytes=out.total,
+            stderr_bytes=err.total,
             files_touched=[],
             started_at=started_at,
             finished_at=_now(),
@@ -171,12 +207,14 @@ def execute(
         )
 
     try:
-        regex = None if success_pattern is None else re.compile(success_pattern, re.MULTILINE)
-    except re.error as exc:
+        pattern = None if success_pattern is None else regex.compile(success_pattern, regex.MULTILINE)
+    except (regex.error, re.error) as exc:
         return result(False, None, error=f"invalid success pattern {success_pattern!r}: {exc}")
     argv = command_for(request.tool, request.run, child_env)
     if isinstance(argv, str):
         return result(False, None, error=argv)
+    if confinement is not None:
+        argv = confinement.wrap(argv)
     if live is not None and live.cancelled:
         return result(False, None, error=CANCELLED)
     try:
@@ -196,8 +234,7 @@ def execute(
         proc.communicate()
         return result(False, None, error=CANCELLED)
 
-    out: list[bytes] = []
-    err: list[bytes] = []
+    out, err = Capture(window), Capture(window)
     assert proc.stdout is not None and proc.stderr is not None
     readers = [
         threading.Thread(target=_reader, args=(proc.stdout, out), daemon=True),
@@ -227,17 +264,21 @@ def execute(
         if live is not None:
             live.discard(proc)
 
-    stdout, stderr = b"".join(out), b"".join(err)
     if timed_out.is_set():
-        return result(
-            False, exit_code, stdout, stderr, timed_out=True, error=f"timed out after {request.timeout_s:g} s"
-        )
+        return result(False, exit_code, out, err, timed_out=True, error=f"timed out after {request.timeout_s:g} s")
     if live is not None and live.cancelled:
-        return result(False, exit_code, stdout, stderr, error=CANCELLED)
+        return result(False, exit_code, out, err, error=CANCELLED)
     if exit_code != expect_exit:
-        return result(False, exit_code, stdout, stderr, error=f"exit code {exit_code}, expected {expect_exit}")
-    if regex is not None and not (regex.search(decode(stdout)) or regex.search(decode(stderr))):
-        return result(
-            False, exit_code, stdout, stderr, error=f"success pattern {success_pattern!r} not found in the output"
-        )
-    return result(True, exit_code, stdout, stderr)
+        return result(False, exit_code, out, err, error=f"exit code {exit_code}, expected {expect_exit}")
+    if pattern is not None:
+        limit = PATTERN_LIMIT_S if not request.timeout_s else request.timeout_s - (time.perf_counter() - start)
+        found = _pattern_found(pattern, out.texts() + err.texts(), limit)
+        if found is None:
+            why = f"the rest of its timeout_s ({max(limit, 0):.3g} s)" if request.timeout_s else f"{limit:g} s"
+            message = f"success pattern {success_pattern!r} took longer than {why} to match; simplify it"
+            return result(False, exit_code, out, err, timed_out=True, error=message)
+        if not found:
+            return result(
+                False, exit_code, out, err, error=f"success pattern {success_pattern!r} not found in the output"
+            )
+    return result(True, exit_code, out, err)

@@ -13,7 +13,9 @@ from datetime import datetime
 from uet_contracts import AuditEvent, AuditOutcome, ErrorEvent, PatchLedgerEntry, PhaseSpec, RunRecord
 from uet_engine import clock
 from uet_engine.detection.error_codes import ERROR_CODES
+from uet_engine.execution.sandbox import Sandbox
 from uet_engine.execution.selection import Reuse
+from uet_engine.execution.worker import ACCEPTANCE_RUNNERS
 from uet_engine.saving import codec, ledger
 
 
@@ -29,12 +31,18 @@ def queued_records(
     reused: Mapping[str, Reuse],
     base_commit: str,
     now: datetime,
+    sandbox: Sandbox | None = None,
 ) -> list[RunRecord]:
-    """The first row of each workstream of the run: ``queued``, or ``succeeded`` when an earlier success is reused."""
+    """The first row of each workstream of the run: ``queued``, or ``succeeded`` when an earlier success is reused.
+
+    A queued row says how many steps and checks the workstream has (``uet runs verify`` expects an attempt
+    of each once it succeeded) and, with ``sandbox``, what will confine it and whether it keeps the network.
+    """
     records: list[RunRecord] = []
     for phase in phases:
         spec = specs[phase]
         reuse = reused.get(phase)
+        runs = reuse is None and sandbox is not None
         records.append(
             RunRecord(
                 run_id=run_id,
@@ -48,6 +56,10 @@ def queued_records(
                 spec_sha256=spec_sha256(spec),
                 patch_id=reuse.record.patch_id if reuse else None,
                 reused_from=(reuse.record.reused_from or reuse.record.run_id) if reuse else None,
+                step_count=None if reuse else len(spec.steps or []),
+                check_count=None if reuse else sum(len(getattr(spec.acceptance, r) or []) for r in ACCEPTANCE_RUNNERS),
+                sandbox=sandbox.mechanism if runs and sandbox is not None else None,
+                network=sandbox.network_for(spec) if runs and sandbox is not None else None,
             )
         )
     return records

@@ -18,6 +18,7 @@ from pathlib import Path
 
 from uet_contracts import PatchLedgerEntry, RunRecord
 from uet_engine.errors import RunRefused
+from uet_engine.execution.sandbox import UNCONFINED, Sandbox
 from uet_engine.planning.graph import prerequisites_of
 from uet_engine.planning.phase_set import PhaseSet
 from uet_engine.saving.store import RunStore, store_path
@@ -31,6 +32,7 @@ class Options:
     no_deps: bool = False
     jobs: int = 1
     resume: str | None = None
+    sandbox: Sandbox = UNCONFINED  # what confines the commands (chosen by ``sandbox.choose``); none by default
 
 
 @dataclass

@@ -8,13 +8,18 @@ The order inside a workstream:
 
 1. the worktree is made from the run's base commit plus the patches of the prerequisites that
    succeeded in this run, in dependency order;
-2. the steps run in order; after each, the worktree is staged and the paths it touched recorded;
-3. the file scope is checked against everything the steps touched (a violation fails the workstream
-   before any acceptance check runs);
+2. the steps run in order, each confined by the run's sandbox (``uet_engine.execution.sandbox``) when
+   there is one; after each, a write the sandbox blocked fails it, and without a sandbox the ``Guard``
+   looks for changes outside the worktree (the user's tree, git's config and hooks) before the engine
+   runs git there again; then the worktree is staged and the paths it touched recorded;
+3. the file scope is checked against everything the steps touched, and so is what the changes are (file
+   types and modes, ``uet_engine.detection.patch_data``): a violation fails the workstream before any
+   acceptance check runs;
 4. the acceptance checks run in order: ``sh``, then ``python``, then ``powershell``;
 5. the workstream's patch is the diff between the tree it started from and the tree the steps left.
    Acceptance checks verify, they never contribute: files they create (caches, reports) are not part
-   of the patch and are not subject to the scope check.
+   of the patch and are not subject to the scope check. A patch holding the value of a secret
+   variable fails the workstream instead (it would be stored in ``.ledger/patches``).
 
 Worktrees are slots: a run keeps one per workstream running at the same time and resets it to a
 pristine state for the next workstream (``isolation.prepare``); the run removes them when it ends.
@@ -23,6 +28,8 @@ pristine state for the next workstream (``isolation.prepare``); the run removes 
 from __future__ import annotations
 
 import dataclasses
+import posixpath
+import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -39,12 +46,15 @@ from uet_contracts import (
     StepAttempt,
 )
 from uet_engine import clock
+from uet_engine.detection import blocked, patch_data
 from uet_engine.detection.error_codes import ERROR_CODES
 from uet_engine.detection.redact import DEFAULT_OUTPUT_LIMIT, Redactor
 from uet_engine.detection.scope import describe, violations
 from uet_engine.errors import GitError
 from uet_engine.execution import isolation
+from uet_engine.execution.guard import Guard
 from uet_engine.execution.process import CANCELLED, PWSH_MISSING, SH_MISSING, LiveProcesses, execute
+from uet_engine.execution.sandbox import UNCONFINED, Confinement, Sandbox
 from uet_engine.states import WorkerStatus
 
 # The order acceptance checks run in (and are numbered in): the schema's Runner enum, sh, python, powershell,
@@ -67,6 +77,8 @@ class Job:
     live: LiveProcesses
     redact: Redactor
     output_limit: int = DEFAULT_OUTPUT_LIMIT
+    sandbox: Sandbox = UNCONFINED
+    guard: Guard | None = None
 
 
 @dataclass
@@ -157,6 +169,22 @@ def not_run(job: Job, status: WorkerStatus, error_type: ErrorType, reason: str) 
     return Finished(job.spec.workstream_id, status, reason, [_error(job, error_type, reason)])
 
 
+def not_run_refusal(run_id: str, spec: PhaseSpec, what: str, items: Sequence[str]) -> Finished:
+    """A workstream failed for a change outside its worktree found after it ended (the run's records)."""
+    reason = f"{what}: " + "; ".join(items)
+    error = ErrorEvent(
+        timestamp=clock.utc_now(),
+        run_id=run_id,
+        workstream_id=spec.workstream_id,
+        phase_id=spec.phase_id,
+        error_type="scope_violation",
+        error_code=ERROR_CODES["scope_violation"],
+        message=reason,
+        severity="error",
+    )
+    return Finished(spec.workstream_id, "failed", reason, [error])
+
+
 def _failure(job: Job, task: _Task, result: ExecutionResult) -> Finished:
     """The Finished message for a task that did not succeed, with its error event."""
     why = result.error or "failed"
@@ -176,6 +204,52 @@ def _failure(job: Job, task: _Task, result: ExecutionResult) -> Finished:
     return Finished(job.spec.workstream_id, "failed", reason, [error])
 
 
+def _scope_failure(job: Job, task: _Task | None, what: str, items: Sequence[str]) -> Finished:
+    where = f"{task.task_id} ({task.request.tool}) " if task is not None else ""
+    reason = f"{where}{what}: " + "; ".join(items)
+    task_id = task.task_id if task is not None else None
+    error = _error(job, "scope_violation", reason, task_id=task_id, files=list(items))
+    return Finished(job.spec.workstream_id, "failed", reason, [error])
+
+
+def _after_task(job: Job, task: _Task, result: ExecutionResult, confinement: Confinement | None) -> Finished | None:
+    """The failure of a task whose writes the sandbox blocked or that changed something outside its worktree."""
+    if confinement is not None:
+        paths, read_only_fs = blocked.blocked_writes(
+            result.stdout + "\n" + result.stderr, job.worktree.resolve(), confinement.writable, confinement.protected()
+        )
+        if paths:
+            shown = [blocked.describe(p, job.root.resolve(), confinement.worktree) for p in paths]
+            return _scope_failure(job, task, f"the {confinement.mechanism} sandbox blocked a write", shown)
+        if read_only_fs and not result.success:
+            what = f"the {confinement.mechanism} sandbox blocked a write"
+            return _scope_failure(job, task, what, ["a read-only file system was reported"])
+    if job.guard is not None:
+        changed = job.guard.check(job.worktree)
+        if changed:
+            return _scope_failure(job, task, "changed files outside its worktree", changed)
+    return None
+
+
+def _change_problems(
+    job: Job, entries: dict[str, tuple[str, str, str | None]], reserved: set[str]
+) -> tuple[Finished | None, dict[str, str]]:
+    """The scope check of everything the steps changed (paths, then file types and modes, then what git would
+    have dropped); the refusal, if any, and the changes."""
+    changes = {p: kind for p, (kind, _mode, _target) in entries.items()}
+    existed = {p for p, kind in changes.items() if kind in ("modified", "deleted")}
+    problems = violations(job.spec.file_scope, changes, existed.__contains__)
+    typed = patch_data.entry_problems({p: patch_data.Entry(mode, target) for p, (_k, mode, target) in entries.items()})
+    messages = describe(changes, {p: why for p, why in problems.items() if p not in typed})
+    messages += [f"{p}: {changes[p]}, but {why}" for p, why in typed.items()]
+    messages += [f"{p}: written, but {patch_data.reserved_reason(p) or 'it is reserved'}" for p in sorted(reserved)]
+    if not messages:
+        return None, changes
+    reason = "file scope violated: " + "; ".join(sorted(messages))
+    error = _error(job, "scope_violation", reason, files=sorted({*problems, *typed, *reserved}))
+    return Finished(job.spec.workstream_id, "failed", reason, [error], changes=changes), changes
+
+
 def run_workstream(job: Job, post: Callable[[StepAttempt], None]) -> Finished:
     """Run one workstream in its own worktree and describe the outcome; never raises for the work itself."""
     path = job.worktree
@@ -190,18 +264,40 @@ def run_workstream(job: Job, post: Callable[[StepAttempt], None]) -> Finished:
 
 
 def _run(job: Job, path: Path, post: Callable[[StepAttempt], None]) -> Finished:
-    ws = job.spec.workstream_id
     steps, checks = tasks_of(job.run_id, job.spec)
     base_tree = isolation.prepare(job.root, path, job.base_commit, job.patches)
-    tree = base_tree
-    step_changes: dict[str, str] = {}
+    if job.guard is not None:
+        job.guard.watch_slot(path)
+    read_only = [p for p in job.spec.file_scope.read_only if not any(c in p for c in "*?[")]
+    confinement = job.sandbox.confine(path, job.root, read_only=read_only, network=not job.spec.no_network)
+    try:
+        return _run_tasks(job, path, post, steps, checks, base_tree, confinement)
+    finally:
+        if confinement is not None:
+            confinement.close()
 
-    def run_task(task: _Task) -> ExecutionResult:
+
+def _run_tasks(
+    job: Job,
+    path: Path,
+    post: Callable[[StepAttempt], None],
+    steps: list[_Task],
+    checks: list[_Task],
+    base_tree: str,
+    confinement: Confinement | None,
+) -> Finished:
+    ws = job.spec.workstream_id
+    tree = base_tree
+    known_dirs = set(isolation.tree_dirs(path, base_tree)) if steps else set()
+    reserved: set[str] = set()
+
+    def run_task(task: _Task) -> tuple[ExecutionResult, Finished | None]:
         stored = dataclasses.replace(task.request, run=job.redact(task.request.run))
         attempt = StepAttempt(
             run_id=job.run_id, workstream_id=ws, kind=task.kind, index=task.index, attempt=1, request=stored
         )
         post(attempt)
+        started_ns = time.time_ns() - 2_000_000_000  # filesystems with coarse mtimes
         result = execute(
             task.request,
             path,
@@ -210,30 +306,45 @@ def _run(job: Job, path: Path, post: Callable[[StepAttempt], None]) -> Finished:
             env=job.env,
             output_limit=job.output_limit,
             live=job.live,
+            confinement=confinement,
         )
+        refused = _after_task(job, task, result, confinement)
+        if refused is not None:
+            post(dataclasses.replace(attempt, result=dataclasses.replace(result, success=False)))
+            return result, refused
         if task.kind == "step" and result.success:
             nonlocal tree
-            after = isolation.stage_all(path)
+            found = patch_data.reserved_paths(path, known_dirs, started_ns)
+            reserved.update(found)
+            after = isolation.stage_all(path) if not found else tree
             touched = isolation.changes_between(path, tree, after)
-            step_changes.update(touched)
-            result = dataclasses.replace(result, files_touched=sorted(touched))
+            known_dirs.update(posixpath.dirname(p) for p in touched)
+            result = dataclasses.replace(result, files_touched=sorted({*touched, *found}))
             tree = after
         post(dataclasses.replace(attempt, result=result))
-        return result
+        return result, None
 
     for task in steps:
-        result = run_task(task)
+        result, refused = run_task(task)
+        if refused is not None:
+            return refused
         if not result.success:
             return _failure(job, task, result)
-    changes = step_changes if len(steps) == 1 else isolation.changes_between(path, base_tree, tree)
-    existed = {p for p, kind in changes.items() if kind in ("modified", "deleted")}
-    problems = violations(job.spec.file_scope, changes, existed.__contains__)
-    if problems:
-        reason = "file scope violated: " + "; ".join(describe(changes, problems))
-        error = _error(job, "scope_violation", reason, files=list(problems))
-        return Finished(ws, "failed", reason, [error], changes=changes)
+        if reserved:
+            break
+    refused, changes = _change_problems(job, isolation.diff_entries(path, base_tree, tree), reserved)
+    if refused is not None:
+        return refused
     for task in checks:
-        result = run_task(task)
+        result, refused = run_task(task)
+        if refused is not None:
+            return refused
         if not result.success:
             return _failure(job, task, result)
-    return Finished(ws, "succeeded", None, [], isolation.diff(path, base_tree, tree), changes)
+    patch = isolation.diff(path, base_tree, tree)
+    leaking = job.redact.files_with_secrets(patch)
+    if leaking:
+        reason = "its patch holds the value of a secret variable, in: " + ", ".join(leaking)
+        error = _error(job, "secret_leak", reason, files=leaking)
+        return Finished(ws, "failed", reason + "; the patch was not stored", [error], changes=changes)
+    return Finished(ws, "succeeded", None, [], patch, changes)

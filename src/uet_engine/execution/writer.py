@@ -13,6 +13,7 @@ user's tree holds exactly the workstreams that succeeded, and a failed one leave
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,6 +22,7 @@ from uet_contracts import ErrorEvent, PatchLedgerEntry, RunRecord, RunStatus, St
 from uet_engine.detection.execution_log import execution_log
 from uet_engine.errors import GitError, RunRefused
 from uet_engine.execution import isolation
+from uet_engine.execution.guard import Guard
 from uet_engine.execution.records import audit_line, patch_conflict
 from uet_engine.execution.selection import Reuse
 from uet_engine.execution.worker import Finished
@@ -48,6 +50,23 @@ class RunWriter:
         self.root = root
         self.run_id = run_id
         self.store = store
+        self.guard: Guard | None = None  # set when nothing confines the commands: told of every patch applied
+        self._landed: list[PatchLedgerEntry] = []
+        store.foreign_writes()  # the baseline: from now on, a commit by any other connection is noticed
+
+    def records_changed(self) -> list[str]:
+        """What changed in the run's records that this writer did not write: the store, the audit log, the
+        patch files of this run."""
+        found = []
+        if self.store.foreign_writes():
+            found.append(f"{self.store.path.relative_to(self.root).as_posix()} (written by another process)")
+        if self.store.audit is not None:
+            why = self.store.audit.tampered()
+            if why:
+                found.append(why)
+        for entry in self._landed:
+            found += [f"{entry.path} ({problem})" for problem in ledger.file_problems(self.root, entry)]
+        return found
 
     # -- the start of a run -------------------------------------------------------------------------
 
@@ -129,6 +148,7 @@ class RunWriter:
             base_commit=base_commit,
         )
         self.store.add_patch(entry)
+        self._landed.append(entry)
         summary = f"{entry.path}: {entry.size_bytes} bytes, {len(entry.files)} file(s)"
         self.store.event(self.run_id, "patch_captured", workstream_id=ws, message=summary)
         # Made durable by the fsync of the workstream's final-state line, which follows it.
@@ -143,7 +163,8 @@ class RunWriter:
             return Landed(record, None)
         record = self.store.transition(self.run_id, ws, "succeeded", patch_id=entry.patch_id)
         try:
-            isolation.apply_to_tree(self.root, patch)
+            with self.guard.engine_writes(finished.changes) if self.guard else contextlib.nullcontext():
+                isolation.apply_to_tree(self.root, patch)
         except GitError as exc:  # the tree changed between the check and now
             why = f"succeeded, but its patch {entry.path} could not be applied to the working tree: {exc}"
             self.store.add_error(patch_conflict(self.run_id, phase, entry, why))

@@ -80,6 +80,7 @@ class AuditLog:
     def __init__(self, repo: Path) -> None:
         self.path = audit_path(repo)
         self._fd: int | None = None
+        self._after_write: tuple[int, int, int] | None = None  # (inode, size, mtime_ns) after our last write
 
     def _open(self) -> int:
         if self._fd is None:
@@ -109,6 +110,24 @@ class AuditLog:
             view = view[written:]
         if durable:
             _sync(fd)
+        info = os.fstat(fd)
+        self._after_write = (info.st_ino, info.st_size, info.st_mtime_ns)
+
+    def tampered(self) -> str | None:
+        """How the log changed since this writer's last line, when someone else changed it; None otherwise."""
+        if self._after_write is None:
+            return None
+        shown = AUDIT_FILE.as_posix()
+        try:
+            info = os.stat(self.path)
+        except FileNotFoundError:
+            return f"{shown} (deleted)"
+        inode, size, mtime = self._after_write
+        if info.st_ino != inode:
+            return f"{shown} (replaced by another file)"
+        if (info.st_size, info.st_mtime_ns) != (size, mtime):
+            return f"{shown} (changed: {info.st_size} bytes, the engine wrote {size})"
+        return None
 
     def close(self) -> None:
         if self._fd is not None:

@@ -170,6 +170,7 @@ class RunStore:
         self._mutex = threading.RLock()
         self._last_seq: int | None = None  # the last event seq this connection saw committed or inserted
         self._decoded_records: dict[tuple[str, str], tuple[str, RunRecord]] = {}
+        self._data_version: int | None = None
 
     # -- opening and closing ---------------------------------------------------------------------------
 
@@ -203,6 +204,14 @@ class RunStore:
             db.close()
             raise
         return cls(Path(repo), db, AuditLog(Path(repo)) if audit else None)
+
+    def foreign_writes(self) -> bool:
+        """Whether another connection committed to the store since the last call (SQLite's ``data_version``)."""
+        with self._mutex:
+            version = int(self._db.execute("PRAGMA data_version").fetchone()[0])
+            changed = self._data_version is not None and version != self._data_version
+            self._data_version = version
+        return changed
 
     def close(self) -> None:
         with self._mutex:

@@ -23,6 +23,7 @@ from tests.conftest import EXAMPLES
 from tests.uet_engine.execution.test_process import _alive, dies
 from tests.uet_engine.phase_specs import spec, write
 from uet_contracts import AuditEvent
+from uet_engine.execution import sandbox
 from uet_engine.saving.store import TABLES
 
 pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="POSIX shells and signals")
@@ -236,7 +237,7 @@ def test_scope_violation_is_refused_naming_every_path(tmp_path: Path) -> None:
             read_only=["config.yaml"],
         ),
     )
-    done = uet(repo, "run", str(tmp_path / "specs"))
+    done = uet(repo, "run", str(tmp_path / "specs"), "--sandbox", "off")
     assert done.code == 1
     record = rows(repo, "uet_runs")[0]
     assert record["status"] == "failed"
@@ -265,7 +266,7 @@ def test_timeout_kills_the_step_and_its_grandchildren(tmp_path: Path) -> None:
             create=["x.txt"],
         ),
     )
-    done = uet(repo, "run", str(tmp_path / "specs"))
+    done = uet(repo, "run", str(tmp_path / "specs"), "--sandbox", "off")
     assert done.code == 1
     record = rows(repo, "uet_runs")[0]
     assert (record["status"], record["reason"]) == ("failed", "step/0 (sh) failed: timed out after 1 s")
@@ -328,6 +329,7 @@ def test_dry_run_prints_the_plan_and_writes_nothing(tmp_path: Path) -> None:
         "would skip  PH-01A ws-pipeline-plus-1a-task-queue: not selected by --ws-id",
         "would run   PH-01B ws-pipeline-plus-1b-status",
         "would skip  PH-02 ws-pipeline-plus-2-integration: not selected by --ws-id",
+        f"sandbox: {sandbox.choose('auto').mechanism}, network on",
     ]
     assert not (repo / ".runs").exists() and not (repo / ".ledger").exists()
     assert git(repo, "status", "--porcelain", "--ignored") == ""
@@ -388,13 +390,13 @@ def test_resume_reruns_failures_and_reuses_successes(tmp_path: Path) -> None:
         phase("PH-B", ["PH-A"], [step("cat a.txt > b.txt")], create=["b.txt"], acceptance={"sh": [f"test -f {gate}"]}),
         phase("PH-C", ["PH-B"], [step("cat b.txt > c.txt")], create=["c.txt"]),
     )
-    first = uet(repo, "run", str(tmp_path / "specs"))
+    first = uet(repo, "run", str(tmp_path / "specs"), "--sandbox", "off")
     assert first.code == 1
     run1 = only_run_id(repo)
     assert statuses(repo, run1) == {"ws-ph-a": "succeeded", "ws-ph-b": "failed", "ws-ph-c": "skipped"}
     assert tracked_and_untracked(repo) == ["README.md", "a.txt"]
     gate.write_text("open\n")
-    second = uet(repo, "run", str(tmp_path / "specs"), "--resume", run1)
+    second = uet(repo, "run", str(tmp_path / "specs"), "--resume", run1, "--sandbox", "off")
     assert second.code == 0, second.stdout + second.stderr
     run2 = next(r["run_id"] for r in rows(repo, "uet_runs") if r["run_id"] != run1)
     records = {r["workstream_id"]: r for r in rows(repo, "uet_runs") if r["run_id"] == run2}
@@ -427,7 +429,7 @@ def slow_specs(tmp_path: Path) -> Path:
 def test_kill_9_mid_run_is_recovered_by_the_next_run(tmp_path: Path) -> None:
     repo = make_repo(tmp_path / "repo")
     specs = slow_specs(tmp_path)
-    proc = start_uet(repo, "run", str(specs))
+    proc = start_uet(repo, "run", str(specs), "--sandbox", "off")
     wait_for(tmp_path / "started")
     orphan = int((tmp_path / "started").read_text())
     try:
@@ -442,7 +444,7 @@ def test_kill_9_mid_run_is_recovered_by_the_next_run(tmp_path: Path) -> None:
             tmp_path / "specs",
             phase("PH-S", ["PH-A"], [step("echo s > s.txt")], create=["s.txt"]),
         )
-        again = uet(repo, "run", str(specs), "--resume", run1)
+        again = uet(repo, "run", str(specs), "--resume", run1, "--sandbox", "off")
         assert again.code == 0, again.stdout + again.stderr
         assert dies(orphan), "the next run kills the process group the killed engine left behind"
     finally:
@@ -461,10 +463,10 @@ def test_kill_9_mid_run_is_recovered_by_the_next_run(tmp_path: Path) -> None:
 def test_second_concurrent_run_refuses_and_sigterm_cancels_the_first(tmp_path: Path) -> None:
     repo = make_repo(tmp_path / "repo")
     specs = slow_specs(tmp_path)
-    first = start_uet(repo, "run", str(specs))
+    first = start_uet(repo, "run", str(specs), "--sandbox", "off")
     wait_for(tmp_path / "started")
     run1 = only_run_id(repo)
-    second = uet(repo, "run", str(specs))
+    second = uet(repo, "run", str(specs), "--sandbox", "off")
     assert second.code == 2
     assert second.stderr == f"uet run: another uet run ({run1}, pid {first.pid}) is using this repo: {repo}\n"
     first.send_signal(signal.SIGTERM)

@@ -91,7 +91,7 @@ def test_example_set_on_dask_matches_a_local_run(tmp_path: Path, address: str) -
     assert len(rows(on_dask, "step_attempts")) == 9
     # Default --jobs is the cluster's two threads.
     started = next(e for e in rows(on_dask, "run_events") if e["event_type"] == "run_started")
-    assert started["message"].endswith(", 2 at once")
+    assert ", 2 at once, sandbox " in started["message"]
     assert git(on_dask, "worktree", "list", "--porcelain").count("worktree ") == 1
     assert not (on_dask / ".runs" / "worktrees").exists()
 
@@ -137,7 +137,7 @@ def test_failing_acceptance_gives_the_same_outcome_as_locally(tmp_path: Path, ad
 def test_sigterm_cancels_the_running_task_on_its_worker(tmp_path: Path, address: str) -> None:
     repo = make_repo(tmp_path / "repo")
     specs = slow_specs(tmp_path)
-    proc = start_uet(repo, "run", str(specs), "--dask-scheduler", address)
+    proc = start_uet(repo, "run", str(specs), "--dask-scheduler", address, "--sandbox", "off")
     wait_for(tmp_path / "started")
     run_id = only_run_id(repo)
     proc.send_signal(signal.SIGTERM)

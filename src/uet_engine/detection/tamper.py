@@ -1,0 +1,118 @@
+"""What changed outside a workstream's worktree: the after-step checks that stand in when nothing confines it.
+
+Why: without a sandbox a step can write anywhere the engine can. It cannot be stopped, but much of what
+matters can be seen cheaply after each step, before the engine runs git again in that worktree:
+
+- the **user's working tree**: ``git status`` of the repository (the engine's folders left out), each
+  dirty path with its size and modification time, compared with what it was (the engine updates its
+  expectation itself when it applies a patch);
+- **git's own files**, which decide what git runs: the repository's ``config`` (``core.fsmonitor``,
+  ``core.hooksPath``, filters), ``hooks/``, ``info/`` (attributes, exclude), ``objects/info/alternates``,
+  and the worktree's administrative files and ``.git`` pointer, fingerprinted by content;
+- the **record files** (checked by the run's writer, which alone writes them).
+
+Paths outside the repository (an absolute ``/tmp/x``) cannot be seen this way: only a sandbox stops those.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import NamedTuple
+
+# Files and folders of a git directory whose change would make git run something, or hide something.
+GIT_WATCHED = ("config", "config.worktree", "hooks", "info", "objects/info/alternates", "commondir", "gitdir")
+
+
+class Stamp(NamedTuple):
+    """How a dirty path of the working tree looks: git's two status letters, its size and mtime (None: gone)."""
+
+    status: str
+    size: int | None
+    mtime_ns: int | None
+
+
+def parse_status(raw: bytes, root: Path) -> dict[str, Stamp]:
+    """``git status --porcelain=v1 -z`` output as path -> Stamp (renames: the new path)."""
+    found: dict[str, Stamp] = {}
+    fields = raw.decode("utf-8", errors="surrogateescape").split("\0")
+    i = 0
+    while i < len(fields):
+        entry = fields[i]
+        i += 1
+        if len(entry) < 4:
+            continue
+        status, path = entry[:2], entry[3:]
+        if status[0] in "RC":
+            i += 1  # the old path follows
+        found[path] = stamp(root, path, status)
+    return found
+
+
+def stamp(root: Path, path: str, status: str) -> Stamp:
+    try:
+        info = os.lstat(root / path)
+    except OSError:
+        return Stamp(status, None, None)
+    return Stamp(status, info.st_size, info.st_mtime_ns)
+
+
+def tree_changes(before: Mapping[str, Stamp], after: Mapping[str, Stamp]) -> list[str]:
+    """Each path of the working tree whose status or stamp differs, with how, sorted."""
+    changed = []
+    for path in sorted(set(before) | set(after)):
+        old, new = before.get(path), after.get(path)
+        if old == new:
+            continue
+        if old is None:
+            what = "deleted from" if new is not None and "D" in new.status else "changed in"
+            what = "added to" if new is not None and new.status == "??" else what
+        elif new is None:
+            what = "restored in"
+        else:
+            what = "changed in"
+        changed.append(f"{path} ({what} the working tree)")
+    return changed
+
+
+def _digest(path: Path) -> str:
+    try:
+        if path.is_symlink():
+            return "link:" + os.readlink(path)
+        return hashlib.sha256(path.read_bytes()).hexdigest()
+    except OSError as exc:
+        return f"unreadable:{exc.errno}"
+
+
+def fingerprint(paths: Iterable[Path]) -> dict[str, str]:
+    """Content fingerprints of files, and of every file below folders, keyed by absolute path; a missing
+    path maps to ``absent``."""
+    found: dict[str, str] = {}
+    for path in paths:
+        if path.is_dir() and not path.is_symlink():
+            for folder, _dirs, files in os.walk(path):
+                for name in files:
+                    child = Path(folder) / name
+                    found[str(child)] = _digest(child)
+            found.setdefault(str(path), "folder")
+        elif os.path.lexists(path):
+            found[str(path)] = _digest(path)
+        else:
+            found[str(path)] = "absent"
+    return found
+
+
+def fingerprint_changes(before: Mapping[str, str], after: Mapping[str, str], *, relative_to: Path) -> list[str]:
+    """Each fingerprinted file added, removed or changed, named relative to ``relative_to`` where it lies below."""
+    changed = []
+    for key in sorted(set(before) | set(after)):
+        old, new = before.get(key, "absent"), after.get(key, "absent")
+        if old == new:
+            continue
+        path = Path(key)
+        shown = path.relative_to(relative_to).as_posix() if path.is_relative_to(relative_to) else str(path)
+        what = "created" if old == "absent" else "deleted" if new == "absent" else "changed"
+        changed.append(f"{shown} ({what})")
+    return changed
