@@ -341,6 +341,10 @@ class Renderer:
         """A ``## Name`` section for one shared definition."""
         page = kind_of(current)
         lines = [f"## {name}", "", node.get("description", ""), ""]
+        if "enum" in node:
+            # Named enums are exported as Literal aliases (a test holds uet_contracts to this), so code that
+            # handles their values can name the type instead of copying the list.
+            lines += [f"Python type: `uet_contracts.{name}`, a `Literal` of these values.", ""]
         if "properties" in node:
             lines += [*self._object_notes(node), "", *self.field_table(node, current, page), ""]
         else:

@@ -5,6 +5,9 @@ Public surface (everything else is private and may change):
 - the contract types: ``PhaseSpec``, ``DagSnapshot``, ``ExecutionRequest``, ``ExecutionResult``,
   ``RunRecord``, ``StepAttempt``, ``RunEvent``, ``PatchLedgerEntry``, ``AuditEvent``, ``ErrorEvent``,
   ``ExecutionLog``, ``PatternCandidate``, ``AntiPattern`` and their nested types;
+- the schemas' named enums as ``Literal`` aliases (``RunStatus``, ``Runner``, ``RunEventType``,
+  ``AuditOutcome``, ``ErrorType``) and ``ErrorCode``, so code that handles these values is type-checked
+  against the schema, and ``typing.get_args`` gives the values without a copy of the list;
 - ``load``, ``loads``, ``validate``, ``check``, ``to_dict``, ``to_json``, ``schema``, ``check_file``;
 - ``check_text`` (the parsed data and its problems, never raising: for tools that batch files);
 - ``contract_files`` (the contract files below a folder, sorted);
@@ -42,7 +45,7 @@ from uet_contracts.parsing import locate
 
 if TYPE_CHECKING:
     from uet_contracts.models.anti_pattern_schema import AntiPattern
-    from uet_contracts.models.audit_event_schema import AuditEvent
+    from uet_contracts.models.audit_event_schema import AuditEvent, AuditOutcome
     from uet_contracts.models.common_schema import (
         Acceptance,
         AcceptanceCheck,
@@ -54,14 +57,14 @@ if TYPE_CHECKING:
         Tools,
     )
     from uet_contracts.models.dag_snapshot_schema import DagSnapshot
-    from uet_contracts.models.error_event_schema import ErrorEvent
+    from uet_contracts.models.error_event_schema import ErrorCategory, ErrorCode, ErrorEvent, ErrorType
     from uet_contracts.models.execution_log_schema import ExecutionLog
     from uet_contracts.models.execution_request_schema import ExecutionRequest
     from uet_contracts.models.execution_result_schema import ExecutionResult
     from uet_contracts.models.patch_ledger_entry_schema import PatchLedgerEntry
     from uet_contracts.models.pattern_candidate_schema import PatternCandidate
     from uet_contracts.models.phase_spec_schema import PhaseSpec
-    from uet_contracts.models.run_event_schema import RunEvent
+    from uet_contracts.models.run_event_schema import RunEvent, RunEventType
     from uet_contracts.models.run_record_schema import RunRecord
     from uet_contracts.models.step_attempt_schema import StepAttempt
 
@@ -77,9 +80,16 @@ _SHARED_TYPES = (
     "Step",
     "Tools",
 )
+# Types a contract defines in its own ``$defs`` (used by that contract only), by the contract's kind.
+_CONTRACT_TYPES = {
+    "audit_event": ("AuditOutcome",),
+    "error_event": ("ErrorCategory", "ErrorCode", "ErrorType"),
+    "run_event": ("RunEventType",),
+}
 _LAZY_MODULES = {
     **{c.type_name: f"uet_contracts.models.{c.kind}_schema" for c in CONTRACTS},
     **dict.fromkeys(_SHARED_TYPES, "uet_contracts.models.common_schema"),
+    **{name: f"uet_contracts.models.{kind}_schema" for kind, names in _CONTRACT_TYPES.items() for name in names},
 }
 
 
@@ -101,10 +111,14 @@ __all__ = [
     "AcceptanceCommand",
     "AntiPattern",
     "AuditEvent",
+    "AuditOutcome",
     "Contract",
     "ContractError",
     "DagSnapshot",
+    "ErrorCategory",
+    "ErrorCode",
     "ErrorEvent",
+    "ErrorType",
     "ExecutionLog",
     "ExecutionRequest",
     "ExecutionResult",
@@ -114,6 +128,7 @@ __all__ = [
     "PhaseSpec",
     "Problem",
     "RunEvent",
+    "RunEventType",
     "RunRecord",
     "RunStatus",
     "Runner",

@@ -10,10 +10,15 @@ The comparison walks both schemas side by side, one keyword at a time, with ``$r
 through a ``referencing`` registry of the schema files beside each one, so a change inside
 ``common.schema.json`` is reported at every contract location that uses it (``… (via common.schema.json#/$defs/X)``).
 
+An inline schema moved into ``$defs`` and referred to (or a ``$ref`` replaced by its target written out)
+is compared by what it resolves to, so naming a definition is not mistaken for a change: the move itself is
+reported as compatible and any real difference between the two schemas is reported as usual.
+
 It **fails closed**: a keyword without a rule here (``if``/``then``, ``not``, ``patternProperties``,
-``default``, …), a changed ``$ref`` target, a ``$ref`` that cannot be resolved offline, or any change
-inside ``oneOf`` or inside a keyword without rules (where tightening a branch may loosen the whole, as under
-``not``) is reported as ``unclassified``, and ``unclassified`` counts as breaking.
+``default``, …), a changed ``$ref`` target, a ``$ref`` that cannot be resolved offline, a ``$ref`` on one
+side only with constraints beside it, or any change inside ``oneOf`` or inside a keyword without rules
+(where tightening a branch may loosen the whole, as under ``not``) is reported as ``unclassified``, and
+``unclassified`` counts as breaking.
 
 Public API (used by ``uet schema diff`` and ``nox -s compat``): :func:`diff_paths`, :func:`diff_files`,
 :func:`diff_dirs`, :func:`diff_schemas`, :class:`Change`, :class:`Verdict`, :class:`SchemaDiffError`.
@@ -147,18 +152,21 @@ class _Differ:
                 old=site.old.in_subresource(Resource.from_contents(old, default_specification=DRAFT202012)),
                 new=site.new.in_subresource(Resource.from_contents(new, default_specification=DRAFT202012)),
             )
-        if "$ref" in old or "$ref" in new:
+        if ("$ref" in old) != ("$ref" in new):
+            why = self.inlined(old, new, site)
+            if why is None:
+                return
+            ref, word = (new["$ref"], "added") if "$ref" in new else (old["$ref"], "removed")
+            self.emit(site, Verdict.UNCLASSIFIED, f"$ref {word}: {_dump(ref)}; {why}")
+        elif "$ref" in old:
             self.ref(old, new, site)
         self.required(old, new, site)
         for keyword in sorted((old.keys() | new.keys()) - {"$ref", "required"}):
             self.keyword(keyword, old, new, site)
 
     def ref(self, old: dict[str, Any], new: dict[str, Any], site: _Site) -> None:
-        old_ref, new_ref = old.get("$ref"), new.get("$ref")
-        if old_ref is None or new_ref is None:
-            word = "added" if old_ref is None else "removed"
-            self.emit(site, Verdict.UNCLASSIFIED, f"$ref {word}: {_dump(new_ref if old_ref is None else old_ref)}")
-            return
+        """A ``$ref`` on both sides: the same target is compared through (a changed target is unclassified)."""
+        old_ref, new_ref = old["$ref"], new["$ref"]
         if old_ref != new_ref:
             self.emit(site, Verdict.UNCLASSIFIED, f"$ref target changed from {_dump(old_ref)} to {_dump(new_ref)}")
             return
@@ -178,6 +186,47 @@ class _Differ:
             site, via=new_ref, old=old_target.resolver, new=new_target.resolver, expanding=site.expanding | {key}
         )
         self.schema(old_target.contents, new_target.contents, inner)
+
+    def inlined(self, old: dict[str, Any], new: dict[str, Any], site: _Site) -> str | None:
+        """A ``$ref`` on one side only: compare its target with the inline schema on the other side.
+
+        Why: moving an inline schema into ``$defs`` (to name it, so codegen emits a named type) and
+        referring to it accepts exactly the documents it accepted before. In draft 2020-12 a ``$ref`` and
+        the keywords beside it all apply, so the target's keywords may stand in for the ``$ref`` only when
+        nothing but docs sits beside it: a ``properties`` there, say, would change what the target's
+        ``additionalProperties`` counts as additional. The target's own docs describe the definition (they
+        are diffed where it is defined); the docs beside the ``$ref`` are the ones this site shows.
+
+        Returns None when the two sides were compared (the move is reported as compatible, differences
+        inside as usual), or why they could not be, for the caller to report as unclassified.
+        """
+        referring, inline = (new, old) if "$ref" in new else (old, new)
+        ref = referring["$ref"]
+        if not isinstance(ref, str):
+            return "it is not a string"
+        beside = sorted(set(referring) - {"$ref"} - _DOCS)
+        if beside:
+            return f"the keywords beside it ({', '.join(beside)}) keep its target from being compared in its place"
+        try:
+            target = (site.new if referring is new else site.old).lookup(ref)
+        except Unresolvable:
+            return "it cannot be resolved offline"
+        if not isinstance(target.contents, dict):
+            return f"its target is not an object schema: {_dump(target.contents)}"
+        written_out = {k: v for k, v in target.contents.items() if k not in _DOCS}
+        written_out.update((k, v) for k, v in referring.items() if k != "$ref")
+        if referring is new:
+            message = f"inline schema replaced by $ref {_dump(ref)} (compared with what it resolves to)"
+            before, after, inner = inline, written_out, replace(site, via=ref, new=target.resolver)
+            key = (id(inline), id(target.contents))
+        else:
+            message = f"$ref {_dump(ref)} replaced by its target written out (compared with what it resolved to)"
+            before, after, inner = written_out, inline, replace(site, via=ref, old=target.resolver)
+            key = (id(target.contents), id(inline))
+        self.emit(site, Verdict.COMPATIBLE, message, docs=True)
+        if key not in site.expanding:  # a recursive schema: this pair is already being compared further up
+            self.node(before, after, replace(inner, expanding=site.expanding | {key}))
+        return None
 
     def keyword(self, keyword: str, old: dict[str, Any], new: dict[str, Any], site: _Site) -> None:
         absent = _ABSENT

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import typing
 from datetime import UTC, datetime
 
 import pytest
@@ -37,6 +38,34 @@ RESULT = {
 @pytest.mark.parametrize("name", uet_contracts.__all__)
 def test_every_public_name_is_importable_from_the_root(name: str) -> None:
     assert getattr(uet_contracts, name) is not None
+
+
+def named_enums() -> dict[str, list[object]]:
+    """Every enum the v1 schemas name in their ``$defs``, by definition name: its values in schema order."""
+    found = {}
+    for path in sorted((REPO_ROOT / "schemas" / "v1").glob("*.schema.json")):
+        for name, definition in json.loads(path.read_text(encoding="utf-8")).get("$defs", {}).items():
+            if "enum" in definition:
+                found[name] = definition["enum"]
+    return found
+
+
+def test_the_named_enums_are_the_ones_the_engine_uses() -> None:
+    assert set(named_enums()) == {"Runner", "RunStatus", "RunEventType", "AuditOutcome", "ErrorType", "ErrorCategory"}
+
+
+@pytest.mark.parametrize("name", sorted(named_enums()))
+def test_every_named_enum_is_a_public_literal_of_the_schema_values(name: str) -> None:
+    """What the reference pages promise: ``uet_contracts.<Name>`` is a ``Literal`` of exactly these values."""
+    alias = getattr(uet_contracts, name)
+    assert typing.get_origin(alias) is typing.Literal
+    assert list(typing.get_args(alias)) == named_enums()[name]
+    assert name in uet_contracts.__all__
+
+
+def test_error_code_is_public() -> None:
+    assert uet_contracts.ErrorCode is str
+    assert "ErrorCode" in uet_contracts.__all__
 
 
 def test_every_contract_type_is_public_under_its_own_name() -> None:

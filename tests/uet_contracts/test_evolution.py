@@ -316,6 +316,57 @@ CASES: list[tuple[str, Any, Any, list[str]]] = [
         prop(anyOf=[{"type": "string", "minLength": 1}, {"type": "null"}]),
         ["#/properties/p/anyOf/0/minLength: breaking: minLength added: 1"],
     ),
+    # an inline schema moved into $defs, or a $ref written out: compared by what it resolves to
+    (
+        "inline schema replaced by a $ref",
+        {"$defs": {"A": {"type": "string"}}, "properties": {"p": {"type": "string"}}},
+        {"$defs": {"A": {"type": "string"}}, "properties": {"p": {"$ref": "#/$defs/A"}}},
+        ['#/properties/p: compatible: inline schema replaced by $ref "#/$defs/A" (compared with what it resolves to)'],
+    ),
+    (
+        "inline enum moved into a new definition, its docs staying at the use",
+        prop(description="d", type="string", enum=["a", "b"]),
+        {
+            **prop(**{"$ref": "#/$defs/E", "description": "d"}),
+            "$defs": {"E": {"title": "E", "description": "an E", "type": "string", "enum": ["a", "b"]}},
+        },
+        [
+            '#/$defs/E: compatible: definition "E" added',
+            '#/properties/p: compatible: inline schema replaced by $ref "#/$defs/E" '
+            "(compared with what it resolves to)",
+        ],
+    ),
+    (
+        "inline enum replaced by a $ref to a narrower one",
+        prop(type="string", enum=["a", "b"]),
+        {**prop(**{"$ref": "#/$defs/E"}), "$defs": {"E": {"type": "string", "enum": ["a"]}}},
+        [
+            '#/$defs/E: compatible: definition "E" added',
+            '#/properties/p: compatible: inline schema replaced by $ref "#/$defs/E" '
+            "(compared with what it resolves to)",
+            '#/properties/p/enum: breaking: enum narrowed: removed "b" (via #/$defs/E)',
+        ],
+    ),
+    (
+        "$ref replaced by its target written out",
+        {**prop(**{"$ref": "#/$defs/E", "description": "d"}), "$defs": {"E": {"type": "string", "enum": ["a"]}}},
+        {**prop(description="d", type="string", enum=["a", "b"]), "$defs": {"E": {"type": "string", "enum": ["a"]}}},
+        [
+            '#/properties/p: compatible: $ref "#/$defs/E" replaced by its target written out (compared with what it '
+            "resolved to)",
+            '#/properties/p/enum: compatible: enum widened: added "b" (via #/$defs/E)',
+        ],
+    ),
+    (
+        "inline schema replaced by a $ref inside oneOf",
+        prop(oneOf=[{"type": "string"}, {"type": "integer"}]),
+        {**prop(oneOf=[{"$ref": "#/$defs/S"}, {"type": "integer"}]), "$defs": {"S": {"type": "string"}}},
+        [
+            '#/$defs/S: compatible: definition "S" added',
+            '#/properties/p/oneOf/0: compatible: inline schema replaced by $ref "#/$defs/S" (compared with what it '
+            "resolves to)",
+        ],
+    ),
     # fail closed: nothing here can be classified
     (
         "if/then added",
@@ -333,11 +384,29 @@ CASES: list[tuple[str, Any, Any, list[str]]] = [
         ['#/properties/p: unclassified: $ref target changed from "#/$defs/A" to "#/$defs/B"'],
     ),
     (
-        "inline schema replaced by a $ref",
+        "$ref added beside a constraint",
         {"$defs": {"A": {"type": "string"}}, "properties": {"p": {"type": "string"}}},
-        {"$defs": {"A": {"type": "string"}}, "properties": {"p": {"$ref": "#/$defs/A"}}},
+        {"$defs": {"A": {"type": "string"}}, "properties": {"p": {"$ref": "#/$defs/A", "type": "string"}}},
         [
-            '#/properties/p: unclassified: $ref added: "#/$defs/A"',
+            '#/properties/p: unclassified: $ref added: "#/$defs/A"; the keywords beside it (type) keep its target '
+            "from being compared in its place",
+        ],
+    ),
+    (
+        "unresolvable $ref added",
+        prop(type="string"),
+        prop(**{"$ref": "other.json"}),
+        [
+            '#/properties/p: unclassified: $ref added: "other.json"; it cannot be resolved offline',
+            '#/properties/p/type: compatible: type removed (was "string")',
+        ],
+    ),
+    (
+        "$ref added to a boolean schema",
+        {"$defs": {"A": True}, "properties": {"p": {"type": "string"}}},
+        {"$defs": {"A": True}, "properties": {"p": {"$ref": "#/$defs/A"}}},
+        [
+            '#/properties/p: unclassified: $ref added: "#/$defs/A"; its target is not an object schema: true',
             '#/properties/p/type: compatible: type removed (was "string")',
         ],
     ),
@@ -448,6 +517,38 @@ def test_recursive_schema_terminates() -> None:
         't.json#/$defs/Node/properties/name: compatible: optional property "name" added',
         't.json#/properties/name: compatible: optional property "name" added (via #/$defs/Node)',
     ]
+
+
+def test_inline_schema_replaced_by_a_recursive_ref_terminates() -> None:
+    """A recursive definition written out one level on one side: compared level by level, then the cycle stops."""
+    node = {"type": "object", "properties": {"kids": {"type": "array", "items": {"$ref": "#/$defs/Node"}}}}
+    old = json.loads(json.dumps({"$defs": {"Node": node}, "properties": {"root": node}}))
+    new = json.loads(json.dumps({"$defs": {"Node": node}, "properties": {"root": {"$ref": "#/$defs/Node"}}}))
+    assert [c.format() for c in diff_schemas(old, new, file="t.json")] == [
+        't.json#/properties/root: compatible: inline schema replaced by $ref "#/$defs/Node" (compared with what it '
+        "resolves to)",
+    ]
+
+
+def test_enum_moved_into_common_is_compatible(tmp_path: Path) -> None:
+    """The refactor of the real schemas, across files: an inline enum becomes a shared definition."""
+    old = contract_set(tmp_path / "old", "v1", "^PH-", {"required": ["kind"]})
+    new = contract_set(tmp_path / "new", "v1", "^PH-", {"required": ["kind"]})
+    inline = {"description": "k", "type": "string", "enum": ["a", "b"]}
+    for folder, kind in ((old, inline), (new, {"$ref": "common.schema.json#/$defs/Kind", "description": "k"})):
+        task = json.loads((folder / "task.schema.json").read_text(encoding="utf-8"))
+        task["properties"]["kind"] = kind
+        write(folder, "task.schema.json", task)
+    common = json.loads((new / "common.schema.json").read_text(encoding="utf-8"))
+    common["$defs"]["Kind"] = {"title": "Kind", "description": "a kind", "type": "string", "enum": ["a", "b"]}
+    write(new, "common.schema.json", common)
+    changes = diff_dirs(old, new)
+    assert [c.format() for c in changes] == [
+        'common.schema.json#/$defs/Kind: compatible: definition "Kind" added',
+        "task.schema.json#/properties/kind: compatible: inline schema replaced by "
+        '$ref "common.schema.json#/$defs/Kind" (compared with what it resolves to)',
+    ]
+    assert not any(c.breaking for c in changes)
 
 
 def write(folder: Path, name: str, schema: dict[str, Any]) -> Path:

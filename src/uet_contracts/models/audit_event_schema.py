@@ -2,9 +2,15 @@
 #   filename:  audit_event.schema.json
 
 from __future__ import annotations
-from typing import Literal
+from typing import Literal, TypeAlias
 from dataclasses import dataclass
 from . import common_schema
+
+
+AuditOutcome: TypeAlias = Literal["success", "failure", "skipped", "info"]
+"""
+How an audited action ended: success, failure, skipped (not attempted because of an earlier outcome), or info (a step along the way, such as a workstream starting, that has no outcome of its own).
+"""
 
 
 @dataclass(kw_only=True)
@@ -25,7 +31,7 @@ class AuditEvent:
     """
     The run concerned.
     """
-    outcome: Literal["success", "failure", "skipped", "info"]
+    outcome: AuditOutcome
     """
     How it ended.
     """

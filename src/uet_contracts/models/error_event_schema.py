@@ -2,9 +2,46 @@
 #   filename:  error_event.schema.json
 
 from __future__ import annotations
-from typing import Any, Literal
+from typing import Any, Literal, TypeAlias
 from dataclasses import dataclass
 from . import common_schema
+
+
+ErrorType: TypeAlias = Literal[
+    "step_failed",
+    "acceptance_failed",
+    "timeout",
+    "scope_violation",
+    "tool_missing",
+    "patch_conflict",
+    "crashed",
+    "cancelled",
+    "internal",
+]
+"""
+The class of an execution failure, which error plugins dispatch on: a step or acceptance check failed, a task timed out, the file scope was violated, a runner's tool is missing, a patch did not apply, the engine crashed, the user cancelled, or an internal error.
+"""
+
+
+ErrorCode: TypeAlias = str
+"""
+A stable code naming one kind of error, 'UET-E' and three digits, e.g. UET-E101: it stays the same across releases so plugins and people can look it up.
+"""
+
+
+ErrorCategory: TypeAlias = Literal[
+    "syntax",
+    "type",
+    "style",
+    "test_failure",
+    "security",
+    "runtime",
+    "scope",
+    "infrastructure",
+]
+"""
+What kind of problem an error event describes, across tools: a syntax error, a type error, a style finding, a failing test, a security finding, an error at run time, a file-scope breach, or a fault of the infrastructure (git, disk, a missing tool, a hook).
+"""
 
 
 @dataclass(kw_only=True)
@@ -25,21 +62,11 @@ class ErrorEvent:
     """
     The workstream concerned.
     """
-    error_type: Literal[
-        "step_failed",
-        "acceptance_failed",
-        "timeout",
-        "scope_violation",
-        "tool_missing",
-        "patch_conflict",
-        "crashed",
-        "cancelled",
-        "internal",
-    ]
+    error_type: ErrorType
     """
     The class of error.
     """
-    error_code: str
+    error_code: ErrorCode
     """
     A stable code for the error, e.g. UET-E101.
     """
@@ -66,4 +93,36 @@ class ErrorEvent:
     context: dict[str, Any] | None = None
     """
     Free-form details for plugins: exit code, pattern, stderr tail and so on.
+    """
+    tool: str | None = None
+    """
+    The program whose output reported the error (pytest, ruff, mypy, python, sh, …), when known.
+    """
+    path: common_schema.RepoPath | None = None
+    """
+    The repository file the error points at, when the output names one inside the repository.
+    """
+    line: int | None = None
+    """
+    The 1-based line in path the error points at.
+    """
+    column: int | None = None
+    """
+    The 1-based column in line the error points at.
+    """
+    code: str | None = None
+    """
+    The reporting tool's own code for the error (E501, arg-type, F401, …), when it gives one.
+    """
+    category: ErrorCategory | None = None
+    """
+    What kind of problem it is, for grouping across tools.
+    """
+    plugin: str | None = None
+    """
+    The error plugin that produced this event from the task's output (its entry-point name), when one did.
+    """
+    fingerprint: common_schema.Sha256 | None = None
+    """
+    Groups repeats of the same failure: sha256 over the error code, the workstream, the path and the message with numbers, hex ids, temporary paths, timestamps and durations stripped. The same failure in two runs has the same fingerprint.
     """

@@ -2,9 +2,26 @@
 #   filename:  run_event.schema.json
 
 from __future__ import annotations
-from typing import Literal
+from typing import Literal, TypeAlias
 from dataclasses import dataclass
 from . import common_schema
+
+
+RunEventType: TypeAlias = Literal[
+    "run_started",
+    "run_finished",
+    "state_changed",
+    "step_started",
+    "step_finished",
+    "patch_captured",
+    "patch_applied",
+    "scope_violation",
+    "run_crashed",
+    "run_cancelled",
+]
+"""
+What a run event records: the run starting, finishing, crashing or being cancelled, a workstream's state changing, a step starting or finishing, a patch being captured or applied, a file-scope violation.
+"""
 
 
 @dataclass(kw_only=True)
@@ -25,18 +42,7 @@ class RunEvent:
     """
     When the event happened.
     """
-    event_type: Literal[
-        "run_started",
-        "run_finished",
-        "state_changed",
-        "step_started",
-        "step_finished",
-        "patch_captured",
-        "patch_applied",
-        "scope_violation",
-        "run_crashed",
-        "run_cancelled",
-    ]
+    event_type: RunEventType
     """
     What happened.
     """

@@ -2,7 +2,9 @@
 
 Each subcommand lives in its own module with ``register(subparsers)``; this module only wires them
 up and turns expected failures into exit codes: 0 success, 1 a finding (invalid input, failed run),
-2 a usage error or unreadable input. No traceback reaches the user for any of those.
+2 a usage error or unreadable input. No traceback reaches the user for any of those: every
+``EngineError`` a command lets through is printed here as one line ``uet COMMAND: message`` and ends the
+command with the error's own ``exit_code`` (see ``uet_engine.errors``).
 """
 
 from __future__ import annotations
@@ -13,7 +15,8 @@ from collections.abc import Sequence
 from importlib import import_module
 from typing import TYPE_CHECKING, TypeAlias
 
-from uet_contracts import Contract, contract_named
+from uet_contracts import Contract, Problem, contract_named
+from uet_engine.errors import EngineError, PlanError
 
 # Subcommand modules, in the order ``uet --help`` lists them.
 COMMANDS = ("validate", "schema", "plan", "run", "runs")
@@ -41,6 +44,26 @@ def contract_or_usage(command: str, kind: str) -> Contract | None:
         return None
 
 
+def command_name(args: argparse.Namespace) -> str:
+    """``validate``, ``runs show``, …: how messages name the command that failed."""
+    action = getattr(args, "action", None)
+    return f"{args.command} {action}" if action else str(args.command)
+
+
+def report_failure(command: str, exc: EngineError) -> int:
+    """Print ``exc`` as the one line a person reads (``uet COMMAND: message``); the exit code it maps to."""
+    print(f"uet {command}: {exc}", file=sys.stderr)
+    return exc.exit_code
+
+
+def print_plan_problems(exc: PlanError) -> None:
+    """Every problem and warning of a set that cannot be planned, one located line each, in file order."""
+    problems: list[Problem] = sorted(
+        exc.problems + exc.warnings, key=lambda p: (p.file or "", p.line or 0, p.column or 0)
+    )
+    sys.stderr.write("".join(problem.format() + "\n" for problem in problems))
+
+
 def build_parser(only: str | None = None) -> argparse.ArgumentParser:
     """The ``uet`` parser with every subcommand, or with just ``only`` (one module fewer to import each)."""
     parser = argparse.ArgumentParser(
@@ -62,6 +85,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         code: int = args.handler(args)
+    except EngineError as exc:
+        return report_failure(command_name(args), exc)
     except KeyboardInterrupt:
         print("uet: interrupted", file=sys.stderr)
         return 130

@@ -20,8 +20,9 @@ from pathlib import Path
 
 import uet_contracts
 from uet_contracts import ContractError, DagSnapshot, Problem
-from uet_engine.cli import Subparsers, add_command
-from uet_engine.planning.phase_set import PhaseSet, PlanError, load_phase_set
+from uet_engine.cli import Subparsers, add_command, print_plan_problems
+from uet_engine.errors import PlanError
+from uet_engine.planning.phase_set import PhaseSet, load_phase_set
 from uet_engine.planning.snapshot import build_snapshot, compare_snapshots
 from uet_engine.planning.views import to_dot, to_mermaid
 from uet_engine.saving.atomic import write_atomic
@@ -56,13 +57,13 @@ def run(args: argparse.Namespace) -> int:
     try:
         phase_set = load_phase_set(Path(args.specs_dir))
     except PlanError as exc:
-        _print(sorted(exc.problems + exc.warnings, key=lambda p: (p.file or "", p.line or 0, p.column or 0)))
+        print_plan_problems(exc)
         print(
             f"uet plan: {len(exc.problems)} problem(s), {len(exc.warnings)} warning(s) in {args.specs_dir};"
             " nothing written",
             file=sys.stderr,
         )
-        return 2 if exc.unreadable else 1
+        return exc.exit_code
     _print(phase_set.warnings)
     snapshot = build_snapshot(phase_set)
     if args.check is not None:

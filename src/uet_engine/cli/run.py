@@ -30,14 +30,14 @@ import os
 import sys
 from pathlib import Path
 
-from uet_engine.cli import Subparsers, add_command
+from uet_engine.cli import Subparsers, add_command, print_plan_problems
+from uet_engine.errors import GitError, PlanError
 from uet_engine.execution import isolation
-from uet_engine.execution.coordinator import Options, RunRefused, execute_run, plan_lines
-from uet_engine.execution.executors import BackendError, DaskExecutor, Executor
+from uet_engine.execution.coordinator import execute_run
+from uet_engine.execution.executors import DaskExecutor, Executor
 from uet_engine.execution.progress import reporter
-from uet_engine.planning.phase_set import PlanError, load_phase_set
-from uet_engine.saving.lock import LockHeld
-from uet_engine.saving.store import StoreError
+from uet_engine.execution.selection import Options, plan_lines
+from uet_engine.planning.phase_set import load_phase_set
 
 
 def register(subparsers: Subparsers) -> None:
@@ -87,41 +87,35 @@ def run(args: argparse.Namespace) -> int:
         if args.init:
             isolation.init_repo(Path(args.repo))
         root = isolation.repo_root(Path(args.repo))
-    except isolation.NotAGitRepo as exc:
-        return _usage(str(exc))
-    except (isolation.GitError, OSError) as exc:
+    except (GitError, OSError) as exc:
         return _usage(f"cannot prepare {args.repo}: {exc}")
     try:
         phase_set = load_phase_set(Path(args.specs_dir))
     except PlanError as exc:
-        problems = sorted(exc.problems + exc.warnings, key=lambda p: (p.file or "", p.line or 0, p.column or 0))
-        sys.stderr.write("".join(problem.format() + "\n" for problem in problems))
+        print_plan_problems(exc)
         print(f"uet run: {len(exc.problems)} problem(s) in {args.specs_dir}; nothing run", file=sys.stderr)
-        return 2 if exc.unreadable else 1
+        return exc.exit_code
     sys.stderr.write("".join(problem.format() + "\n" for problem in phase_set.warnings))
     options = Options(
         ws_ids=args.ws_ids, no_deps=args.no_deps, jobs=args.jobs or os.cpu_count() or 1, resume=args.resume
     )
-    try:
-        if args.dry_run:
-            sys.stdout.write("".join(line + "\n" for line in plan_lines(phase_set, options, root)))
-            return 0
-        with contextlib.ExitStack() as stack:
-            executor: Executor | None = None
-            if args.dask_scheduler:
-                dask = stack.enter_context(DaskExecutor.connect(args.dask_scheduler))
-                if args.jobs is None:
-                    threads = dask.threads
-                    if threads < 1:
-                        return _usage(f"the Dask cluster at {args.dask_scheduler} has no workers")
-                    options = dataclasses.replace(options, jobs=threads)
-                executor = dask
-            with reporter() as progress:
-                outcome = execute_run(root, phase_set, options, progress, executor)
-                progress.close()
-                progress.summary(outcome.records)
-    except (RunRefused, LockHeld, StoreError, BackendError) as exc:
-        return _usage(str(exc))
+    if args.dry_run:
+        sys.stdout.write("".join(line + "\n" for line in plan_lines(phase_set, options, root)))
+        return 0
+    with contextlib.ExitStack() as stack:
+        executor: Executor | None = None
+        if args.dask_scheduler:
+            dask = stack.enter_context(DaskExecutor.connect(args.dask_scheduler))
+            if args.jobs is None:
+                threads = dask.threads
+                if threads < 1:
+                    return _usage(f"the Dask cluster at {args.dask_scheduler} has no workers")
+                options = dataclasses.replace(options, jobs=threads)
+            executor = dask
+        with reporter() as progress:
+            outcome = execute_run(root, phase_set, options, progress, executor)
+            progress.close()
+            progress.summary(outcome.records)
     for problem in outcome.problems:
         print(f"uet run: {problem}", file=sys.stderr)
     if os.environ.get("UET_PROFILE"):

@@ -16,13 +16,15 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import uet_contracts
-from uet_contracts import StepAttempt
+from uet_contracts import RunStatus, StepAttempt
 from uet_engine.cli import Subparsers, add_command
-from uet_engine.saving.store import RunStore, StoreError
+from uet_engine.saving.store import RunStore
 from uet_engine.saving.verify import verify
+from uet_engine.states import FINAL_STATUSES, IN_FLIGHT_STATUSES
 
-# Statuses in the order summaries list them.
-_STATUS_ORDER = ("succeeded", "failed", "skipped", "crashed", "cancelled", "running", "queued")
+# Statuses in the order summaries list them: how the workstreams ended, then those still under way, the
+# furthest along first (succeeded, failed, skipped, crashed, cancelled, running, queued).
+_STATUS_ORDER: tuple[RunStatus, ...] = (*FINAL_STATUSES, *reversed(IN_FLIGHT_STATUSES))
 
 
 def register(subparsers: Subparsers) -> None:
@@ -54,7 +56,7 @@ def _print_table(headers: list[str], rows: list[list[str]]) -> None:
         print("  ".join(cell.ljust(width) for cell, width in zip(line, widths, strict=True)).rstrip())
 
 
-def _by_status(statuses: list[str]) -> str:
+def _by_status(statuses: list[RunStatus]) -> str:
     counts = Counter(statuses)
     return ", ".join(f"{counts[s]} {s}" for s in _STATUS_ORDER if counts[s])
 
@@ -133,9 +135,6 @@ def run(args: argparse.Namespace) -> int:
             if args.action == "list":
                 return _list(store)
             return _show(store, args.run_id, args.json)
-    except StoreError as exc:
-        print(f"uet runs {args.action}: {exc}", file=sys.stderr)
-        return 2
     except uet_contracts.ContractError as exc:
         print(f"uet runs {args.action}: a stored record is invalid ({exc}); run `uet runs verify`", file=sys.stderr)
         return 1

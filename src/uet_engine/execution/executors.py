@@ -32,6 +32,7 @@ from contextlib import contextmanager
 from typing import Any, Protocol
 
 from uet_contracts import StepAttempt
+from uet_engine.errors import BackendError
 from uet_engine.execution.process import LiveProcesses
 from uet_engine.execution.worker import Finished, Job, not_run, run_workstream
 
@@ -77,10 +78,6 @@ class LocalExecutor:
 
     def shutdown(self) -> None:
         self._pool.shutdown(wait=True)
-
-
-class BackendError(Exception):
-    """The chosen backend cannot be used (package missing, scheduler unreachable); nothing was run."""
 
 
 # -- Dask -------------------------------------------------------------------------------------------------

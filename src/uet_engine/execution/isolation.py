@@ -32,6 +32,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from uet_engine.errors import GitError, NotAGitRepo
+
 ENGINE_DIRS = (".runs", ".ledger")
 # Pathspec for "everything but the engine's own folders".
 ALL_BUT_ENGINE = (".", *(f":(exclude,top){name}" for name in ENGINE_DIRS))
@@ -56,14 +58,6 @@ _DIFF = (
 )
 
 CHANGE_KINDS = {"A": "added", "M": "modified", "D": "deleted", "T": "modified", "R": "renamed", "C": "added"}
-
-
-class GitError(RuntimeError):
-    """A git command failed; the message names the command and git's own one-line explanation."""
-
-
-class NotAGitRepo(Exception):
-    """The folder cannot host a run: not a git repository, or one without a commit. Says how to fix it."""
 
 
 @dataclass

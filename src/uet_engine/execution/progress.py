@@ -18,11 +18,12 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TaskID, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from uet_contracts import RunRecord
+from uet_contracts import RunRecord, RunStatus
 from uet_engine import clock
+from uet_engine.states import FINAL_STATUSES
 
-FINAL = ("succeeded", "failed", "skipped", "crashed", "cancelled")
-_STYLE = {
+# Statuses without a style (queued) print plain.
+_STYLE: dict[RunStatus, str] = {
     "succeeded": "green",
     "failed": "red",
     "skipped": "yellow",
@@ -103,7 +104,7 @@ class RichReporter(Reporter):
         task = self.running.pop(ws, None)
         if task is not None:
             self.progress.remove_task(task)
-        if record.status in FINAL and self.overall is not None:
+        if record.status in FINAL_STATUSES and self.overall is not None:
             self.progress.advance(self.overall)
             style = _STYLE.get(record.status, "")
             reason = f": {record.reason}" if record.reason else ""
@@ -131,7 +132,7 @@ def _detail(record: RunRecord) -> str:
 
 
 def _counts(records: Sequence[RunRecord]) -> str:
-    counts = {status: sum(r.status == status for r in records) for status in FINAL}
+    counts = {status: sum(r.status == status for r in records) for status in FINAL_STATUSES}
     return ", ".join(f"{n} {status}" for status, n in counts.items() if n) or "nothing ran"
 
 

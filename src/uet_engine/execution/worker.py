@@ -26,39 +26,31 @@ import dataclasses
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal
+from typing import Final, Literal, get_args
 
 from uet_contracts import (
     AcceptanceCommand,
     ErrorEvent,
+    ErrorType,
     ExecutionRequest,
     ExecutionResult,
     PhaseSpec,
+    Runner,
     StepAttempt,
 )
 from uet_engine import clock
+from uet_engine.detection.error_codes import ERROR_CODES
 from uet_engine.detection.redact import DEFAULT_OUTPUT_LIMIT, Redactor
 from uet_engine.detection.scope import describe, violations
+from uet_engine.errors import GitError
 from uet_engine.execution import isolation
 from uet_engine.execution.process import CANCELLED, PWSH_MISSING, SH_MISSING, LiveProcesses, execute
+from uet_engine.states import WorkerStatus
 
-ACCEPTANCE_RUNNERS: tuple[Literal["sh", "python", "powershell"], ...] = ("sh", "python", "powershell")
+# The order acceptance checks run in (and are numbered in): the schema's Runner enum, sh, python, powershell,
+# which is also the order of Acceptance's fields (a test holds the two together).
+ACCEPTANCE_RUNNERS: Final[tuple[Runner, ...]] = get_args(Runner)
 ACCEPTANCE_KIND = "ACCEPTANCE-CHECK"
-
-# Stable codes of the error events the engine records (ErrorEventV1.error_code).
-ERROR_CODES: dict[str, str] = {
-    "step_failed": "UET-E101",
-    "acceptance_failed": "UET-E102",
-    "timeout": "UET-E103",
-    "tool_missing": "UET-E104",
-    "scope_violation": "UET-E105",
-    "patch_conflict": "UET-E106",
-    "cancelled": "UET-E107",
-    "crashed": "UET-E108",
-    "internal": "UET-E199",
-}
-
-Status = Literal["succeeded", "failed", "cancelled"]
 
 
 @dataclass(frozen=True)
@@ -82,7 +74,7 @@ class Finished:
     """The message a pool thread sends when its workstream is over (the coordinator records it)."""
 
     workstream_id: str
-    status: Status
+    status: WorkerStatus
     reason: str | None = None
     errors: list[ErrorEvent] = field(default_factory=list)
     patch: bytes = b""
@@ -105,10 +97,10 @@ class _Task:
 def tasks_of(run_id: str, spec: PhaseSpec) -> tuple[list[_Task], list[_Task]]:
     """The workstream's steps and acceptance checks as ExecutionRequests, in the order they run."""
 
-    def request(kind: str, tool: str, run: str, index: int, timeout_s: float | None) -> ExecutionRequest:
+    def request(kind: str, tool: Runner, run: str, index: int, timeout_s: float | None) -> ExecutionRequest:
         return ExecutionRequest(
             operation_kind=kind,
-            tool=tool,  # type: ignore[arg-type]
+            tool=tool,
             run=run,
             file_scope=spec.file_scope,
             tools_used=[tool],
@@ -142,7 +134,7 @@ def tasks_of(run_id: str, spec: PhaseSpec) -> tuple[list[_Task], list[_Task]]:
     return steps, checks
 
 
-def _error(job: Job, error_type: str, message: str, *, task_id: str | None = None, **more: object) -> ErrorEvent:
+def _error(job: Job, error_type: ErrorType, message: str, *, task_id: str | None = None, **more: object) -> ErrorEvent:
     context = {k: v for k, v in more.items() if k != "files" and v is not None}
     files = more.get("files")
     return ErrorEvent(
@@ -150,7 +142,7 @@ def _error(job: Job, error_type: str, message: str, *, task_id: str | None = Non
         run_id=job.run_id,
         workstream_id=job.spec.workstream_id,
         phase_id=job.spec.phase_id,
-        error_type=error_type,  # type: ignore[arg-type]
+        error_type=error_type,
         error_code=ERROR_CODES[error_type],
         message=message,
         files=sorted(files) if isinstance(files, list | set | dict) else None,
@@ -160,7 +152,7 @@ def _error(job: Job, error_type: str, message: str, *, task_id: str | None = Non
     )
 
 
-def not_run(job: Job, status: Status, error_type: str, reason: str) -> Finished:
+def not_run(job: Job, status: WorkerStatus, error_type: ErrorType, reason: str) -> Finished:
     """The Finished of a workstream that ended before its tasks could run (a remote executor's refusal or loss)."""
     return Finished(job.spec.workstream_id, status, reason, [_error(job, error_type, reason)])
 
@@ -171,6 +163,7 @@ def _failure(job: Job, task: _Task, result: ExecutionResult) -> Finished:
     if why == CANCELLED:
         error = _error(job, "cancelled", f"{task.task_id} was interrupted", task_id=task.task_id)
         return Finished(job.spec.workstream_id, "cancelled", "cancelled by the user", [error])
+    error_type: ErrorType
     if result.timed_out:
         error_type = "timeout"
     elif why in (PWSH_MISSING, SH_MISSING):
@@ -188,7 +181,7 @@ def run_workstream(job: Job, post: Callable[[StepAttempt], None]) -> Finished:
     path = job.worktree
     try:
         return _run(job, path, post)
-    except isolation.GitError as exc:
+    except GitError as exc:
         error = _error(job, "patch_conflict" if "apply" in str(exc) else "internal", str(exc))
         return Finished(job.spec.workstream_id, "failed", str(exc), [error])
     except Exception as exc:  # a bug must fail one workstream, not the coordinator

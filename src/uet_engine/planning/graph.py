@@ -201,3 +201,19 @@ class Ancestry:
             if bits:
                 reach[node] = bits
         return reach
+
+
+def prerequisites_of(edges: Mapping[str, Iterable[str]], ids: Iterable[str]) -> set[str]:
+    """Every phase that some phase of ``ids`` depends on, directly or through others.
+
+    The ids themselves are included only when one of them is a prerequisite of another. ``edges`` maps
+    a phase to its prerequisites (phases without any may be absent), as in a DagSnapshot.
+    """
+    found: set[str] = set()
+    stack = list(ids)
+    while stack:
+        for prereq in edges.get(stack.pop(), ()):
+            if prereq not in found:
+                found.add(prereq)
+                stack.append(prereq)
+    return found

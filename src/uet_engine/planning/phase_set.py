@@ -21,23 +21,10 @@ from typing import Any, NamedTuple
 
 import uet_contracts
 from uet_contracts import ContractError, PhaseSpec, Problem
+from uet_engine.errors import PlanError
 from uet_engine.paths import PathIndex
 from uet_engine.planning import graph
 from uet_engine.planning.parallel import map_files
-
-
-class PlanError(Exception):
-    """A phase set that cannot be planned. ``problems`` lists every problem of the set, each naming its
-    file; ``warnings`` those found alongside. ``unreadable`` is true when input could not be read at all
-    (no such folder, no spec files, a file without read permission): the CLI exits 2 then, not 1."""
-
-    def __init__(self, problems: list[Problem], *, warnings: list[Problem] | None = None, unreadable: bool = False):
-        if not problems:
-            raise ValueError("PlanError needs at least one problem")
-        self.problems = problems
-        self.warnings = warnings or []
-        self.unreadable = unreadable
-        super().__init__(problems[0].format())
 
 
 @dataclass(frozen=True)

@@ -26,21 +26,11 @@ if TYPE_CHECKING:
 
     from filelock import BaseFileLock
 
+from uet_engine.errors import LockHeld
+
 LOCK_FILE = Path(".runs") / "uet.lock"
 # Where the holder's text starts: past the byte Windows locks, which no other process may read.
 _TEXT_OFFSET = 1 if sys.platform == "win32" else 0
-
-
-class LockHeld(RuntimeError):
-    """Another live process holds the repository's run lock."""
-
-    def __init__(self, repo: Path, holder_run_id: str | None, holder_pid: int | None) -> None:
-        self.repo = repo
-        self.run_id = holder_run_id
-        self.pid = holder_pid
-        who = holder_run_id or "unknown run"
-        pid = f"pid {holder_pid}" if holder_pid is not None else "pid unknown"
-        super().__init__(f"another uet run ({who}, {pid}) is using this repo: {repo}")
 
 
 def read_holder(path: Path) -> tuple[str | None, int | None]:

@@ -18,7 +18,7 @@ from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
 from types import TracebackType
-from typing import Any, Final, Literal, TypeVar, cast
+from typing import Any, Final, TypeVar
 
 from uet_contracts import (
     AuditEvent,
@@ -26,38 +26,22 @@ from uet_contracts import (
     ExecutionLog,
     PatchLedgerEntry,
     RunEvent,
+    RunEventType,
     RunRecord,
     RunStatus,
     StepAttempt,
 )
 from uet_engine import clock
+from uet_engine.errors import IllegalTransition, SavingInvariantError, StoreError, StoreMissing
 from uet_engine.saving import codec, ledger
 from uet_engine.saving.audit import AuditLog
+from uet_engine.states import AUDIT_FOR_STATUS, ENTRY_STATUS, FINAL_STATUSES, IN_FLIGHT_STATUSES, TRANSITIONS, may_enter
 
 T = TypeVar("T")
 
 STORE_FILE = Path(".runs") / "uet.sqlite"
 SCHEMA_VERSION: Final = 1
 BUSY_TIMEOUT_MS: Final = 10_000
-
-# RunEvent.event_type values are the schema's enum; an unknown one fails validation (ContractError) on write.
-EventType = str
-
-FINAL_STATUSES: Final[frozenset[str]] = frozenset({"succeeded", "failed", "skipped", "crashed", "cancelled"})
-# The only moves a workstream's status may make; final states are final.
-TRANSITIONS: Final[dict[str, frozenset[str]]] = {
-    "queued": frozenset({"running", "skipped", "cancelled", "crashed"}),
-    "running": frozenset({"succeeded", "failed", "crashed", "cancelled"}),
-}
-# The audit line written with each status change: (event_type, outcome).
-AUDIT_FOR_STATUS: Final[dict[str, tuple[str, Literal["success", "failure", "skipped", "info"]]]] = {
-    "running": ("workstream.started", "info"),
-    "succeeded": ("workstream.succeeded", "success"),
-    "failed": ("workstream.failed", "failure"),
-    "skipped": ("workstream.skipped", "skipped"),
-    "crashed": ("workstream.crashed", "failure"),
-    "cancelled": ("workstream.cancelled", "failure"),
-}
 
 _DDL = """
 CREATE TABLE IF NOT EXISTS uet_runs (
@@ -120,25 +104,10 @@ TABLES: Final[dict[str, type]] = {
     "error_events": ErrorEvent,
 }
 
-
-class StoreError(Exception):
-    """A store operation refused for a reason a person can act on."""
-
-
-class StoreMissing(StoreError):
-    """There is no run store in the repository (nothing has been run there yet)."""
-
-
-class IllegalTransition(StoreError):
-    """A status change the state machine does not allow, or for a workstream not in the run."""
-
-
-class SavingInvariantError(StoreError):
-    """Marking a workstream succeeded without the records that prove it; ``problems`` lists what is missing."""
-
-    def __init__(self, run_id: str, workstream_id: str, problems: list[str]) -> None:
-        self.problems = problems
-        super().__init__(f"{run_id} {workstream_id}: cannot mark succeeded: " + "; ".join(problems))
+# Every record still queued or running (a status some move leads out of), in the order they were queued.
+_IN_FLIGHT_SQL = (
+    f"SELECT record FROM uet_runs WHERE status IN ({', '.join('?' * len(IN_FLIGHT_STATUSES))}) ORDER BY rowid"
+)
 
 
 def success_problems(
@@ -269,7 +238,7 @@ class RunStore:
         self,
         db: sqlite3.Connection,
         run_id: str,
-        event_type: EventType,
+        event_type: RunEventType,
         at: datetime,
         *,
         workstream_id: str | None = None,
@@ -290,7 +259,7 @@ class RunStore:
                 run_id=run_id,
                 workstream_id=workstream_id,
                 timestamp=at,
-                event_type=cast(Any, event_type),
+                event_type=event_type,
                 from_status=from_status,
                 to_status=to_status,
                 message=message,
@@ -318,9 +287,9 @@ class RunStore:
             for record in records:
                 if record.run_id != run_id:
                     raise StoreError(f"{record.workstream_id}: record belongs to {record.run_id}, not {run_id}")
-                if record.status != "queued" and not (record.status == "succeeded" and record.reused_from):
+                if not may_enter(record.status, record.reused_from):
                     raise IllegalTransition(
-                        f"{run_id} {record.workstream_id}: a workstream enters a run as queued "
+                        f"{run_id} {record.workstream_id}: a workstream enters a run as {ENTRY_STATUS} "
                         f"(or succeeded with reused_from), not {record.status}"
                     )
                 if record.reused_from:
@@ -342,7 +311,7 @@ class RunStore:
                     to_status=record.status,
                     message=message,
                 )
-                if record.status != "queued":
+                if record.status != ENTRY_STATUS:
                     audits.append(self._audit_event(record, message))
             if audits and self.audit is not None:
                 self.audit.extend(audits)
@@ -441,7 +410,7 @@ class RunStore:
     def event(
         self,
         run_id: str,
-        event_type: EventType,
+        event_type: RunEventType,
         *,
         workstream_id: str | None = None,
         message: str | None = None,
@@ -455,6 +424,16 @@ class RunStore:
             return self._insert_event(
                 self._db, run_id, event_type, at or clock.utc_now(), workstream_id=workstream_id, message=message
             )
+
+    def audit_note(self, event: AuditEvent, *, durable: bool = True) -> None:
+        """Appends an audit line that goes with no status change (run start and end, a captured patch).
+
+        The store is the only writer of ``.runs/audit.jsonl``: the ``workstream.*`` lines come from
+        ``transition`` and ``queue``, every other line through here. ``durable=False`` lets the line ride
+        on the fsync of the next durable one. Nothing happens when the store was opened without auditing.
+        """
+        if self.audit is not None:
+            self.audit.append(event, durable=durable)
 
     def add_attempt(self, attempt: StepAttempt) -> None:
         """Inserts a step attempt, or replaces the same (run, workstream, kind, index, attempt) row."""
@@ -570,9 +549,7 @@ class RunStore:
 
     def in_flight(self) -> list[RunRecord]:
         """Every record still queued or running, in any run."""
-        return self._query(
-            "SELECT record FROM uet_runs WHERE status IN ('queued', 'running') ORDER BY rowid", (), RunRecord
-        )
+        return self._query(_IN_FLIGHT_SQL, IN_FLIGHT_STATUSES, RunRecord)
 
     def attempts(self, run_id: str, workstream_id: str | None = None) -> list[StepAttempt]:
         """A run's step attempts (optionally one workstream's), in the order they were first recorded."""

@@ -23,10 +23,12 @@ from uet_contracts import (
     Problem,
     RunEvent,
     RunRecord,
+    RunStatus,
     StepAttempt,
 )
 from uet_engine.saving import audit, codec, ledger
-from uet_engine.saving.store import TABLES, TRANSITIONS, RunStore, success_problems
+from uet_engine.saving.store import TABLES, RunStore, success_problems
+from uet_engine.states import AUDIT_FOR_STATUS, TRANSITIONS, may_enter
 
 Key = tuple[str, str]
 
@@ -138,7 +140,7 @@ def _status_problems(record: RunRecord, changes: list[RunEvent]) -> list[str]:
     if not changes:
         return [f"status {record.status} but no state_changed event records it"]
     problems = []
-    previous: str | None = None
+    previous: RunStatus | None = None
     for event in sorted(changes, key=lambda e: e.seq):
         if event.from_status != previous:
             problems.append(
@@ -146,8 +148,7 @@ def _status_problems(record: RunRecord, changes: list[RunEvent]) -> list[str]:
                 f"but the previous state was {previous or 'nothing'}"
             )
         elif previous is None:
-            entry_ok = event.to_status == "queued" or (event.to_status == "succeeded" and record.reused_from)
-            if not entry_ok:
+            if not may_enter(event.to_status, record.reused_from):
                 problems.append(f"state_changed seq {event.seq} enters the run as {event.to_status}")
         elif event.to_status not in TRANSITIONS.get(previous, frozenset()):
             problems.append(f"state_changed seq {event.seq} moves {previous} -> {event.to_status}, which is illegal")
@@ -168,8 +169,9 @@ def _record_problems(repo: Path, key: Key, record: RunRecord, seen: _Seen) -> li
         problems += success_problems(
             repo, record, seen.attempts.get(key, []), patches, source.status if source else None
         )
-        wanted = ["workstream.succeeded"] if record.reused_from else ["workstream.started", "workstream.succeeded"]
-        for event_type in wanted:
+        # A reused success enters the run succeeded, so only a fresh one has a started line too.
+        went_through: tuple[RunStatus, ...] = ("succeeded",) if record.reused_from else ("running", "succeeded")
+        for event_type in (AUDIT_FOR_STATUS[status].event_type for status in went_through):
             if (record.run_id, record.workstream_id, event_type) not in seen.audited:
                 problems.append(f"succeeded but {audit.AUDIT_FILE.as_posix()} has no {event_type} line")
     return problems

@@ -9,7 +9,8 @@ import pytest
 
 from tests.conftest import EXAMPLES
 from tests.uet_engine.phase_specs import spec, write
-from uet_engine.planning.phase_set import PhaseSet, PlanError, load_phase_set
+from uet_engine.errors import PlanError
+from uet_engine.planning.phase_set import PhaseSet, load_phase_set
 
 
 def problems_of(folder: Path) -> list[str]:

@@ -11,7 +11,8 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import REPO_ROOT
-from uet_engine.saving.lock import LockHeld, RunLock
+from uet_engine.errors import LockHeld
+from uet_engine.saving.lock import RunLock
 
 HOLDER = """
 import sys

@@ -14,16 +14,9 @@ import uet_contracts
 from tests.uet_engine.run_records import RUN, RUN2, T0, attempt, record, save_patch, succeed
 from uet_contracts import ContractError, RunEvent
 from uet_engine import clock
+from uet_engine.errors import IllegalTransition, SavingInvariantError, StoreError, StoreMissing
 from uet_engine.saving import ledger
-from uet_engine.saving.store import (
-    TABLES,
-    IllegalTransition,
-    RunStore,
-    SavingInvariantError,
-    StoreError,
-    StoreMissing,
-    store_path,
-)
+from uet_engine.saving.store import TABLES, RunStore, store_path
 
 
 @pytest.fixture

@@ -9,8 +9,9 @@ from pathlib import Path
 import pytest
 
 from tests.uet_engine.run_records import PATCH_DATA, RUN, record, succeed
+from uet_engine.errors import StoreMissing
 from uet_engine.saving import ledger
-from uet_engine.saving.store import RunStore, StoreMissing, store_path
+from uet_engine.saving.store import RunStore, store_path
 from uet_engine.saving.verify import verify
 
 PATCH_ID = f"PATCH-ws-a-{RUN}"

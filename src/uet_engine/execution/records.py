@@ -1,0 +1,89 @@
+"""The records a run writes, built from what happened: queued rows, audit lines, conflict events.
+
+Why apart from the writer: building a record is a pure function of the run's facts, so it is tested
+without a store, and the writer stays a list of "write this, then that" in the order the saving
+invariant needs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from datetime import datetime
+
+from uet_contracts import AuditEvent, AuditOutcome, ErrorEvent, PatchLedgerEntry, PhaseSpec, RunRecord
+from uet_engine import clock
+from uet_engine.detection.error_codes import ERROR_CODES
+from uet_engine.execution.selection import Reuse
+from uet_engine.saving import codec, ledger
+
+
+def spec_sha256(spec: PhaseSpec) -> str:
+    """SHA-256 of the spec's canonical JSON (the form the store writes: keys sorted, no whitespace)."""
+    return ledger.sha256_of(codec.encode(spec).encode("utf-8"))
+
+
+def queued_records(
+    run_id: str,
+    specs: Mapping[str, PhaseSpec],
+    phases: Sequence[str],
+    reused: Mapping[str, Reuse],
+    base_commit: str,
+    now: datetime,
+) -> list[RunRecord]:
+    """The first row of each workstream of the run: ``queued``, or ``succeeded`` when an earlier success is reused."""
+    records: list[RunRecord] = []
+    for phase in phases:
+        spec = specs[phase]
+        reuse = reused.get(phase)
+        records.append(
+            RunRecord(
+                run_id=run_id,
+                workstream_id=spec.workstream_id,
+                phase_id=phase,
+                status="succeeded" if reuse else "queued",
+                created_at=now,
+                updated_at=now,
+                finished_at=now if reuse else None,
+                base_commit=base_commit,
+                spec_sha256=spec_sha256(spec),
+                patch_id=reuse.record.patch_id if reuse else None,
+                reused_from=(reuse.record.reused_from or reuse.record.run_id) if reuse else None,
+            )
+        )
+    return records
+
+
+def audit_line(
+    run_id: str,
+    event_type: str,
+    outcome: AuditOutcome,
+    message: str,
+    *,
+    workstream_id: str | None = None,
+    patch_id: str | None = None,
+) -> AuditEvent:
+    """An audit line stamped now."""
+    return AuditEvent(
+        timestamp=clock.utc_now(),
+        event_type=event_type,
+        run_id=run_id,
+        outcome=outcome,
+        message=message,
+        workstream_id=workstream_id,
+        patch_id=patch_id,
+    )
+
+
+def patch_conflict(run_id: str, phase: str, entry: PatchLedgerEntry, why: str) -> ErrorEvent:
+    """The error event of a succeeded workstream whose patch does not apply to the user's tree."""
+    return ErrorEvent(
+        timestamp=clock.utc_now(),
+        run_id=run_id,
+        workstream_id=entry.workstream_id,
+        phase_id=phase,
+        error_type="patch_conflict",
+        error_code=ERROR_CODES["patch_conflict"],
+        message=why,
+        files=entry.files or None,
+        severity="error",
+    )

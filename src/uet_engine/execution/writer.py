@@ -1,0 +1,161 @@
+"""The run's single writer: every write to the run store, the audit log, the patch ledger and the user's tree.
+
+Why one object: the saving invariant (a workstream is never ``succeeded`` without its attempts, events,
+patch row, patch file and audit lines) depends on the *order* of those writes, and on nobody else
+writing in between. The coordinator decides; this writer carries each decision out in the order that
+keeps the records true at every instant, so a crash at any point leaves records a later run can
+recover from. Only the coordinator's thread calls it.
+
+The order on success: the patch file (atomic) and its ledger row, ``patch_captured``, the check that
+the patch applies to the user's tree, ``succeeded``, the patch applied, ``patch_applied``. So the
+user's tree holds exactly the workstreams that succeeded, and a failed one leaves nothing behind.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from uet_contracts import ErrorEvent, PatchLedgerEntry, RunRecord, RunStatus, StepAttempt
+from uet_engine.detection.execution_log import execution_log
+from uet_engine.errors import GitError, RunRefused
+from uet_engine.execution import isolation
+from uet_engine.execution.records import audit_line, patch_conflict
+from uet_engine.execution.selection import Reuse
+from uet_engine.execution.worker import Finished
+from uet_engine.saving import ledger
+from uet_engine.saving.store import RunStore
+
+
+@dataclass(frozen=True)
+class Landed:
+    """What became of a workstream the worker reported as succeeded.
+
+    ``entry`` is its patch when the success stands (``record`` succeeded), None when the patch no longer
+    applies (``record`` failed). ``problem`` names what a person must finish by hand, if anything.
+    """
+
+    record: RunRecord
+    entry: PatchLedgerEntry | None
+    problem: str | None = None
+
+
+class RunWriter:
+    """Writes one run's records and lands its patches; see the module docstring for the order."""
+
+    def __init__(self, root: Path, run_id: str, store: RunStore) -> None:
+        self.root = root
+        self.run_id = run_id
+        self.store = store
+
+    # -- the start of a run -------------------------------------------------------------------------
+
+    def bring_reused_into_tree(self, reused: dict[str, Reuse], order: Sequence[str]) -> list[str]:
+        """Apply reused successes whose patch never reached the tree (the engine died first); their phases.
+
+        ``RunRefused`` when such a patch is damaged or no longer applies: nothing of the run has started.
+        """
+        brought: list[str] = []
+        for phase in order:
+            reuse = reused[phase]
+            if reuse.applied or reuse.entry is None:
+                continue
+            patch = ledger.patch_path(self.root, reuse.entry)
+            if ledger.file_problems(self.root, reuse.entry):
+                raise RunRefused(f"cannot reuse {reuse.record.workstream_id}: its patch {reuse.entry.path} is damaged")
+            if not isolation.is_applied(self.root, patch):
+                try:
+                    isolation.apply_to_tree(self.root, patch)
+                except GitError as exc:
+                    raise RunRefused(
+                        f"cannot reuse {reuse.record.workstream_id}: its patch {reuse.entry.path} does not apply "
+                        f"to the working tree ({exc})"
+                    ) from None
+            brought.append(phase)
+        return brought
+
+    def queue(self, records: list[RunRecord]) -> None:
+        self.store.queue(self.run_id, records)
+
+    def run_started(self, message: str, brought: Sequence[tuple[str, PatchLedgerEntry]]) -> None:
+        """``run_started`` (event and audit line), then ``patch_applied`` for each reused patch brought in."""
+        self.store.event(self.run_id, "run_started", message=message)
+        self.store.audit_note(audit_line(self.run_id, "run.started", "info", message))
+        for workstream_id, entry in brought:
+            self.store.event(
+                self.run_id, "patch_applied", workstream_id=workstream_id, message=f"{entry.path} (reused)"
+            )
+
+    # -- during a run -------------------------------------------------------------------------------
+
+    def status(self, workstream_id: str, to_status: RunStatus, reason: str | None = None) -> RunRecord:
+        """A status change that needs no other record (running, skipped, cancelled)."""
+        return self.store.transition(self.run_id, workstream_id, to_status, reason=reason)
+
+    def attempt(self, attempt: StepAttempt) -> None:
+        """A step or check that started (no result yet) or ended, with its timeline event and log row."""
+        self.store.add_attempt(attempt)
+        task = f"{attempt.kind}/{attempt.index}"
+        if attempt.result is None:
+            self.store.event(self.run_id, "step_started", workstream_id=attempt.workstream_id, message=task)
+            return
+        self.store.add_execution_log(execution_log(attempt))
+        outcome = "ok" if attempt.result.success else (attempt.result.error or "failed")
+        self.store.event(
+            self.run_id, "step_finished", workstream_id=attempt.workstream_id, message=f"{task}: {outcome}"
+        )
+
+    def failed(
+        self, workstream_id: str, status: RunStatus, reason: str | None, errors: Sequence[ErrorEvent]
+    ) -> RunRecord:
+        """A workstream that did not succeed: its error events (and scope events), then its final status."""
+        for error in errors:
+            self.store.add_error(error)
+            if error.error_type == "scope_violation":
+                self.store.event(self.run_id, "scope_violation", workstream_id=workstream_id, message=error.message)
+        return self.store.transition(self.run_id, workstream_id, status, reason=reason)
+
+    def succeeded(self, phase: str, finished: Finished, base_commit: str) -> Landed:
+        """Record a success and land its patch in the user's tree, in the order of the module docstring."""
+        ws = finished.workstream_id
+        entry = ledger.write_patch(
+            self.root,
+            run_id=self.run_id,
+            workstream_id=ws,
+            phase_id=phase,
+            patch=finished.patch,
+            files=list(finished.changes),
+            base_commit=base_commit,
+        )
+        self.store.add_patch(entry)
+        summary = f"{entry.path}: {entry.size_bytes} bytes, {len(entry.files)} file(s)"
+        self.store.event(self.run_id, "patch_captured", workstream_id=ws, message=summary)
+        # Made durable by the fsync of the workstream's final-state line, which follows it.
+        self.store.audit_note(
+            audit_line(self.run_id, "patch.captured", "info", summary, workstream_id=ws, patch_id=entry.patch_id),
+            durable=False,
+        )
+        patch = ledger.patch_path(self.root, entry)
+        if not isolation.applies(self.root, patch):
+            why = f"its patch {entry.path} does not apply to the working tree (changed during the run?)"
+            record = self.failed(ws, "failed", why, [patch_conflict(self.run_id, phase, entry, why)])
+            return Landed(record, None)
+        record = self.store.transition(self.run_id, ws, "succeeded", patch_id=entry.patch_id)
+        try:
+            isolation.apply_to_tree(self.root, patch)
+        except GitError as exc:  # the tree changed between the check and now
+            why = f"succeeded, but its patch {entry.path} could not be applied to the working tree: {exc}"
+            self.store.add_error(patch_conflict(self.run_id, phase, entry, why))
+            return Landed(record, entry, f"{ws}: {why}; apply it by hand with: git apply {entry.path}")
+        self.store.event(self.run_id, "patch_applied", workstream_id=ws, message=entry.path)
+        return Landed(record, entry)
+
+    # -- the end of a run ---------------------------------------------------------------------------
+
+    def run_finished(self, summary: str, *, cancelled: bool, succeeded: bool) -> None:
+        """``run_cancelled`` when interrupted, then ``run_finished`` (event and durable audit line)."""
+        if cancelled:
+            self.store.event(self.run_id, "run_cancelled", message="interrupted by a signal")
+        self.store.event(self.run_id, "run_finished", message=summary)
+        self.store.audit_note(audit_line(self.run_id, "run.finished", "success" if succeeded else "failure", summary))

@@ -1,0 +1,98 @@
+"""The engine's exception family: one base, each failure a person sees mapped to an exit code in one place."""
+
+from __future__ import annotations
+
+import ast
+import io
+from contextlib import redirect_stderr
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import REPO_ROOT
+from uet_contracts import Problem
+from uet_engine import errors
+from uet_engine.cli import report_failure
+from uet_engine.errors import (
+    BackendError,
+    EngineError,
+    GitError,
+    IllegalTransition,
+    LockHeld,
+    NotAGitRepo,
+    PlanError,
+    RunRefused,
+    SavingInvariantError,
+    StoreError,
+    StoreMissing,
+)
+
+ENGINE = REPO_ROOT / "src" / "uet_engine"
+
+
+def exception_classes_outside_errors_module() -> list[str]:
+    """Classes of the engine that derive from an exception but are not defined in ``uet_engine.errors``."""
+    found = []
+    for path in sorted(ENGINE.rglob("*.py")):
+        if path == ENGINE / "errors.py":
+            continue
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        for node in ast.walk(tree):
+            if isinstance(node, ast.ClassDef):
+                bases = {ast.unparse(base) for base in node.bases}
+                if any(base.endswith(("Error", "Exception", "Refused", "Held")) for base in bases):
+                    found.append(f"{path.relative_to(REPO_ROOT).as_posix()}: {node.name}")
+    return found
+
+
+def test_every_engine_exception_is_defined_in_the_errors_module() -> None:
+    assert exception_classes_outside_errors_module() == []
+
+
+def test_every_error_of_the_family_derives_from_engine_error() -> None:
+    family = [value for value in vars(errors).values() if isinstance(value, type) and issubclass(value, Exception)]
+    assert set(family) == {
+        EngineError,
+        PlanError,
+        RunRefused,
+        GitError,
+        NotAGitRepo,
+        BackendError,
+        StoreError,
+        StoreMissing,
+        IllegalTransition,
+        SavingInvariantError,
+        LockHeld,
+    }
+    assert all(issubclass(kind, EngineError) for kind in family)
+    assert issubclass(StoreMissing, StoreError) and issubclass(SavingInvariantError, StoreError)
+
+
+def _problem() -> Problem:
+    return Problem(message="bad", json_path="$", file="phases/a.yaml", line=3, column=1)
+
+
+@pytest.mark.parametrize(
+    ("error", "line", "code"),
+    [
+        (RunRefused("unknown workstream 'ws-x'"), "uet run: unknown workstream 'ws-x'", 2),
+        (
+            LockHeld(Path("/repo"), "RUN-1", 42),
+            "uet run: another uet run (RUN-1, pid 42) is using this repo: /repo",
+            2,
+        ),
+        (StoreMissing("no run store at .runs/uet.sqlite"), "uet run: no run store at .runs/uet.sqlite", 2),
+        (
+            SavingInvariantError("RUN-1", "ws-a", ["no step attempt"]),
+            "uet run: RUN-1 ws-a: cannot mark succeeded: no step attempt",
+            2,
+        ),
+        (PlanError([_problem()]), "uet run: phases/a.yaml:3:1: $: bad", 1),
+        (PlanError([_problem()], unreadable=True), "uet run: phases/a.yaml:3:1: $: bad", 2),
+    ],
+)
+def test_the_cli_maps_each_error_to_one_line_and_its_exit_code(error: EngineError, line: str, code: int) -> None:
+    err = io.StringIO()
+    with redirect_stderr(err):
+        assert report_failure("run", error) == code
+    assert err.getvalue() == line + "\n"
