@@ -43,7 +43,7 @@ class Role:
 
 @dataclass(frozen=True)
 class Handoff:
-    """One of the seed's four hand-offs (its section number) and the contracts that carry it."""
+    """One of the original pipeline design's four hand-offs (its section number) and the contracts that carry it."""
 
     number: int
     title: str
