@@ -65,17 +65,26 @@ class LiveProcesses:
         self._registry = registry
         self.cancelled = False
 
-    def add(self, proc: subprocess.Popen[bytes], handle: psutil.Process | None = None) -> bool:
-        """Register a started process (``handle``: psutil's, see ``kill_group``); False (and the process
-        killed) when cancellation already began."""
+    def add(self, proc: subprocess.Popen[bytes]) -> bool:
+        """Register a started process; False (and the process killed) when cancellation already began."""
         with self._lock:
             if self.cancelled:
-                kill_group(proc, handle)
+                kill_group(proc)
                 return False
-            self._procs[proc] = handle
+            self._procs[proc] = None
         if self._registry is not None:
             self._registry.add(proc.pid)
         return True
+
+    def watch(self, proc: subprocess.Popen[bytes], handle: psutil.Process | None) -> None:
+        """Give a registered process its psutil handle, so that ``kill_all`` reaches its descendants too.
+
+        Separate from ``add`` so that a process is registered the moment it starts: getting the handle asks
+        the OS about it (reads ``/proc`` on Linux), and a cancellation meanwhile must still find the process.
+        """
+        with self._lock:
+            if proc in self._procs:
+                self._procs[proc] = handle
 
     def discard(self, proc: subprocess.Popen[bytes]) -> None:
         with self._lock:
@@ -231,10 +240,12 @@ def execute(
         )
     except OSError as exc:
         return result(False, None, error=f"could not start {argv[0]}: {exc.strerror or exc}")
-    handle = handle_of(proc)
-    if live is not None and not live.add(proc, handle):
+    if live is not None and not live.add(proc):
         proc.communicate()
         return result(False, None, error=CANCELLED)
+    handle = handle_of(proc)
+    if live is not None:
+        live.watch(proc, handle)
 
     out: list[bytes] = []
     err: list[bytes] = []
