@@ -46,6 +46,8 @@ class References:
             (doc["$id"], Resource.from_contents(doc, default_specification=DRAFT202012)) for doc in schemas.values()
         )
         self._resolvers = {file: registry.resolver(base_uri=doc["$id"]) for file, doc in schemas.items()}
+        # The pages resolve the same few references again and again (each use, its type, its example).
+        self._targets: dict[tuple[str, str], Target] = {}
         self._places: dict[int, tuple[str, str]] = {}
         for file, doc in schemas.items():
             self._places[id(doc)] = (file, "")
@@ -54,6 +56,12 @@ class References:
 
     def target(self, ref: str, current: str) -> Target:
         """Where ``ref``, written in the file ``current``, points; ``ValueError`` when it points nowhere usable."""
+        found = self._targets.get((ref, current))
+        if found is None:
+            found = self._targets[ref, current] = self._lookup(ref, current)
+        return found
+
+    def _lookup(self, ref: str, current: str) -> Target:
         try:
             node = self._resolvers[current].lookup(ref).contents
         except (PointerToNowhere, NoSuchAnchor):
