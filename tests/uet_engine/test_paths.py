@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import itertools
 import os
+import re
 from pathlib import Path
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from tests.conftest import REPO_ROOT
 from tests.uet_engine.phase_specs import spec, write
 from uet_contracts import FileScope
 from uet_engine.detection.scope import violations
@@ -193,3 +195,44 @@ def test_the_index_finds_every_overlapping_pair(entries: list[str], probe: str) 
     index = PathIndex(entries)
     assert index.pairs() == brute
     assert index.overlapping(probe) == [e for e in everything if e != probe and may_overlap(e, probe)]
+
+
+# --- the guide ------------------------------------------------------------------------------------------
+
+GUIDE = REPO_ROOT / "docs" / "guides" / "phase-spec.md"
+
+
+def guide_table(header: str) -> list[list[str]]:
+    """The rows of the guide's table whose header line is ``header``, as cells."""
+    text = GUIDE.read_text(encoding="utf-8")
+    start = text.index(header + "\n")
+    rows = []
+    for line in text[start:].splitlines()[2:]:
+        if not line.startswith("|"):
+            break
+        rows.append([cell.strip() for cell in line.strip().strip("|").split("|")])
+    return rows
+
+
+def code(cell: str) -> list[str]:
+    return re.findall(r"`([^`]+)`", cell)
+
+
+def test_the_guide_says_what_each_entry_matches() -> None:
+    rows = guide_table("| Entry | Matches | Does not match |")
+    assert [code(row[0]) for row in rows] == [["docs"], ["docs/"], ["docs/*"], ["docs/**"], ["*.py"], ["**/*.py"]]
+    for entry_cell, yes, no in rows:
+        (entry,) = code(entry_cell)
+        assert code(yes) and code(no)
+        assert [p for p in code(yes) if not allowed_at_run(entry, p)] == [], entry
+        assert [p for p in code(no) if allowed_at_run(entry, p)] == [], entry
+
+
+def test_the_guide_says_which_entries_overlap() -> None:
+    rows = guide_table("| Entry | Other entry | Overlap | A path both match |")
+    assert len(rows) >= 6
+    for a_cell, b_cell, overlap, example in rows:
+        (a,), (b,) = code(a_cell), code(b_cell)
+        assert may_overlap(a, b) == (overlap == "yes"), (a, b)
+        assert [p for p in code(example) if not (matches(a, p) and matches(b, p))] == []
+        assert bool(code(example)) == (overlap == "yes")
