@@ -23,18 +23,25 @@ matches before a final line break) and ``.`` matches a line break too. The guide
 
 **Overlap.** Two entries overlap when some path matches both. ``shared_path`` decides it by walking both
 entries in step, segment by segment (a product of two small automata; within a segment, character by
-character), and returns such a path. That is exact for paths as git reports them (relative,
+character), and returns such a path; ``may_overlap`` gives the same answer with shortcuts for the common
+shapes (a plain path, a leading ``**``). That is exact for paths as git reports them (relative,
 ``/``-separated, no empty, ``.`` or ``..`` segment): there are no false positives to document, except an
 entry whose character class Python's ``re`` refuses (``[z-a]``): that class is taken as any character.
+Exact also means: as an entry covers what is below it, ``**/*.lock`` overlaps ``src/a.py`` (both match
+``src/a.py/x.lock``); only an entry ending in an exact ``*`` stays clear of it.
 
-**Many entries.** Every path an entry matches starts with the entry's leading literal segments, so two
-entries can only overlap when one's literal prefix is a segment prefix of the other's. ``PathIndex``
-keys entries by that prefix: each entry is compared only with those whose prefix is a prefix of its own
-(a few dictionary lookups) or extends it (a ``bisect`` range), never with all the others.
+**Many entries.** For every path an entry matches, that path followed by ``/`` starts with the entry's
+literal start (``_literal_key``: ``src/a`` for ``src/a*.py``), so two entries can only overlap when one's
+key is a prefix of the other's. ``PathIndex`` groups entries by key: each is compared only with those
+whose key is a prefix of its own (a few dictionary lookups) or extends it (a ``bisect`` range), never
+with all the others. What stays quadratic is inherent or rare: an entry starting with a wildcard is
+compared with every entry (``**/*.lock`` does overlap nearly all of them), and entries with the same key
+(``src/*_a.py``, ``src/*_b.py``, ...) with each other.
 """
 
 from __future__ import annotations
 
+import itertools
 import re
 from bisect import bisect_left
 from collections import deque
@@ -45,7 +52,7 @@ from typing import NamedTuple, TypeVar
 from pathspec import PathSpec, RegexPattern
 from pathspec.patterns.gitignore.basic import GitIgnoreBasicPattern
 
-_WILDCARDS = "*?["
+_WILDCARD = re.compile(r"[*?\[]")
 _DSTAR = "**"
 
 # What may follow the segments an entry's tokens matched.
@@ -93,10 +100,14 @@ class _Entry(NamedTuple):
 
     tokens: tuple[str, ...]
     tail: int
+    literal: bool  # no token has a wildcard: the entry is one path (and what is below it)
 
 
-@lru_cache(maxsize=65536)
-def _parse(entry: str) -> _Entry:
+def _entry(tokens: list[str], tail: int) -> _Entry:
+    return _Entry(tuple(tokens), tail, _WILDCARD.search("/".join(tokens)) is None)
+
+
+def _parse_entry(entry: str) -> _Entry:
     """Mirrors ``GitIgnoreBasicPattern``'s normalisation of ``"/" + entry`` (see ``compile_entry``)."""
     text = ("/" + entry).rstrip()
     segments = text.split("/")[1:]
@@ -105,23 +116,45 @@ def _parse(entry: str) -> _Entry:
         segments[-1] = _DSTAR
     tokens = [s for i, s in enumerate(segments) if not (s == _DSTAR and i and segments[i - 1] == _DSTAR)]
     if tokens == [_DSTAR]:  # "**" is every path; "**/" every path below a folder
-        return _Entry(("*",) if below_only else (), _BELOW)
+        return _entry(["*"] if below_only else [], _BELOW)
     if tokens[-1] == _DSTAR:
-        return _Entry(tuple(tokens[:-1]), _BELOW)
-    return _Entry(tuple(tokens), _EXACT if tokens[-1] == "*" else _COVER)
+        return _entry(tokens[:-1], _BELOW)
+    return _entry(tokens, _EXACT if tokens[-1] == "*" else _COVER)
 
 
-def literal_key(entry: str) -> str:
-    """The entry's leading wildcard-free segments, each followed by ``/`` (``""`` when it starts with a glob).
+_parse = lru_cache(maxsize=4096)(_parse_entry)
 
-    Every path the entry matches starts with them, so two entries whose keys are not prefixes of one
-    another never overlap (``src/`` is not a prefix of ``src2/``: the ``/`` marks the segment's end).
+
+def _first_wildcard(text: str) -> int:
+    found = _WILDCARD.search(text)
+    return len(text) if found is None else found.start()
+
+
+def _literal_key(entry: str) -> str:
+    """The entry's literal start: its leading wildcard-free segments, each followed by ``/``, then the
+    characters of the next segment before its first wildcard (``""`` for ``**/*.py``, ``src/a`` for
+    ``src/a*.py``).
+
+    For every path the entry matches, the path followed by ``/`` starts with the key, so two entries
+    whose keys are not prefixes of one another never overlap (``src/`` is not a prefix of ``src2/``).
     """
-    if not any(c in entry for c in _WILDCARDS) and entry[-1:] != "/" and entry == entry.rstrip():
-        return entry + "/"  # a plain path: the common case, without parsing
+    key = _plain_key(entry)
+    return _key(_parse(entry)) if key is None else key
+
+
+def _plain_key(entry: str) -> str | None:
+    """The key of a plain path (the common case), found without parsing; ``None`` for other entries."""
+    if _WILDCARD.search(entry) is None and entry[-1:] != "/" and entry == entry.rstrip():
+        return entry + "/"
+    return None
+
+
+def _key(entry: _Entry) -> str:
     key = []
-    for token in _parse(entry).tokens:
-        if any(c in token for c in _WILDCARDS):
+    for token in entry.tokens:
+        cut = _first_wildcard(token)
+        if cut < len(token):
+            key.append(token[:cut])
             break
         key.append(token + "/")
     return "".join(key)
@@ -149,10 +182,11 @@ class _Char(NamedTuple):
 
     regex: re.Pattern[str]
     pool: str
+    literal: str  # the one character it accepts, or "" for ``?`` and classes
 
 
 _STAR = None  # a "*" inside a segment: any run of characters
-_ANY_CHAR = _Char(re.compile(r"[^/]", re.DOTALL), "a")
+_ANY_CHAR = _Char(re.compile(r"[^/]", re.DOTALL), "a", "")
 _EDGES = "\x00" + chr(0x10FFFF) + ".0"  # with the class's own characters (and neighbours): see _class
 
 
@@ -173,8 +207,13 @@ def _glob(segment: str) -> tuple[_Char | None, ...]:
             out.append(_class(segment[i : close - 1]))
             i = close
         else:
-            out.append(_Char(re.compile(re.escape(char), re.DOTALL), char))
+            out.append(_literal_char(char))
     return tuple(out)
+
+
+@lru_cache(maxsize=1024)
+def _literal_char(char: str) -> _Char:
+    return _Char(re.compile(re.escape(char), re.DOTALL), char, char)
 
 
 def _class_end(segment: str, i: int) -> int:
@@ -198,10 +237,10 @@ def _class(body: str) -> _Char:
         regex = re.compile(text, re.DOTALL)
     except re.error:  # pathspec cannot compile it either; taken as any character (see the module doc)
         return _ANY_CHAR
-    return _Char(regex, pool + _EDGES)
+    return _Char(regex, pool + _EDGES, "")
 
 
-def _common_char(a: _Char, b: _Char) -> str | None:
+def _common_char(a: _Char, b: _Char = _ANY_CHAR) -> str | None:
     for char in a.pool + b.pool + _EDGES:
         if char != "/" and a.regex.fullmatch(char) and b.regex.fullmatch(char):
             return char
@@ -211,8 +250,45 @@ def _common_char(a: _Char, b: _Char) -> str | None:
 @lru_cache(maxsize=65536)
 def _shared_segment(a: str | None, b: str | None) -> str | None:
     """A non-empty segment both globs match (``None`` for a glob: any segment), or ``None`` if there is none."""
-    ga, gb = _glob("*" if a is None else a), _glob("*" if b is None else b)
-    # Breadth-first over (position in a, position in b, consumed a character), with the way back.
+    if a is None or b is None:
+        return _example(b if a is None else a)
+    for one, other in ((a, b), (b, a)):
+        if _first_wildcard(one) == len(one):  # a plain name: does the glob match it?
+            return one if one and _fits(other, one) else None
+    ga, gb = _glob(a), _glob(b)
+    if not _ends_agree(ga, gb):
+        return None
+    return _char_search(ga, gb)
+
+
+def _example(glob: str | None) -> str | None:
+    """A non-empty segment the glob matches: stars give nothing, each other position a character."""
+    if glob is None:
+        return "a"
+    chars = [c.literal or _common_char(c) if c is not _STAR else "" for c in _glob(glob)]
+    if None in chars:
+        return None
+    return "".join(c for c in chars if c) or ("a" if _STAR in _glob(glob) else None)
+
+
+def _ends_agree(ga: tuple[_Char | None, ...], gb: tuple[_Char | None, ...]) -> bool:
+    """The quick refusal: the two globs' fixed first and last characters must agree (one's the other's
+    prefix, or suffix), and without a star both have the same length."""
+    if _STAR not in ga and _STAR not in gb and len(ga) != len(gb):
+        return False
+    (pa, sa), (pb, sb) = _fixed_ends(ga), _fixed_ends(gb)
+    return (pa.startswith(pb) or pb.startswith(pa)) and (sa.endswith(sb) or sb.endswith(sa))
+
+
+def _fixed_ends(glob: tuple[_Char | None, ...]) -> tuple[str, str]:
+    def run(items: Iterable[_Char | None]) -> str:
+        return "".join(itertools.takewhile(bool, (c.literal if c is not _STAR else "" for c in items)))
+
+    return run(glob), run(reversed(glob))[::-1]
+
+
+def _char_search(ga: tuple[_Char | None, ...], gb: tuple[_Char | None, ...]) -> str | None:
+    """Breadth-first over (position in a, position in b, consumed a character), with the way back."""
     start = (0, 0, False)
     back: dict[tuple[int, int, bool], tuple[tuple[int, int, bool], str] | None] = {start: None}
     queue = deque([start])
@@ -268,7 +344,10 @@ def _done(entry: _Entry, side: _Side) -> bool:
 
 def shared_path(a: str, b: str) -> str | None:
     """A path both entries match, or ``None`` when there is none (see the module doc for how)."""
-    ea, eb = _parse(a), _parse(b)
+    return _search(_parse(a), _parse(b))
+
+
+def _search(ea: _Entry, eb: _Entry) -> str | None:
     start: tuple[_Side, _Side] = ((0, False), (0, False))
     back: dict[tuple[_Side, _Side], tuple[tuple[_Side, _Side], str] | None] = {start: None}
     queue = deque([start])
@@ -291,30 +370,99 @@ def may_overlap(a: str, b: str) -> bool:
     Entries are ``RepoPath`` values, which have no backslash; one with a backslash (an escape in
     gitignore, not modelled here) is taken to overlap everything rather than guessed at.
     """
-    return a == b or "\\" in a + b or shared_path(a, b) is not None
+    return a == b or "\\" in a + b or _overlap(_parse(a), _parse(b))
+
+
+def _overlap(ea: _Entry, eb: _Entry) -> bool:
+    """``shared_path`` as a yes or no, with shortcuts for the common shapes."""
+    if (ea.tokens[:1] == (_DSTAR,) and eb.tail != _EXACT) or (eb.tokens[:1] == (_DSTAR,) and ea.tail != _EXACT):
+        # "**/..." against an entry that covers what is below its paths: below any of them, the rest of
+        # "**/..." finds a path, if either can match anything at all.
+        return _can_end(ea, (0, False), 0) and _can_end(eb, (0, False), 0)
+    if ea.literal:
+        return _meets_literal(eb, ea)
+    if eb.literal:
+        return _meets_literal(ea, eb)
+    return _search(ea, eb) is not None
+
+
+def _meets_literal(entry: _Entry, literal: _Entry) -> bool:
+    """Whether ``entry`` matches a path ``literal`` matches: run ``entry`` over the literal's segments,
+    then ask whether it can end after as many more (any) segments as the literal allows."""
+    if "" in literal.tokens:
+        return False  # an empty segment: no path git reports
+    sides = {(0, False)}
+    for segment in literal.tokens:
+        sides = {nxt for side in sides for glob, nxt in _moves(entry, side) if glob is None or _fits(glob, segment)}
+        if not sides:
+            return False
+    fewest = 1 if literal.tail == _BELOW else 0
+    return any(_can_end(entry, side, fewest) for side in sides)
+
+
+def _can_end(entry: _Entry, side: _Side, fewest: int) -> bool:
+    """Whether ``entry`` accepts some path that goes on from ``side`` by at least ``fewest`` segments."""
+    rest = entry.tokens[side[0] :]
+    if not all(map(_satisfiable, rest)):
+        return False
+    # Open-ended unless the entry ends in an exact "*" with no "**" left: then exactly len(rest) more.
+    return entry.tail != _EXACT or _DSTAR in rest or len(rest) >= fewest
+
+
+def _satisfiable(glob: str) -> bool:
+    """Whether some non-empty segment matches the segment glob (or ``**``): all but ``""`` and odd classes."""
+    return glob != "" and ("[" not in glob or _example(glob) is not None)
+
+
+@lru_cache(maxsize=4096)
+def _segment_regex(glob: str) -> re.Pattern[str]:
+    return re.compile("".join("[^/]*" if c is _STAR else c.regex.pattern for c in _glob(glob)), re.DOTALL)
+
+
+def _fits(glob: str, segment: str) -> bool:
+    """Whether the (non-empty) path segment matches the segment glob."""
+    return _segment_regex(glob).fullmatch(segment) is not None
 
 
 # --- many entries ---------------------------------------------------------------------------------
 
 
 class PathIndex:
-    """The entries of many file scopes, keyed by literal prefix to find those that overlap (module doc)."""
+    """The entries of many file scopes, keyed by literal start to find those that overlap (module doc)."""
 
     def __init__(self, entries: Iterable[str]) -> None:
         self._by_key: dict[str, list[str]] = {}
+        self._parsed: dict[str, _Entry] = {}
         for entry in sorted(set(entries)):
-            self._by_key.setdefault(literal_key(entry), []).append(entry)
+            if (key := _plain_key(entry)) is None:
+                parsed = self._parsed[entry] = _parse_entry(entry)
+                key = _key(parsed)
+            self._by_key.setdefault(key, []).append(entry)
         self._keys = sorted(self._by_key)
+        # The lengths of the keys that end inside a segment (or are empty): cuts to try besides each "/".
+        self._inner_cuts = sorted({len(key) for key in self._by_key if not key.endswith("/")})
 
     def _shorter(self, key: str) -> Iterator[list[str]]:
-        """The entries whose key is a proper prefix of ``key`` (whole segments)."""
-        if key and "" in self._by_key:
-            yield self._by_key[""]
+        """The groups of entries whose key is a proper prefix of ``key``."""
+        by_key = self._by_key
+        for n in self._inner_cuts:
+            if n >= len(key):
+                break
+            if (n == 0 or key[n - 1] != "/") and (group := by_key.get(key[:n])) is not None:
+                yield group
         cut = key.find("/")
         while 0 <= cut < len(key) - 1:
-            if (found := self._by_key.get(key[: cut + 1])) is not None:
-                yield found
+            if (group := by_key.get(key[: cut + 1])) is not None:
+                yield group
             cut = key.find("/", cut + 1)
+
+    def _overlap(self, a: str, b: str) -> bool:
+        if "\\" in a or "\\" in b:
+            return True  # see may_overlap
+        parsed = self._parsed
+        ea = parsed.get(a) or parsed.setdefault(a, _parse_entry(a))
+        eb = parsed.get(b) or parsed.setdefault(b, _parse_entry(b))
+        return _overlap(ea, eb)
 
     def pairs(self) -> list[tuple[str, str]]:
         """Every pair of distinct indexed entries that overlap, each once as (smaller, larger), sorted."""
@@ -322,20 +470,20 @@ class PathIndex:
         for key, group in self._by_key.items():
             shorter = [other for entries in self._shorter(key) for other in entries]
             for i, entry in enumerate(group):
-                found.extend((group[k], entry) for k in range(i) if may_overlap(group[k], entry))
-                found.extend(_ordered(other, entry) for other in shorter if may_overlap(other, entry))
+                found.extend((group[k], entry) for k in range(i) if self._overlap(group[k], entry))
+                found.extend(_ordered(other, entry) for other in shorter if self._overlap(other, entry))
         return sorted(found)
 
     def overlapping(self, entry: str) -> list[str]:
         """The indexed entries other than ``entry`` itself that overlap it, sorted."""
-        key = literal_key(entry)
+        key = _literal_key(entry)
         candidates = [other for group in self._shorter(key) for other in group]
         keys = self._keys
         for i in range(bisect_left(keys, key), len(keys)):
             if not keys[i].startswith(key):
                 break
             candidates.extend(self._by_key[keys[i]])
-        return sorted(other for other in candidates if other != entry and may_overlap(other, entry))
+        return sorted(other for other in candidates if other != entry and self._overlap(other, entry))
 
 
 def _ordered(a: str, b: str) -> tuple[str, str]:

@@ -66,6 +66,9 @@ CASES = [
     ("src/[ab].py", "src/c.py", "src/c.py", False, False),
     ("src/[!ab].py", "src/a.py", "src/a.py", False, False),
     ("*", "a/b", "a/b", False, False),
+    ("**/a/b", "*", "a", False, False),  # "*" is one segment, "**/a/b" two or more
+    ("**/a/b", "x/*", "x/a/b", False, False),
+    ("docs/", "*", "docs", False, False),
     ("**", "a/b/c", "a/b/c", True, True),
     ("**/", "setup.py", "setup.py", False, True),  # both match setup.py/x: setup.py may be a folder
     ("*/", "src/a.py", "src/a.py", True, True),
@@ -177,6 +180,19 @@ def test_entries_said_not_to_overlap_share_no_path(a: str, b: str) -> None:
         assert both == []
     else:  # the overlap is real: no false positive
         assert matches(a, found) and matches(b, found)
+
+
+@settings(max_examples=500, deadline=None)
+@given(patterns(), patterns())
+def test_the_shortcuts_agree_with_the_full_search(a: str, b: str) -> None:
+    assert may_overlap(a, b) == (a == b or shared_path(a, b) is not None)
+
+
+def test_the_shortcuts_agree_with_the_full_search_on_every_short_pair() -> None:
+    few = ["a", "ab", "*", "**", "a*", "?", "[ab]", "*.py"]
+    short = [p + end for n in (1, 2) for p in map("/".join, itertools.product(few, repeat=n)) for end in ("", "/")]
+    differ = [(a, b) for a in short for b in short if may_overlap(a, b) != (a == b or shared_path(a, b) is not None)]
+    assert differ == []
 
 
 @settings(max_examples=300, deadline=None)
