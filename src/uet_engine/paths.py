@@ -144,7 +144,8 @@ def _literal_key(entry: str) -> str:
 
 def _plain_key(entry: str) -> str | None:
     """The key of a plain path (the common case), found without parsing; ``None`` for other entries."""
-    if _WILDCARD.search(entry) is None and entry[-1:] != "/" and entry == entry.rstrip():
+    last = entry[-1:]
+    if "*" not in entry and "?" not in entry and "[" not in entry and last != "/" and not last.isspace():
         return entry + "/"
     return None
 
@@ -433,7 +434,7 @@ class PathIndex:
     def __init__(self, entries: Iterable[str]) -> None:
         self._by_key: dict[str, list[str]] = {}
         self._parsed: dict[str, _Entry] = {}
-        for entry in sorted(set(entries)):
+        for entry in dict.fromkeys(entries):
             if (key := _plain_key(entry)) is None:
                 parsed = self._parsed[entry] = _parse_entry(entry)
                 key = _key(parsed)
@@ -441,6 +442,7 @@ class PathIndex:
         self._keys = sorted(self._by_key)
         # The lengths of the keys that end inside a segment (or are empty): cuts to try besides each "/".
         self._inner_cuts = sorted({len(key) for key in self._by_key if not key.endswith("/")})
+        self._asked: dict[str, list[str]] = {}  # overlapping(), per entry: read_only entries repeat a lot
 
     def _shorter(self, key: str) -> Iterator[list[str]]:
         """The groups of entries whose key is a proper prefix of ``key``."""
@@ -467,23 +469,34 @@ class PathIndex:
     def pairs(self) -> list[tuple[str, str]]:
         """Every pair of distinct indexed entries that overlap, each once as (smaller, larger), sorted."""
         found: list[tuple[str, str]] = []
-        for key, group in self._by_key.items():
-            shorter = [other for entries in self._shorter(key) for other in entries]
-            for i, entry in enumerate(group):
-                found.extend((group[k], entry) for k in range(i) if self._overlap(group[k], entry))
-                found.extend(_ordered(other, entry) for other in shorter if self._overlap(other, entry))
+        # In sorted order, the keys that are prefixes of the current one are a stack: any key between a
+        # prefix and the current key starts with that prefix too, so a key leaves only for good.
+        prefixes: list[str] = []
+        for key in self._keys:
+            while prefixes and not key.startswith(prefixes[-1]):
+                prefixes.pop()
+            group = self._by_key[key]
+            if prefixes or len(group) > 1:  # most keys are one plain path with no shorter key
+                shorter = [other for prefix in prefixes for other in self._by_key[prefix]]
+                for i, entry in enumerate(group):
+                    found.extend(_ordered(other, entry) for other in group[:i] if self._overlap(other, entry))
+                    found.extend(_ordered(other, entry) for other in shorter if self._overlap(other, entry))
+            prefixes.append(key)
         return sorted(found)
 
     def overlapping(self, entry: str) -> list[str]:
         """The indexed entries other than ``entry`` itself that overlap it, sorted."""
-        key = _literal_key(entry)
-        candidates = [other for group in self._shorter(key) for other in group]
-        keys = self._keys
-        for i in range(bisect_left(keys, key), len(keys)):
-            if not keys[i].startswith(key):
-                break
-            candidates.extend(self._by_key[keys[i]])
-        return sorted(other for other in candidates if other != entry and self._overlap(other, entry))
+        found = self._asked.get(entry)
+        if found is None:
+            key = _literal_key(entry)
+            candidates = [other for group in self._shorter(key) for other in group]
+            keys = self._keys
+            for i in range(bisect_left(keys, key), len(keys)):
+                if not keys[i].startswith(key):
+                    break
+                candidates.extend(self._by_key[keys[i]])
+            found = self._asked[entry] = sorted(c for c in candidates if c != entry and self._overlap(c, entry))
+        return list(found)
 
 
 def _ordered(a: str, b: str) -> tuple[str, str]:
