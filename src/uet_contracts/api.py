@@ -10,6 +10,7 @@ from __future__ import annotations
 import copy
 import json
 import os
+import stat
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -19,6 +20,9 @@ from uet_contracts.errors import ContractError, Problem
 from uet_contracts.parsing import Format
 
 T = TypeVar("T")
+
+# Opening without blocking: a FIFO swapped in after the check must not hang the reader (POSIX only).
+_NONBLOCK = getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0)
 
 _SUFFIX_FORMATS: dict[str, Format] = {".yaml": "yaml", ".yml": "yaml", ".json": "json"}
 
@@ -44,20 +48,58 @@ def contract_files(folder: str | os.PathLike[str]) -> list[Path]:
     return sorted(p for p in Path(folder).rglob("*") if p.suffix.lower() in _SUFFIX_FORMATS and p.is_file())
 
 
+_KINDS = (
+    (stat.S_ISDIR, "a directory, not a contract file"),
+    (stat.S_ISFIFO, "a FIFO (named pipe), not a regular file: only regular files are read"),
+    (stat.S_ISSOCK, "a socket, not a regular file: only regular files are read"),
+    (stat.S_ISCHR, "a character device, not a regular file: only regular files are read"),
+    (stat.S_ISBLK, "a block device, not a regular file: only regular files are read"),
+)
+
+
+def _not_regular(mode: int) -> str | None:
+    """What a file of this mode is, when it is not a regular file."""
+    for test, what in _KINDS:
+        if test(mode):
+            return f"is {what}"
+    return None if stat.S_ISREG(mode) else "is not a regular file: only regular files are read"
+
+
 def read_text(path: str | os.PathLike[str]) -> str:
-    """The decoded text of a contract file, refusing unreadable, oversized or non-UTF-8 files."""
+    """The decoded text of a contract file, refusing unreadable, oversized or non-UTF-8 files.
+
+    Only regular files are read: a FIFO, socket or device is refused by name before it is opened (a FIFO
+    would block), and the file is opened without blocking and checked again, so a file swapped in between
+    is caught too. Reading stops at the size cap. A file that cannot be read at all raises a
+    ``ContractError`` with ``unreadable`` set.
+    """
     name = str(path)
+
+    def refuse(message: str) -> ContractError:
+        return ContractError([Problem(message, file=name)], unreadable=True)
+
     try:
-        size = os.stat(path).st_size
-        if size > parsing.MAX_BYTES:
-            raise parsing.oversized(size, name)
-        with open(path, "rb") as handle:
-            raw = handle.read(parsing.MAX_BYTES + 1)
-    except IsADirectoryError:
-        raise ContractError([Problem("is a directory, not a contract file", file=name)]) from None
+        kind = _not_regular(os.stat(path).st_mode)
+        if kind is not None:
+            raise refuse(kind)
+        fd = os.open(path, os.O_RDONLY | _NONBLOCK | getattr(os, "O_BINARY", 0))
+        try:
+            info = os.fstat(fd)
+            kind = _not_regular(info.st_mode)
+            if kind is not None:
+                raise refuse(kind)
+            if info.st_size > parsing.MAX_BYTES:
+                raise parsing.oversized(info.st_size, name)
+            chunks: list[bytes] = []
+            size = 0
+            while size <= parsing.MAX_BYTES and (chunk := os.read(fd, parsing.MAX_BYTES + 1 - size)):
+                chunks.append(chunk)
+                size += len(chunk)
+        finally:
+            os.close(fd)
     except OSError as exc:
-        raise ContractError([Problem(f"cannot read file: {exc.strerror or exc}", file=name)]) from None
-    return parsing.decode(raw, name)
+        raise refuse(f"cannot read file: {exc.strerror or exc}") from None
+    return parsing.decode(b"".join(chunks), name)
 
 
 def check_text(text: str, cls: type, format: Format = "yaml", file: str | None = None) -> tuple[Any, list[Problem]]:

@@ -30,17 +30,23 @@ class Problem:
 
 
 class ContractError(ValueError):
-    """Input that does not satisfy its contract: unreadable, unparsable, or invalid."""
+    """Input that does not satisfy its contract: unreadable, unparsable, or invalid.
 
-    def __init__(self, errors: list[Problem]) -> None:
+    ``unreadable`` is true when the input could not be read at all (no permission, not a regular file, an
+    I/O error): a usage problem (exit 2 at the command line) rather than a finding about its content.
+    """
+
+    def __init__(self, errors: list[Problem], *, unreadable: bool = False) -> None:
         if not errors:
             raise ValueError("ContractError needs at least one problem")
         self.errors = list(errors)
+        self.unreadable = unreadable
         super().__init__(self.errors[0].format())
 
     def with_file(self, file: str) -> ContractError:
         """The same problems attributed to ``file`` (for errors raised before a file was known)."""
-        return ContractError([Problem(p.message, p.json_path, p.file or file, p.line, p.column) for p in self.errors])
+        problems = [Problem(p.message, p.json_path, p.file or file, p.line, p.column) for p in self.errors]
+        return ContractError(problems, unreadable=self.unreadable)
 
 
 def json_path(parts: Iterable[str | int]) -> str:

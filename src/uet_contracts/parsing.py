@@ -10,6 +10,7 @@ string. Every refusal is a ``ContractError`` with the line and column of the off
 from __future__ import annotations
 
 import json
+import math
 import re
 from collections.abc import Iterator
 from typing import Any, Literal, NoReturn
@@ -101,14 +102,49 @@ class StrictLoader(_Parser, _CoreResolver):
         _CoreResolver.__init__(self)
 
 
+INT_MIN, INT_MAX = -(2**63), 2**63 - 1
+"""Integers outside this range are refused: contract numbers fit in 64 bits (SQLite, JSON Schema tools)."""
+
+
+class _BadNumber(ValueError):
+    """A number a contract file may not hold; ``literal`` is its text as written."""
+
+    def __init__(self, message: str, literal: str) -> None:
+        super().__init__(message)
+        self.literal = literal
+
+
+def _shown(text: str) -> str:
+    digits = sum(c.isdigit() for c in text)
+    return text if len(text) <= 24 else f"{text[:12]}… ({digits:,} digits)"
+
+
 def _int(text: str) -> int:
-    return int(text, 0) if text.startswith(("0o", "0x")) else int(text)
+    """An integer literal, refused (``_BadNumber``) outside 64 bits without converting a huge one first."""
+    body = text.lstrip("+-")
+    value = None
+    if len(body) <= 20:
+        value = int(text, 0) if body.startswith(("0o", "0x")) else int(text)
+    if value is None or not INT_MIN <= value <= INT_MAX:
+        raise _BadNumber(
+            f"integer {_shown(text)} is out of range: contract numbers must fit in 64 bits ({INT_MIN} to {INT_MAX})",
+            text,
+        )
+    return value
+
+
+def _float(text: str) -> float:
+    """A decimal literal, refused (``_BadNumber``) when a 64-bit float cannot hold it (it would be infinite)."""
+    value = float(text)
+    if not math.isfinite(value):
+        raise _BadNumber(f"number {_shown(text)} is too large for a 64-bit float (it would read as infinity)", text)
+    return value
 
 
 _SCALARS: dict[str, Any] = {
     _STR: str,
     _INT: _int,
-    _FLOAT: float,
+    _FLOAT: _float,
     _BOOL: lambda text: text.lower() == "true",
     _NULL: lambda text: None,
 }
@@ -128,7 +164,10 @@ def _build(node: yaml.Node, path: list[str | int], seen: dict[int, list[str | in
     if isinstance(node, yaml.ScalarNode):
         convert = _SCALARS.get(node.tag)
         if convert is not None:
-            return convert(node.value)
+            try:
+                return convert(node.value)
+            except _BadNumber as exc:
+                _refuse(str(exc), node, path)
     elif isinstance(node, yaml.MappingNode) and node.tag == _MAP:
         mapping: dict[str, Any] = {}
         for key_node, value_node in node.value:
@@ -307,29 +346,87 @@ def _unique_pairs(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     return out
 
 
+# A \uD800-\uDFFF escape: JSON can spell a lone surrogate, which is not a character (and cannot be stored
+# as UTF-8); the data is searched for one only when the text holds such an escape.
+_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F][0-9a-fA-F]{2}")
+# A high surrogate escape not followed by a low one, or a low one not preceded by a high one: where to point.
+_LONE_SURROGATE = re.compile(
+    r"\\u[dD][89abAB][0-9a-fA-F]{2}(?!\\u[dD][c-fC-F][0-9a-fA-F]{2})"
+    r"|(?<!\\u[dD][89abAB][0-9a-fA-F]{2})\\u[dD][c-fC-F][0-9a-fA-F]{2}"
+)
+
+
 def parse_json(text: str, file: str | None = None) -> Any:
-    """One JSON document; NaN/Infinity and duplicate keys are refused."""
+    """One JSON document; NaN/Infinity, duplicate keys, numbers out of range and lone surrogates are refused."""
     try:
-        return json.loads(text, parse_constant=_refuse_constant, object_pairs_hook=_unique_pairs)
+        data = json.loads(
+            text,
+            parse_constant=_refuse_constant,
+            object_pairs_hook=_unique_pairs,
+            parse_int=_int,
+            parse_float=_float,
+        )
     except json.JSONDecodeError as exc:
         raise ContractError(
             [Problem(f"JSON syntax error: {exc.msg}", file=file, line=exc.lineno, column=exc.colno)]
         ) from None
+    except _BadNumber as exc:
+        raise ContractError([_json_refusal(text, str(exc), file, exc.literal)]) from None
     except ValueError as exc:
         raise ContractError([_json_refusal(text, str(exc), file)]) from None
     except RecursionError:
         raise ContractError([Problem("JSON nesting is too deep", file=file)]) from None
+    if _SURROGATE_ESCAPE.search(text):
+        where = _lone_surrogate(data)
+        if where is not None:
+            path, shown = where
+            line = column = None
+            lone = _LONE_SURROGATE.search(text)
+            if lone is not None:
+                line = text.count("\n", 0, lone.start()) + 1
+                column = lone.start() - (text.rfind("\n", 0, lone.start()) + 1) + 1
+            message = f"{shown} holds a lone surrogate escape (\\ud800-\\udfff), which is not a character"
+            raise ContractError([Problem(message, json_path(path), file, line, column)])
+    return data
+
+
+def _has_lone_surrogate(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return True
+    return False
+
+
+def _lone_surrogate(data: Any) -> tuple[list[str | int], str] | None:
+    """The JSON path of the first string (key or value) holding a lone surrogate, and what it is."""
+    stack: list[tuple[Any, list[str | int]]] = [(data, [])]
+    while stack:
+        value, path = stack.pop()
+        if isinstance(value, str):
+            if _has_lone_surrogate(value):
+                return path, "the string"
+        elif isinstance(value, dict):
+            for key, child in value.items():
+                if _has_lone_surrogate(key):
+                    return path, f"the key at {json_path(path)}"
+                stack.append((child, [*path, key]))
+        elif isinstance(value, list):
+            stack.extend((child, [*path, index]) for index, child in enumerate(value))
+    return None
 
 
 _JSON_CONSTANTS = ("NaN", "Infinity", "-Infinity")
 
 
-def _json_refusal(text: str, message: str, file: str | None) -> Problem:
-    """Where in ``text`` a duplicate key or NaN/Infinity is: the json module does not say.
+def _json_refusal(text: str, message: str, file: str | None, literal: str | None = None) -> Problem:
+    """Where in ``text`` a duplicate key, NaN/Infinity or a number out of range is: the json module does not say.
 
     JSON is YAML's flow style, so the strict YAML reader finds the same duplicate key with its
-    position and path; a constant is the first plain (unquoted) scalar of that name.
+    position and path; a constant (or the ``literal`` of a refused number) is the first plain
+    (unquoted) scalar of that text.
     """
+    wanted = (literal,) if literal is not None else _JSON_CONSTANTS
     where = Problem(message, file=file)
     try:
         if message.startswith("duplicate key"):
@@ -342,7 +439,7 @@ def _json_refusal(text: str, message: str, file: str | None) -> Problem:
             finally:
                 loader.dispose()
             for node, path in _nodes(root) if root is not None else ():
-                if isinstance(node, yaml.ScalarNode) and not node.style and node.value in _JSON_CONSTANTS:
+                if isinstance(node, yaml.ScalarNode) and not node.style and node.value in wanted:
                     return Problem(message, json_path(path), file, *_mark(node))
     except _Refused as exc:
         if exc.message == message:
@@ -376,18 +473,53 @@ def _compose(text: str) -> yaml.Node | None:
         loader.dispose()
 
 
-def _walk(node: yaml.Node, path: list[str | int]) -> tuple[yaml.Node, bool]:
-    """The node at ``path``, or the deepest one that exists; and whether the whole path existed."""
-    for part in path:
-        child = None
-        if isinstance(node, yaml.MappingNode) and isinstance(part, str):
-            child = next((v for k, v in node.value if k.value == part), None)
-        elif isinstance(node, yaml.SequenceNode) and isinstance(part, int) and part < len(node.value):
-            child = node.value[part]
-        if child is None:
-            return node, False
-        node = child
-    return node, True
+class Locator:
+    """Positions of nodes in one text, the document composed once and each mapping's keys indexed once.
+
+    Locating every problem of a file costs time linear in the file and in the number of problems, where
+    composing per problem (and scanning a mapping's keys per lookup) grew with their product.
+    """
+
+    def __init__(self, text: str) -> None:
+        self.root = _compose(text)
+        self._keys: dict[int, dict[str, tuple[yaml.Node, yaml.Node]]] = {}
+
+    def _index(self, node: yaml.MappingNode) -> dict[str, tuple[yaml.Node, yaml.Node]]:
+        found = self._keys.get(id(node))
+        if found is None:
+            found = {}
+            for key_node, value_node in node.value:
+                if isinstance(key_node, yaml.ScalarNode):
+                    found.setdefault(key_node.value, (key_node, value_node))
+            self._keys[id(node)] = found
+        return found
+
+    def _walk(self, path: list[str | int]) -> tuple[yaml.Node, bool]:
+        """The node at ``path``, or the deepest one that exists; and whether the whole path existed."""
+        assert self.root is not None
+        node = self.root
+        for part in path:
+            child = None
+            if isinstance(node, yaml.MappingNode) and isinstance(part, str):
+                pair = self._index(node).get(part)
+                child = pair[1] if pair is not None else None
+            elif isinstance(node, yaml.SequenceNode) and isinstance(part, int) and part < len(node.value):
+                child = node.value[part]
+            if child is None:
+                return node, False
+            node = child
+        return node, True
+
+    def at(self, path: list[str | int], key: str | None = None) -> tuple[int | None, int | None]:
+        """Line and column (1-based) of the node at ``path`` (see ``locate``)."""
+        if self.root is None:
+            return None, None
+        node, complete = self._walk(path)
+        if key is not None and complete and isinstance(node, yaml.MappingNode):
+            pair = self._index(node).get(key)
+            if pair is not None:
+                return _mark(pair[0])
+        return _mark(node)
 
 
 def locate(text: str, path: list[str | int], key: str | None = None) -> tuple[int | None, int | None]:
@@ -395,14 +527,7 @@ def locate(text: str, path: list[str | int], key: str | None = None) -> tuple[in
 
     With ``key``, the position of that key inside the mapping at ``path`` (for unknown fields).
     Used only after a validation failure, so composing the document again costs only on the error
-    path. JSON is composed by the YAML parser too (JSON is YAML's flow style).
+    path. JSON is composed by the YAML parser too (JSON is YAML's flow style). For many problems of
+    one text, use one ``Locator``.
     """
-    root = _compose(text)
-    if root is None:
-        return None, None
-    node, complete = _walk(root, path)
-    if key is not None and complete and isinstance(node, yaml.MappingNode):
-        for key_node, _ in node.value:
-            if key_node.value == key:
-                return _mark(key_node)
-    return _mark(node)
+    return Locator(text).at(path, key)

@@ -12,10 +12,10 @@ import json
 from functools import cache
 from typing import Any
 
-from uet_contracts import _resources
+from uet_contracts import _resources, rules
 from uet_contracts.contracts import Contract
 from uet_contracts.errors import Problem, json_path
-from uet_contracts.parsing import Format, locate
+from uet_contracts.parsing import Format, Locator
 
 _JSON_TYPES = {dict: "object", list: "array", str: "string", bool: "boolean", int: "integer", float: "number"}
 
@@ -156,23 +156,32 @@ def problems(
                 col,
             )
         ]
+    ruled = rules.phase_spec_problems(data) if contract.kind == "phase_spec" else []
+    locator: Locator | None = None
+
+    def problem(message: str, parts: list[str | int], key: str | None = None) -> Problem:
+        nonlocal locator
+        line = col = None
+        if text is not None:
+            locator = locator or Locator(text)
+            line, col = locator.at(parts[:-1] if key is not None else parts, key)
+        return Problem(message, json_path(parts), file, line, col)
+
     fast = _fast_validator(contract)
     not_json = None
     try:
         if fast is not None and fast.is_valid(data):
-            return []
+            return [problem(message, parts) for message, parts in ruled]
     except ValueError as exc:  # a value JSON has no type for (e.g. a datetime): python-jsonschema says where
         fast, not_json = None, str(exc)
     found: list[Problem] = []
     for error in _python_validator(contract).iter_errors(data):
         for message, parts, key in _describe(error):
-            line = col = None
-            if text is not None:
-                line, col = locate(text, parts[:-1] if key is not None else parts, key)
-            found.append(Problem(message, json_path(parts), file, line, col))
+            found.append(problem(message, parts, key))
     if not found and fast is not None:  # the two validators disagree: trust the stricter one
         found = [Problem(e.message, json_path(e.instance_path), file) for e in fast.iter_errors(data)]
     if not found and not_json is not None:
         found = [Problem(f"not plain JSON data: {not_json}", "$", file)]
+    found += [problem(message, parts) for message, parts in ruled]
     found.sort(key=lambda p: (p.line or 0, p.column or 0, p.json_path))
     return found

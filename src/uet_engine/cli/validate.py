@@ -16,7 +16,7 @@ from functools import partial
 from pathlib import Path
 
 import uet_contracts
-from uet_contracts import CONTRACTS, contract_named
+from uet_contracts import CONTRACTS, ContractError, contract_named
 from uet_engine.cli import Subparsers, add_command, contract_or_usage
 from uet_engine.planning.parallel import map_files
 
@@ -52,12 +52,19 @@ def expand(paths: list[str]) -> tuple[list[str], list[str]]:
     return files, unreadable
 
 
-def problem_lines(file: str, kind: str) -> list[str]:
-    """The output lines for one file: one per problem, none when it is valid."""
-    return [problem.format() for problem in uet_contracts.check_file(file, contract_named(kind).type)]
+def problem_lines(file: str, kind: str) -> tuple[bool, list[str]]:
+    """(whether the file could not be read at all, the output lines: one per problem, none when it is valid)."""
+    try:
+        text = uet_contracts.read_text(file)
+        fmt = uet_contracts.format_of(file)
+    except ContractError as exc:
+        return exc.unreadable, [problem.format() for problem in exc.errors]
+    return False, [
+        problem.format() for problem in uet_contracts.check_text(text, contract_named(kind).type, fmt, file)[1]
+    ]
 
 
-def check_files(files: list[str], kind: str, jobs: int | None = None) -> Iterator[list[str]]:
+def check_files(files: list[str], kind: str, jobs: int | None = None) -> Iterator[tuple[bool, list[str]]]:
     """``problem_lines`` of each file, in the order of ``files``; ``jobs`` processes (default: one per CPU)."""
     return map_files(partial(problem_lines, kind=kind), files, jobs)
 
@@ -66,19 +73,22 @@ def run(args: argparse.Namespace) -> int:
     contract = contract_or_usage("validate", args.kind)
     if contract is None:
         return 2
-    files, unreadable = expand(args.paths)
-    for line in unreadable:
+    files, missing = expand(args.paths)
+    for line in missing:
         print(line)
-    invalid = 0
+    invalid = cannot_read = 0
     out = sys.stdout
-    for lines in check_files(files, contract.kind):
-        if lines:
+    for refused, lines in check_files(files, contract.kind):
+        out.write("".join(line + "\n" for line in lines))
+        if refused:
+            cannot_read += 1
+        elif lines:
             invalid += 1
-            out.write("".join(line + "\n" for line in lines))
-    valid = len(files) - invalid
-    summary = f"{len(files)} file(s) checked as {contract.kind}: {valid} valid, {invalid} invalid"
+    checked = len(files) - cannot_read
+    unreadable = len(missing) + cannot_read
+    summary = f"{checked} file(s) checked as {contract.kind}: {checked - invalid} valid, {invalid} invalid"
     if unreadable:
-        summary += f", {len(unreadable)} unreadable"
+        summary += f", {unreadable} unreadable"
     print(summary, file=sys.stderr)
     if unreadable:
         return 2

@@ -157,7 +157,8 @@ class Coordinator:
             self.live,
             self.redact,
             sandbox=self.sandbox,
-            guard=self.guard,
+            # The guard's state lives in this process: only workstreams on local threads check after each step.
+            guard=self.guard if isinstance(self.executor, LocalExecutor) else None,
         )
 
     def _start(self, phase: str, job: Job) -> None:
@@ -176,11 +177,13 @@ class Coordinator:
         workstream (any workstream running meanwhile could have made it: they are named).
         """
         tampered = self.writer.records_changed() if self.guard is not None else []
+        if self.guard is not None and not isinstance(self.executor, LocalExecutor):
+            tampered += self.guard.check()  # remote workers cannot check after each step: check at the end
         if tampered and finished.status not in ("cancelled",):
             others = sorted(self.running - {phase})
             meanwhile = f" (also running: {', '.join(others)})" if others else ""
             finished = not_run_refusal(
-                self.run_id, self.specs[phase], "the run's records changed outside the engine" + meanwhile, tampered
+                self.run_id, self.specs[phase], "changed files outside its worktree" + meanwhile, tampered
             )
         self.running.discard(phase)
         if finished.status != "succeeded":

@@ -108,7 +108,7 @@ def _read_spec(path: Path) -> tuple[Any, list[Problem], bool]:
         text = uet_contracts.read_text(path)
         data, problems = uet_contracts.check_text(text, PhaseSpec, uet_contracts.format_of(path), name)
     except ContractError as exc:
-        return None, exc.errors, False
+        return None, exc.errors, exc.unreadable
     return (None if problems else data), problems, False
 
 
