@@ -9,6 +9,7 @@ sub-errors we need for precise messages, and speed no longer matters on that pat
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from functools import cache
 from typing import Any
 
@@ -75,6 +76,37 @@ def _is_python_regex(text: str) -> bool:
     return True
 
 
+@cache
+def _suggester(allowed: tuple[str, ...]) -> Callable[[str], str | None]:
+    """``difflib.get_close_matches(key, allowed, n=1)`` for many keys against one list of names.
+
+    Each allowed name is a matcher's second sequence, whose index difflib builds once and keeps; the
+    cheap upper bounds (lengths, then shared characters) rule most names out before the ratio is computed.
+    """
+    from difflib import SequenceMatcher  # only on the error path
+
+    matchers = [(name, SequenceMatcher(None, "", name, autojunk=False)) for name in allowed]
+
+    def suggest(key: str) -> str | None:
+        best: tuple[float, str] | None = None
+        for name, matcher in matchers:
+            matcher.set_seq1(key)
+            if matcher.real_quick_ratio() >= CUTOFF and matcher.quick_ratio() >= CUTOFF:
+                score = matcher.ratio()
+                if score >= CUTOFF and (best is None or score > best[0]):
+                    best = (score, name)
+        return best[1] if best else None
+
+    return suggest
+
+
+SUGGESTIONS = 100
+"""How many unknown fields of one mapping get a "did you mean" (or the allowed names): past that, a file is
+not a typo but something else, and each further field gets a plain line (which keeps the cost linear)."""
+
+CUTOFF = 0.6  # difflib.get_close_matches' default: how alike a name must be to be suggested
+
+
 _YAML11_BOOLEANS = frozenset({"yes", "no", "on", "off", "y", "n"})
 
 
@@ -94,12 +126,15 @@ def _describe(error: Any) -> list[tuple[str, list[str | int], str | None]]:
         return [(f"missing required field {missing!r}", [*path, missing], None)]
     if kind == "additionalProperties" and isinstance(value, dict):
         allowed = sorted(schema.get("properties", {}))
+        known = set(allowed)
+        suggest = _suggester(tuple(allowed))
         found = []
-        for key in sorted(k for k in value if k not in allowed):
-            import difflib  # only on the error path
-
-            hint = difflib.get_close_matches(key, allowed, n=1)
-            suggestion = f" (did you mean {hint[0]!r}?)" if hint else f" (allowed: {', '.join(allowed)})"
+        for index, key in enumerate(sorted(k for k in value if k not in known)):
+            if index < SUGGESTIONS:
+                hint = suggest(key)
+                suggestion = f" (did you mean {hint!r}?)" if hint else f" (allowed: {', '.join(allowed)})"
+            else:
+                suggestion = ""
             found.append((f"unknown field {key!r}{suggestion}", [*path, key], key))
         return found
     if kind == "type":

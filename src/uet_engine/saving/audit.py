@@ -2,11 +2,14 @@
 
 Each line is written with a single ``write`` on an ``O_APPEND`` descriptor and fsynced, so a crash
 can at worst leave the *last* line torn (no trailing newline). Readers ignore such a tail; the next
-writer cuts it off before appending, so a torn line never glues onto the next record.
+writer cuts it off before appending, so a torn line never glues onto the next record. Each line carries
+the SHA-256 of the line before it (``prev_sha256``): the log is a hash chain ``uet runs verify`` walks.
 """
 
 from __future__ import annotations
 
+import dataclasses
+import hashlib
 import os
 from collections.abc import Iterable, Iterator
 from pathlib import Path
@@ -52,6 +55,38 @@ def repair(path: Path) -> int:
         return size - keep
 
 
+def line_hash(text: str) -> str:
+    """The ``prev_sha256`` the line after this one carries: SHA-256 of its UTF-8 bytes, newline excluded."""
+    return "sha256:" + hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def last_line(path: Path) -> str | None:
+    """The last complete line of ``path`` (read backwards block by block); None for an empty or missing log or a
+    torn last line (which ``repair`` cuts off before anything is appended)."""
+    if not path.exists():
+        return None
+    with open(path, "rb") as handle:
+        end = handle.seek(0, os.SEEK_END)
+        if end == 0:
+            return None
+        handle.seek(end - 1)
+        if handle.read(1) != b"\n":
+            return None
+        pos = end - 1  # the final newline
+        chunks: list[bytes] = []
+        while pos > 0:
+            start = max(0, pos - 65536)
+            handle.seek(start)
+            block = handle.read(pos - start)
+            cut = block.rfind(b"\n")
+            if cut >= 0:
+                chunks.append(block[cut + 1 :])
+                break
+            chunks.append(block)
+            pos = start
+        return b"".join(reversed(chunks)).decode("utf-8", errors="replace")
+
+
 def read_lines(path: Path) -> Iterator[tuple[int, str]]:
     """(1-based line number, text) of every complete line; a torn last line is left out."""
     try:
@@ -81,11 +116,14 @@ class AuditLog:
         self.path = audit_path(repo)
         self._fd: int | None = None
         self._after_write: tuple[int, int, int] | None = None  # (inode, size, mtime_ns) after our last write
+        self._head: str | None = None  # line_hash of the last line: the next line's prev_sha256
 
     def _open(self) -> int:
         if self._fd is None:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             repair(self.path)
+            last = last_line(self.path)
+            self._head = None if last is None else line_hash(last)
             self._fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
         return self._fd
 
@@ -100,16 +138,23 @@ class AuditLog:
         this file also makes every earlier write to it durable, so the engine fsyncs at the lines the
         saving invariant rests on (final states, run start and end) and saves the fsync in between.
         """
-        data = "".join(codec.encode(event) + "\n" for event in events).encode("utf-8")
+        fd = self._open()
+        lines = []
+        head = self._head
+        for event in events:
+            text = codec.encode(dataclasses.replace(event, prev_sha256=head))
+            lines.append(text + "\n")
+            head = line_hash(text)
+        data = "".join(lines).encode("utf-8")
         if not data:
             return
-        fd = self._open()
         view = memoryview(data)
         while view:
             written = os.write(fd, view)
             view = view[written:]
         if durable:
             _sync(fd)
+        self._head = head
         info = os.fstat(fd)
         self._after_write = (info.st_ino, info.st_size, info.st_mtime_ns)
 

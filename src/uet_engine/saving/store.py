@@ -5,7 +5,9 @@ instance as validated JSON (see ``codec``), so what is stored is exactly what th
 ``uet runs verify`` can re-check it. SQLite runs in WAL mode with ``synchronous=NORMAL`` (a commit
 survives a crash of the process; Prefect uses the same settings), writes take ``BEGIN IMMEDIATE`` so
 they never deadlock on a lock upgrade, and a status change commits in the same transaction as the
-``state_changed`` event that records it. One writer, the coordinator, owns a ``RunStore``.
+``state_changed`` event that records it. One writer, the coordinator, owns a ``RunStore``. Each run event
+carries the SHA-256 of the one before it (``prev_sha256``, a hash chain over ``seq``), so ``uet runs
+verify`` finds an event deleted, inserted, reordered or altered.
 """
 
 from __future__ import annotations
@@ -122,7 +124,8 @@ def success_problems(
     ``attempts`` and ``patches`` are that workstream's rows in that run; ``reused_status`` is the status of
     the record ``reused_from`` names, when it names one. Empty when the success is fully backed: every
     attempt has its result, the last try of each step and check succeeded, and the changes the steps made
-    are in a recorded patch whose file exists with the recorded size and hash.
+    are in a recorded patch whose file exists with the recorded size and hash. When the record says how
+    many steps and checks the workstream has, each has an attempt.
     """
     if record.reused_from:
         if reused_status != "succeeded":
@@ -140,6 +143,10 @@ def success_problems(
     for (kind, index), attempt in sorted(last.items()):
         if attempt.result is not None and not attempt.result.success:
             problems.append(f"{kind}/{index}: its last attempt ({attempt.attempt}) did not succeed")
+    for kind, count in (("step", record.step_count), ("acceptance", record.check_count)):
+        missing = [f"{kind}/{i}" for i in range(count or 0) if (kind, i) not in last]
+        if missing:
+            problems.append(f"{', '.join(missing)} of its {count} {kind} task(s) have no attempt")
     if record.patch_id is None:
         if patches:
             problems.append(f"patch {patches[0].patch_id} is in the ledger but the run record names no patch")
@@ -152,6 +159,11 @@ def success_problems(
         else:
             problems.extend(ledger.file_problems(repo, entry))
     return problems
+
+
+def chain_hash(text: str) -> str:
+    """The ``prev_sha256`` a record's successor carries: SHA-256 of the record's stored text (UTF-8)."""
+    return ledger.sha256_of(text.encode("utf-8"))
 
 
 def store_path(repo: Path) -> Path:
@@ -169,6 +181,7 @@ class RunStore:
         self._db = db
         self._mutex = threading.RLock()
         self._last_seq: int | None = None  # the last event seq this connection saw committed or inserted
+        self._last_event_hash: str | None = None  # and the hash of that event's record (the chain's head)
         self._decoded_records: dict[tuple[str, str], tuple[str, RunRecord]] = {}
         self._data_version: int | None = None
 
@@ -262,9 +275,11 @@ class RunStore:
         """
         while True:
             if self._last_seq is None:
-                self._last_seq = db.execute("SELECT COALESCE(MAX(seq), 0) FROM run_events").fetchone()[0]
+                row = db.execute("SELECT seq, record FROM run_events ORDER BY seq DESC LIMIT 1").fetchone()
+                self._last_seq, self._last_event_hash = (row[0], chain_hash(row[1])) if row else (0, None)
             event = RunEvent(
                 seq=self._last_seq + 1,
+                prev_sha256=self._last_event_hash,
                 run_id=run_id,
                 workstream_id=workstream_id,
                 timestamp=at,
@@ -282,7 +297,7 @@ class RunStore:
             except sqlite3.IntegrityError:
                 self._last_seq = None
                 continue
-            self._last_seq = event.seq
+            self._last_seq, self._last_event_hash = event.seq, chain_hash(text)
             return event
 
     def queue(self, run_id: str, records: list[RunRecord]) -> None:

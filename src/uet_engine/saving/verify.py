@@ -4,6 +4,11 @@ The store refuses bad writes, but files can be edited, copied half-way or corrup
 the independent check. It reads every row of every table and every complete audit line, and reports
 each breach as one line naming the run, the workstream and what is wrong. A workstream still queued or
 running is not a breach: it belongs to a live run, or to a dead one the next run marks crashed.
+
+Beyond each record it walks the hash chains of the run events and of the audit log
+(``uet_engine.saving.chain``) and names the first broken link, finds holes in the events' ``seq``, checks that
+a succeeded workstream has an attempt for each of the steps and checks its record counts, and that the two
+logs agree on how each run ended.
 """
 
 from __future__ import annotations
@@ -26,8 +31,8 @@ from uet_contracts import (
     RunStatus,
     StepAttempt,
 )
-from uet_engine.saving import audit, codec, ledger
-from uet_engine.saving.store import TABLES, RunStore, success_problems
+from uet_engine.saving import audit, chain, codec, ledger
+from uet_engine.saving.store import TABLES, RunStore, chain_hash, success_problems
 from uet_engine.states import AUDIT_FOR_STATUS, TRANSITIONS, may_enter
 
 Key = tuple[str, str]
@@ -58,6 +63,11 @@ class _Seen:
     attempts: dict[Key, list[StepAttempt]] = field(default_factory=lambda: defaultdict(list))
     patches: dict[Key, list[PatchLedgerEntry]] = field(default_factory=lambda: defaultdict(list))
     audited: set[tuple[str, str, str]] = field(default_factory=set)  # (run, workstream, event_type)
+    timeline: set[tuple[str, str, str]] = field(default_factory=set)  # (run, workstream or "", event_type)
+    errors: set[tuple[str, str, str]] = field(default_factory=set)  # (run, workstream, error_type)
+    finished_lines: dict[str, str] = field(default_factory=dict)  # run -> the message of its run.finished line
+    audit_break: str | None = None  # the first broken link of the audit log's chain
+    event_rows: list[dict[str, Any]] = field(default_factory=list)  # run_events rows as stored, by seq
     others: list[tuple[str, Key]] = field(default_factory=list)  # (what, key) of rows that need a run row
     rows: set[Key] = field(default_factory=set)  # keys of every uet_runs row, readable or not
 
@@ -102,6 +112,7 @@ def _collect(instance: object, seen: _Seen) -> None:
     if isinstance(instance, RunRecord):
         seen.records[(instance.run_id, instance.workstream_id)] = instance
     elif isinstance(instance, RunEvent):
+        seen.timeline.add((instance.run_id, instance.workstream_id or "", instance.event_type))
         if instance.workstream_id is not None:
             key = (instance.run_id, instance.workstream_id)
             seen.others.append((f"run_events seq {instance.seq}", key))
@@ -116,6 +127,7 @@ def _collect(instance: object, seen: _Seen) -> None:
         seen.patches[key].append(instance)
         seen.others.append((f"patch {instance.patch_id}", key))
     elif isinstance(instance, ErrorEvent):
+        seen.errors.add((instance.run_id, instance.workstream_id, instance.error_type))
         seen.others.append((f"error event {instance.error_code}", (instance.run_id, instance.workstream_id)))
     elif not isinstance(instance, ExecutionLog):  # pragma: no cover - TABLES lists every type handled here
         raise TypeError(type(instance).__name__)
@@ -123,7 +135,10 @@ def _collect(instance: object, seen: _Seen) -> None:
 
 def _read_audit(repo: Path, seen: _Seen, breaches: list[str]) -> None:
     path = audit.audit_path(repo)
-    for number, text in audit.read_lines(path):
+    lines = list(audit.read_lines(path))
+    links = (chain.Link(f"{audit.AUDIT_FILE.as_posix()}:{n}", text, chain.prev_of(text)) for n, text in lines)
+    seen.audit_break = chain.first_break(links, audit.line_hash, "line")
+    for number, text in lines:
         try:
             line = codec.decode(text, AuditEvent)
         except ContractError as exc:
@@ -133,6 +148,8 @@ def _read_audit(repo: Path, seen: _Seen, breaches: list[str]) -> None:
                 breaches.append(f"{who}: {at.format()}")
             continue
         seen.audited.add((line.run_id, line.workstream_id or "", line.event_type))
+        if line.event_type == "run.finished":
+            seen.finished_lines[line.run_id] = line.message or ""
 
 
 def _status_problems(record: RunRecord, changes: list[RunEvent]) -> list[str]:
@@ -174,7 +191,38 @@ def _record_problems(repo: Path, key: Key, record: RunRecord, seen: _Seen) -> li
         for event_type in (AUDIT_FOR_STATUS[status].event_type for status in went_through):
             if (record.run_id, record.workstream_id, event_type) not in seen.audited:
                 problems.append(f"succeeded but {audit.AUDIT_FILE.as_posix()} has no {event_type} line")
+        ended = (record.run_id, "", "run_finished") in seen.timeline
+        landed = (record.run_id, record.workstream_id, "patch_applied") in seen.timeline
+        conflict = (record.run_id, record.workstream_id, "patch_conflict") in seen.errors
+        if ended and record.patch_id and not record.reused_from and not landed and not conflict:
+            problems.append(
+                f"succeeded in a run that ended, but no patch_applied event shows {record.patch_id} landing"
+            )
     return problems
+
+
+def _chain_breaches(seen: _Seen) -> list[str]:
+    """The first broken link of the run events' chain and seq and of the audit log's, and runs whose two logs
+    disagree on their end."""
+    found = [] if seen.audit_break is None else [f"- -: {seen.audit_break}"]
+    rows = seen.event_rows
+    gap = chain.sequence_gap(row["seq"] for row in rows)
+    if gap is not None:
+        found.append(f"- -: {gap}")
+    links = (chain.Link(f"run_events seq {row['seq']}", row["record"], chain.prev_of(row["record"])) for row in rows)
+    broken = chain.first_break(links, chain_hash, "record")
+    if broken is not None:
+        found.append(f"- -: {broken}")
+    for run_id in sorted(seen.finished_lines):
+        if (run_id, "", "run_finished") not in seen.timeline:
+            found.append(f"{run_id} -: {audit.AUDIT_FILE.as_posix()} has a run.finished line but no run_finished event")
+    for run_id, _ws, event_type in sorted(seen.timeline):
+        if event_type == "run_finished" and run_id not in seen.finished_lines:
+            found.append(
+                f"{run_id} -: a run_finished event but no run.finished line in {audit.AUDIT_FILE.as_posix()} "
+                "(deleted, or the engine died right after recording the end)"
+            )
+    return found
 
 
 def verify(repo: Path) -> list[str]:
@@ -187,6 +235,7 @@ def verify(repo: Path) -> list[str]:
     seen = _Seen()
     with RunStore.open(repo, create=False, audit=False) as store:
         _read_tables(store, seen, breaches)
+        seen.event_rows = store.raw_rows("run_events")
     _read_audit(repo, seen, breaches)
     for key, record in seen.records.items():
         breaches.extend(f"{_who(*key)}: {problem}" for problem in _record_problems(repo, key, record, seen))
@@ -198,4 +247,5 @@ def verify(repo: Path) -> list[str]:
     for key, entries in seen.patches.items():
         for entry in entries:
             breaches.extend(f"{_who(*key)}: {problem}" for problem in ledger.file_problems(repo, entry))
+    breaches += _chain_breaches(seen)
     return list(dict.fromkeys(breaches))  # a patch file problem is found by two checks: report it once

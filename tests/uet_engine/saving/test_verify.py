@@ -85,7 +85,12 @@ CASES: list[tuple[str, Callable[[Path], None], list[str]]] = [
     (
         "status without event",
         lambda r: sql(r, "DELETE FROM run_events WHERE event_type = 'state_changed' AND workstream_id = 'ws-b'"),
-        [f"{RUN} ws-b: status skipped but no state_changed event records it"],
+        [
+            f"{RUN} ws-b: status skipped but no state_changed event records it",
+            "- -: run_events seq 3 follows seq 1: seq 2 missing (deleted)",
+            "- -: run_events seq 3: prev_sha256 does not match run_events seq 1 (a record before it was deleted, "
+            "inserted, duplicated, reordered or altered)",
+        ],
     ),
     (
         "last event disagrees",
@@ -105,7 +110,11 @@ CASES: list[tuple[str, Callable[[Path], None], list[str]]] = [
     (
         "missing success audit line",
         lambda r: drop_audit_lines(r, "workstream.succeeded"),
-        [f"{A}: succeeded but {AUDIT} has no workstream.succeeded line"],
+        [
+            f"{A}: succeeded but {AUDIT} has no workstream.succeeded line",
+            f"- -: {AUDIT}:2: prev_sha256 does not match {AUDIT}:1 (a line before it was deleted, inserted, "
+            "duplicated, reordered or altered)",
+        ],
     ),
     (
         "invalid audit line",
@@ -113,6 +122,8 @@ CASES: list[tuple[str, Callable[[Path], None], list[str]]] = [
         [
             f'{A}: {AUDIT}:1:46: $.outcome: "meh" is not one of: "success", "failure", "skipped", "info"',
             f"{A}: succeeded but {AUDIT} has no workstream.started line",
+            f"- -: {AUDIT}:2: prev_sha256 does not match {AUDIT}:1 (a line before it was deleted, inserted, "
+            "duplicated, reordered or altered)",
         ],
     ),
     (
