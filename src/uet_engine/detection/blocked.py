@@ -8,7 +8,7 @@ A sandbox refuses a write with an error the command reports in its own words: ``
     touch: cannot touch '/etc/x': Read-only file system
     PermissionError: [Errno 13] Permission denied: '/home/me/x'
 
-A path is reported only when it lies outside every writable folder (or on a read-only path inside one):
+A path is reported only when the sandbox does not let the command write it (``Confinement.may_write``):
 a ``Permission denied`` about something the step could write anyway is not the sandbox's doing.
 """
 
@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Sequence
+from collections.abc import Callable
 from pathlib import Path
 
 _WHY = r"(?P<why>Read-only file system|Permission denied|Operation not permitted)"
@@ -32,11 +32,10 @@ def _inside(path: Path, folder: Path) -> bool:
     return path == folder or folder in path.parents
 
 
-def blocked_writes(
-    text: str, cwd: Path, writable: Sequence[Path], protected: Sequence[Path] = ()
-) -> tuple[list[Path], bool]:
-    """(paths whose write was refused outside the writable folders, whether a read-only filesystem was reported
-    at all). Paths are absolute and normalised (``..`` resolved lexically), in order of appearance."""
+def blocked_writes(text: str, cwd: Path, may_write: Callable[[Path], bool]) -> tuple[list[Path], bool]:
+    """(paths whose write was refused and that the sandbox does not let the command write, whether a read-only
+    filesystem was reported at all). Paths are absolute and normalised (``..`` resolved lexically, relative
+    ones against ``cwd``), in order of appearance."""
     found: list[Path] = []
     for line in text.splitlines():
         if "Read-only file system" not in line and "Permission denied" not in line and "not permitted" not in line:
@@ -46,8 +45,7 @@ def blocked_writes(
             if match is None:
                 continue
             path = Path(os.path.normpath(cwd / match.group("path")))
-            outside = not any(_inside(path, folder) for folder in writable)
-            if (outside or any(_inside(path, p) for p in protected)) and path not in found:
+            if not may_write(path) and path not in found:
                 found.append(path)
             break
     return found, EROFS in text

@@ -212,9 +212,12 @@ _BWRAP_BASE = (
 )
 
 
+def _inside(path: Path, folder: Path) -> bool:
+    return path == folder or folder in path.parents
+
+
 def _under_tmp(path: Path) -> bool:
-    tmp = Path("/tmp").resolve()
-    return path == tmp or tmp in path.parents
+    return _inside(path, Path("/tmp").resolve())
 
 
 @dataclass
@@ -254,6 +257,26 @@ class Confinement:
                 found.append(path)
         return found
 
+    def rebound(self) -> list[Path]:
+        """What bubblewrap brings back, read-only, over its private /tmp (the repository and Python, when there)."""
+        if self.mechanism != "bubblewrap":
+            return []
+        found: list[Path] = []
+        for keep in (self.root, Path(sys.prefix).resolve(), Path(sys.base_prefix).resolve()):
+            if _under_tmp(keep) and keep not in found and keep.exists():
+                found.append(keep)
+        return found
+
+    def may_write(self, path: Path) -> bool:
+        """Whether a confined command may write ``path`` (absolute, normalised)."""
+        if any(_inside(path, p) for p in self.protected()):
+            return False
+        if _inside(path, self.worktree):
+            return True
+        if any(_inside(path, keep) for keep in self.rebound()):
+            return False
+        return _inside(path, self.tmpdir) or path in (Path("/dev/null"), Path("/dev/tty"))
+
     def env(self, env: Mapping[str, str]) -> dict[str, str]:
         """The command's environment: the workstream's, with the temporary folder pointing at the private one."""
         tmp = str(self.tmpdir)
@@ -272,11 +295,8 @@ class Confinement:
     def _bubblewrap(self, argv: Sequence[str]) -> list[str]:
         args = [shutil.which("bwrap") or "bwrap", *_BWRAP_BASE, "--tmpfs", "/tmp"]
         # The tmpfs hides what lived under /tmp: bring back, read-only, what a command needs from there.
-        seen: set[Path] = set()
-        for keep in (self.root, Path(sys.prefix).resolve(), Path(sys.base_prefix).resolve()):
-            if _under_tmp(keep) and keep not in seen and keep.exists():
-                seen.add(keep)
-                args += ["--ro-bind", str(keep), str(keep)]
+        for keep in self.rebound():
+            args += ["--ro-bind", str(keep), str(keep)]
         args += ["--bind", str(self.worktree), str(self.worktree)]
         for path in self.protected():
             args += ["--ro-bind", str(path), str(path)]

@@ -204,11 +204,10 @@ def _failure(job: Job, task: _Task, result: ExecutionResult) -> Finished:
     return Finished(job.spec.workstream_id, "failed", reason, [error])
 
 
-def _scope_failure(job: Job, task: _Task | None, what: str, items: Sequence[str]) -> Finished:
-    where = f"{task.task_id} ({task.request.tool}) " if task is not None else ""
-    reason = f"{where}{what}: " + "; ".join(items)
-    task_id = task.task_id if task is not None else None
-    error = _error(job, "scope_violation", reason, task_id=task_id, files=list(items))
+def _scope_failure(job: Job, task: _Task, what: str, items: Sequence[str], files: Sequence[str] = ()) -> Finished:
+    """A task that reached outside its worktree: ``items`` as a person reads them, ``files`` the repository paths."""
+    reason = f"{task.task_id} ({task.request.tool}) {what}: " + "; ".join(items)
+    error = _error(job, "scope_violation", reason, task_id=task.task_id, files=list(files) or None, outside=list(items))
     return Finished(job.spec.workstream_id, "failed", reason, [error])
 
 
@@ -216,11 +215,18 @@ def _after_task(job: Job, task: _Task, result: ExecutionResult, confinement: Con
     """The failure of a task whose writes the sandbox blocked or that changed something outside its worktree."""
     if confinement is not None:
         paths, read_only_fs = blocked.blocked_writes(
-            result.stdout + "\n" + result.stderr, job.worktree.resolve(), confinement.writable, confinement.protected()
+            result.stdout + "\n" + result.stderr, confinement.worktree, confinement.may_write
         )
         if paths:
-            shown = [blocked.describe(p, job.root.resolve(), confinement.worktree) for p in paths]
-            return _scope_failure(job, task, f"the {confinement.mechanism} sandbox blocked a write", shown)
+            root = job.root.resolve()
+            shown = [blocked.describe(p, root, confinement.worktree) for p in paths]
+            wt = confinement.worktree
+            inside = [
+                (p.relative_to(wt) if wt in p.parents else p.relative_to(root)).as_posix()
+                for p in paths
+                if root in p.parents
+            ]
+            return _scope_failure(job, task, f"the {confinement.mechanism} sandbox blocked a write", shown, inside)
         if read_only_fs and not result.success:
             what = f"the {confinement.mechanism} sandbox blocked a write"
             return _scope_failure(job, task, what, ["a read-only file system was reported"])
@@ -246,7 +252,7 @@ def _change_problems(
     if not messages:
         return None, changes
     reason = "file scope violated: " + "; ".join(sorted(messages))
-    error = _error(job, "scope_violation", reason, files=sorted({*problems, *typed, *reserved}))
+    error = _error(job, "scope_violation", reason, files=sorted({*problems, *typed, *reserved}) or None)
     return Finished(job.spec.workstream_id, "failed", reason, [error], changes=changes), changes
 
 

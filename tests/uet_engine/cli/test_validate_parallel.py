@@ -37,6 +37,7 @@ def test_worker_processes_return_each_files_lines_in_input_order(tmp_path: Path)
     parallel = list(check_files(files, "phase_spec", jobs=2))
 
     assert parallel == list(check_files(files, "phase_spec", jobs=1))
-    assert [file for file, lines in zip(files, parallel, strict=True) if lines] == [
+    assert not any(unreadable for unreadable, _lines in parallel)
+    assert [file for file, (_unreadable, lines) in zip(files, parallel, strict=True) if lines] == [
         str(path) for path in sorted(phases.invalid, reverse=True)
     ]

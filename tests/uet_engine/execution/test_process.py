@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import subprocess
 import sys
 import threading
 from pathlib import Path
@@ -12,6 +13,7 @@ import pytest
 
 import uet_contracts
 from uet_contracts import ExecutionRequest, ExecutionResult, FileScope
+from uet_engine.execution import process
 from uet_engine.execution.process import PWSH_MISSING, LiveProcesses, execute
 
 pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="POSIX process groups")
@@ -204,3 +206,43 @@ def test_kill_all_stops_running_tasks_and_refuses_new_ones(tmp_path: Path) -> No
     after = execute(request("touch late"), tmp_path, live=live)
     assert (after.success, after.exit_code, after.error) == (False, None, "cancelled before it finished")
     assert not (tmp_path / "late").exists()
+
+
+def test_a_catastrophic_success_pattern_fails_within_the_checks_timeout(tmp_path: Path) -> None:
+    """``(\\w+\\s?)*$`` on 5,000 letters and a '!' backtracks for hours; the limit is what is left of timeout_s."""
+    run = "import sys; sys.stdout.write('a' * 5000 + '!')"
+    result = valid(execute(request(run, tool="python", timeout_s=2), tmp_path, success_pattern=r"(\w+\s?)*$"))
+    assert (result.success, result.timed_out) == (False, True)
+    assert result.error is not None
+    assert result.error.startswith(r"success pattern '(\\w+\\s?)*$' took longer than the rest of its timeout_s (")
+
+
+def test_a_catastrophic_pattern_without_timeout_has_the_default_limit(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(process, "PATTERN_LIMIT_S", 0.5)
+    run = "import sys; sys.stdout.write('a' * 5000 + '!')"
+    result = execute(request(run, tool="python"), tmp_path, success_pattern=r"(\w+\s?)*$")
+    assert result.error == r"success pattern '(\\w+\\s?)*$' took longer than 0.5 s to match; simplify it"
+
+
+def test_the_pattern_dialect_is_pythons(tmp_path: Path) -> None:
+    assert execute(request("echo 'ok 12'"), tmp_path, success_pattern=r"^ok (?P<n>\d+)$").success is True
+
+
+def test_200_mb_of_output_stays_small_in_memory(tmp_path: Path) -> None:
+    """The output is streamed into its head and tail: the engine's peak memory stays far below the output."""
+    code = (
+        "import resource, sys; from pathlib import Path;"
+        "from uet_contracts import ExecutionRequest, FileScope;"
+        "from uet_engine.execution.process import execute;"
+        "r = ExecutionRequest(operation_kind='EXEC-TEST', tool='sh',"
+        " run='head -c 209715200 /dev/zero | tr \"\\\\0\" x', file_scope=FileScope(create=[], modify=[], read_only=[]), tools_used=['sh'], context={});"
+        "res = execute(r, Path(sys.argv[1]));"
+        "print(res.stdout_bytes, len(res.stdout), resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)"
+    )
+    done = subprocess.run([sys.executable, "-c", code, str(tmp_path)], capture_output=True, text=True, check=True)
+    total, stored, peak_kib = (int(x) for x in done.stdout.split())
+    assert total == 200 * 1024 * 1024
+    assert stored < 70 * 1024
+    assert peak_kib < 100 * 1024, f"peak {peak_kib} KiB"

@@ -1,0 +1,50 @@
+"""The after-step comparisons: the working tree's status stamps and the fingerprints of git's own files."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from uet_engine.detection.tamper import Stamp, fingerprint, fingerprint_changes, parse_status, tree_changes
+
+
+def test_parse_status_reads_porcelain_z_with_renames(tmp_path: Path) -> None:
+    (tmp_path / "new.txt").write_text("n\n")
+    raw = b" M a.txt\0?? new.txt\0R  b.txt\0old-b.txt\0 D gone.txt\0"
+    found = parse_status(raw, tmp_path)
+    assert sorted(found) == ["a.txt", "b.txt", "gone.txt", "new.txt"]
+    assert found["new.txt"].status == "??" and found["new.txt"].size == 2
+    assert found["gone.txt"] == Stamp(" D", None, None)
+
+
+def test_tree_changes_name_each_path_and_how() -> None:
+    before = {"a.txt": Stamp(" M", 3, 1), "kept.txt": Stamp("??", 1, 1)}
+    after = {"a.txt": Stamp(" M", 4, 2), "kept.txt": Stamp("??", 1, 1), "new.txt": Stamp("??", 1, 5)}
+    after["README.md"] = Stamp(" D", None, None)
+    assert tree_changes(before, after) == [
+        "README.md (deleted from the working tree)",
+        "a.txt (changed in the working tree)",
+        "new.txt (added to the working tree)",
+    ]
+    assert tree_changes({"x": Stamp(" M", 1, 1)}, {}) == ["x (restored in the working tree)"]
+
+
+def test_fingerprints_see_content_new_files_and_removals(tmp_path: Path) -> None:
+    git = tmp_path / ".git"
+    (git / "hooks").mkdir(parents=True)
+    (git / "config").write_text("[core]\n")
+    (git / "hooks" / "pre-commit.sample").write_text("#!/bin/sh\n")
+    watched = [git / "config", git / "hooks", git / "info"]
+    before = fingerprint(watched)
+    assert fingerprint_changes(before, fingerprint(watched), relative_to=tmp_path) == []
+    (git / "config").write_text("[core]\n\tfsmonitor = touch /tmp/x\n")
+    (git / "hooks" / "post-checkout").write_text("#!/bin/sh\n")
+    (git / "hooks" / "pre-commit.sample").unlink()
+    (git / "info").mkdir()
+    (git / "info" / "attributes").write_text("* filter=evil\n")
+    assert fingerprint_changes(before, fingerprint(watched), relative_to=tmp_path) == [
+        ".git/config (changed)",
+        ".git/hooks/post-checkout (created)",
+        ".git/hooks/pre-commit.sample (deleted)",
+        ".git/info (created)",
+        ".git/info/attributes (created)",
+    ]
