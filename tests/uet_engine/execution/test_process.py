@@ -237,7 +237,8 @@ def test_200_mb_of_output_stays_small_in_memory(tmp_path: Path) -> None:
         "from uet_contracts import ExecutionRequest, FileScope;"
         "from uet_engine.execution.process import execute;"
         "r = ExecutionRequest(operation_kind='EXEC-TEST', tool='sh',"
-        " run='head -c 209715200 /dev/zero | tr \"\\\\0\" x', file_scope=FileScope(create=[], modify=[], read_only=[]), tools_used=['sh'], context={});"
+        " run='head -c 209715200 /dev/zero | tr \"\\\\0\" x',"
+        " file_scope=FileScope(create=[], modify=[], read_only=[]), tools_used=['sh'], context={});"
         "res = execute(r, Path(sys.argv[1]));"
         "print(res.stdout_bytes, len(res.stdout), resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)"
     )
