@@ -74,6 +74,11 @@ class StoreMissing(StoreError):
     """There is no run store in the repository (nothing has been run there yet)."""
 
 
+class RecordsUnwritable(StoreError):
+    """The run's records could not be written or read: disk full, a read-only or immutable ``.runs/``, an
+    unwritable audit log, a damaged store. The message names the file and the system's reason."""
+
+
 class IllegalTransition(StoreError):
     """A status change the state machine does not allow, or for a workstream not in the run."""
 

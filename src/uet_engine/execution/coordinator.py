@@ -27,10 +27,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from types import FrameType
 
-from uet_contracts import PatchLedgerEntry, RunRecord, StepAttempt
+from uet_contracts import PatchLedgerEntry, RunRecord, RunStatus, StepAttempt
 from uet_engine import clock
 from uet_engine.detection.redact import Redactor
-from uet_engine.errors import RunRefused
+from uet_engine.errors import RecordsUnwritable, RunRefused, StoreError
 from uet_engine.execution import isolation
 from uet_engine.execution.executors import Executor, LocalExecutor
 from uet_engine.execution.guard import Guard
@@ -40,13 +40,14 @@ from uet_engine.execution.progress import Reporter
 from uet_engine.execution.ready import ReadySet
 from uet_engine.execution.records import queued_records
 from uet_engine.execution.selection import Options, Selection, select
-from uet_engine.execution.worker import Finished, Job, not_run_refusal
+from uet_engine.execution.worker import Finished, Job, environment_fault, not_run_refusal
 from uet_engine.execution.writer import RunWriter
 from uet_engine.planning.graph import prerequisites_of
 from uet_engine.planning.phase_set import PhaseSet
 from uet_engine.saving import ledger, recovery
 from uet_engine.saving.lock import RunLock
 from uet_engine.saving.store import RunStore
+from uet_engine.states import IN_FLIGHT_STATUSES
 
 # -- the run ----------------------------------------------------------------------------------------------
 
@@ -270,6 +271,29 @@ class Coordinator:
                 if record.status == "queued":
                     self._changed(self.writer.status(record.workstream_id, "cancelled", "run cancelled"))
 
+    def abort(self, why: str) -> None:
+        """End every workstream still in flight after a fault the run cannot go on from (see ``execute_run``).
+
+        Each gets its ErrorEvent, then its final status. When the audit log is what failed, the status changes
+        are recorded without their audit lines rather than not at all (a failed or crashed record needs none).
+        """
+        try:
+            stuck = [r for r in self.store.records(self.run_id) if r.status in IN_FLIGHT_STATUSES]
+            for record in stuck:
+                self.store.add_error(environment_fault(self.run_id, self.specs[record.phase_id], why))
+        except StoreError:
+            return  # nothing can be written: the next run's recovery marks them crashed
+        for record in stuck:
+            status: RunStatus = "failed" if record.status == "running" else "crashed"
+            for _attempt in (1, 2):
+                try:
+                    self.writer.status(record.workstream_id, status, f"the run stopped: {why}")
+                    break
+                except StoreError:
+                    if self.store.audit is None:
+                        return
+                    self.store.audit = None
+
     def _end(self) -> Outcome:
         if self.guard is not None:
             outside = self.guard.check() + self.writer.records_changed()
@@ -296,6 +320,16 @@ def execute_run(
     something unknown; in both cases no workstream ran.
     """
     run_id = clock.new_run_id()
+    try:
+        return _execute(root, phase_set, options, reporter, executor, run_id)
+    except OSError as exc:  # the lock, the records folder or a patch file could not be written
+        where = f"{exc.filename}: " if exc.filename else ""
+        raise RecordsUnwritable(f"{where}{exc.strerror or exc}; the run stopped") from None
+
+
+def _execute(
+    root: Path, phase_set: PhaseSet, options: Options, reporter: Reporter, executor: Executor | None, run_id: str
+) -> Outcome:
     with RunLock(root, run_id), RunStore.open(root) as store:
         unfinished = isolation.unfinished_operation(root)
         if unfinished is not None:
@@ -308,6 +342,14 @@ def execute_run(
         coordinator = Coordinator(root, phase_set, selection, options, store, reporter, run_id, executor)
         try:
             return coordinator.run()
+        except (StoreError, OSError) as exc:
+            # A fault of the environment the engine caught (disk full, unwritable records): nothing more can
+            # run; what is in flight ends failed (running) or crashed (queued) with an ErrorEvent, as far as
+            # the records can still be written (else the next run's recovery marks it crashed).
+            coordinator.live.kill_all()
+            why = f"{exc.filename}: {exc.strerror}" if isinstance(exc, OSError) and exc.filename else str(exc)
+            coordinator.abort(why)
+            raise RecordsUnwritable(f"{why}; the run stopped") from None
         finally:
             coordinator.live.kill_all()
             isolation.clean_stale(root)

@@ -149,17 +149,10 @@ def tasks_of(run_id: str, spec: PhaseSpec) -> tuple[list[_Task], list[_Task]]:
 def _error(job: Job, error_type: ErrorType, message: str, *, task_id: str | None = None, **more: object) -> ErrorEvent:
     context = {k: v for k, v in more.items() if k != "files" and v is not None}
     files = more.get("files")
-    return ErrorEvent(
-        timestamp=clock.utc_now(),
-        run_id=job.run_id,
-        workstream_id=job.spec.workstream_id,
-        phase_id=job.spec.phase_id,
-        error_type=error_type,
-        error_code=ERROR_CODES[error_type],
-        message=message,
+    return dataclasses.replace(
+        _spec_error(job.run_id, job.spec, error_type, message),
         files=sorted(files) if isinstance(files, list | set | dict) else None,
         task_id=task_id,
-        severity="error",
         context=context or None,
     )
 
@@ -169,20 +162,28 @@ def not_run(job: Job, status: WorkerStatus, error_type: ErrorType, reason: str) 
     return Finished(job.spec.workstream_id, status, reason, [_error(job, error_type, reason)])
 
 
-def not_run_refusal(run_id: str, spec: PhaseSpec, what: str, items: Sequence[str]) -> Finished:
-    """A workstream failed for a change outside its worktree found after it ended (the run's records)."""
-    reason = f"{what}: " + "; ".join(items)
-    error = ErrorEvent(
+def _spec_error(run_id: str, spec: PhaseSpec, error_type: ErrorType, message: str) -> ErrorEvent:
+    return ErrorEvent(
         timestamp=clock.utc_now(),
         run_id=run_id,
         workstream_id=spec.workstream_id,
         phase_id=spec.phase_id,
-        error_type="scope_violation",
-        error_code=ERROR_CODES["scope_violation"],
-        message=reason,
+        error_type=error_type,
+        error_code=ERROR_CODES[error_type],
+        message=message,
         severity="error",
     )
-    return Finished(spec.workstream_id, "failed", reason, [error])
+
+
+def not_run_refusal(run_id: str, spec: PhaseSpec, what: str, items: Sequence[str]) -> Finished:
+    """A workstream failed for a change outside its worktree found after it ended (the run's records)."""
+    reason = f"{what}: " + "; ".join(items)
+    return Finished(spec.workstream_id, "failed", reason, [_spec_error(run_id, spec, "scope_violation", reason)])
+
+
+def environment_fault(run_id: str, spec: PhaseSpec, why: str) -> ErrorEvent:
+    """The error event of a workstream ended by a fault of the environment (disk full, unwritable records)."""
+    return _spec_error(run_id, spec, "environment", f"the run stopped: {why}")
 
 
 def _failure(job: Job, task: _Task, result: ExecutionResult) -> Finished:

@@ -8,6 +8,7 @@ the SHA-256 of the line before it (``prev_sha256``): the log is a hash chain ``u
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import hashlib
 import os
@@ -16,6 +17,7 @@ from pathlib import Path
 from types import TracebackType
 
 from uet_contracts import AuditEvent
+from uet_engine.errors import RecordsUnwritable
 from uet_engine.saving import codec
 
 AUDIT_FILE = Path(".runs") / "audit.jsonl"
@@ -120,12 +122,21 @@ class AuditLog:
 
     def _open(self) -> int:
         if self._fd is None:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            repair(self.path)
-            last = last_line(self.path)
-            self._head = None if last is None else line_hash(last)
-            self._fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+            with self._faults():
+                self.path.parent.mkdir(parents=True, exist_ok=True)
+                repair(self.path)
+                last = last_line(self.path)
+                self._head = None if last is None else line_hash(last)
+                self._fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
         return self._fd
+
+    @contextlib.contextmanager
+    def _faults(self) -> Iterator[None]:
+        """An OS error on the log (disk full, read-only or immutable file) becomes ``RecordsUnwritable``."""
+        try:
+            yield
+        except OSError as exc:
+            raise RecordsUnwritable(f"{self.path}: cannot write the audit log: {exc.strerror or exc}") from None
 
     def append(self, event: AuditEvent, *, durable: bool = True) -> None:
         """Validates ``event`` and appends it as one line; durably (write + fsync) unless told otherwise."""
@@ -149,11 +160,12 @@ class AuditLog:
         if not data:
             return
         view = memoryview(data)
-        while view:
-            written = os.write(fd, view)
-            view = view[written:]
-        if durable:
-            _sync(fd)
+        with self._faults():
+            while view:
+                written = os.write(fd, view)
+                view = view[written:]
+            if durable:
+                _sync(fd)
         self._head = head
         info = os.fstat(fd)
         self._after_write = (info.st_ino, info.st_size, info.st_mtime_ns)

@@ -12,10 +12,11 @@ verify`` finds an event deleted, inserted, reordered or altered.
 
 from __future__ import annotations
 
+import os
 import sqlite3
 import threading
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
@@ -34,7 +35,7 @@ from uet_contracts import (
     StepAttempt,
 )
 from uet_engine import clock
-from uet_engine.errors import IllegalTransition, SavingInvariantError, StoreError, StoreMissing
+from uet_engine.errors import IllegalTransition, RecordsUnwritable, SavingInvariantError, StoreError, StoreMissing
 from uet_engine.saving import codec, ledger
 from uet_engine.saving.audit import AuditLog
 from uet_engine.states import AUDIT_FOR_STATUS, ENTRY_STATUS, FINAL_STATUSES, IN_FLIGHT_STATUSES, TRANSITIONS, may_enter
@@ -166,6 +167,38 @@ def chain_hash(text: str) -> str:
     return ledger.sha256_of(text.encode("utf-8"))
 
 
+def _create(path: Path) -> None:
+    """A new, empty store at ``path``, made under a temporary name and hard-linked into place (or left alone
+    when another process linked its own first): nobody ever sees a half-made store."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise RecordsUnwritable(f"{path.parent}: cannot create the records folder: {exc.strerror or exc}") from None
+    temp = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.new")
+    try:
+        db = sqlite3.connect(temp, isolation_level=None)
+        try:
+            db.execute("PRAGMA journal_mode = WAL")
+            db.executescript(f"BEGIN IMMEDIATE;{_DDL}PRAGMA user_version = {SCHEMA_VERSION};COMMIT;")
+        finally:
+            db.close()
+        try:
+            os.link(temp, path)
+        except FileExistsError:
+            pass  # another process made the store first: use theirs
+        except OSError:  # a filesystem without hard links
+            if not path.exists():
+                os.replace(temp, path)
+    except (sqlite3.Error, OSError) as exc:
+        raise RecordsUnwritable(
+            f"{path}: cannot create the run store: {getattr(exc, 'strerror', None) or exc}"
+        ) from None
+    finally:
+        for leftover in (temp, temp.with_name(temp.name + "-wal"), temp.with_name(temp.name + "-shm")):
+            with suppress(OSError):
+                leftover.unlink()
+
+
 def store_path(repo: Path) -> Path:
     """Where a repository's run store lives."""
     return Path(repo) / STORE_FILE
@@ -192,27 +225,43 @@ class RunStore:
         """Opens (and with ``create`` makes) ``<repo>/.runs/uet.sqlite``.
 
         ``audit`` makes status changes also append their ``workstream.*`` line to ``.runs/audit.jsonl``.
-        Without ``create``, a missing store raises ``StoreMissing`` instead of being made.
+        Without ``create``, a missing store raises ``StoreMissing`` instead of being made. A new store is
+        built beside its final name and linked into place whole, so a failed first open leaves nothing
+        behind; an existing one must pass SQLite's ``quick_check`` (``RecordsUnwritable`` otherwise, as for a
+        store path that is a folder or a file that cannot be opened).
         """
         path = store_path(Path(repo))
-        if not path.is_file():
+        if path.is_dir():
+            raise RecordsUnwritable(f"{path} is a folder, not a run store: move it aside and run again")
+        if not path.exists():
             if not create:
                 raise StoreMissing(f"no run store at {path}: nothing has been run in this repository yet")
-            path.parent.mkdir(parents=True, exist_ok=True)
-        db = sqlite3.connect(path, isolation_level=None, check_same_thread=False, timeout=BUSY_TIMEOUT_MS / 1000)
+            _create(path)
+        try:
+            db = sqlite3.connect(path, isolation_level=None, check_same_thread=False, timeout=BUSY_TIMEOUT_MS / 1000)
+        except sqlite3.Error as exc:
+            raise RecordsUnwritable(f"{path}: cannot open the run store: {exc}") from None
         try:
             db.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
             db.execute("PRAGMA journal_mode = WAL")
             db.execute("PRAGMA synchronous = NORMAL")
             version = db.execute("PRAGMA user_version").fetchone()[0]
-            if version == 0 and create:
-                # Idempotent DDL in one transaction: two processes creating the store at once both succeed.
+            if version == 0 and create and not db.execute("SELECT 1 FROM sqlite_master LIMIT 1").fetchone():
+                # An empty file (left by an older engine): idempotent DDL in one transaction.
                 db.executescript(f"BEGIN IMMEDIATE;{_DDL}PRAGMA user_version = {SCHEMA_VERSION};COMMIT;")
+            elif version == 0:
+                raise StoreError(f"{path}: not a run store (no uet tables in it): move it aside and run again")
             elif version != SCHEMA_VERSION:
                 raise StoreError(f"{path}: store schema version {version}, this uet reads version {SCHEMA_VERSION}")
+            check = " ".join(str(db.execute("PRAGMA quick_check(1)").fetchone()[0]).split())
+            if check != "ok":
+                raise RecordsUnwritable(
+                    f"{path}: the run store is damaged (SQLite quick_check: {check}); move it aside and run again "
+                    "to start a new one"
+                )
         except sqlite3.DatabaseError as exc:
             db.close()
-            raise StoreError(f"{path}: not a usable run store: {exc}") from None
+            raise RecordsUnwritable(f"{path}: not a usable run store: {exc}") from None
         except BaseException:
             db.close()
             raise
@@ -242,8 +291,11 @@ class RunStore:
 
     @contextmanager
     def _writing(self) -> Iterator[sqlite3.Connection]:
-        """One write transaction (``BEGIN IMMEDIATE``): all of it commits, or none of it."""
-        with self._mutex:
+        """One write transaction (``BEGIN IMMEDIATE``): all of it commits, or none of it.
+
+        A fault of the environment (disk full, read-only file, I/O error) becomes ``RecordsUnwritable``.
+        """
+        with self._mutex, self._faults():
             self._db.execute("BEGIN IMMEDIATE")
             try:
                 yield self._db
@@ -251,8 +303,18 @@ class RunStore:
             except BaseException:
                 self._last_seq = None  # seqs handed out in the rolled-back transaction are free again
                 if self._db.in_transaction:
-                    self._db.execute("ROLLBACK")
+                    with suppress(sqlite3.Error):
+                        self._db.execute("ROLLBACK")
                 raise
+
+    @contextmanager
+    def _faults(self) -> Iterator[None]:
+        try:
+            yield
+        except sqlite3.IntegrityError:
+            raise
+        except sqlite3.Error as exc:
+            raise RecordsUnwritable(f"{self.path}: {exc}") from None
 
     # -- writes ----------------------------------------------------------------------------------------
 
@@ -443,7 +505,7 @@ class RunStore:
         """Records a timeline event that changes no status (run_started, patch_captured, …); returns it."""
         if event_type == "state_changed":
             raise StoreError("state_changed events are written by transition(), together with the status")
-        with self._mutex:
+        with self._mutex, self._faults():
             # A single INSERT in autocommit mode is its own (durable) transaction: no BEGIN/COMMIT round trips.
             return self._insert_event(
                 self._db, run_id, event_type, at or clock.utc_now(), workstream_id=workstream_id, message=message
@@ -551,7 +613,7 @@ class RunStore:
         return found
 
     def _query(self, sql: str, params: tuple[Any, ...], cls: type[T]) -> list[T]:
-        with self._mutex:
+        with self._mutex, self._faults():
             return self._decoded(self._db, sql, params, cls)
 
     def run_ids(self) -> list[str]:
