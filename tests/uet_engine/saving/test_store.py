@@ -14,7 +14,7 @@ import uet_contracts
 from tests.uet_engine.run_records import RUN, RUN2, T0, attempt, record, save_patch, succeed
 from uet_contracts import ContractError, RunEvent
 from uet_engine import clock
-from uet_engine.errors import IllegalTransition, SavingInvariantError, StoreError, StoreMissing
+from uet_engine.errors import IllegalTransition, RecordsUnwritable, SavingInvariantError, StoreError, StoreMissing
 from uet_engine.saving import ledger
 from uet_engine.saving.store import TABLES, RunStore, store_path
 
@@ -100,7 +100,7 @@ def test_transition_and_its_event_commit_together_or_not_at_all(
         raise sqlite3.OperationalError("disk I/O error")
 
     monkeypatch.setattr(store, "_insert_event", broken)
-    with pytest.raises(sqlite3.OperationalError):
+    with pytest.raises(RecordsUnwritable, match=r"uet\.sqlite: disk I/O error$"):  # a one-line fault, not a traceback
         store.transition(RUN, "ws-a", "running")
     monkeypatch.undo()
 
