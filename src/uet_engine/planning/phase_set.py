@@ -252,6 +252,33 @@ class _SetChecker:
         index = PathIndex(writes)
         self._clashes(ancestry, writes, index)
         self._read_only(ancestry, writes, index)
+        self._case_collisions(ancestry, writes)
+
+    def _case_collisions(self, ancestry: graph.Ancestry, writes: dict[str, list[_Write]]) -> None:
+        """Two phases that may run at the same time writing paths that differ only in case: a warning.
+
+        On a case-insensitive filesystem (macOS, Windows) ``Docs/a.md`` and ``docs/A.md`` are one file, so
+        the two patches collide there. Paths are grouped by their case-folded form (linear); within a
+        group, neighbours in topological order are compared, as ``_clashes`` does.
+        """
+        groups: dict[str, list[_Write]] = {}
+        for path, group in writes.items():
+            groups.setdefault(path.casefold(), []).extend(group)
+        pairs: list[tuple[_Write, _Write]] = []
+        for group in groups.values():
+            if len({w.path for w in group}) > 1:
+                ordered = sorted(group, key=lambda w: (ancestry.level(w.phase), w.phase))
+                pairs += [(a, b) for a, b in itertools.pairwise(ordered) if a.phase != b.phase and a.path != b.path]
+        related = ancestry.ancestor_pairs((lo.phase, hi.phase) for lo, hi in pairs)
+        for lo, hi in pairs:
+            if (lo.phase, hi.phase) in related:
+                continue
+            message = (
+                f"warning: {hi.path!r} differs only in case from {lo.path!r}, which {lo.phase} can write at the same "
+                f"time ({self.files[lo.phase]}); on a case-insensitive filesystem (macOS, Windows) they are one "
+                "file: rename one, or make one phase depend on the other"
+            )
+            self.warnings.append(self._at(self.files[hi.phase], ["file_scope", hi.kind, hi.entry], message))
 
     def _clashes(self, ancestry: graph.Ancestry, writes: dict[str, list[_Write]], index: PathIndex) -> None:
         """Two phases that may run at the same time must not write the same path: one entry, or two that

@@ -146,3 +146,23 @@ def test_check_rejects_an_invalid_snapshot(tmp_path: Path) -> None:
     assert out.code == 1
     assert out.stderr[0] == "dag.json:1:1: $.critical_path: missing required field 'critical_path'"
     assert out.stderr[-1] == "uet plan: dag.json is not a valid DagSnapshot"
+
+
+def test_paths_differing_only_in_case_between_parallel_phases_are_reported(tmp_path: Path) -> None:
+    write(
+        tmp_path / "phases",
+        spec("PH-1", create=["Docs/Guide.md"]),
+        spec("PH-2", create=["docs/guide.md"]),
+        spec("PH-3", ["PH-1"], modify=["DOCS/GUIDE.md"]),  # after PH-1: no collision with it
+    )
+    out = uet(tmp_path, "plan", "phases", "-o", "dag.json")
+    assert out.code == 0
+    assert out.stderr[:2] == [
+        "phases/PH-2.yaml:9:5: $.file_scope.create[0]: warning: 'docs/guide.md' differs only in case from "
+        "'Docs/Guide.md', which PH-1 can write at the same time (phases/PH-1.yaml); on a case-insensitive "
+        "filesystem (macOS, Windows) they are one file: rename one, or make one phase depend on the other",
+        "phases/PH-3.yaml:11:5: $.file_scope.modify[0]: warning: 'DOCS/GUIDE.md' differs only in case from "
+        "'docs/guide.md', which PH-2 can write at the same time (phases/PH-2.yaml); on a case-insensitive "
+        "filesystem (macOS, Windows) they are one file: rename one, or make one phase depend on the other",
+    ]
+    assert out.stderr[2].endswith("2 warning(s); wrote dag.json")

@@ -571,3 +571,22 @@ def test_init_cannot_be_combined_with_dry_run(tmp_path: Path) -> None:
         "uet run: --init writes a repository; it cannot be combined with --dry-run\n",
     )
     assert not (tmp_path / "x").exists()
+
+
+def test_a_repository_in_the_middle_of_a_merge_is_refused(tmp_path: Path) -> None:
+    repo = make_repo(tmp_path / "repo", {"a.txt": "a\n"})
+    git(repo, "checkout", "-qb", "other")
+    (repo / "a.txt").write_text("other\n")
+    git(repo, "commit", "-qam", "other")
+    git(repo, "checkout", "-q", "-")
+    (repo / "a.txt").write_text("main\n")
+    git(repo, "commit", "-qam", "main")
+    assert subprocess.run(["git", *GIT_ID, "merge", "other"], cwd=repo, capture_output=True).returncode != 0
+    write(tmp_path / "specs", phase("PH-A", [], [step("echo b > b.txt")], create=["b.txt"]))
+    done = uet(repo, "run", str(tmp_path / "specs"))
+    assert (done.code, done.stderr) == (
+        2,
+        f"uet run: {repo} is in the middle of a merge; finish it with git commit, or abort it with git merge "
+        "--abort, then run again\n",
+    )
+    assert "<<<<<<<" in (repo / "a.txt").read_text() and not (repo / "b.txt").exists()

@@ -154,3 +154,89 @@ def test_a_reused_worktree_is_pristine(tmp_path: Path) -> None:
     assert sorted(p.name for p in path.iterdir()) == [".git", ".gitignore", "a.txt"]
     assert (path / "a.txt").read_text() == "a\n"
     assert iso.stage_all(path) == tree
+
+
+GIT_ID = ("-c", "user.name=t", "-c", "user.email=t@t")
+
+
+def conflicted(path: Path) -> Path:
+    """A repository with two branches that both change a.txt, ``other`` not merged yet."""
+    repo = make_repo(path)
+    sh(repo, "git", "checkout", "-qb", "other")
+    (repo / "a.txt").write_text("other\n")
+    sh(repo, "git", *GIT_ID, "commit", "-qam", "other")
+    sh(repo, "git", "checkout", "-q", "-")
+    (repo / "a.txt").write_text("main\n")
+    sh(repo, "git", *GIT_ID, "commit", "-qam", "main")
+    return repo
+
+
+def fails(repo: Path, *args: str) -> None:
+    assert subprocess.run(args, cwd=repo, capture_output=True, check=False).returncode != 0
+
+
+@pytest.mark.parametrize(
+    ("start", "what", "how"),
+    [
+        (
+            ("git", *GIT_ID, "merge", "other"),
+            "a merge",
+            "finish it with git commit, or abort it with git merge --abort",
+        ),
+        (
+            ("git", *GIT_ID, "rebase", "other"),
+            "a rebase",
+            "finish it with git rebase --continue, or abort it with git rebase --abort",
+        ),
+        (
+            ("git", *GIT_ID, "cherry-pick", "other"),
+            "a cherry-pick",
+            "finish it with git cherry-pick --continue, or abort it with --abort",
+        ),
+        (("git", *GIT_ID, "revert", "HEAD"), None, None),  # reverting the tip applies cleanly: at rest
+    ],
+    ids=["merge", "rebase", "cherry-pick", "clean-revert"],
+)
+def test_a_repository_in_the_middle_of_an_operation_is_named(
+    tmp_path: Path, start: tuple[str, ...], what: str | None, how: str | None
+) -> None:
+    repo = conflicted(tmp_path / "repo")
+    if what is None:
+        sh(repo, *start, "--no-edit")
+        assert iso.unfinished_operation(repo) is None
+        return
+    fails(repo, *start)
+    assert iso.unfinished_operation(repo) == f"{repo} is in the middle of {what}; {how}, then run again"
+
+
+def test_a_bisect_and_unmerged_paths_are_named(tmp_path: Path) -> None:
+    repo = conflicted(tmp_path / "repo")
+    sh(repo, "git", "bisect", "start")
+    assert (
+        iso.unfinished_operation(repo)
+        == f"{repo} is in the middle of a bisect; end it with git bisect reset, then run again"
+    )
+    sh(repo, "git", "bisect", "reset")
+    fails(repo, "git", *GIT_ID, "merge", "other")
+    (Path(sh(repo, "git", "rev-parse", "--absolute-git-dir").strip()) / "MERGE_HEAD").unlink()  # as after a stash pop
+    assert iso.unfinished_operation(repo) == (
+        f"{repo} has unmerged paths (e.g. a.txt); resolve them and git add them, then run again"
+    )
+
+
+def test_the_engine_folders_are_excluded_through_info_exclude_not_a_tracked_file(tmp_path: Path) -> None:
+    repo = make_repo(tmp_path / "repo")
+    exclude = repo / ".git" / "info" / "exclude"
+    exclude.write_text("# mine\n*.log")  # no final newline
+    assert iso.exclude_engine_folders(repo) is True
+    assert exclude.read_text() == "# mine\n*.log\n# uet: the engine's records (uet run)\n/.runs/\n/.ledger/\n"
+    assert iso.exclude_engine_folders(repo) is False  # once only
+    (repo / ".runs").mkdir()
+    (repo / ".runs" / "x").write_text("x\n")
+    (repo / ".ledger").mkdir()
+    (repo / ".ledger" / "y").write_text("y\n")
+    sh(repo, "git", "add", "-A")
+    assert sh(repo, "git", "status", "--porcelain") == ""
+    assert (repo / ".gitignore").read_text() == "ignored/\n"
+    # The engine's own pathspecs still work with the folders ignored (git refuses a literal ignored exclude).
+    assert iso.stage_all(repo) == iso.tree_of(repo, iso.head_commit(repo))
