@@ -6,11 +6,15 @@ expected line is the literal ``PATH:LINE:COL: JSON-PATH: message`` a user sees.
 
 from __future__ import annotations
 
+import json
+import os
 import shutil
+import socket
 import subprocess
 import sys
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -143,3 +147,33 @@ def test_no_path_is_a_usage_error(tmp_path: Path) -> None:
     outcome = uet(tmp_path, "validate")
     assert outcome.stderr[-1] == "uet validate: error: the following arguments are required: PATH"
     assert outcome.code == 2
+
+
+HOSTILE = Path(__file__).parents[2] / "uet_contracts" / "hostile"
+HOSTILE_CASES: dict[str, dict[str, Any]] = json.loads((HOSTILE / "expected.json").read_text(encoding="utf-8"))["cases"]
+
+
+@pytest.mark.parametrize("name", sorted(HOSTILE_CASES))
+def test_the_hostile_corpus_gets_its_exit_code_and_message(tmp_path: Path, name: str) -> None:
+    """Each file of tests/uet_contracts/hostile, or the special file its ``make`` names, through ``uet validate``."""
+    case = HOSTILE_CASES[name]
+    target = tmp_path / name
+    make = case.get("make")
+    listener = None
+    if make is None:
+        shutil.copyfile(HOSTILE / name, target)
+    elif make == "fifo":
+        os.mkfifo(target)
+    elif make == "socket":
+        listener = socket.socket(socket.AF_UNIX)
+        listener.bind(str(target))
+    else:
+        target.symlink_to(make.removeprefix("symlink:"))
+    try:
+        outcome = uet(tmp_path, "validate", name)
+    finally:
+        if listener is not None:
+            listener.close()
+    assert (outcome.code, outcome.stdout) == (case["exit"], case["stdout"])
+    bad = "unreadable" if case["exit"] == 2 else "invalid"
+    assert outcome.stderr[-1].endswith(f", 1 {bad}" if bad == "unreadable" else "0 valid, 1 invalid")
