@@ -11,6 +11,10 @@ and everything else (records, scheduling, process handling). The fixed cost of s
 planning the specs (a ``--dry-run`` of the same set) is measured separately and left out of the per
 workstream figures. Peak memory is the engine process's maximum resident set size.
 
+The sandbox: the same set runs with ``--sandbox off`` (the figures above) and again under each
+mechanism this machine has (bubblewrap, Landlock); their extra cost is printed per workstream and per
+command (each workstream runs two commands), against the unconfined run.
+
 ``python -m benchmarks.bench_run --dask [--quick]`` compares instead the two executors on 100 of those
 workstreams: local threads (``--jobs 2``) against a Dask ``LocalCluster`` of two single-threaded worker
 processes on this machine (``--dask-scheduler``, also ``--jobs 2``), and prints the ratio. It needs the dask extra.
@@ -122,10 +126,11 @@ def main(quick: bool = False) -> int:
         root = Path(tmp)
         repo = make_repo(root)
         specs = make_specs(root, count)
-        fixed, _ = uet(repo, specs, "--dry-run")
+        fixed, _ = uet(repo, specs, "--dry-run", "--sandbox", "off")
         baseline = plain(repo, count)
-        total, stderr = uet(repo, specs)
+        total, stderr = uet(repo, specs, "--sandbox", "off")
         peak_kib = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+        confined = {name: uet(repo, specs, "--sandbox", name)[0] for name in available_mechanisms()}
     found = re.search(r"uet-profile: git (\d+) calls ([0-9.]+) s", stderr)
     if found is None:
         print("bench_run: the engine reported no profile line", file=sys.stderr)
@@ -141,7 +146,23 @@ def main(quick: bool = False) -> int:
     print(f"    git ({git_calls / count:.1f} calls/ws):      {git_per_ws * 1000:8.2f} ms")
     print(f"    everything else:          {(per_ws - git_per_ws) * 1000:8.2f} ms  (goal <= 5 ms)")
     print(f"  peak memory (max RSS):      {peak_kib / 1024:8.1f} MiB  (goal < 200 MiB)")
+    print("  sandbox (the same run confined; extra worker-time against --sandbox off):")
+    for name, seconds in confined.items():
+        extra = (seconds - total) * JOBS / count
+        print(
+            f"    {name + ':':<26}{seconds:8.2f} s  (+{extra * 1000:6.2f} ms/ws, +{extra * 500:6.2f} ms/command; "
+            "goal <= 5 ms/command)"
+        )
+    if not confined:
+        print("    no mechanism available here (bubblewrap not installed, no Landlock)")
     return 0
+
+
+def available_mechanisms() -> list[str]:
+    """The sandbox mechanisms that work on this machine, in the order ``--sandbox auto`` tries them."""
+    from uet_engine.execution import sandbox
+
+    return [name for name, why in sandbox.problems().items() if why is None]
 
 
 if __name__ == "__main__":

@@ -137,7 +137,8 @@ def _float(text: str) -> float:
     """A decimal literal, refused (``_BadNumber``) when a 64-bit float cannot hold it (it would be infinite)."""
     value = float(text)
     if not math.isfinite(value):
-        raise _BadNumber(f"number {_shown(text)} is beyond the range of a 64-bit float (it would read as infinity)", text)
+        message = f"number {_shown(text)} is beyond the range of a 64-bit float (it would read as infinity)"
+        raise _BadNumber(message, text)
     return value
 
 
