@@ -74,6 +74,7 @@ _SAFE = ("-c", "core.fsmonitor=false", "-c", f"core.hooksPath={os.devnull}", "-c
 # The administrative folder of each worktree the engine made: worktree path -> its git dir.
 _ADMIN: dict[Path, Path] = {}
 _ADMIN_LOCK = threading.Lock()
+_TREE_DIRS: dict[str, frozenset[str]] = {}  # tree id -> its folders (``tree_dirs``)
 
 # What a repository in the middle of an operation has in its git dir, and how a person finishes it.
 UNFINISHED = (
@@ -374,10 +375,18 @@ def is_applied(cwd: Path, patch: Path) -> bool:
     return git(cwd, "apply", "--binary", "--reverse", "--check", str(patch), check=False).returncode == 0
 
 
-def tree_dirs(cwd: Path, tree: str) -> list[str]:
-    """Every folder of a tree, as repository paths."""
-    raw = git(cwd, "ls-tree", "-r", "-d", "-z", "--name-only", tree).stdout.decode("utf-8", errors="surrogateescape")
-    return [name for name in raw.split("\0") if name]
+def tree_dirs(cwd: Path, tree: str) -> frozenset[str]:
+    """Every folder of a tree, as repository paths (kept per tree id: the workstreams of a run share trees)."""
+    with _ADMIN_LOCK:
+        found = _TREE_DIRS.get(tree)
+    if found is None:
+        out = git(cwd, "ls-tree", "-r", "-d", "-z", "--name-only", tree).stdout
+        found = frozenset(name for name in out.decode("utf-8", errors="surrogateescape").split("\0") if name)
+        with _ADMIN_LOCK:
+            if len(_TREE_DIRS) > 64:
+                _TREE_DIRS.clear()
+            _TREE_DIRS[tree] = found
+    return found
 
 
 def working_tree_status(root: Path) -> bytes:

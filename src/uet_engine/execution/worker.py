@@ -297,6 +297,7 @@ def _run_tasks(
     tree = base_tree
     known_dirs = set(isolation.tree_dirs(path, base_tree)) if steps else set()
     reserved: set[str] = set()
+    entries: dict[str, tuple[str, str, str | None]] = {}  # the last step's changes, with modes
 
     def run_task(task: _Task) -> tuple[ExecutionResult, Finished | None]:
         stored = dataclasses.replace(task.request, run=job.redact(task.request.run))
@@ -324,7 +325,9 @@ def _run_tasks(
             found = patch_data.reserved_paths(path, known_dirs, started_ns)
             reserved.update(found)
             after = isolation.stage_all(path) if not found else tree
-            touched = isolation.changes_between(path, tree, after)
+            nonlocal entries
+            entries = isolation.diff_entries(path, tree, after)
+            touched = {p: kind for p, (kind, _mode, _target) in entries.items()}
             known_dirs.update(posixpath.dirname(p) for p in touched)
             result = dataclasses.replace(result, files_touched=sorted({*touched, *found}))
             tree = after
@@ -339,7 +342,9 @@ def _run_tasks(
             return _failure(job, task, result)
         if reserved:
             break
-    refused, changes = _change_problems(job, isolation.diff_entries(path, base_tree, tree), reserved)
+    # One step's changes are those of the whole workstream: no second diff.
+    whole = entries if len(steps) == 1 else isolation.diff_entries(path, base_tree, tree)
+    refused, changes = _change_problems(job, whole, reserved)
     if refused is not None:
         return refused
     for task in checks:
