@@ -4,7 +4,7 @@ Public surface (everything else is private and may change):
 
 - the contract types: ``PhaseSpec``, ``DagSnapshot``, ``ExecutionRequest``, ``ExecutionResult``,
   ``RunRecord``, ``StepAttempt``, ``RunEvent``, ``PatchLedgerEntry``, ``AuditEvent``, ``ErrorEvent``,
-  ``ExecutionLog``, ``PatternCandidate``, ``AntiPattern`` and their nested types;
+  ``ExecutionLog``, ``PatternCandidate``, ``AntiPattern``, ``RepoConfig`` and their nested types;
 - the schemas' named enums as ``Literal`` aliases (``RunStatus``, ``Runner``, ``RunEventType``,
   ``AuditOutcome``, ``ErrorType``) and ``ErrorCode``, so code that handles these values is type-checked
   against the schema, and ``typing.get_args`` gives the values without a copy of the list;
@@ -51,9 +51,11 @@ if TYPE_CHECKING:
         AcceptanceCheck,
         AcceptanceCommand,
         FileScope,
+        PreFlightCheck,
         Runner,
         RunStatus,
         Step,
+        ToolProfileId,
         Tools,
     )
     from uet_contracts.models.dag_snapshot_schema import DagSnapshot
@@ -64,26 +66,30 @@ if TYPE_CHECKING:
     from uet_contracts.models.patch_ledger_entry_schema import PatchLedgerEntry
     from uet_contracts.models.pattern_candidate_schema import PatternCandidate
     from uet_contracts.models.phase_spec_schema import PhaseSpec
+    from uet_contracts.models.repo_config_schema import RepoConfig, ToolProfile
     from uet_contracts.models.run_event_schema import RunEvent, RunEventType
     from uet_contracts.models.run_record_schema import RunRecord
     from uet_contracts.models.step_attempt_schema import StepAttempt
 
 # The generated types are imported when first asked for (PEP 562), so a tool that needs one contract
-# (``uet validate``, a pre-commit hook) does not pay for all thirteen. Type checkers see the imports above.
+# (``uet validate``, a pre-commit hook) does not pay for all fourteen. Type checkers see the imports above.
 _SHARED_TYPES = (
     "Acceptance",
     "AcceptanceCheck",
     "AcceptanceCommand",
     "FileScope",
+    "PreFlightCheck",
     "Runner",
     "RunStatus",
     "Step",
+    "ToolProfileId",
     "Tools",
 )
 # Types a contract defines in its own ``$defs`` (used by that contract only), by the contract's kind.
 _CONTRACT_TYPES = {
     "audit_event": ("AuditOutcome",),
     "error_event": ("ErrorCategory", "ErrorCode", "ErrorType"),
+    "repo_config": ("ToolProfile",),
     "run_event": ("RunEventType",),
 }
 _LAZY_MODULES = {
@@ -126,7 +132,9 @@ __all__ = [
     "PatchLedgerEntry",
     "PatternCandidate",
     "PhaseSpec",
+    "PreFlightCheck",
     "Problem",
+    "RepoConfig",
     "RunEvent",
     "RunEventType",
     "RunRecord",
@@ -134,6 +142,8 @@ __all__ = [
     "Runner",
     "Step",
     "StepAttempt",
+    "ToolProfile",
+    "ToolProfileId",
     "Tools",
     "check",
     "check_file",

@@ -85,6 +85,10 @@ def _describe(error: Any) -> list[tuple[str, list[str | int], str | None]]:
     if kind in ("anyOf", "oneOf") and error.context:
         from jsonschema.exceptions import best_match
 
+        scalar = _scalar_alternatives(error)
+        if scalar is not None:
+            return [(scalar, path, None)]
+
         # A branch of the wrong type says little ("expected string"); the branch whose type fits
         # knows what is really wrong (an unknown field, a missing key).
         fitting = [e for e in error.context if e.validator != "type" or e.absolute_path != error.absolute_path]
@@ -131,6 +135,30 @@ def _describe(error: Any) -> list[tuple[str, list[str | int], str | None]]:
     if kind == "uniqueItems":
         return [("lists the same item more than once", path, None)]
     return [(str(error.message), path, None)]
+
+
+def _scalar_alternatives(error: Any) -> str | None:
+    """``"Bash" is neither one of "sh", "python", "powershell" nor a valid ToolProfileId. …`` for a value that
+    fails every branch of an anyOf of scalar shapes (an enum, a pattern); None for any other anyOf.
+
+    Why: best_match picks one branch, and "not one of sh, python, powershell" hides that a tool profile id
+    is allowed too."""
+    branches: list[str] = []
+    about = ""
+    for sub in error.context:
+        if list(sub.absolute_path) != list(error.absolute_path):
+            return None
+        if sub.validator == "enum":
+            branches.append("one of " + ", ".join(json.dumps(o) for o in sub.validator_value))
+        elif sub.validator == "pattern":
+            title = sub.schema.get("title")
+            branches.append(f"a valid {title}" if title else f"matching {sub.validator_value!r}")
+            about = about or (f" {sub.schema['description']}" if sub.schema.get("description") else "")
+        else:
+            return None
+    if len(branches) != 2:
+        return None
+    return f"{json.dumps(error.instance)} is neither {branches[0]} nor {branches[1]}.{about}"
 
 
 def problems(
