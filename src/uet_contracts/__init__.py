@@ -11,8 +11,10 @@ Public surface (everything else is private and may change):
 - ``load``, ``loads``, ``validate``, ``check``, ``to_dict``, ``to_json``, ``schema``, ``check_file``;
 - ``check_text`` (the parsed data and its problems, never raising: for tools that batch files);
 - ``contract_files`` (the contract files below a folder, sorted);
-- ``read_text`` and ``format_of`` (read a contract file as ``load`` does, telling unreadable from invalid)
-  and ``locate`` (line and column of a JSON path in a file's text, for problems found after loading);
+- ``read_text`` and ``format_of`` (read a contract file as ``load`` does, telling unreadable from invalid),
+  ``parse`` (the plain data of such a text, read as strictly as ``load`` reads it, not checked against any
+  contract: for tools that read other formats) and ``locate`` (line and column of a JSON path in a file's
+  text, for problems found after loading);
 - ``ContractError`` (a ``ValueError``) and ``Problem``, the entries of its ``errors``;
 - ``CONTRACTS`` and ``contract_named`` to look contracts up by kind.
 
@@ -41,7 +43,7 @@ from uet_contracts.api import (
 )
 from uet_contracts.contracts import CONTRACTS, Contract, contract_for, contract_named
 from uet_contracts.errors import ContractError, Problem
-from uet_contracts.parsing import locate
+from uet_contracts.parsing import locate, parse
 
 if TYPE_CHECKING:
     from uet_contracts.models.anti_pattern_schema import AntiPattern
@@ -155,6 +157,7 @@ __all__ = [
     "load",
     "loads",
     "locate",
+    "parse",
     "read_text",
     "schema",
     "to_dict",
