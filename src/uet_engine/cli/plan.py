@@ -3,7 +3,9 @@
 Loads and checks every phase spec under SPECS_DIR, then prints (or writes to FILE, atomically) the
 DagSnapshotV1 as JSON, or the DAG as a Mermaid or Graphviz DOT diagram with the critical path
 highlighted. ``--check FILE`` compares a committed snapshot with the specs instead (ignoring its
-``generated_at``) and names what changed.
+``generated_at``) and names what changed. ``--assume-done PH-…`` declares a phase outside the set done
+(it satisfies the ``external_depends_on`` that name it); the tool profiles steps may name are the built-in
+ones and those of ``--config FILE`` (default: ``uet.config.yaml`` in the current folder, when present).
 
 Problems and warnings go to stderr as ``PATH:LINE:COL: JSON-PATH: message``; stdout carries only the
 output. Exit 0 planned (or up to date), 1 problems in the set (or a stale snapshot), 2 usage errors
@@ -21,8 +23,9 @@ from pathlib import Path
 import uet_contracts
 from uet_contracts import ContractError, DagSnapshot, Problem
 from uet_engine.cli import Subparsers, add_command, print_plan_problems
+from uet_engine.cli.options import add_planning_options, load_for
 from uet_engine.errors import PlanError
-from uet_engine.planning.phase_set import PhaseSet, load_phase_set
+from uet_engine.planning.phase_set import PhaseSet
 from uet_engine.planning.snapshot import build_snapshot, compare_snapshots
 from uet_engine.planning.views import to_dot, to_mermaid
 from uet_engine.saving.atomic import write_atomic
@@ -43,6 +46,7 @@ def register(subparsers: Subparsers) -> None:
         "--check", metavar="FILE", help="exit 1 when the committed snapshot FILE no longer matches the specs"
     )
     parser.add_argument("--format", choices=FORMATS, default=None, help="output format (default: json)")
+    add_planning_options(parser, "the current folder")
     parser.set_defaults(handler=run)
 
 
@@ -55,7 +59,11 @@ def run(args: argparse.Namespace) -> int:
         print("uet plan: --format applies to the output; --check writes none", file=sys.stderr)
         return 2
     try:
-        phase_set = load_phase_set(Path(args.specs_dir))
+        phase_set, _ = load_for(args, Path.cwd())
+    except ContractError as exc:
+        _print(exc.errors)
+        print(f"uet plan: {exc.errors[0].file} is not a valid RepoConfig; nothing written", file=sys.stderr)
+        return 2
     except PlanError as exc:
         print_plan_problems(exc)
         print(

@@ -8,6 +8,10 @@ recorded in DIR/.runs/uet.sqlite, DIR/.runs/audit.jsonl and DIR/.ledger/patches/
 --ws-id ID runs that workstream and, unless --no-deps, its prerequisites that have not succeeded in an
 earlier run. --resume RUN_ID reruns what in that run did not succeed, reusing its successes.
 --dry-run prints the levels, what would run and why anything is left out, and writes nothing.
+A phase whose status is done or complete, or named by --assume-done, is not run and does not hold back
+what depends on it; a phase waiting for a phase outside the set (external_depends_on) is left out until
+that one is declared done with --assume-done. Steps with an AI tool (tool: aider, codex, claude-code,
+copilot, or a profile of DIR/uet.config.yaml or --config FILE) run through its tool profile.
 
 --dask-scheduler ADDRESS runs each workstream as a task on that existing Dask cluster instead of on
 local threads (needs the dask extra). This process stays the only writer of the records and the tree;
@@ -30,14 +34,16 @@ import os
 import sys
 from pathlib import Path
 
+from uet_contracts import ContractError
 from uet_engine.cli import Subparsers, add_command, print_plan_problems
+from uet_engine.cli.options import add_planning_options, load_for
 from uet_engine.errors import GitError, PlanError
 from uet_engine.execution import isolation
 from uet_engine.execution.coordinator import execute_run
 from uet_engine.execution.executors import DaskExecutor, Executor
 from uet_engine.execution.progress import reporter
 from uet_engine.execution.selection import Options, plan_lines
-from uet_engine.planning.phase_set import load_phase_set
+from uet_engine.planning import profiles
 
 
 def register(subparsers: Subparsers) -> None:
@@ -58,6 +64,7 @@ def register(subparsers: Subparsers) -> None:
         action="store_true",
         help="make DIR a git repository with a first commit when it is not one yet (created if missing)",
     )
+    add_planning_options(parser, "DIR")
     parser.add_argument("--dry-run", action="store_true", help="print what would run; write nothing")
     parser.add_argument("--resume", metavar="RUN_ID", help="rerun what did not succeed in RUN_ID, reuse its successes")
     parser.add_argument(
@@ -90,14 +97,22 @@ def run(args: argparse.Namespace) -> int:
     except (GitError, OSError) as exc:
         return _usage(f"cannot prepare {args.repo}: {exc}")
     try:
-        phase_set = load_phase_set(Path(args.specs_dir))
+        phase_set, config = load_for(args, root)
+    except ContractError as exc:
+        print_plan_problems(PlanError(exc.errors))
+        return _usage(f"{exc.errors[0].file} is not a valid RepoConfig; nothing run")
     except PlanError as exc:
         print_plan_problems(exc)
         print(f"uet run: {len(exc.problems)} problem(s) in {args.specs_dir}; nothing run", file=sys.stderr)
         return exc.exit_code
     sys.stderr.write("".join(problem.format() + "\n" for problem in phase_set.warnings))
     options = Options(
-        ws_ids=args.ws_ids, no_deps=args.no_deps, jobs=args.jobs or os.cpu_count() or 1, resume=args.resume
+        ws_ids=args.ws_ids,
+        no_deps=args.no_deps,
+        jobs=args.jobs or os.cpu_count() or 1,
+        resume=args.resume,
+        project_id=config.project_id if config is not None else None,
+        profiles=profiles.profiles(config),
     )
     if args.dry_run:
         sys.stdout.write("".join(line + "\n" for line in plan_lines(phase_set, options, root)))

@@ -18,6 +18,7 @@ Interrupts (SIGINT, SIGTERM): every running process group is killed, running wor
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import os
 import queue
 import signal
@@ -141,7 +142,8 @@ class Coordinator:
         spec = self.specs[phase]
         env = {**self.env, "UET_WORKSTREAM_ID": spec.workstream_id, "UET_PHASE_ID": phase}
         slot = self.slots.get_nowait()  # at most ``jobs`` run at once, so one is always free
-        return Job(self.run_id, spec, self.root, self.base_commit, patches, slot, env, self.live, self.redact)
+        job = Job(self.run_id, spec, self.root, self.base_commit, patches, slot, env, self.live, self.redact)
+        return dataclasses.replace(job, profiles=self.options.profiles) if self.options.profiles else job
 
     def _start(self, phase: str, job: Job) -> None:
         """Hand the job to the executor; its attempts and then its end arrive in the inbox."""
@@ -178,6 +180,7 @@ class Coordinator:
             self.selection.reused,
             self.base_commit,
             clock.utc_now(),
+            self.options.project_id,
         )
         self.writer.queue(records)
         for record in records:

@@ -9,8 +9,11 @@ here, so the rules are in one place:
 - the child gets its own process group (session on POSIX), stdin from the null device, and it never
   outlives its task: when it exits, what it left running in its group is killed; on timeout or on
   cancellation the whole group is killed, grandchildren included;
-- success means the expected exit code, and the success pattern (a Python regex, MULTILINE) found in
-  stdout or stderr; the full output is matched, then redacted and capped for storage.
+- success means the expected exit code, and the success pattern (a Python regex, MULTILINE) and the
+  expected output (a literal) found in stdout or stderr; the full output is matched, then redacted and
+  capped for storage;
+- a request with ``argv`` (a tool profile's command line, ``uet_engine.execution.agents``) is started as
+  it is, no shell; its executable missing from PATH is a failed result naming the tool.
 """
 
 from __future__ import annotations
@@ -31,6 +34,7 @@ from typing import IO
 
 from uet_contracts import ExecutionRequest, ExecutionResult
 from uet_engine.detection.redact import DEFAULT_OUTPUT_LIMIT, Redactor, cap, decode
+from uet_engine.execution import agents
 from uet_engine.execution.orphans import GroupRegistry
 
 PWSH_MISSING = "pwsh (PowerShell 7) is not installed or not on PATH"
@@ -132,6 +136,7 @@ def execute(
     *,
     expect_exit: int = 0,
     success_pattern: str | None = None,
+    expect_output: str | None = None,
     env: Mapping[str, str] | None = None,
     output_limit: int = DEFAULT_OUTPUT_LIMIT,
     live: LiveProcesses | None = None,
@@ -174,7 +179,12 @@ def execute(
         regex = None if success_pattern is None else re.compile(success_pattern, re.MULTILINE)
     except re.error as exc:
         return result(False, None, error=f"invalid success pattern {success_pattern!r}: {exc}")
-    argv = command_for(request.tool, request.run, child_env)
+    argv: list[str] | str
+    if request.argv:  # a tool profile's command line: started as it is, its executable looked up on PATH
+        found = shutil.which(request.argv[0], path=child_env.get("PATH"))
+        argv = [found, *request.argv[1:]] if found else agents.not_found(request.tool, request.argv[0])
+    else:
+        argv = command_for(request.tool, request.run, child_env)
     if isinstance(argv, str):
         return result(False, None, error=argv)
     if live is not None and live.cancelled:
@@ -240,4 +250,6 @@ def execute(
         return result(
             False, exit_code, stdout, stderr, error=f"success pattern {success_pattern!r} not found in the output"
         )
+    if expect_output is not None and expect_output not in decode(stdout) and expect_output not in decode(stderr):
+        return result(False, exit_code, stdout, stderr, error=f"expected output {expect_output!r} not found")
     return result(True, exit_code, stdout, stderr)

@@ -21,6 +21,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Final, get_args
 
+import uet_contracts
 from uet_contracts import RepoConfig, Runner, ToolProfile
 
 CONFIG_FILE: Final = "uet.config.yaml"
@@ -93,10 +94,15 @@ def builtin_id(name: str) -> str | None:
     return key if key in BUILTIN else None
 
 
-def config_path(root: Path) -> Path | None:
-    """The repository's ``uet.config.yaml`` when it has one."""
-    path = root / CONFIG_FILE
-    return path if path.is_file() else None
+def read_config(explicit: str | None, root: Path) -> RepoConfig | None:
+    """The RepoConfig of ``explicit`` (a ``--config FILE``), else of ``root/uet.config.yaml`` when there is one.
+
+    ``ContractError`` (located) when the file cannot be read or is not a valid RepoConfig.
+    """
+    path = Path(explicit) if explicit is not None else root / CONFIG_FILE
+    if explicit is None and not path.is_file():
+        return None
+    return uet_contracts.load(path, RepoConfig)
 
 
 def how_to_configure(tool: str) -> str:
