@@ -115,7 +115,10 @@ def select(phase_set: PhaseSet, options: Options, store: RunStore | None) -> Sel
     prerequisites = prerequisites_of(open_edges, chosen) - chosen
     for phase in sorted(chosen | prerequisites):
         if phase in waits and (phase in chosen or not options.no_deps):
-            raise RunRefused(f"{specs[phase].workstream_id} ({phase}) {waits[phase]}")
+            why = f"{specs[phase].workstream_id} ({phase}) {waits[phase]}"
+            raise RunRefused(
+                why if phase in chosen else f"cannot run {', '.join(options.ws_ids)}: its prerequisite {why}"
+            )
     for phase in sorted(prerequisites & already.keys()):
         selection.why_not[phase] = already[phase]
     for phase in sorted(prerequisites - already.keys()):

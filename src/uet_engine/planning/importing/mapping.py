@@ -162,8 +162,8 @@ V3_RULES: tuple[Rule, ...] = (
     Rule("governance_and_constraints", "kept"),
     Rule("extensions", "kept"),
     Rule("github_integration", "kept"),
-    Rule("table_of_contents", "dropped", note="the document's own navigation"),
-    Rule("index", "dropped", note="the document's own navigation"),
+    Rule("table_of_contents", "kept", note="the document's own navigation"),
+    Rule("index", "kept", note="the document's own navigation"),
 )
 
 LEGACY_RULES: tuple[Rule, ...] = (

@@ -47,12 +47,19 @@ def _refuse_constant(name: str) -> Any:
 def _json5(text: str, name: str) -> tuple[Any, list[Problem]]:
     import json5  # only the import command reads JSONC
 
+    if not text.strip():
+        return None, [Problem("file is empty: expected a JSON object", file=name)]
     try:
         return json5.loads(text, allow_duplicate_keys=False, parse_constant=_refuse_constant), []
     except ValueError as exc:
         message = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         where = _JSON5_WHERE.match(message)
-        if where is None:
+        if where is None:  # a duplicate key or NaN: the strict JSON reader says where, when it can read the file
+            try:
+                uet_contracts.parse(text, "json", name)
+            except ContractError as strict:
+                if strict.errors[0].line is not None:
+                    return None, strict.errors
             return None, [Problem(f"JSON syntax error: {message}", file=name)]
         line, column = int(where["line"]), int(where["column"])
         return None, [Problem(f"JSON syntax error: {where['what']}", file=name, line=line, column=column)]
