@@ -112,14 +112,17 @@ class _Task:
 def tasks_of(run_id: str, spec: PhaseSpec) -> tuple[list[_Task], list[_Task]]:
     """The workstream's steps and acceptance checks as ExecutionRequests, in the order they run."""
 
-    def request(kind: str, tool: str, run: str, index: int, timeout_s: float | None) -> ExecutionRequest:
+    def request(
+        kind: str, tool: str, run: str, index: int, timeout_s: float | None, more: Mapping[str, object] | None = None
+    ) -> ExecutionRequest:
+        task_id = f"{'acceptance' if kind == ACCEPTANCE_KIND else 'step'}/{index}"
         return ExecutionRequest(
             operation_kind=kind,
             tool=tool,
             run=run,
             file_scope=spec.file_scope,
             tools_used=[tool],
-            context={"task_id": f"{'acceptance' if kind == ACCEPTANCE_KIND else 'step'}/{index}", "attempt": 1},
+            context={"task_id": task_id, "attempt": 1, **(more or {})},
             run_id=run_id,
             workstream_id=spec.workstream_id,
             phase_id=spec.phase_id,
@@ -137,11 +140,12 @@ def tasks_of(run_id: str, spec: PhaseSpec) -> tuple[list[_Task], list[_Task]]:
         for check in getattr(spec.acceptance, runner) or []:
             index = len(checks)
             if isinstance(check, AcceptanceCommand):
+                optional = {"required": False} if check.required is False else {}
                 checks.append(
                     _Task(
                         "acceptance",
                         index,
-                        request(ACCEPTANCE_KIND, runner, check.run, index, check.timeout_s),
+                        request(ACCEPTANCE_KIND, runner, check.run, index, check.timeout_s, optional),
                         check.expect_exit or 0,
                         check.success_pattern,
                         check.expect_output,
@@ -163,7 +167,11 @@ def pre_flight_of(run_id: str, spec: PhaseSpec) -> list[_Task]:
             run=check.run,
             file_scope=spec.file_scope,
             tools_used=[check.tool or "sh"],
-            context={"task_id": f"pre_flight/{i}", "attempt": 1},
+            context={
+                "task_id": f"pre_flight/{i}",
+                "attempt": 1,
+                **({"required": False} if check.critical is False else {}),
+            },
             run_id=run_id,
             workstream_id=spec.workstream_id,
             phase_id=spec.phase_id,
