@@ -234,7 +234,7 @@ def test_external_dependencies_warn_until_assumed_done(tmp_path: Path) -> None:
     ]
     write(tmp_path, spec("PH-02", ["PH-01"]))
     assert warnings_of(load_phase_set(tmp_path), tmp_path) == [
-        "PH-01.yaml:13:3: $.external_depends_on[0]: warning: PH-01 waits for PH-99, outside this set: `uet run`"
+        "PH-01.yaml:15:3: $.external_depends_on[0]: warning: PH-01 waits for PH-99, outside this set: `uet run`"
         " leaves it (and what depends on it) out until PH-99 is declared done with --assume-done PH-99"
     ]
     declared = load_phase_set(tmp_path, assume_done=["PH-99"])
