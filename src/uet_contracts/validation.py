@@ -100,10 +100,8 @@ def _describe(error: Any) -> list[tuple[str, list[str | int], str | None]]:
         allowed = sorted(schema.get("properties", {}))
         found = []
         for key in sorted(k for k in value if k not in allowed):
-            import difflib  # only on the error path
-
-            hint = difflib.get_close_matches(key, allowed, n=1)
-            suggestion = f" (did you mean {hint[0]!r}?)" if hint else f" (allowed: {', '.join(allowed)})"
+            hint = did_you_mean(key, allowed)
+            suggestion = f" (did you mean {hint!r}?)" if hint else f" (allowed: {', '.join(allowed)})"
             found.append((f"unknown field {key!r}{suggestion}", [*path, key], key))
         return found
     if kind == "type":
@@ -135,6 +133,19 @@ def _describe(error: Any) -> list[tuple[str, list[str | int], str | None]]:
     if kind == "uniqueItems":
         return [("lists the same item more than once", path, None)]
     return [(str(error.message), path, None)]
+
+
+def did_you_mean(key: str, allowed: list[str]) -> str | None:
+    """The allowed name ``key`` is most likely a typo of, or None: only names of the same object, within a
+    small edit distance (one edit for names up to 5 characters, two up to 10, three beyond; a swap of two
+    neighbours counts as one). Why not difflib's ratio: it offers ``tags`` for ``tasks`` and ``phase_id`` for
+    ``phase_identity``, which sends a person the wrong way."""
+    from rapidfuzz.distance import OSA  # only on the error path
+
+    limit = 1 + (len(key) > 5) + (len(key) > 10)
+    scored = sorted((OSA.distance(key, name, score_cutoff=limit), name) for name in allowed)
+    best = [name for distance, name in scored if distance <= limit]
+    return best[0] if best else None
 
 
 def _scalar_alternatives(error: Any) -> str | None:

@@ -425,7 +425,7 @@ CASES: list[Case] = [
     _c(
         "unknown-acceptance-runner",
         edit(PHASE, "  python:\n    - ", "  bash:\n    - "),
-        (60, 3, "$.acceptance.bash", "unknown field 'bash' (did you mean 'sh'?)"),
+        (60, 3, "$.acceptance.bash", "unknown field 'bash' (allowed: powershell, python, sh)"),
     ),
     _c(
         "empty-acceptance",

@@ -143,3 +143,29 @@ def test_no_path_is_a_usage_error(tmp_path: Path) -> None:
     outcome = uet(tmp_path, "validate")
     assert outcome.stderr[-1] == "uet validate: error: the following arguments are required: PATH"
     assert outcome.code == 2
+
+
+IMPORT_DATA = Path(__file__).parents[1] / "planning" / "importing" / "data"
+
+
+def test_a_plan_for_uet_import_or_another_contract_is_named_in_one_line(tmp_path: Path) -> None:
+    shutil.copy(IMPORT_DATA / "v3" / "PH-11.yaml", tmp_path / "plan.yaml")
+    shutil.copy(IMPORT_DATA / "legacy" / "ws-api-auth.json", tmp_path / "ws.json")
+    shutil.copy(EXAMPLES / "dag_snapshot.json", tmp_path / "dag.json")
+    outcome = uet(tmp_path, "validate", "plan.yaml", "ws.json", "dag.json")
+    assert outcome.code == 1
+    assert outcome.stdout == [
+        "plan.yaml:1:1: $: a template-V3 phase plan, not a PhaseSpec: convert it with `uet import plan.yaml -o DIR`",
+        "ws.json:1:1: $: a legacy workstream JSON, not a PhaseSpec: convert it with `uet import ws.json -o DIR`",
+        "dag.json:1:1: $: a DagSnapshot, not a PhaseSpec: validate it with --kind dag_snapshot",
+    ]
+    assert uet(tmp_path, "validate", "--kind", "dag_snapshot", "dag.json").code == 0
+
+
+def test_did_you_mean_only_within_a_small_edit_distance(tmp_path: Path) -> None:
+    text = PHASE.replace("objective:", "objectve:") + "tasks: [write it]\nextension: {}\n"
+    (tmp_path / "typos.yaml").write_text(text)
+    lines = uet(tmp_path, "validate", "typos.yaml").stdout
+    assert any("unknown field 'objectve' (did you mean 'objective'?)" in line for line in lines)
+    assert any("unknown field 'extension' (did you mean 'extensions'?)" in line for line in lines)
+    assert any("unknown field 'tasks' (allowed: acceptance, bundle_id, depends_on," in line for line in lines)
