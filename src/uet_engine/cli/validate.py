@@ -59,7 +59,8 @@ def problem_lines(file: str, kind: str) -> list[str]:
     """The output lines for one file: one per problem, none when it is valid; one line naming what the file
     is instead, when it is another contract or one of the formats ``uet import`` converts."""
     problems = uet_contracts.check_file(file, contract_named(kind).type)
-    if problems and problems[0].json_path != "$" or len(problems) > 1:
+    schema_problems = len(problems) > 1 or (len(problems) == 1 and problems[0].json_path != "$")  # it parsed
+    if schema_problems:
         what = recognise(file, kind)
         if what is not None:
             return [uet_contracts.Problem(what, "$", file, 1, 1).format()]
