@@ -116,7 +116,7 @@ def test_the_legacy_set_plans_once_its_real_clashes_are_resolved(tmp_path: Path)
     pairs = [
         ("PH-ui-settings", "PH-ui-dashboard", "ui/src/routes.tsx"),
         ("PH-db-seed-data", "PH-api-webhooks", "src/db/schema.sql"),
-        ("PH-ops-monitoring", "PH-ops-deploy", "ops/shared/values.yaml"),
+        ("PH-ops-monitoring", "PH-ops-deploy", "ops/common/values.yaml"),
     ]
     assert len(clashes) == 3
     for one, other, path in pairs:
