@@ -19,6 +19,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
 from typing import Any, Literal
 
@@ -141,6 +142,12 @@ def _turn_blocks_around(entries: list[_Entry]) -> None:
                 other.report.derived.append(Note("depends_on", note))
 
 
+@cache
+def _field_order() -> tuple[str, ...]:
+    """PhaseSpec's fields in the schema's order (the order the written YAML follows)."""
+    return tuple(uet_contracts.schema(PhaseSpec)["properties"])
+
+
 def _finish(entry: _Entry) -> None:
     """Extensions from the leftovers, fields in schema order, and the schema's verdict."""
     report, source = entry.report, entry.source
@@ -148,8 +155,7 @@ def _finish(entry: _Entry) -> None:
     extensions = source.leftovers()
     if extensions:
         report.spec["extensions"] = extensions
-    order = list(uet_contracts.schema(PhaseSpec)["properties"])
-    report.spec = {key: report.spec[key] for key in order if key in report.spec}
+    report.spec = {key: report.spec[key] for key in _field_order() if key in report.spec}
     try:
         uet_contracts.check(report.spec, PhaseSpec)
     except ContractError as exc:
