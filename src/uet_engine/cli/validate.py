@@ -60,7 +60,8 @@ def problem_lines(file: str, kind: str) -> list[str]:
     is instead, when it is another contract or one of the formats ``uet import`` converts."""
     problems = uet_contracts.check_file(file, contract_named(kind).type)
     schema_problems = len(problems) > 1 or (len(problems) == 1 and problems[0].json_path != "$")  # it parsed
-    if schema_problems:
+    commented = len(problems) == 1 and problems[0].message.startswith("JSON syntax error")  # JSONC, perhaps
+    if schema_problems or commented:
         what = recognise(file, kind)
         if what is not None:
             return [uet_contracts.Problem(what, "$", file, 1, 1).format()]
@@ -74,10 +75,10 @@ def recognise(file: str, kind: str) -> str | None:
     """
     from uet_engine.planning.importing.detect import detect
     from uet_engine.planning.importing.mapping import FORMAT_NAMES
+    from uet_engine.planning.importing.reading import read
 
-    try:
-        data = uet_contracts.parse(uet_contracts.read_text(file), uet_contracts.format_of(file), file)
-    except uet_contracts.ContractError:
+    data, unreadable = read(Path(file))  # as uet import reads it: JSON with comments too
+    if unreadable:
         return None
     asked = contract_named(kind).type.__name__
     found = detect(data)

@@ -152,12 +152,17 @@ def test_a_plan_for_uet_import_or_another_contract_is_named_in_one_line(tmp_path
     shutil.copy(IMPORT_DATA / "v3" / "PH-11.yaml", tmp_path / "plan.yaml")
     shutil.copy(IMPORT_DATA / "legacy" / "ws-api-auth.json", tmp_path / "ws.json")
     shutil.copy(EXAMPLES / "dag_snapshot.json", tmp_path / "dag.json")
-    outcome = uet(tmp_path, "validate", "plan.yaml", "ws.json", "dag.json")
+    shutil.copy(IMPORT_DATA / "legacy" / "ws-core-state-store.json", tmp_path / "commented.json")
+    (tmp_path / "broken.json").write_text('{"phase_id": "PH-1",,}')
+    outcome = uet(tmp_path, "validate", "plan.yaml", "ws.json", "dag.json", "commented.json", "broken.json")
     assert outcome.code == 1
     assert outcome.stdout == [
         "plan.yaml:1:1: $: a template-V3 phase plan, not a PhaseSpec: convert it with `uet import plan.yaml -o DIR`",
         "ws.json:1:1: $: a legacy workstream JSON, not a PhaseSpec: convert it with `uet import ws.json -o DIR`",
         "dag.json:1:1: $: a DagSnapshot, not a PhaseSpec: validate it with --kind dag_snapshot",
+        "commented.json:1:1: $: a legacy workstream JSON, not a PhaseSpec: convert it with `uet import commented.json"
+        " -o DIR`",
+        "broken.json:1:21: $: JSON syntax error: Expecting property name enclosed in double quotes",
     ]
     assert uet(tmp_path, "validate", "--kind", "dag_snapshot", "dag.json").code == 0
 
