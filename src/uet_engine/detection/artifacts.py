@@ -10,8 +10,7 @@ import os
 from collections.abc import Iterable
 from pathlib import Path
 
-from uet_engine.detection.scope import compile_patterns
-from uet_engine.paths import is_glob
+from uet_engine.paths import matches
 
 
 def missing_artifacts(tree: Path, expected: Iterable[str]) -> list[str]:
@@ -19,14 +18,13 @@ def missing_artifacts(tree: Path, expected: Iterable[str]) -> list[str]:
     missing: list[str] = []
     files: list[str] | None = None
     for entry in expected:
-        if not is_glob(entry):
+        if not any(wildcard in entry for wildcard in "*?["):
             if not (tree / entry).exists():
                 missing.append(entry)
             continue
         if files is None:
             files = _files(tree)
-        matcher = compile_patterns([entry])
-        if not any(matcher.match_file(name) for name in files):
+        if not any(matches(entry, name) for name in files):
             missing.append(entry)
     return missing
 
