@@ -51,6 +51,7 @@ if TYPE_CHECKING:
         AcceptanceCheck,
         AcceptanceCommand,
         FileScope,
+        Retry,
         Runner,
         RunStatus,
         Step,
@@ -63,7 +64,7 @@ if TYPE_CHECKING:
     from uet_contracts.models.execution_result_schema import ExecutionResult
     from uet_contracts.models.patch_ledger_entry_schema import PatchLedgerEntry
     from uet_contracts.models.pattern_candidate_schema import PatternCandidate
-    from uet_contracts.models.phase_spec_schema import PhaseSpec
+    from uet_contracts.models.phase_spec_schema import OnFailure, PhaseSpec
     from uet_contracts.models.run_event_schema import RunEvent, RunEventType
     from uet_contracts.models.run_record_schema import RunRecord
     from uet_contracts.models.step_attempt_schema import StepAttempt
@@ -75,6 +76,7 @@ _SHARED_TYPES = (
     "AcceptanceCheck",
     "AcceptanceCommand",
     "FileScope",
+    "Retry",
     "Runner",
     "RunStatus",
     "Step",
@@ -84,6 +86,7 @@ _SHARED_TYPES = (
 _CONTRACT_TYPES = {
     "audit_event": ("AuditOutcome",),
     "error_event": ("ErrorCategory", "ErrorCode", "ErrorType"),
+    "phase_spec": ("OnFailure",),
     "run_event": ("RunEventType",),
 }
 _LAZY_MODULES = {
@@ -123,10 +126,12 @@ __all__ = [
     "ExecutionRequest",
     "ExecutionResult",
     "FileScope",
+    "OnFailure",
     "PatchLedgerEntry",
     "PatternCandidate",
     "PhaseSpec",
     "Problem",
+    "Retry",
     "RunEvent",
     "RunEventType",
     "RunRecord",

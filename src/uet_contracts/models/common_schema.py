@@ -106,6 +106,38 @@ class FileScope:
 
 
 @dataclass(kw_only=True)
+class Tools:
+    """
+    The tools a workstream uses.
+    """
+
+    primary_language: str | None = None
+    """
+    The main language of the code the workstream writes, e.g. python.
+    """
+    test_runners: list[str] | None = None
+    """
+    Commands that run the workstream's tests, e.g. 'python -m pytest -q'.
+    """
+
+
+@dataclass(kw_only=True)
+class Retry:
+    """
+    How often a step or an acceptance check is tried before it counts as failed, and how long to wait between tries.
+    """
+
+    max_attempts: int
+    """
+    Tries in all, the first included (1 means no retry).
+    """
+    delay_s: float | None = None
+    """
+    Seconds to wait before each retry; 0 when absent.
+    """
+
+
+@dataclass(kw_only=True)
 class Step:
     """
     One execution step of a workstream: the engine turns it into an ExecutionRequest.
@@ -131,6 +163,10 @@ class Step:
     """
     Seconds after which the step's whole process group is killed and the step fails.
     """
+    retry: Retry | None = None
+    """
+    Try again when it fails: up to max_attempts tries in all, delay_s seconds apart; each try is its own StepAttempt.
+    """
 
 
 @dataclass(kw_only=True)
@@ -154,6 +190,10 @@ class AcceptanceCommand:
     timeout_s: float | None = None
     """
     Seconds after which the check's whole process group is killed and the check fails.
+    """
+    retry: Retry | None = None
+    """
+    Try again when it fails: up to max_attempts tries in all, delay_s seconds apart; each try is its own StepAttempt.
     """
 
 
@@ -180,20 +220,4 @@ class Acceptance:
     powershell: list[AcceptanceCheck] | None = None
     """
     Checks run through pwsh (PowerShell 7); a missing pwsh fails the check.
-    """
-
-
-@dataclass(kw_only=True)
-class Tools:
-    """
-    The tools a workstream uses.
-    """
-
-    primary_language: str | None = None
-    """
-    The main language of the code the workstream writes, e.g. python.
-    """
-    test_runners: list[str] | None = None
-    """
-    Commands that run the workstream's tests, e.g. 'python -m pytest -q'.
     """

@@ -22,5 +22,10 @@ ERROR_CODES: Final[Mapping[ErrorType, ErrorCode]] = {
     "patch_conflict": "UET-E106",
     "cancelled": "UET-E107",
     "crashed": "UET-E108",
+    "hook_failed": "UET-E109",
+    "hook_timeout": "UET-E110",
+    "plugin_failed": "UET-E111",
+    "preflight_failed": "UET-E112",
+    "fix_loop_stopped": "UET-E113",
     "internal": "UET-E199",
 }

@@ -57,6 +57,7 @@ class LiveProcesses:
         self._lock = threading.Lock()
         self._procs: set[subprocess.Popen[bytes]] = set()
         self._registry = registry
+        self._stopped = threading.Event()
         self.cancelled = False
 
     def add(self, proc: subprocess.Popen[bytes]) -> bool:
@@ -81,8 +82,13 @@ class LiveProcesses:
         with self._lock:
             self.cancelled = True
             procs = list(self._procs)
+        self._stopped.set()
         for proc in procs:
             kill_group(proc)
+
+    def wait(self, seconds: float) -> bool:
+        """Sleep ``seconds`` (a retry's delay) unless cancelled first; whether cancellation began."""
+        return self._stopped.wait(seconds) if seconds > 0 else self.cancelled
 
 
 def kill_group(proc: subprocess.Popen[bytes]) -> None:

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from uet_contracts import PatchLedgerEntry, RunRecord
+from uet_engine.detection.hooks import DEFAULT_BUDGET_S
 from uet_engine.errors import RunRefused
 from uet_engine.planning.graph import prerequisites_of
 from uet_engine.planning.phase_set import PhaseSet
@@ -31,6 +32,7 @@ class Options:
     no_deps: bool = False
     jobs: int = 1
     resume: str | None = None
+    hook_budget_s: float = DEFAULT_BUDGET_S  # seconds each hook call may take
 
 
 @dataclass
