@@ -19,7 +19,7 @@ from uet_contracts import Contract, Problem, contract_named
 from uet_engine.errors import EngineError, PlanError
 
 # Subcommand modules, in the order ``uet --help`` lists them.
-COMMANDS = ("validate", "schema", "plan", "run", "runs")
+COMMANDS = ("validate", "schema", "plan", "run", "runs", "errors")
 
 
 if TYPE_CHECKING:

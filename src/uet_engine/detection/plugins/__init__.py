@@ -61,12 +61,16 @@ BUILTIN: Final[tuple[NamedPlugin, ...]] = (
 )
 
 
+def _is_plugin(obj: object) -> bool:
+    return callable(getattr(obj, "matches", None)) and callable(getattr(obj, "parse", None))
+
+
 def _as_plugin(loaded: object) -> ErrorPlugin:
-    if not (callable(getattr(loaded, "matches", None)) and callable(getattr(loaded, "parse", None))):
-        if not callable(loaded):
-            raise TypeError("it has no matches and parse methods")
+    """The plugin an entry point names: a plugin object (a module with the two functions, too), or a class or
+    factory called with no arguments to make one; ``TypeError`` for anything else."""
+    if isinstance(loaded, type) or (callable(loaded) and not _is_plugin(loaded)):
         loaded = loaded()
-    if not (callable(getattr(loaded, "matches", None)) and callable(getattr(loaded, "parse", None))):
+    if not _is_plugin(loaded):
         raise TypeError("it has no matches and parse methods")
     return cast(ErrorPlugin, loaded)
 
