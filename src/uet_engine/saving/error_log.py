@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Final
 
-from uet_contracts import ContractError, ErrorEvent
+from uet_contracts import ContractError, ErrorEvent, Problem
 from uet_engine.jsonl import JsonlWriter, read_lines, rotated, torn_tail
 from uet_engine.saving import codec
 
@@ -56,9 +56,11 @@ def read(repo: Path, *, keep: int = KEEP) -> Read:
         shown = path.relative_to(repo).as_posix() if path.is_relative_to(repo) else str(path)
         for number, text in read_lines(path):
             try:
-                found.events.append(codec.decode(text, ErrorEvent, where=f"{shown}:{number}"))
-            except ContractError as exc:
-                found.problems.append(exc.errors[0].format() + "; line skipped")
+                found.events.append(codec.decode(text, ErrorEvent))
+            except ContractError as exc:  # the text is one line: place the problem on the file's line
+                first = exc.errors[0]
+                at = Problem(first.message, first.json_path, shown, number, first.column)
+                found.problems.append(f"{at.format()}; line skipped")
         torn = torn_tail(path)
         if torn:
             found.problems.append(f"{shown}: torn last line ({torn} bytes) skipped")
