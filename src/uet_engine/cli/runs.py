@@ -147,7 +147,9 @@ def _logs(store: RunStore, run_id: str, ws: str | None, number: int | None) -> i
         return 2
     for attempt in attempts:
         result = attempt.result
-        outcome = "unfinished" if result is None else ("ok" if result.success else f"failed: {result.error or ''}")
+        outcome = "unfinished" if result is None else ("ok" if result.success else "failed")
+        if result is not None and result.error:
+            outcome += f": {result.error}"
         task = f"{attempt.kind}/{attempt.index} attempt {attempt.attempt} ({attempt.request.tool})"
         print(f"== {attempt.workstream_id} {task}: {outcome} ==")
         print(f"$ {attempt.request.run}")
