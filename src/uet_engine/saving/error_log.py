@@ -10,7 +10,6 @@ which readers report and skip. Once the file reaches ``ROTATE_BYTES`` it becomes
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Final
@@ -65,9 +64,3 @@ def read(repo: Path, *, keep: int = KEEP) -> Read:
         if torn:
             found.problems.append(f"{shown}: torn last line ({torn} bytes) skipped")
     return found
-
-
-def append_all(repo: Path, events: Iterable[ErrorEvent]) -> None:
-    """Appends ``events`` with one write and one fsync (for callers that hold no ``ErrorLog``)."""
-    with ErrorLog(repo) as log:
-        log.extend(events)

@@ -123,10 +123,9 @@ class Registry:
         context: dict[str, Any] = {**(event.context or {}), "attempt": request.context.get("attempt", 1)}
         if not _TASK_ID.match(task):
             context["task"] = task
-        path = event.path
-        if path is not None and repo_path(path, request) != path:
-            context["location"] = path
-            path = repo_path(path, request)
+        path = None if event.path is None else repo_path(event.path, request)
+        if event.path is not None and path is None:
+            context["location"] = event.path  # printed, but outside the repository
         adopted = dataclasses.replace(
             event,
             run_id=request.run_id or event.run_id,
@@ -143,7 +142,8 @@ class Registry:
         try:
             uet_contracts.check(uet_contracts.to_dict(adopted), ErrorEvent)
         except ContractError as exc:
-            raise ValueError(f"it returned an invalid ErrorEvent: {exc.errors[0].format()}") from None
+            first = exc.errors[0]
+            raise ValueError(f"it returned an invalid ErrorEvent: {first.json_path}: {first.message}") from None
         return adopted
 
 

@@ -95,7 +95,11 @@ def finding(
     severity: str = "error",
     context: dict[str, Any] | None = None,
 ) -> ErrorEvent:
-    """One finding of a plugin as an ErrorEvent of the failed task (``path`` as printed: see ``repo_path``)."""
+    """One finding of a plugin as an ErrorEvent of the failed task.
+
+    ``path`` is taken as the tool printed it; the engine makes it a repository path (``repo_path``) or,
+    when it lies outside the repository, drops it and keeps the printed text in ``context["location"]``.
+    """
     error_type = failure_type(request, result)
     return ErrorEvent(
         timestamp=result.finished_at,
@@ -107,7 +111,7 @@ def finding(
         message=one_line(message),
         severity="warning" if severity == "warning" else "error",
         tool=tool,
-        path=None if path is None else repo_path(path, request),
+        path=path.strip() or None if path is not None else None,
         line=line if line and line > 0 else None,
         column=column if column and column > 0 else None,
         code=code or None,

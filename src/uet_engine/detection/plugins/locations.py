@@ -15,7 +15,7 @@ from uet_contracts import ErrorEvent, ExecutionRequest, ExecutionResult
 from uet_engine.detection.plugins.base import finding, output_of, repo_path
 
 _LINE: Final = re.compile(
-    r"^(?P<path>[^\s:][^:\s]*\.[A-Za-z0-9]{1,8}):(?P<line>\d+)(?::(?P<col>\d+))?:\s*(?P<msg>\S.*)$"
+    r"^(?P<path>[^\s:][^:\s]*\.[A-Za-z0-9]{1,8}):(?P<line>\d{1,9})(?::(?P<col>\d{1,9}))?:\s*(?P<msg>\S.*)$"
 )
 
 

@@ -15,10 +15,19 @@ from uet_engine.detection.plugins.base import finding, output_of
 
 TOOL: Final = "mypy"
 _LINE: Final = re.compile(
-    r"^(?P<path>[^\s:][^:]*):(?P<line>\d+)(?::(?P<col>\d+))?: (?P<severity>error|warning): "
-    r"(?P<msg>.+?)(?:  \[(?P<code>[a-z0-9-]+)\])?$"
+    r"^(?P<path>[^\s:][^:]*):(?P<line>\d{1,9})(?::(?P<col>\d{1,9}))?: (?P<severity>error|warning): (?P<msg>.+)$"
 )
-_PRETTY_CODE: Final = re.compile(r"^\[(?P<code>[a-z0-9-]+)\]$")
+_CODE: Final = re.compile(r"^[a-z0-9-]{1,64}$")
+
+
+def _split_code(text: str) -> tuple[str, str | None]:
+    """``message  [code]`` (or ``[code]`` alone) as (message, code); (text, None) without a code."""
+    stripped = text.rstrip()
+    if stripped.endswith("]"):
+        head, bracket, code = stripped[:-1].rpartition("[")
+        if bracket and _CODE.match(code) and (not head or head.endswith(" ")):
+            return head.strip(), code
+    return stripped, None
 
 
 class MypyPlugin:
@@ -28,20 +37,26 @@ class MypyPlugin:
         return "mypy" in request.run
 
     def parse(self, request: ExecutionRequest, result: ExecutionResult) -> list[ErrorEvent]:
-        found: list[tuple[re.Match[str], str | None]] = []
+        found: list[tuple[re.Match[str], str, str | None]] = []  # (location line, message, code)
+        open_message = False  # with --pretty the message goes on over the next lines until its [code]
         for line in output_of(result).splitlines():
             match = _LINE.match(line)
             if match:
-                found.append((match, match["code"]))
-                continue
-            pretty = _PRETTY_CODE.match(line.strip())
-            if pretty and found and found[-1][1] is None:
-                found[-1] = (found[-1][0], pretty["code"])
+                message, code = _split_code(match["msg"])
+                found.append((match, message, code))
+                open_message = code is None
+            elif open_message and found and line[:1] not in (" ", ""):
+                first, message, _ = found[-1]
+                more, code = _split_code(line)
+                found[-1] = (first, f"{message} {more}".strip(), code)
+                open_message = code is None
+            else:
+                open_message = False
         return [
             finding(
                 request,
                 result,
-                match["msg"].strip(),
+                message,
                 tool=TOOL,
                 path=match["path"],
                 line=int(match["line"]),
@@ -50,5 +65,5 @@ class MypyPlugin:
                 category="syntax" if code == "syntax" else "type",
                 severity=match["severity"],
             )
-            for match, code in found
+            for match, message, code in found
         ]

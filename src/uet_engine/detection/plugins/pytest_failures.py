@@ -20,8 +20,9 @@ from uet_engine.detection.plugins.base import finding, output_of, repo_path
 
 TOOL: Final = "pytest"
 _SECTION: Final = re.compile(r"^={3,} (FAILURES|ERRORS) ={3,}$")
+_ANY_SECTION: Final = re.compile(_SECTION.pattern, re.MULTILINE)
 _HEADER: Final = re.compile(r"^_{3,} (.+?) _{3,}$")
-_LOCATION: Final = re.compile(r"^(?P<path>[^\s:][^:]*?\.py):(?P<line>\d+):(?: (?P<rest>.*))?$")
+_LOCATION: Final = re.compile(r"^(?P<path>[^\s:][^:]*?\.py):(?P<line>\d{1,9}):(?: (?P<rest>.*))?$")
 _E_LINE: Final = re.compile(r"^E {1,}(?P<text>\S.*)$")
 _SUMMARY: Final = re.compile(r"^(?P<kind>FAILED|ERROR) (?P<id>\S+)(?: - (?P<message>.*))?$")
 _SYNTAX: Final = ("SyntaxError", "IndentationError", "TabError")
@@ -103,12 +104,14 @@ class PytestPlugin:
         if "pytest" in request.run or "py.test" in request.run:
             return True
         text = output_of(result)
-        return "short test summary info" in text or _SECTION.search(text) is not None
+        return "short test summary info" in text or _ANY_SECTION.search(text) is not None
 
     def parse(self, request: ExecutionRequest, result: ExecutionResult) -> list[ErrorEvent]:
         report = _scan(output_of(result))
         events: list[ErrorEvent] = []
-        line_mode = list(report.line_mode)
+        # --tb=line prints one location per failed test, in the summary's order.
+        failed = [entry for entry in report.summary if entry[0] == "FAILED"]
+        paired = len(report.line_mode) == len(failed)
         for kind, test_id, summary_message in report.summary:
             file, _, test = test_id.partition("::")
             file_path = repo_path(file, request)
@@ -120,11 +123,11 @@ class PytestPlugin:
                 chosen = in_file[-1] if in_file else (section.locations[-1] if section.locations else None)
                 line = chosen[1] if chosen else None
                 detail = section.e_lines[0] if section.e_lines else detail
-            else:
-                entry = next((e for e in line_mode if repo_path(e[0], request) == file_path), None)
-                if entry is not None:
-                    line_mode.remove(entry)
-                    line, detail = entry[1], entry[2] or detail
+            elif paired and kind == "FAILED":
+                entry = report.line_mode[failed.index((kind, test_id, summary_message))]
+                detail = entry[2] or detail
+                if repo_path(entry[0], request) == file_path:  # else it failed in a frame outside the test's file
+                    line = entry[1]
             category: ErrorCategory = "test_failure"
             if kind == "ERROR":
                 category = "syntax" if detail and detail.startswith(_SYNTAX) else "runtime"

@@ -16,9 +16,11 @@ from uet_engine.detection.plugins.base import finding, output_of
 
 TOOL: Final = "ruff"
 _CODE: Final = r"(?P<code>[A-Z]{1,4}[0-9]{1,4}|invalid-syntax)"
-_CONCISE: Final = re.compile(rf"^(?P<path>[^\s:][^:]*):(?P<line>\d+):(?P<col>\d+): {_CODE}:? (?:\[\*\] )?(?P<msg>.+)$")
+_CONCISE: Final = re.compile(
+    r"^(?P<path>[^\s:][^:]*):(?P<line>\d{1,9}):(?P<col>\d{1,9}): " + _CODE + r":? (?:\[\*\] )?(?P<msg>.+)$"
+)
 _FULL_HEAD: Final = re.compile(rf"^{_CODE}:? (?:\[\*\] )?(?P<msg>.+)$")
-_FULL_ARROW: Final = re.compile(r"^ *--> (?P<path>[^\s:][^:]*):(?P<line>\d+):(?P<col>\d+)$")
+_FULL_ARROW: Final = re.compile(r"^ *--> (?P<path>[^\s:][^:]*):(?P<line>\d{1,9}):(?P<col>\d{1,9})$")
 
 
 def category_of(code: str) -> ErrorCategory:

@@ -17,7 +17,7 @@ from uet_engine.detection.plugins.base import finding, output_of, repo_path
 
 TOOL: Final = "python"
 _START: Final = "Traceback (most recent call last):"
-_FRAME: Final = re.compile(r'^\s+File "(?P<path>[^"]+)", line (?P<line>\d+)(?:, in (?P<name>.+))?$')
+_FRAME: Final = re.compile(r'^\s+File "(?P<path>[^"]+)", line (?P<line>\d{1,9})(?:, in (?P<name>.+))?$')
 _EXCEPTION: Final = re.compile(r"^(?P<type>[A-Za-z_][\w.]*)(?:: (?P<msg>.*))?$")
 _SYNTAX: Final = ("SyntaxError", "IndentationError", "TabError")
 # Installed packages inside the repository (a .venv) are not the repository's own code.
