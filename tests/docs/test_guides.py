@@ -63,7 +63,7 @@ def test_phase_spec_guide_includes_the_example_file_that_validates() -> None:
     assert (done.returncode, done.stdout) == (0, "")
 
 
-def _titled(page: str) -> dict[str, str]:
+def titled_blocks(page: str) -> dict[str, str]:
     """The code blocks of a guide that carry a file name (```python title="name.py"), by name."""
     text = (GUIDES / page).read_text(encoding="utf-8")
     return dict(re.findall(r'^```\w+ title="([^"]+)"\n(.*?)^```$', text, re.M | re.S))
@@ -71,7 +71,7 @@ def _titled(page: str) -> dict[str, str]:
 
 def test_hooks_and_plugins_guide_code_runs(tmp_path: Path) -> None:
     """The guide's hook, plugin, package and phase spec, installed with pip and used by a real run."""
-    files = _titled("hooks-and-plugins.md")
+    files = titled_blocks("hooks-and-plugins.md")
     assert sorted(files) == ["check_todos.py", "my_hooks.py", "my_plugins.py", "phases/PH-01.yaml", "pyproject.toml"]
     package = tmp_path / "package"
     package.mkdir()

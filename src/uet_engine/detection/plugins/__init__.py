@@ -26,7 +26,8 @@ from typing import Any, Final, cast
 
 import uet_contracts
 from uet_contracts import ContractError, ErrorEvent, ExecutionRequest, ExecutionResult
-from uet_engine.detection.events import error_event, one_line, stamp
+from uet_engine.detection.events import error_event, one_line
+from uet_engine.detection.fingerprints import fingerprint
 from uet_engine.detection.plugins.base import ErrorPlugin, repo_path
 from uet_engine.detection.plugins.locations import LocationsPlugin
 from uet_engine.detection.plugins.mypy_findings import MypyPlugin
@@ -100,18 +101,22 @@ class Registry:
             for named in self.plugins:
                 if named.fallback != fallback:
                     continue
+                kept: list[ErrorEvent] = []
                 try:
                     if not named.plugin.matches(seen, result):
                         continue
-                    events = [self._adopt(named.name, event, seen) for event in named.plugin.parse(seen, result)]
+                    for raw in named.plugin.parse(seen, result):
+                        if len(found) + len(kept) >= MAX_FINDINGS:
+                            break  # the rest is not even adopted: a flood says no more than its first findings
+                        event = self._adopt(named.name, raw, seen)
+                        key = (event.path, event.line, event.message)
+                        if key not in keys:
+                            keys.add(key)
+                            kept.append(event)
                 except Exception as exc:
                     broken.append(_broken(named.name, request, exc))
                     continue
-                for event in events:
-                    key = (event.path, event.line, event.message)
-                    if key not in keys and len(found) < MAX_FINDINGS:
-                        keys.add(key)
-                        found.append(event)
+                found += kept
         return found, broken
 
     @staticmethod
@@ -126,19 +131,19 @@ class Registry:
         path = None if event.path is None else repo_path(event.path, request)
         if event.path is not None and path is None:
             context["location"] = event.path  # printed, but outside the repository
+        message = one_line(event.message)
         adopted = dataclasses.replace(
             event,
             run_id=request.run_id or event.run_id,
             workstream_id=request.workstream_id,
             phase_id=request.phase_id,
             task_id=task if _TASK_ID.match(task) else None,
-            message=one_line(event.message),
+            message=message,
             path=path,
             plugin=name,
             context=context,
-            fingerprint=None,
+            fingerprint=fingerprint(event.error_code, request.workstream_id or "", path, message),
         )
-        adopted = stamp(adopted)
         try:
             uet_contracts.check(uet_contracts.to_dict(adopted), ErrorEvent)
         except ContractError as exc:

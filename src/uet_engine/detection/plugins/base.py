@@ -14,9 +14,10 @@ the engine then adds the plugin's name, the attempt and the fingerprint, and val
 
 from __future__ import annotations
 
+import functools
 import os
+import posixpath
 import re
-from pathlib import Path, PurePosixPath
 from typing import Any, Final, Protocol
 
 from uet_contracts import ErrorCategory, ErrorEvent, ErrorType, ExecutionRequest, ExecutionResult
@@ -50,21 +51,27 @@ def repo_path(text: str, request: ExecutionRequest) -> str | None:
     Absolute paths count when they lie under ``request.context["cwd"]``; relative ones are taken as
     relative to it (tools print them relative to where they ran). ``..`` segments are resolved first.
     """
+    cwd = request.context.get("cwd")
+    return _repo_path(text, str(cwd) if cwd else "")
+
+
+@functools.lru_cache(maxsize=4096)
+def _repo_path(text: str, cwd: str) -> str | None:
+    """``repo_path`` on plain strings, cached: one output names the same few files again and again."""
     text = text.strip().strip("'\"")
     if not text:
         return None
-    cwd = request.context.get("cwd")
     if os.path.isabs(text):
         if not cwd:
             return None
-        try:
-            relative = Path(os.path.normpath(text)).relative_to(os.path.normpath(str(cwd)))
-        except ValueError:
+        base = os.path.normpath(cwd)
+        full = os.path.normpath(text)
+        if not full.startswith(base + os.sep):
             return None
-        candidate = relative.as_posix()
+        candidate = full[len(base) + 1 :].replace(os.sep, "/")
     else:
-        candidate = PurePosixPath(os.path.normpath(text.replace("\\", "/"))).as_posix()
-    if candidate in ("", ".") or not _REPO_PATH.match(candidate) or len(candidate) > 1024:
+        candidate = posixpath.normpath(text.replace("\\", "/"))
+    if candidate in ("", ".") or len(candidate) > 1024 or not _REPO_PATH.match(candidate):
         return None
     return candidate
 

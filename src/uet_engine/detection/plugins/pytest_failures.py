@@ -19,12 +19,19 @@ from uet_contracts import ErrorCategory, ErrorEvent, ExecutionRequest, Execution
 from uet_engine.detection.plugins.base import finding, output_of, repo_path
 
 TOOL: Final = "pytest"
-_SECTION: Final = re.compile(r"^={3,} (FAILURES|ERRORS) ={3,}$")
-_ANY_SECTION: Final = re.compile(_SECTION.pattern, re.MULTILINE)
-_HEADER: Final = re.compile(r"^_{3,} (.+?) _{3,}$")
-_LOCATION: Final = re.compile(r"^(?P<path>[^\s:][^:]*?\.py):(?P<line>\d{1,9}):(?: (?P<rest>.*))?$")
-_E_LINE: Final = re.compile(r"^E {1,}(?P<text>\S.*)$")
-_SUMMARY: Final = re.compile(r"^(?P<kind>FAILED|ERROR) (?P<id>\S+)(?: - (?P<message>.*))?$")
+# One pattern for every line the report is read from, so the output is scanned once in C and only the
+# lines that matter reach Python: section rules, test headers, E lines, summary lines, frame locations.
+_TOKENS: Final = re.compile(
+    r"^(?:"
+    r"={3,} (?P<section>[^=\n]*?) ={3,}|={3,}[^\n]*"
+    r"|_{3,} (?P<header>[^\n]+?) _{3,}"
+    r"|E {1,}(?P<e_line>\S[^\n]*)"
+    r"|(?P<kind>FAILED|ERROR) (?P<id>\S+)(?: - (?P<message>[^\n]*))?"
+    r"|(?P<path>[^\s:][^:\n]*?\.py):(?P<line>\d{1,9}):(?: (?P<rest>[^\n]*))?"
+    r")$",
+    re.MULTILINE,
+)
+_ANY_SECTION: Final = re.compile(r"^={3,} (FAILURES|ERRORS) ={3,}$", re.MULTILINE)
 _SYNTAX: Final = ("SyntaxError", "IndentationError", "TabError")
 
 
@@ -48,36 +55,23 @@ def _scan(text: str) -> _Report:
     report = _Report()
     in_sections = False
     current: _Section | None = None
-    for line in text.splitlines():
-        first = line[:1]
-        if first == "=":
-            in_sections = _SECTION.match(line) is not None
+    for token in _TOKENS.finditer(text):
+        group = token.lastgroup
+        if token[0][0] == "=":
+            in_sections = token["section"] in ("FAILURES", "ERRORS")
             current = None
+        elif token["kind"] is not None:
+            report.summary.append((token["kind"], token["id"], token["message"]))
+        elif not in_sections:
             continue
-        if first in ("F", "E") and line.startswith(("FAILED ", "ERROR ")):
-            found = _SUMMARY.match(line)
-            if found:
-                report.summary.append((found["kind"], found["id"], found["message"]))
-                continue
-        if not in_sections:
-            continue
-        if first == "_":
-            header = _HEADER.match(line)
-            if header:
-                current = report.sections.setdefault(header[1], _Section(header[1]))
-                continue
-        if first == "E" and current is not None:
-            e_line = _E_LINE.match(line)
-            if e_line and len(current.e_lines) < 3:
-                current.e_lines.append(e_line["text"])
-            continue
-        location = _LOCATION.match(line)
-        if location:
-            entry = (location["path"], int(location["line"]), location["rest"] or "")
-            if current is not None:
-                current.locations.append(entry)
-            else:
-                report.line_mode.append(entry)
+        elif token["header"] is not None:
+            current = report.sections.setdefault(token["header"], _Section(token["header"]))
+        elif token["e_line"] is not None:
+            if current is not None and len(current.e_lines) < 3:
+                current.e_lines.append(token["e_line"])
+        elif group is not None:  # a location: path:line: rest
+            entry = (token["path"], int(token["line"]), token["rest"] or "")
+            (current.locations if current is not None else report.line_mode).append(entry)
     return report
 
 
