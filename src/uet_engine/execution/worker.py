@@ -58,6 +58,7 @@ from uet_contracts import (
     StepAttempt,
 )
 from uet_engine.detection.events import error_event
+from uet_engine.detection.failure_report import location
 from uet_engine.detection.plugins import registry
 from uet_engine.detection.redact import DEFAULT_OUTPUT_LIMIT, Redactor
 from uet_engine.detection.scope import describe, violations
@@ -225,12 +226,6 @@ def _signature(events: Sequence[ErrorEvent]) -> set[str]:
     return {e.fingerprint for e in (findings or events) if e.fingerprint is not None}
 
 
-def _where(event: ErrorEvent) -> str:
-    """``path:line: message`` (or as much of it as the event has)."""
-    place = event.path + (f":{event.line}" if event.line else "") if event.path else ""
-    return f"{place}: {event.message}" if place else event.message
-
-
 def run_workstream(job: Job, post: Callable[[Report], None]) -> Finished:
     """Run one workstream in its own worktree and describe the outcome; never raises for the work itself."""
     try:
@@ -306,8 +301,8 @@ class _Run:
         failed: _Failed | None = None
         for number in range(tries):
             if number:
-                if self.job.live.wait(delay):
-                    break  # cancelled while waiting: the last failure stands
+                # Cancelled while waiting: the next try starts nothing and is recorded as cancelled.
+                self.job.live.wait(delay)
                 if task.kind != "acceptance":
                     isolation.restore(self.path, self.tree)
             failed = self._try(task, env)
@@ -416,7 +411,7 @@ class _Run:
                 if repeated is not None:
                     why = (
                         f"fix loop stopped by its circuit breaker after {round_number} fix attempt(s): the same "
-                        f"error came back {seen[repeated.fingerprint or '']} times ({_where(repeated)})"
+                        f"error came back {seen[repeated.fingerprint or '']} times ({location(repeated)})"
                     )
                     return self._stopped(failed, why, round_number, repeated.fingerprint)
             why = f"fix loop gave up after {max_fixes} fix attempt(s)"
