@@ -26,8 +26,8 @@ from pathlib import Path
 from uet_contracts import ExecutionLog, ExecutionRequest, ExecutionResult, FileScope, RunRecord, StepAttempt
 from uet_engine.detection.execution_log import execution_log
 from uet_engine.detection.hooks import BaseHook, ExecutionLogHook, HookSet, NamedHook
-from uet_engine.detection.plugins import BUILTIN, Registry
 from uet_engine.detection.plugins.pytest_failures import PytestPlugin
+from uet_engine.detection.plugins.registry import BUILTIN, Registry
 
 T = datetime(2026, 12, 1, tzinfo=UTC)
 RUN = "run-bench"

@@ -32,7 +32,7 @@ from uet_engine import clock
 from uet_engine.detection.events import error_event
 from uet_engine.detection.failure_report import FailureReport, failure_report
 from uet_engine.detection.hooks import NamedHook
-from uet_engine.detection.plugins import registry
+from uet_engine.detection.plugins.registry import registry
 from uet_engine.detection.redact import Redactor
 from uet_engine.errors import GitError, RunRefused
 from uet_engine.execution import isolation, records

@@ -59,7 +59,7 @@ from uet_contracts import (
 )
 from uet_engine.detection.events import error_event
 from uet_engine.detection.failure_report import location
-from uet_engine.detection.plugins import registry
+from uet_engine.detection.plugins.registry import registry
 from uet_engine.detection.redact import DEFAULT_OUTPUT_LIMIT, Redactor
 from uet_engine.detection.scope import describe, violations
 from uet_engine.errors import GitError

@@ -19,8 +19,8 @@ import pytest
 
 import uet_contracts
 from uet_contracts import ErrorEvent, ExecutionRequest, ExecutionResult, FileScope
-from uet_engine.detection.plugins import BUILTIN, MAX_FINDINGS, NamedPlugin, Registry, installed
 from uet_engine.detection.plugins.base import finding, repo_path
+from uet_engine.detection.plugins.registry import BUILTIN, MAX_FINDINGS, NamedPlugin, Registry, installed
 
 OUTPUTS = Path(__file__).parent / "outputs"
 EXPECTED: dict[str, dict[str, Any]] = json.loads((OUTPUTS / "expected.json").read_text(encoding="utf-8"))
