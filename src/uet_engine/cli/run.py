@@ -94,6 +94,9 @@ def register(subparsers: Subparsers) -> None:
     parser.set_defaults(handler=run)
 
 
+MAX_HOOK_BUDGET_S = 3600
+
+
 def _usage(message: str) -> int:
     print(f"uet run: {message}", file=sys.stderr)
     return 2
@@ -108,8 +111,8 @@ def run(args: argparse.Namespace) -> int:
         return _usage("--resume reruns the workstreams of that run; it cannot be combined with --ws-id")
     if args.init and args.dry_run:
         return _usage("--init writes a repository; it cannot be combined with --dry-run")
-    if not args.hook_budget > 0:
-        return _usage("--hook-budget must be a positive number of seconds")
+    if not 0 < args.hook_budget <= MAX_HOOK_BUDGET_S:  # also refuses nan and inf
+        return _usage(f"--hook-budget must be more than 0 and at most {MAX_HOOK_BUDGET_S} seconds")
     hooks = [*installed_hooks(), *(load_hook(spec) for spec in args.hooks)]  # BadHook: exit 2, nothing run
     try:
         if args.init:

@@ -222,3 +222,11 @@ def test_an_entry_point_hook_is_found_without_being_named(tmp_path: Path) -> Non
     done = uet(repo, "run", str(flaky_specs(tmp_path)), env=env)
     assert done.code == 0, done.stdout + done.stderr
     assert sum(c["method"] == "on_task_start" for c in calls(tmp_path)) == 3
+
+
+@pytest.mark.parametrize("budget", ["0", "-1", "nan", "inf", "3601"])
+def test_a_hook_budget_out_of_range_is_a_usage_error(tmp_path: Path, budget: str) -> None:
+    repo, done = run_with(tmp_path, "myhooks:Recorder", budget=budget)
+    assert (done.code, done.stdout) == (2, "")
+    assert done.stderr == "uet run: --hook-budget must be more than 0 and at most 3600 seconds\n"
+    assert not (repo / ".runs").exists()

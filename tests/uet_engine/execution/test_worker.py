@@ -271,3 +271,39 @@ def test_a_raising_plugin_is_recorded_and_the_run_goes_on(tmp_path: Path) -> Non
     assert [a["result"]["stderr"] for a in failed] == ["BOOM\n"]  # the raw output is kept
     assert_every_record_validates(repo)
     assert_verify_passes(repo)
+
+
+@pytest.mark.parametrize(
+    ("where", "value", "problem"),
+    [
+        ("step", {"max_attempts": "two"}, '19:19: $.steps[0].retry.max_attempts: expected integer, got string "two"'),
+        (
+            "step",
+            {"max_attempts": 2, "pause": 1},
+            "20:5: $.steps[0].retry.pause: unknown field 'pause' (allowed: delay_s, max_attempts)",
+        ),
+        (
+            "on_failure",
+            {"steps": [{"operation_kind": "EXEC-A", "tool": "sh"}]},
+            "20:5: $.on_failure.steps[0].run: missing required field 'run'",
+        ),
+        ("on_failure", {"steps": "fix.sh"}, '19:10: $.on_failure.steps: expected array, got string "fix.sh"'),
+        ("step", {"max_attempts": 0}, "19:19: $.steps[0].retry.max_attempts: 0 is less than the minimum of 1"),
+        ("on_failure", {"steps": []}, "19:10: $.on_failure.steps: [] should be non-empty"),
+    ],
+)
+def test_retry_and_on_failure_of_the_wrong_shape_are_located_schema_errors(
+    tmp_path: Path, where: str, value: Any, problem: str
+) -> None:
+    repo = make_repo(tmp_path / "repo")
+    spec = phase("PH-A", [], [step("true")])
+    if where == "step":
+        spec["steps"][0]["retry"] = value
+    else:
+        spec["on_failure"] = value
+    write(tmp_path / "specs", spec)
+    done = uet(repo, "run", str(tmp_path / "specs"))
+    assert done.code == 1
+    assert done.stderr.splitlines()[0] == f"{tmp_path / 'specs' / 'PH-A.yaml'}:{problem}"
+    assert done.stderr.splitlines()[-1] == f"uet run: 1 problem(s) in {tmp_path / 'specs'}; nothing run"
+    assert not (repo / ".runs").exists()
