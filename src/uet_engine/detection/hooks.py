@@ -24,7 +24,9 @@ call at a time, each on the hook's own helper thread under a time budget (``DEFA
 abandoned, its thread left to finish on its own), is reported as an ErrorEvent — ``hook_failed`` or
 ``hook_timeout`` with their own codes — and disabled for the rest of the run. It changes no workstream's
 outcome. The engine's own hooks (the ExecutionLog writer) are ``NamedHook``\\ s too, marked ``inline``:
-they run on the coordinator's thread, since what they write must go through the run's one writer.
+they run on the coordinator's thread, since what they write must go through the run's one writer, and
+no budget applies to them (what they write is part of the run's records); one that raises is reported
+and disabled like any other.
 """
 
 from __future__ import annotations
@@ -32,7 +34,6 @@ from __future__ import annotations
 import importlib
 import queue
 import threading
-import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from importlib.metadata import entry_points
@@ -237,11 +238,10 @@ class HookSet:
     def _one(self, named: NamedHook, method: HookMethod, args: tuple[object, ...]) -> ErrorEvent | None:
         bound = getattr(named.hook, method)
         raised: BaseException | _Late | None
-        if named.inline:
-            started = time.perf_counter()
+        if named.inline:  # the engine's own: its rows are part of the run's records, so no budget cuts it off
             try:
                 bound(*args)
-                raised = _LATE if time.perf_counter() - started > self.budget_s else None
+                raised = None
             except Exception as exc:
                 raised = exc
         else:

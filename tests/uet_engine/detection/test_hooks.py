@@ -101,7 +101,7 @@ def test_a_task_hook_failure_names_the_task_and_attempt() -> None:
     )
 
 
-def test_an_inline_hook_runs_on_the_calling_thread_and_is_held_to_its_budget_afterwards() -> None:
+def test_an_inline_hook_runs_on_the_calling_thread_without_a_budget_but_not_without_failing() -> None:
     threads: list[str] = []
 
     class Slow(BaseHook):
@@ -109,10 +109,14 @@ def test_an_inline_hook_runs_on_the_calling_thread_and_is_held_to_its_budget_aft
             threads.append(threading.current_thread().name)
             time.sleep(0.06)
 
+        def on_run_end(self, run: RunRecord) -> None:
+            raise RuntimeError("store gone")
+
     hooks = HookSet([NamedHook("builtin", Slow(), inline=True)], RUN, budget_s=0.01)
-    (failure,) = hooks.call("on_run_start", record(RUN, "ws-a"))
-    assert failure.error_type == "hook_timeout"
+    assert hooks.call("on_run_start", record(RUN, "ws-a")) == []
     assert threads == [threading.current_thread().name]
+    (failure,) = hooks.call("on_run_end", record(RUN, "ws-a"))
+    assert (failure.error_type, list(hooks.disabled)) == ("hook_failed", ["builtin"])
 
 
 def test_the_execution_log_hook_writes_the_row_the_writer_wrote() -> None:
