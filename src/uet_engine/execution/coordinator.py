@@ -112,7 +112,6 @@ class Coordinator:
         self.options = options
         self.store = store
         self.writer = RunWriter(root, run_id, store)
-        self.observers = Observers(self.writer, hooks, options.hook_budget_s)
         self.failures: dict[str, FailureReport] = {}
         self.reporter = reporter
         self.run_id = run_id
@@ -126,6 +125,7 @@ class Coordinator:
         self.problems: list[str] = []
         self.env = {**os.environ, "UET_RUN_ID": run_id}
         self.redact = Redactor.for_environment(self.env)
+        self.observers = Observers(self.writer, hooks, options.hook_budget_s, self.redact)
         self.base_commit = ""
         self.slots: queue.Queue[Path] = queue.Queue()
         for i in range(options.jobs):

@@ -10,9 +10,11 @@ the chain of failure events is finite.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 
 from uet_contracts import ErrorEvent, RunRecord, StepAttempt
 from uet_engine.detection.hooks import DEFAULT_BUDGET_S, ExecutionLogHook, HookMethod, HookSet, NamedHook
+from uet_engine.detection.redact import Redactor
 from uet_engine.execution.writer import RunWriter
 from uet_engine.states import FINAL_STATUSES
 
@@ -22,8 +24,15 @@ EXECUTION_LOG_HOOK = "uet:execution-log"
 class Observers:
     """The hooks of one run (the built-in ones first) and the writer whose records they observe."""
 
-    def __init__(self, writer: RunWriter, hooks: Sequence[NamedHook] = (), budget_s: float = DEFAULT_BUDGET_S) -> None:
+    def __init__(
+        self,
+        writer: RunWriter,
+        hooks: Sequence[NamedHook] = (),
+        budget_s: float = DEFAULT_BUDGET_S,
+        redact: Redactor | None = None,
+    ) -> None:
         self.writer = writer
+        self.redact = redact or Redactor(None)
         builtin = NamedHook(EXECUTION_LOG_HOOK, ExecutionLogHook(writer.execution_log), inline=True)
         self.hooks = HookSet([builtin, *hooks], writer.run_id, budget_s)
 
@@ -47,8 +56,10 @@ class Observers:
             self._tell("on_task_complete", attempt.request, attempt.result)
 
     def error(self, event: ErrorEvent) -> ErrorEvent:
-        """Write an error event, then tell the hooks; the event as written (with its fingerprint)."""
-        written = self.writer.error(event)
+        """Write an error event (its message redacted: a hook's or plugin's exception may quote a secret), then
+        tell the hooks; the event as written (with its fingerprint)."""
+        message = self.redact(event.message)
+        written = self.writer.error(event if message == event.message else replace(event, message=message))
         self._tell("on_error", written)
         return written
 

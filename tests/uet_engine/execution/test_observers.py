@@ -73,6 +73,10 @@ class NotAHook:
 
 def broken_factory():
     raise ValueError("no hook today")
+
+class Leaky(BaseHook):
+    def on_run_start(self, run):
+        raise RuntimeError("cannot log in with " + os.environ["DEPLOY_TOKEN"])
 """
 
 
@@ -230,3 +234,19 @@ def test_a_hook_budget_out_of_range_is_a_usage_error(tmp_path: Path, budget: str
     assert (done.code, done.stdout) == (2, "")
     assert done.stderr == "uet run: --hook-budget must be more than 0 and at most 3600 seconds\n"
     assert not (repo / ".runs").exists()
+
+
+def test_a_secret_in_a_hook_s_exception_is_redacted_in_its_error_event(tmp_path: Path) -> None:
+    repo = make_repo(tmp_path / "repo")
+    secret = "tok-4b1d-very-secret"
+    env = {**hook_env(tmp_path), "DEPLOY_TOKEN": secret}
+    done = uet(repo, "run", str(flaky_specs(tmp_path)), "--hook", "myhooks:Leaky", env=env)
+    assert done.code == 0, done.stdout + done.stderr
+    (event,) = [e for e in rows(repo, "error_events") if e["error_type"] == "hook_failed"]
+    assert event["message"] == (
+        "hook myhooks:Leaky raised RuntimeError in on_run_start: cannot log in with ***; "
+        "disabled for the rest of the run"
+    )
+    for path in (repo / ".runs").rglob("*"):
+        if path.is_file():
+            assert secret.encode() not in path.read_bytes(), path
