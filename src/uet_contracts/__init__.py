@@ -54,6 +54,7 @@ if TYPE_CHECKING:
         AcceptanceCommand,
         FileScope,
         PreFlightCheck,
+        Retry,
         Runner,
         RunStatus,
         Step,
@@ -67,7 +68,7 @@ if TYPE_CHECKING:
     from uet_contracts.models.execution_result_schema import ExecutionResult
     from uet_contracts.models.patch_ledger_entry_schema import PatchLedgerEntry
     from uet_contracts.models.pattern_candidate_schema import PatternCandidate
-    from uet_contracts.models.phase_spec_schema import PhaseSpec
+    from uet_contracts.models.phase_spec_schema import OnFailure, PhaseSpec
     from uet_contracts.models.repo_config_schema import RepoConfig, ToolProfile
     from uet_contracts.models.run_event_schema import RunEvent, RunEventType
     from uet_contracts.models.run_record_schema import RunRecord
@@ -81,6 +82,7 @@ _SHARED_TYPES = (
     "AcceptanceCommand",
     "FileScope",
     "PreFlightCheck",
+    "Retry",
     "Runner",
     "RunStatus",
     "Step",
@@ -92,6 +94,7 @@ _CONTRACT_TYPES = {
     "audit_event": ("AuditOutcome",),
     "error_event": ("ErrorCategory", "ErrorCode", "ErrorType"),
     "repo_config": ("ToolProfile",),
+    "phase_spec": ("OnFailure",),
     "run_event": ("RunEventType",),
 }
 _LAZY_MODULES = {
@@ -131,12 +134,14 @@ __all__ = [
     "ExecutionRequest",
     "ExecutionResult",
     "FileScope",
+    "OnFailure",
     "PatchLedgerEntry",
     "PatternCandidate",
     "PhaseSpec",
     "PreFlightCheck",
     "Problem",
     "RepoConfig",
+    "Retry",
     "RunEvent",
     "RunEventType",
     "RunRecord",
