@@ -4,7 +4,8 @@ Public surface (everything else is private and may change):
 
 - the contract types: ``PhaseSpec``, ``DagSnapshot``, ``ExecutionRequest``, ``ExecutionResult``,
   ``RunRecord``, ``StepAttempt``, ``RunEvent``, ``PatchLedgerEntry``, ``AuditEvent``, ``ErrorEvent``,
-  ``ExecutionLog``, ``PatternCandidate``, ``AntiPattern`` and their nested types;
+  ``ExecutionLog``, ``PatternCandidate``, ``AntiPattern``, ``PatternIndex``, ``PhaseTemplate``,
+  ``VerificationTemplate`` and their nested types;
 - the schemas' named enums as ``Literal`` aliases (``RunStatus``, ``Runner``, ``RunEventType``,
   ``AuditOutcome``, ``ErrorType``) and ``ErrorCode``, so code that handles these values is type-checked
   against the schema, and ``typing.get_args`` gives the values without a copy of the list;
@@ -54,7 +55,9 @@ if TYPE_CHECKING:
         Runner,
         RunStatus,
         Step,
+        TemplateParameter,
         Tools,
+        VerificationRef,
     )
     from uet_contracts.models.dag_snapshot_schema import DagSnapshot
     from uet_contracts.models.error_event_schema import ErrorCategory, ErrorCode, ErrorEvent, ErrorType
@@ -63,13 +66,16 @@ if TYPE_CHECKING:
     from uet_contracts.models.execution_result_schema import ExecutionResult
     from uet_contracts.models.patch_ledger_entry_schema import PatchLedgerEntry
     from uet_contracts.models.pattern_candidate_schema import PatternCandidate
+    from uet_contracts.models.pattern_index_schema import PatternEntry, PatternIndex, PatternPaths, PatternStatus
     from uet_contracts.models.phase_spec_schema import PhaseSpec
+    from uet_contracts.models.phase_template_schema import PhaseTemplate
     from uet_contracts.models.run_event_schema import RunEvent, RunEventType
     from uet_contracts.models.run_record_schema import RunRecord
     from uet_contracts.models.step_attempt_schema import StepAttempt
+    from uet_contracts.models.verification_template_schema import VerificationTemplate
 
 # The generated types are imported when first asked for (PEP 562), so a tool that needs one contract
-# (``uet validate``, a pre-commit hook) does not pay for all thirteen. Type checkers see the imports above.
+# (``uet validate``, a pre-commit hook) does not pay for all of them. Type checkers see the imports above.
 _SHARED_TYPES = (
     "Acceptance",
     "AcceptanceCheck",
@@ -78,12 +84,15 @@ _SHARED_TYPES = (
     "Runner",
     "RunStatus",
     "Step",
+    "TemplateParameter",
     "Tools",
+    "VerificationRef",
 )
 # Types a contract defines in its own ``$defs`` (used by that contract only), by the contract's kind.
 _CONTRACT_TYPES = {
     "audit_event": ("AuditOutcome",),
     "error_event": ("ErrorCategory", "ErrorCode", "ErrorType"),
+    "pattern_index": ("PatternEntry", "PatternPaths", "PatternStatus"),
     "run_event": ("RunEventType",),
 }
 _LAZY_MODULES = {
@@ -125,7 +134,12 @@ __all__ = [
     "FileScope",
     "PatchLedgerEntry",
     "PatternCandidate",
+    "PatternEntry",
+    "PatternIndex",
+    "PatternPaths",
+    "PatternStatus",
     "PhaseSpec",
+    "PhaseTemplate",
     "Problem",
     "RunEvent",
     "RunEventType",
@@ -134,7 +148,10 @@ __all__ = [
     "Runner",
     "Step",
     "StepAttempt",
+    "TemplateParameter",
     "Tools",
+    "VerificationRef",
+    "VerificationTemplate",
     "check",
     "check_file",
     "check_text",

@@ -81,3 +81,11 @@ class PhaseSpec:
     """
     Free labels for grouping and search.
     """
+    template_id: common_schema.TemplateName | None = None
+    """
+    The phase template this spec was written from (`uet new phase --template`); the run's execution logs carry it in their context.
+    """
+    pattern_id: common_schema.PatternId | None = None
+    """
+    The registry pattern the spec's template belongs to; the run's execution logs carry it, and mining counts their successes as the pattern's proven uses.
+    """
