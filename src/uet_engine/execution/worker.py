@@ -37,20 +37,21 @@ from uet_contracts import (
     PhaseSpec,
     Runner,
     StepAttempt,
+    VerificationRef,
 )
 from uet_engine import clock
-from uet_engine.detection.error_codes import ERROR_CODES
+from uet_engine.detection.error_codes import ERROR_CODES, failure_type
+from uet_engine.detection.execution_log import ACCEPTANCE_KIND
 from uet_engine.detection.redact import DEFAULT_OUTPUT_LIMIT, Redactor
 from uet_engine.detection.scope import describe, violations
 from uet_engine.errors import GitError
 from uet_engine.execution import isolation
-from uet_engine.execution.process import CANCELLED, PWSH_MISSING, SH_MISSING, LiveProcesses, execute
+from uet_engine.execution.process import LiveProcesses, execute
 from uet_engine.states import WorkerStatus
 
 # The order acceptance checks run in (and are numbered in): the schema's Runner enum, sh, python, powershell,
 # which is also the order of Acceptance's fields (a test holds the two together).
 ACCEPTANCE_RUNNERS: Final[tuple[Runner, ...]] = get_args(Runner)
-ACCEPTANCE_KIND = "ACCEPTANCE-CHECK"
 
 
 @dataclass(frozen=True)
@@ -88,6 +89,7 @@ class _Task:
     request: ExecutionRequest
     expect_exit: int = 0
     success_pattern: str | None = None
+    failure_pattern: str | None = None
 
     @property
     def task_id(self) -> str:
@@ -95,7 +97,13 @@ class _Task:
 
 
 def tasks_of(run_id: str, spec: PhaseSpec) -> tuple[list[_Task], list[_Task]]:
-    """The workstream's steps and acceptance checks as ExecutionRequests, in the order they run."""
+    """The workstream's steps and acceptance checks as ExecutionRequests, in the order they run.
+
+    A spec written from a template carries its template and pattern ids into every request's context,
+    so the execution logs say which pattern each task came from.
+    """
+    origin = {"template_id": spec.template_id, "pattern_id": spec.pattern_id}
+    origin = {key: value for key, value in origin.items() if value is not None}
 
     def request(kind: str, tool: Runner, run: str, index: int, timeout_s: float | None) -> ExecutionRequest:
         return ExecutionRequest(
@@ -104,7 +112,11 @@ def tasks_of(run_id: str, spec: PhaseSpec) -> tuple[list[_Task], list[_Task]]:
             run=run,
             file_scope=spec.file_scope,
             tools_used=[tool],
-            context={"task_id": f"{'acceptance' if kind == ACCEPTANCE_KIND else 'step'}/{index}", "attempt": 1},
+            context={
+                "task_id": f"{'acceptance' if kind == ACCEPTANCE_KIND else 'step'}/{index}",
+                "attempt": 1,
+                **origin,
+            },
             run_id=run_id,
             workstream_id=spec.workstream_id,
             phase_id=spec.phase_id,
@@ -127,8 +139,11 @@ def tasks_of(run_id: str, spec: PhaseSpec) -> tuple[list[_Task], list[_Task]]:
                         request(ACCEPTANCE_KIND, runner, check.run, index, check.timeout_s),
                         check.expect_exit or 0,
                         check.success_pattern,
+                        check.failure_pattern,
                     )
                 )
+            elif isinstance(check, VerificationRef):  # load_phase_set resolves these; a caller that did not, fails
+                raise ValueError(f"acceptance check 'verify: {check.verify}' was not resolved into a command")
             else:
                 checks.append(_Task("acceptance", index, request(ACCEPTANCE_KIND, runner, check, index, None)))
     return steps, checks
@@ -160,16 +175,10 @@ def not_run(job: Job, status: WorkerStatus, error_type: ErrorType, reason: str) 
 def _failure(job: Job, task: _Task, result: ExecutionResult) -> Finished:
     """The Finished message for a task that did not succeed, with its error event."""
     why = result.error or "failed"
-    if why == CANCELLED:
+    error_type = failure_type(task.kind, result) or "internal"
+    if error_type == "cancelled":
         error = _error(job, "cancelled", f"{task.task_id} was interrupted", task_id=task.task_id)
         return Finished(job.spec.workstream_id, "cancelled", "cancelled by the user", [error])
-    error_type: ErrorType
-    if result.timed_out:
-        error_type = "timeout"
-    elif why in (PWSH_MISSING, SH_MISSING):
-        error_type = "tool_missing"
-    else:
-        error_type = "step_failed" if task.kind == "step" else "acceptance_failed"
     reason = f"{task.task_id} ({task.request.tool}) failed: {why}"
     tail = result.stderr[-500:] if result.stderr else None
     error = _error(job, error_type, reason, task_id=task.task_id, exit_code=result.exit_code, stderr_tail=tail)
@@ -207,6 +216,7 @@ def _run(job: Job, path: Path, post: Callable[[StepAttempt], None]) -> Finished:
             path,
             expect_exit=task.expect_exit,
             success_pattern=task.success_pattern,
+            failure_pattern=task.failure_pattern,
             env=job.env,
             output_limit=job.output_limit,
             live=job.live,
