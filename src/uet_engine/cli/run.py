@@ -1,6 +1,7 @@
 """``uet run SPECS_DIR [--repo DIR] [--init] [--ws-id ID]… [--no-deps] [--jobs N] [--dry-run] [--resume RUN_ID]``.
 
-Plans the phase specs under SPECS_DIR, then runs the workstreams in dependency order, up to N at once,
+Plans the phase specs under SPECS_DIR (``verify: NAME`` checks filled in from DIR's verification
+templates), then runs the workstreams in dependency order, up to N at once,
 each in its own git worktree of DIR (default: the current folder, which must be a git repository
 with at least one commit; --init makes it one). Succeeded workstreams' patches land in DIR's working tree; everything is
 recorded in DIR/.runs/uet.sqlite, DIR/.runs/audit.jsonl and DIR/.ledger/patches/.
@@ -37,6 +38,7 @@ from uet_engine.execution.coordinator import execute_run
 from uet_engine.execution.executors import DaskExecutor, Executor
 from uet_engine.execution.progress import reporter
 from uet_engine.execution.selection import Options, plan_lines
+from uet_engine.patterns.templates import TemplateLibrary
 from uet_engine.planning.phase_set import load_phase_set
 
 
@@ -90,7 +92,7 @@ def run(args: argparse.Namespace) -> int:
     except (GitError, OSError) as exc:
         return _usage(f"cannot prepare {args.repo}: {exc}")
     try:
-        phase_set = load_phase_set(Path(args.specs_dir))
+        phase_set = load_phase_set(Path(args.specs_dir), TemplateLibrary(root).resolver())
     except PlanError as exc:
         print_plan_problems(exc)
         print(f"uet run: {len(exc.problems)} problem(s) in {args.specs_dir}; nothing run", file=sys.stderr)

@@ -5,26 +5,37 @@ structuring per file). Then the set-level rules no single file can break on its 
 workstream ids, known dependencies, no dependency cycle, ``may_run_parallel_with`` consistent with the
 DAG, and no two phases that may run at the same time writing the same path. Every problem of the set is
 collected before ``PlanError`` is raised, so one run shows them all, each naming its file.
+
+An acceptance check may name a verification template (``verify: NAME`` with ``with: {…}``): the caller
+passes ``checks``, which turns each such reference into the AcceptanceCommand it stands for, so the
+checked set holds only runnable checks. Planning does not know where templates live (the patterns stage
+does); without ``checks`` a reference is a problem of its file.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import gc
 import graphlib
 import itertools
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, get_args
 
 import uet_contracts
-from uet_contracts import ContractError, PhaseSpec, Problem
+from uet_contracts import AcceptanceCommand, ContractError, PhaseSpec, Problem, Runner, VerificationRef
 from uet_engine.errors import PlanError
 from uet_engine.paths import PathIndex
 from uet_engine.planning import graph
 from uet_engine.planning.parallel import map_files
+
+RUNNERS: tuple[Runner, ...] = get_args(Runner)
+
+CheckResolver = Callable[[VerificationRef, Runner], AcceptanceCommand]
+"""Turns a ``verify: NAME`` acceptance check listed under a runner into its command; ``ValueError`` says why not."""
 
 
 @dataclass(frozen=True)
@@ -49,10 +60,13 @@ class PhaseSet:
         raise KeyError(f"no phase has workstream_id {ws_id!r}")
 
 
-def load_phase_set(specs_dir: Path) -> PhaseSet:
-    """The checked phase set of the spec files under ``specs_dir``; ``PlanError`` with every problem."""
+def load_phase_set(specs_dir: Path, checks: CheckResolver | None = None) -> PhaseSet:
+    """The checked phase set of the spec files under ``specs_dir``; ``PlanError`` with every problem.
+
+    ``checks`` resolves acceptance checks that name a verification template (see the module docstring).
+    """
     with gc_paused():
-        return _load_phase_set(specs_dir)
+        return _load_phase_set(specs_dir, checks)
 
 
 @contextmanager
@@ -72,7 +86,7 @@ def gc_paused() -> Iterator[None]:
             gc.enable()
 
 
-def _load_phase_set(specs_dir: Path) -> PhaseSet:
+def _load_phase_set(specs_dir: Path, checks: CheckResolver | None) -> PhaseSet:
     if not specs_dir.is_dir():
         reason = "not a folder" if specs_dir.exists() else "no such folder"
         raise PlanError([Problem(reason, file=str(specs_dir))], unreadable=True)
@@ -80,6 +94,7 @@ def _load_phase_set(specs_dir: Path) -> PhaseSet:
     if not paths:
         raise PlanError([Problem("no .yaml, .yml or .json files in this folder", file=str(specs_dir))], unreadable=True)
     loaded, problems, unreadable = _load_files(paths)
+    loaded = [_resolved(spec, path, checks, problems) for spec, path in loaded]
     checker = _SetChecker(loaded)
     problems += checker.check()
     warnings = _sorted(checker.warnings)
@@ -127,6 +142,36 @@ def _load_files(paths: list[Path]) -> tuple[list[tuple[PhaseSpec, Path]], list[P
         if data is not None:
             loaded.append((uet_contracts.validate(data, PhaseSpec), path))
     return loaded, problems, unreadable
+
+
+def _resolved(
+    spec: PhaseSpec, path: Path, checks: CheckResolver | None, problems: list[Problem]
+) -> tuple[PhaseSpec, Path]:
+    """The spec with its ``verify: NAME`` checks replaced by their commands; a problem for each that cannot be."""
+    lists: dict[Runner, list[Any] | None] = {runner: getattr(spec.acceptance, runner) for runner in RUNNERS}
+    if not any(isinstance(check, VerificationRef) for found in lists.values() for check in found or ()):
+        return spec, path
+    text = uet_contracts.read_text(path)
+    changed: dict[str, list[Any]] = {}
+    for runner, found in lists.items():
+        if not found:
+            continue
+        resolved: list[Any] = []
+        for i, check in enumerate(found):
+            if not isinstance(check, VerificationRef):
+                resolved.append(check)
+                continue
+            parts: list[str | int] = ["acceptance", runner, i, "verify"]
+            try:
+                if checks is None:
+                    raise ValueError("verification templates cannot be used here (no template library was given)")
+                resolved.append(checks(check, runner))
+            except ValueError as exc:
+                line, column = uet_contracts.locate(text, parts)
+                problems.append(Problem(str(exc), json_path(parts), str(path), line, column))
+                resolved.append(check)
+        changed[runner] = resolved
+    return dataclasses.replace(spec, acceptance=dataclasses.replace(spec.acceptance, **changed)), path
 
 
 _VERB = {"create": "creates", "modify": "modifies"}

@@ -731,14 +731,14 @@ class RunStore:
 
         Per row: id, timestamp (text), its Julian day, operation_kind, file_types and tools_used (JSON
         text), input_signature, output_signature, success (0/1), time_taken_seconds, and the context's
-        run_id, workstream_id, task_id and pattern_id. ``since``: only rows at or after that moment.
+        run_id, workstream_id, task_id, pattern_id and error_code. ``since``: only rows at or after then.
         The columns are written from each validated record and ``uet runs verify`` checks they match it.
         """
         sql = (
             "SELECT id, timestamp, julianday(timestamp), operation_kind, file_types, tools_used, input_signature,"
             " output_signature, success, time_taken_seconds, json_extract(context, '$.run_id'),"
             " json_extract(context, '$.workstream_id'), json_extract(context, '$.task_id'),"
-            " json_extract(context, '$.pattern_id') FROM execution_logs"
+            " json_extract(context, '$.pattern_id'), json_extract(context, '$.error_code') FROM execution_logs"
         )
         params: tuple[Any, ...] = ()
         if since is not None:
@@ -746,6 +746,16 @@ class RunStore:
             params = (since.astimezone(UTC).isoformat(),)
         with self._mutex:
             return self._db.execute(sql + " ORDER BY id", params).fetchall()
+
+    def pattern_use_rows(self) -> list[tuple[Any, ...]]:
+        """Per execution log whose spec came from a registry pattern: pattern_id, run_id, workstream_id, success."""
+        sql = (
+            "SELECT json_extract(context, '$.pattern_id'), json_extract(context, '$.run_id'),"
+            " json_extract(context, '$.workstream_id'), success FROM execution_logs"
+            " WHERE json_extract(context, '$.pattern_id') IS NOT NULL ORDER BY id"
+        )
+        with self._mutex:
+            return self._db.execute(sql).fetchall()
 
     def error_rows(self) -> list[tuple[Any, ...]]:
         """Per error event that names its task, as pattern mining joins them to execution logs: run_id,
