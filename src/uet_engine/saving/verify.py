@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 from collections import defaultdict
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -68,8 +69,12 @@ def _expected(table: str, instance: Any) -> dict[str, Any]:
 
 
 def _same(column: str, stored: Any, expected: Any) -> bool:
-    if column in LOG_JSON_COLUMNS and isinstance(stored, str):
+    """Whether a key column holds what the record says: JSON and timestamps compared by value, not spelling
+    (a row migrated from an older store keeps its record's text, e.g. ``.5Z`` for ``.500000Z``)."""
+    if isinstance(stored, str) and (column in LOG_JSON_COLUMNS or column == "timestamp"):
         try:
+            if column == "timestamp":
+                return datetime.fromisoformat(stored) == datetime.fromisoformat(expected)
             return bool(json.loads(stored) == json.loads(expected))
         except ValueError:
             return False
