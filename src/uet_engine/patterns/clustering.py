@@ -16,11 +16,17 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from functools import cached_property
+from operator import itemgetter
 from typing import NamedTuple
 
 from uet_engine.patterns import features
 
-EXAMPLE_RUNS = 5
+# A log as mining reads it: (id, Julian day, operation kind, file types, tools, input signature, success
+# 0/1, seconds), the first columns of ``RunStore.execution_log_rows``.
+Row = tuple[int, float, str, str, str, str, int, float]
+_DAY = itemgetter(1)
+_SUCCESS = itemgetter(6)
 
 
 class Shape(NamedTuple):
@@ -34,43 +40,51 @@ class Shape(NamedTuple):
 
 @dataclass
 class Group:
-    """The executions of one shape: their log ids (ascending), times, outcomes, runs and time span."""
+    """The executions of one shape, as read (``rows`` in ascending id order), and what is derived from them.
+
+    The rows are kept as the store returned them (one list append per log while reading, nothing else);
+    the aggregates are computed once, when first asked for.
+    """
 
     shape: Shape
-    ids: list[int] = field(default_factory=list)
-    times: list[float] = field(default_factory=list)
-    successes: int = 0
-    first_success: int | None = None  # log id
-    first_seen: tuple[float, str] = (float("inf"), "")  # (Julian day, timestamp text)
-    last_seen: tuple[float, str] = (float("-inf"), "")
-    last_success_day: float = float("-inf")
-    runs: list[str] = field(default_factory=list)  # the first EXAMPLE_RUNS distinct run ids
-    leader_task: tuple[str | None, str | None] = (None, None)  # (run_id, workstream_id) of first_success
+    rows: list[Row] = field(default_factory=list)
 
-    def add(
-        self,
-        log_id: int,
-        day: float,
-        stamp: str,
-        success: bool,
-        seconds: float,
-        run_id: str | None,
-        workstream_id: str | None,
-    ) -> None:
-        self.ids.append(log_id)
-        self.times.append(seconds)
-        if success:
-            self.successes += 1
-            if self.first_success is None:
-                self.first_success = log_id
-                self.leader_task = (run_id, workstream_id)
-            self.last_success_day = max(self.last_success_day, day)
-        if day < self.first_seen[0]:
-            self.first_seen = (day, stamp)
-        if day > self.last_seen[0]:
-            self.last_seen = (day, stamp)
-        if run_id is not None and len(self.runs) < EXAMPLE_RUNS and run_id not in self.runs:
-            self.runs.append(run_id)
+    def add(self, log_id: int, day: float, success: bool, seconds: float) -> None:
+        """Adds one execution (for callers that do not read rows from the store)."""
+        self.rows.append((log_id, day, self.shape.operation_kind, "", "", self.shape.signature, int(success), seconds))
+
+    @cached_property
+    def ids(self) -> list[int]:
+        return [row[0] for row in self.rows]
+
+    @cached_property
+    def times(self) -> list[float]:
+        return [row[7] for row in self.rows]
+
+    @cached_property
+    def successes(self) -> int:
+        return sum(map(_SUCCESS, self.rows))
+
+    @cached_property
+    def first_success(self) -> int | None:
+        """The id of the first execution that succeeded: the shape's place in the leader order."""
+        return next((row[0] for row in self.rows if row[6]), None)
+
+    @cached_property
+    def first_seen(self) -> tuple[float, int]:
+        """(Julian day, log id) of the earliest execution (the first of equally early ones)."""
+        row = min(self.rows, key=_DAY)
+        return row[1], row[0]
+
+    @cached_property
+    def last_seen(self) -> tuple[float, int]:
+        """(Julian day, log id) of the latest execution (the first of equally late ones)."""
+        row = max(self.rows, key=_DAY)
+        return row[1], row[0]
+
+    @cached_property
+    def last_success_day(self) -> float:
+        return max((row[1] for row in self.rows if row[6]), default=float("-inf"))
 
 
 @dataclass

@@ -13,7 +13,7 @@ Plain functions of plain values, so the rules are tested on hand-computed exampl
 
 from __future__ import annotations
 
-import statistics
+import math
 from collections.abc import Sequence, Set
 from typing import Final
 
@@ -55,10 +55,11 @@ def consistency(times: Sequence[float]) -> float:
     """1 minus the coefficient of variation of ``times``, floored at 0 (1 when it cannot be computed)."""
     if len(times) < 2:
         return 1.0
-    mean = statistics.fmean(times)
+    mean = math.fsum(times) / len(times)
     if mean <= 0:
         return 1.0
-    return max(0.0, 1.0 - statistics.pstdev(times, mean) / mean)
+    deviation = math.sqrt(math.fsum((t - mean) ** 2 for t in times) / len(times))  # statistics.pstdev, in floats
+    return max(0.0, 1.0 - deviation / mean)
 
 
 def confidence(success_rate: float, occurrences: int, steadiness: float) -> float:

@@ -31,11 +31,11 @@ import itertools
 import json
 import statistics
 from collections import Counter, defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Final
+from typing import Any, Final
 
 from uet_contracts import AntiPattern, ErrorType, PatternCandidate, PatternIndex
 from uet_engine import clock
@@ -105,44 +105,68 @@ def _when(stamp: str) -> datetime:
     return datetime.fromisoformat(stamp)
 
 
-def _read(store: RunStore, since: datetime | None) -> tuple[int, dict[Shape, Group], list[_Failure]]:
-    """The logs grouped by shape, and the failures one by one (cancelled tasks left out)."""
-    groups: dict[Shape, Group] = {}
-    failures: list[_Failure] = []
-    sets: dict[str, frozenset[str]] = {}
+class _Shapes:
+    """Shapes by the text of their columns, each list parsed once."""
+
+    def __init__(self) -> None:
+        self._sets: dict[str, frozenset[str]] = {}
+
+    def set_of(self, text: str) -> frozenset[str]:
+        found = self._sets.get(text)
+        if found is None:
+            found = self._sets[text] = frozenset(json.loads(text))
+        return found
+
+    def shape(self, kind: str, types: str, tools: str, signature: str) -> Shape:
+        return Shape(kind, self.set_of(types), self.set_of(tools), signature)
+
+
+def _read(
+    store: RunStore, since: datetime | None, shapes: _Shapes, cancelled: set[int]
+) -> tuple[int, dict[Any, Group]]:
+    """The logs grouped by shape (the ``cancelled`` ones left out): one lookup and one append per log."""
+    groups: dict[Any, Group] = {}
+    rows = store.execution_log_rows(since)
     count = 0
-    for row in store.execution_log_rows(since):
-        (log_id, stamp, day, kind, types, tools, signature, output, success, seconds, run, ws, task, pattern, code) = (
-            row
-        )
-        if code == CANCELLED_CODE:
+    for row in rows:
+        if not row[6] and row[0] in cancelled:
             continue
         count += 1
-        file_types = sets.get(types)
-        if file_types is None:
-            file_types = sets[types] = frozenset(json.loads(types))
-        tool_set = sets.get(tools)
-        if tool_set is None:
-            tool_set = sets[tools] = frozenset(json.loads(tools))
-        shape = Shape(kind, file_types, tool_set, signature)
-        group = groups.get(shape)
+        key = row[2:6]
+        group = groups.get(key)
         if group is None:
-            group = groups[shape] = Group(shape)
-        group.add(log_id, day, stamp, bool(success), seconds, run, ws)
-        if not success:
-            failures.append(_Failure(log_id, day, stamp, shape, output, run, ws, task, code, pattern))
-    return count, groups, failures
+            group = groups[key] = Group(shapes.shape(*key))
+        group.rows.append(row)
+    return count, groups
 
 
-def _attach_fingerprints(store: RunStore, failures: list[_Failure]) -> None:
-    """Each failure's error-event fingerprints (computed for events stored without one)."""
+def _failures(store: RunStore, since: datetime | None, shapes: _Shapes) -> tuple[list[_Failure], set[int]]:
+    """The failed logs one by one, each with its error events' fingerprints (computed for events stored
+    without one, as ``detection.fingerprints`` does for the worker), and the ids of the cancelled ones."""
+    failures: list[_Failure] = []
+    cancelled: set[int] = set()
+    for row in store.failed_log_rows(since):
+        if row[11] == CANCELLED_CODE:
+            cancelled.add(row[0])
+        else:
+            failures.append(_Failure(row[0], row[1], row[2], shapes.shape(*row[3:7]), *row[7:]))
+    if not failures:
+        return failures, cancelled
+    wanted = {(f.run_id, f.workstream_id, f.task_id) for f in failures}
     by_task: dict[tuple[str, str, str], set[str]] = defaultdict(set)
+    computed: dict[tuple[str, str, str | None, str], str] = {}
     for run, ws, task, code, stored, path, message in store.error_rows():
-        by_task[(run, ws, task)].add(stored or fingerprint(code, ws, path, message))
+        if (run, ws, task) not in wanted:
+            continue
+        if stored is None:
+            key = (code, ws, path, message)
+            stored = computed.get(key) or computed.setdefault(key, fingerprint(code, ws, path, message))
+        by_task[(run, ws, task)].add(stored)
     for failure in failures:
         failure.fingerprints = by_task.get(
             (failure.run_id or "", failure.workstream_id or "", failure.task_id or ""), set()
         )
+    return failures, cancelled
 
 
 def _slug(text: str, limit: int) -> str:
@@ -154,11 +178,10 @@ def _first_ids(groups: Iterable[Group]) -> list[int]:
     return list(itertools.islice(heapq.merge(*(g.ids for g in groups)), MEMBER_IDS))
 
 
-def _example_runs(groups: Sequence[Group]) -> list[str]:
-    runs: list[str] = []
-    for group in sorted(groups, key=lambda g: g.ids[0]):
-        runs.extend(r for r in group.runs if r not in runs)
-    return runs[:5]
+def _example_runs(ids: Iterable[int], details: dict[int, tuple[str, str | None, str | None]]) -> list[str]:
+    """The first five distinct runs of these logs, in id order."""
+    runs = dict.fromkeys(details[i][1] for i in ids if details[i][1] is not None)
+    return [run for run in runs if run is not None][:5]
 
 
 class _Miner:
@@ -167,27 +190,44 @@ class _Miner:
         self.options = options
         self.now = now
 
+    def qualifies(self, found: Cluster) -> bool:
+        """Whether a cluster is a candidate: at least ``min_count`` executions, ``min_success`` of them succeeded."""
+        occurrences = sum(len(g.rows) for g in found.groups)
+        successes = sum(g.successes for g in found.groups)
+        return occurrences >= self.options.min_count and successes / occurrences >= self.options.min_success
+
+    @staticmethod
+    def needed_ids(found: Cluster) -> list[int]:
+        """The logs whose details (timestamp, run, workstream) a candidate names: leader, first, last, members."""
+        groups = found.groups
+        first = min(g.first_seen for g in groups)[1]
+        last = max(g.last_seen for g in groups)[1]
+        return [found.leader.first_success or first, first, last, *_first_ids(groups)]
+
     def candidate(
-        self, found: Cluster, names: set[str], existing: dict[str, PatternCandidate]
-    ) -> PatternCandidate | None:
-        """The candidate a cluster makes, or None when it is too small or fails too often.
+        self,
+        found: Cluster,
+        names: set[str],
+        existing: dict[str, PatternCandidate],
+        details: dict[int, tuple[str, str | None, str | None]],
+    ) -> PatternCandidate:
+        """The candidate a qualifying cluster makes.
 
         ``names`` are the names taken so far (a new candidate gets a free one and adds it); a candidate
-        mined before keeps its name.
+        mined before keeps its name. ``details`` holds what ``needed_ids`` asked for.
         """
         groups = found.groups
-        occurrences = sum(len(g.ids) for g in groups)
-        successes = sum(g.successes for g in groups)
-        rate = successes / occurrences
-        if occurrences < self.options.min_count or rate < self.options.min_success:
-            return None
+        occurrences = sum(len(g.rows) for g in groups)
+        rate = sum(g.successes for g in groups) / occurrences
         leader = found.leader
+        leader_id = leader.first_success or 0
         shape = leader.shape
         types = frozenset.intersection(*(g.shape.file_types for g in groups))
         tools = frozenset.intersection(*(g.shape.tools_used for g in groups))
         times = [t for g in groups for t in g.times]
+        members = _first_ids(groups)
         steady = features.consistency(times)
-        same = sum(len(g.ids) for g in groups if g.shape.signature == shape.signature)
+        same = sum(len(g.rows) for g in groups if g.shape.signature == shape.signature)
         lowest = min(score for _, score in found.members)
         kind_slug = _slug(shape.operation_kind, 40) or "op"
         key = _hex(shape.operation_kind, sorted(shape.file_types), sorted(shape.tools_used), shape.signature)
@@ -204,14 +244,14 @@ class _Miner:
             names.add(name)
         shown_types = ", ".join(sorted(types)) or "none"
         explanation = (
-            f"{occurrences} executions of {shape.operation_kind} similar to log {leader.first_success} "
+            f"{occurrences} executions of {shape.operation_kind} similar to log {leader_id} "
             f"(0.3 × Jaccard(file types) + 0.3 × Jaccard(tools) + 0.4 × (1 for the same input signature, else 0.5) "
             f"≥ {features.THRESHOLD}; the lowest is {lowest:.2f}); {same} with the leader's input signature; all share "
             f"file types {shown_types} and tools {', '.join(sorted(tools))}"
         )
-        run_id, workstream_id = leader.leader_task
+        _, run_id, workstream_id = details[leader_id]
         attempts = self.store.attempts(run_id, workstream_id) if run_id and workstream_id else []
-        like = workstream_id or f"log {leader.first_success}"
+        like = workstream_id or f"log {leader_id}"
         title = f"{shape.operation_kind} like {like}"
         summary = (
             f"Phases whose {shape.operation_kind} task works like {like}'s "
@@ -224,14 +264,14 @@ class _Miner:
             file_types=sorted(types),
             tools_used=sorted(tools),
             occurrences=occurrences,
-            first_seen=_when(min(g.first_seen for g in groups)[1]),
-            last_seen=_when(max(g.last_seen for g in groups)[1]),
-            example_run_ids=_example_runs(groups),
+            first_seen=_when(details[min(g.first_seen for g in groups)[1]][0]),
+            last_seen=_when(details[max(g.last_seen for g in groups)[1]][0]),
+            example_run_ids=_example_runs(members, details),
             success_rate=rate,
             status="pending",
             name=name,
-            leader_log_id=leader.first_success,
-            member_log_ids=_first_ids(groups),
+            leader_log_id=leader_id,
+            member_log_ids=members,
             median_time_seconds=statistics.median(times),
             consistency=steady,
             confidence=features.confidence(rate, occurrences, steady),
@@ -240,7 +280,7 @@ class _Miner:
         )
 
     def anti_patterns(
-        self, groups: dict[Shape, Group], failures: list[_Failure], concerned: dict[str, set[str]]
+        self, groups: Iterable[Group], failures: list[_Failure], concerned: dict[str, set[str]]
     ) -> list[AntiPattern]:
         by_signature: dict[str, list[_Failure]] = defaultdict(list)
         by_fingerprint: dict[str, list[_Failure]] = defaultdict(list)
@@ -249,7 +289,7 @@ class _Miner:
             for print_ in failure.fingerprints:
                 by_fingerprint[print_].append(failure)
         succeeded: dict[str, tuple[int, float]] = {}
-        for group in groups.values():
+        for group in groups:
             count, last = succeeded.get(group.shape.signature, (0, float("-inf")))
             succeeded[group.shape.signature] = (count + group.successes, max(last, group.last_success_day))
         found: list[AntiPattern] = []
@@ -367,19 +407,19 @@ def mine(repo: Path, options: Options, now: datetime | None = None) -> Mined:
     registry.read(repo)  # a broken registry stops mining before anything is written
     since = now - timedelta(days=options.since_days) if options.since_days is not None else None
     with RunStore.open(repo, create=False, audit=False) as store:
-        count, groups, failures = _read(store, since)
-        if failures:
-            _attach_fingerprints(store, failures)
+        shapes = _Shapes()
+        failures, cancelled = _failures(store, since, shapes)
+        count, groups = _read(store, since, shapes, cancelled)
         miner = _Miner(store, options, now)
         existing = {c.candidate_id: c for c in store.pattern_candidates()}
         names = {c.name for c in existing.values() if c.name}
         uses = proven_uses(store)
         candidates: list[PatternCandidate] = []
         concerned: dict[str, set[str]] = defaultdict(set)
-        for found in cluster(groups.values()):
-            made = miner.candidate(found, names, existing)
-            if made is None:
-                continue
+        qualified = [found for found in cluster(groups.values()) if miner.qualifies(found)]
+        details = store.log_details([i for found in qualified for i in miner.needed_ids(found)])
+        for found in qualified:
+            made = miner.candidate(found, names, existing, details)
             made = _merged(made, existing.get(made.candidate_id), uses)
             candidates.append(made)
             for group in found.groups:
@@ -392,7 +432,7 @@ def mine(repo: Path, options: Options, now: datetime | None = None) -> Mined:
             and c.pattern_id is not None
             and c.proven_uses != uses.get(c.pattern_id, 0)
         ]
-        bad = miner.anti_patterns(groups, failures, concerned)
+        bad = miner.anti_patterns(groups.values(), failures, concerned)
         old_bad = {a.anti_pattern_id for a in store.anti_patterns()}
         store.put_patterns(candidates + reviewed, bad)
     if has_registry:

@@ -75,6 +75,9 @@ CREATE TABLE IF NOT EXISTS anti_patterns (
     signature TEXT NOT NULL,
     record TEXT NOT NULL
 );
+-- Proven uses are counted from the logs of templated specs only: a partial index finds them without a scan.
+CREATE INDEX IF NOT EXISTS execution_logs_by_pattern ON execution_logs (json_extract(context, '$.pattern_id'))
+    WHERE json_extract(context, '$.pattern_id') IS NOT NULL;
 """
 
 _DDL = f"""
@@ -726,33 +729,64 @@ class RunStore:
         """Every anti-pattern, in the order they were first mined."""
         return self._query("SELECT record FROM anti_patterns ORDER BY id", (), AntiPattern)
 
-    def execution_log_rows(self, since: datetime | None = None) -> list[tuple[Any, ...]]:
+    @staticmethod
+    def _log_window(since: datetime | None) -> tuple[str, tuple[Any, ...]]:
+        """The WHERE clause of the mining reads: rows at or after ``since``."""
+        if since is None:
+            return "", ()
+        return " WHERE julianday(timestamp) >= julianday(?)", (since.astimezone(UTC).isoformat(),)
+
+    def execution_log_rows(self, since: datetime | None = None) -> list[Any]:
         """The execution logs as pattern mining reads them, oldest first, without decoding records.
 
-        Per row: id, timestamp (text), its Julian day, operation_kind, file_types and tools_used (JSON
-        text), input_signature, output_signature, success (0/1), time_taken_seconds, and the context's
-        run_id, workstream_id, task_id, pattern_id and error_code. ``since``: only rows at or after then.
-        The columns are written from each validated record and ``uet runs verify`` checks they match it.
+        Per row: id, the timestamp's Julian day, operation_kind, file_types and tools_used (their JSON
+        text), input_signature, success (0/1) and time_taken_seconds. ``since``: only rows at or after that
+        moment. The columns are written from each validated record, and ``uet runs verify`` checks that they
+        match it.
         """
+        where, params = self._log_window(since)
         sql = (
-            "SELECT id, timestamp, julianday(timestamp), operation_kind, file_types, tools_used, input_signature,"
-            " output_signature, success, time_taken_seconds, json_extract(context, '$.run_id'),"
-            " json_extract(context, '$.workstream_id'), json_extract(context, '$.task_id'),"
-            " json_extract(context, '$.pattern_id'), json_extract(context, '$.error_code') FROM execution_logs"
+            "SELECT id, julianday(timestamp), operation_kind, file_types, tools_used, input_signature, success,"
+            f" time_taken_seconds FROM execution_logs{where} ORDER BY id"
         )
-        params: tuple[Any, ...] = ()
-        if since is not None:
-            sql += " WHERE julianday(timestamp) >= julianday(?)"
-            params = (since.astimezone(UTC).isoformat(),)
         with self._mutex:
-            return self._db.execute(sql + " ORDER BY id", params).fetchall()
+            return self._db.execute(sql, params).fetchall()
+
+    def failed_log_rows(self, since: datetime | None = None) -> list[Any]:
+        """The failed rows of ``execution_log_rows`` with what anti-patterns need besides: per row id, Julian day,
+        timestamp, operation_kind, file_types, tools_used, input_signature, output_signature and the context's
+        run_id, workstream_id, task_id, error_code and pattern_id."""
+        where, params = self._log_window(since)
+        sql = (
+            "SELECT id, julianday(timestamp), timestamp, operation_kind, file_types, tools_used, input_signature,"
+            " output_signature, json_extract(context, '$.run_id'), json_extract(context, '$.workstream_id'),"
+            " json_extract(context, '$.task_id'), json_extract(context, '$.error_code'),"
+            f" json_extract(context, '$.pattern_id') FROM execution_logs{where}"
+            f" {'AND' if where else 'WHERE'} success = 0 ORDER BY id"
+        )
+        with self._mutex:
+            return self._db.execute(sql, params).fetchall()
+
+    def log_details(self, ids: list[int]) -> dict[int, tuple[str, str | None, str | None]]:
+        """Per execution log id asked for: its timestamp text and its context's run_id and workstream_id."""
+        found: dict[int, tuple[str, str | None, str | None]] = {}
+        unique = sorted(set(ids))
+        with self._mutex:
+            for start in range(0, len(unique), 500):
+                chunk = unique[start : start + 500]
+                sql = (
+                    "SELECT id, timestamp, json_extract(context, '$.run_id'), json_extract(context, '$.workstream_id')"
+                    f" FROM execution_logs WHERE id IN ({', '.join('?' * len(chunk))})"
+                )
+                found.update((row[0], row[1:]) for row in self._db.execute(sql, chunk))
+        return found
 
     def pattern_use_rows(self) -> list[tuple[Any, ...]]:
         """Per execution log whose spec came from a registry pattern: pattern_id, run_id, workstream_id, success."""
         sql = (
             "SELECT json_extract(context, '$.pattern_id'), json_extract(context, '$.run_id'),"
             " json_extract(context, '$.workstream_id'), success FROM execution_logs"
-            " WHERE json_extract(context, '$.pattern_id') IS NOT NULL ORDER BY id"
+            " WHERE json_extract(context, '$.pattern_id') IS NOT NULL"
         )
         with self._mutex:
             return self._db.execute(sql).fetchall()

@@ -161,10 +161,10 @@ PATTERN_CASES: list[tuple[str, str, list[str]]] = [
     ),
     (
         "log list column disagrees",
-        "UPDATE execution_logs SET tools_used = '[\"sh\"]', context = '{' WHERE id = 1",
+        'UPDATE execution_logs SET tools_used = \'["sh"]\', context = \'{"run_id":"run-9"}\' WHERE id = 1',
         [
             '- -: execution_logs[1]: column tools_used is \'["sh"]\' but the record says \'["sh","touch"]\'',
-            "- -: execution_logs[1]: column context is '{' but the record says "
+            '- -: execution_logs[1]: column context is \'{"run_id":"run-9"}\' but the record says '
             '\'{"attempt":1,"run_id":"run-1","task_id":"step/0","workstream_id":"ws-a"}\'',
         ],
     ),
