@@ -135,6 +135,15 @@ def _show(store: RunStore, wanted: str, as_json: bool) -> int:
 
 
 def run(args: argparse.Namespace) -> int:
+    try:
+        return _run(args)
+    except OSError as exc:  # a folder that cannot be made, a full disk: nothing half-written is left
+        where = f"{exc.filename}: " if exc.filename else ""
+        print(f"uet patterns {args.action}: cannot write {where}{exc.strerror or exc}", file=sys.stderr)
+        return 2
+
+
+def _run(args: argparse.Namespace) -> int:
     if args.action == "mine":
         return _mine(args)
     if args.action == "approve":

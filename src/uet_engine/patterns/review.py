@@ -112,7 +112,9 @@ def approve(repo: Path, candidate_id: str, name: str | None = None, now: datetim
         if path.exists() and _template_pattern(path) != pattern_id:
             raise ReviewRefused(f"{path} already exists and is not this pattern's template; choose --name")
         template = replace(candidate.phase_template, template_id=name, pattern_id=pattern_id)
+        # Both folders first: a repository where one cannot be made gets no file at all.
         path.parent.mkdir(parents=True, exist_ok=True)
+        registry.index_path(repo).parent.mkdir(parents=True, exist_ok=True)
         write_atomic(path, template_text(template))
         entry = PatternEntry(
             pattern_id=pattern_id,

@@ -351,3 +351,14 @@ def test_the_built_in_python_module_template_runs_green(tmp_path: Path) -> None:
     git(repo, "commit", "-qm", "the module and a failing test")
     failed = uet(repo, "run", str(tmp_path / "specs-2"))
     assert failed.code == 1 and "acceptance/0 (sh) failed" in failed.stdout
+
+
+def test_a_registry_folder_that_cannot_be_made_leaves_no_file(tmp_path: Path) -> None:
+    repo = small_store(tmp_path)
+    assert uet(repo, "patterns", "mine").code == 0
+    (candidate_id,) = [row[0] for row in query(repo, "SELECT candidate_id FROM pattern_candidates")]
+    (repo / "patterns").write_text("a file where the registry's folder goes\n")
+    done = uet(repo, "patterns", "approve", candidate_id)
+    assert (done.code, done.stderr) == (2, "uet patterns approve: cannot write patterns/registry: Not a directory\n")
+    assert [p for p in (repo / "templates").rglob("*") if p.is_file()] == []
+    assert query(repo, "SELECT status FROM pattern_candidates") == [("pending",)]
