@@ -10,13 +10,15 @@ Timed, best of 3 rounds in this process: ``mining.mine`` (read the columns, grou
 validate the candidate and anti-pattern records, upsert them) — rounds after the first re-mine the same
 logs, which is what a user does. The floor is a plain SQL ``GROUP BY operation_kind, input_signature``
 (counts, successes, mean time) over the same table in the same run: the least any miner must read.
-Peak memory is the maximum resident set size of a fresh process that opens the store and mines once
+Wall and CPU seconds are both printed: on a loaded machine the wall time mostly measures the wait for a
+CPU. Peak memory is the maximum resident set size of a fresh process that opens the store and mines once
 (it includes the interpreter and the imports, printed apart).
 """
 
 from __future__ import annotations
 
 import json
+import os
 import random
 import sqlite3
 import subprocess
@@ -97,23 +99,25 @@ def build(repo: Path, count: int) -> None:
             store.add_error(event)
 
 
-def group_by(repo: Path) -> float:
+def group_by(repo: Path) -> tuple[float, float]:
+    """(wall, CPU) seconds of the floor query."""
     db = sqlite3.connect(repo / ".runs" / "uet.sqlite")
     try:
-        start = time.perf_counter()
+        start, cpu = time.perf_counter(), time.process_time()
         db.execute(
             "SELECT operation_kind, input_signature, COUNT(*), SUM(success), AVG(time_taken_seconds) "
             "FROM execution_logs GROUP BY operation_kind, input_signature"
         ).fetchall()
-        return time.perf_counter() - start
+        return time.perf_counter() - start, time.process_time() - cpu
     finally:
         db.close()
 
 
-def mine_once(repo: Path) -> tuple[float, int, int]:
-    start = time.perf_counter()
+def mine_once(repo: Path) -> tuple[float, float, int, int]:
+    """(wall, CPU) seconds of one mining, and the number of candidates and anti-patterns."""
+    start, cpu = time.perf_counter(), time.process_time()
     found = mine(repo, Options())
-    return time.perf_counter() - start, len(found.candidates), len(found.anti_patterns)
+    return time.perf_counter() - start, time.process_time() - cpu, len(found.candidates), len(found.anti_patterns)
 
 
 CHILD = """
@@ -148,30 +152,45 @@ def main(quick: bool = False) -> int:
         )
         setup = time.perf_counter() - start
         child = fresh_process(repo)
-        floors, mines = [], []
+        floors: list[tuple[float, float]] = []
+        mines: list[tuple[float, float]] = []
         found = (0, 0)
         for _ in range(ROUNDS):
             floors.append(group_by(repo))
-            seconds, candidates, anti_patterns = mine_once(repo)
-            mines.append(seconds)
+            wall, cpu, candidates, anti_patterns = mine_once(repo)
+            mines.append((wall, cpu))
             found = (candidates, anti_patterns)
-    best_mine, best_floor = min(mines), min(floors)
+    best_mine, best_floor = min(w for w, _ in mines), min(w for w, _ in floors)
+    cpu_mine, cpu_floor = min(c for _, c in mines), min(c for _, c in floors)
     peak_mb = child["peak_kb"] / 1024  # Linux reports ru_maxrss in KiB
     print(f"bench patterns: {count:,} execution logs, {len(KINDS)} operation kinds (store built in {setup:.1f} s)")
-    print(f"  plain SQL GROUP BY operation_kind, input_signature  {best_floor:8.3f} s  (the floor)")
+    print(
+        f"  plain SQL GROUP BY operation_kind, input_signature  {best_floor:8.3f} s  ({cpu_floor:.3f} s CPU; the floor)"
+    )
     print(
         f"  uet patterns mine (mining.mine), best of {ROUNDS}        {best_mine:8.3f} s  "
-        f"({found[0]} candidates, {found[1]} anti-patterns)"
+        f"({cpu_mine:.3f} s CPU; {found[0]} candidates, {found[1]} anti-patterns)"
     )
-    print(f"  ratio mine / GROUP BY                              {best_mine / best_floor:8.1f}")
+    ratio = f"{best_mine / best_floor:8.1f}  (CPU: {cpu_mine / cpu_floor:.1f})"
+    print(f"  ratio mine / GROUP BY                              {ratio}")
     print(
         f"  a fresh process mining once                        {child['seconds']:8.3f} s, peak RSS {peak_mb:.0f} MB "
         f"({child['imported_kb'] / 1024:.0f} MB after imports)"
     )
-    met = best_mine <= GOAL_SECONDS and peak_mb <= GOAL_MB
+    small = peak_mb <= GOAL_MB
+    if best_mine <= GOAL_SECONDS and small:
+        verdict = "met"
+    elif cpu_mine <= GOAL_SECONDS and small:
+        load = os.getloadavg()[0]
+        verdict = (
+            f"NOT met in wall time, met in CPU time ({cpu_mine:.2f} s): the load average is {load:.1f} "
+            f"on {os.cpu_count()} CPU(s), so the wall time mostly waits for a CPU"
+        )
+    else:
+        verdict = "NOT met"
     print(
-        f"  goal <= {GOAL_SECONDS:g} s and <= {GOAL_MB} MB at 100,000 logs: {'met' if met else 'NOT met'}"
-        + (" (quick run: smaller input)" if quick else "")
+        f"  goal <= {GOAL_SECONDS:g} s and <= {GOAL_MB} MB at 100,000 logs: {verdict}"
+        + (" (quick run)" if quick else "")
     )
     return 0
 

@@ -22,11 +22,11 @@ from typing import NamedTuple
 
 from uet_engine.patterns import features
 
-# A log as mining reads it: (id, Julian day, operation kind, file types, tools, input signature, success
-# 0/1, seconds), the first columns of ``RunStore.execution_log_rows``.
-Row = tuple[int, float, str, str, str, str, int, float]
-_DAY = itemgetter(1)
-_SUCCESS = itemgetter(6)
+# A log as mining reads it, a row of ``RunStore.execution_log_rows``: (id, operation kind, file types,
+# tools, input signature, success 0/1, seconds). Ids are the order the store recorded the executions in,
+# which is the order they ended (the coordinator records each task when it ends).
+Row = tuple[int, str, str, str, str, int, float]
+_SUCCESS = itemgetter(5)
 
 
 class Shape(NamedTuple):
@@ -49,9 +49,9 @@ class Group:
     shape: Shape
     rows: list[Row] = field(default_factory=list)
 
-    def add(self, log_id: int, day: float, success: bool, seconds: float) -> None:
-        """Adds one execution (for callers that do not read rows from the store)."""
-        self.rows.append((log_id, day, self.shape.operation_kind, "", "", self.shape.signature, int(success), seconds))
+    def add(self, log_id: int, success: bool, seconds: float) -> None:
+        """Adds one execution, after those it has (for callers that do not read rows from the store)."""
+        self.rows.append((log_id, self.shape.operation_kind, "", "", self.shape.signature, int(success), seconds))
 
     @cached_property
     def ids(self) -> list[int]:
@@ -59,7 +59,7 @@ class Group:
 
     @cached_property
     def times(self) -> list[float]:
-        return [row[7] for row in self.rows]
+        return [row[6] for row in self.rows]
 
     @cached_property
     def successes(self) -> int:
@@ -68,23 +68,12 @@ class Group:
     @cached_property
     def first_success(self) -> int | None:
         """The id of the first execution that succeeded: the shape's place in the leader order."""
-        return next((row[0] for row in self.rows if row[6]), None)
+        return next((row[0] for row in self.rows if row[5]), None)
 
     @cached_property
-    def first_seen(self) -> tuple[float, int]:
-        """(Julian day, log id) of the earliest execution (the first of equally early ones)."""
-        row = min(self.rows, key=_DAY)
-        return row[1], row[0]
-
-    @cached_property
-    def last_seen(self) -> tuple[float, int]:
-        """(Julian day, log id) of the latest execution (the first of equally late ones)."""
-        row = max(self.rows, key=_DAY)
-        return row[1], row[0]
-
-    @cached_property
-    def last_success_day(self) -> float:
-        return max((row[1] for row in self.rows if row[6]), default=float("-inf"))
+    def last_success(self) -> int:
+        """The id of the last execution that succeeded (0 when none did)."""
+        return next((row[0] for row in reversed(self.rows) if row[5]), 0)
 
 
 @dataclass

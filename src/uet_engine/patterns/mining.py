@@ -13,7 +13,8 @@ error events (joined on run, workstream and task; an event stored without a fing
 ``min_count`` failures is an AntiPattern: ``AP-sig-…`` for a signature, ``AP-fp-…`` for a fingerprint
 whose failures are not all in a signature anti-pattern already. It is ``active`` until an execution with
 its signature succeeds after its last failure (``resolved``). The window is ``--since``: only logs of
-the last DAYS days are mined.
+the last DAYS days are mined. "First", "last" and "after" follow the order the store recorded the
+executions in, which is the order they ended (the coordinator records each task as it ends).
 
 **Proven uses.** A workstream written from a registry pattern's template (its logs carry ``pattern_id``)
 that succeeded in a run counts once; the count is stored on the approved candidate and in the registry.
@@ -37,7 +38,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, Final
 
-from uet_contracts import AntiPattern, ErrorType, PatternCandidate, PatternIndex
+from uet_contracts import AntiPattern, ErrorType, PatternCandidate, PatternIndex, PhaseTemplate
 from uet_engine import clock
 from uet_engine.detection.error_codes import ERROR_CODES
 from uet_engine.detection.fingerprints import fingerprint
@@ -85,7 +86,6 @@ class Mined:
 @dataclass
 class _Failure:
     log_id: int
-    day: float
     stamp: str
     shape: Shape
     output_signature: str
@@ -129,10 +129,10 @@ def _read(
     rows = store.execution_log_rows(since)
     count = 0
     for row in rows:
-        if not row[6] and row[0] in cancelled:
+        if not row[5] and row[0] in cancelled:
             continue
         count += 1
-        key = row[2:6]
+        key = row[1:5]
         group = groups.get(key)
         if group is None:
             group = groups[key] = Group(shapes.shape(*key))
@@ -146,10 +146,10 @@ def _failures(store: RunStore, since: datetime | None, shapes: _Shapes) -> tuple
     failures: list[_Failure] = []
     cancelled: set[int] = set()
     for row in store.failed_log_rows(since):
-        if row[11] == CANCELLED_CODE:
+        if row[10] == CANCELLED_CODE:
             cancelled.add(row[0])
         else:
-            failures.append(_Failure(row[0], row[1], row[2], shapes.shape(*row[3:7]), *row[7:]))
+            failures.append(_Failure(row[0], row[1], shapes.shape(*row[2:6]), *row[6:]))
     if not failures:
         return failures, cancelled
     wanted = {(f.run_id, f.workstream_id, f.task_id) for f in failures}
@@ -200,8 +200,8 @@ class _Miner:
     def needed_ids(found: Cluster) -> list[int]:
         """The logs whose details (timestamp, run, workstream) a candidate names: leader, first, last, members."""
         groups = found.groups
-        first = min(g.first_seen for g in groups)[1]
-        last = max(g.last_seen for g in groups)[1]
+        first = min(g.rows[0][0] for g in groups)
+        last = max(g.rows[-1][0] for g in groups)
         return [found.leader.first_success or first, first, last, *_first_ids(groups)]
 
     def candidate(
@@ -250,7 +250,6 @@ class _Miner:
             f"file types {shown_types} and tools {', '.join(sorted(tools))}"
         )
         _, run_id, workstream_id = details[leader_id]
-        attempts = self.store.attempts(run_id, workstream_id) if run_id and workstream_id else []
         like = workstream_id or f"log {leader_id}"
         title = f"{shape.operation_kind} like {like}"
         summary = (
@@ -264,8 +263,8 @@ class _Miner:
             file_types=sorted(types),
             tools_used=sorted(tools),
             occurrences=occurrences,
-            first_seen=_when(details[min(g.first_seen for g in groups)[1]][0]),
-            last_seen=_when(details[max(g.last_seen for g in groups)[1]][0]),
+            first_seen=_when(details[min(g.rows[0][0] for g in groups)][0]),
+            last_seen=_when(details[max(g.rows[-1][0] for g in groups)][0]),
             example_run_ids=_example_runs(members, details),
             success_rate=rate,
             status="pending",
@@ -276,8 +275,29 @@ class _Miner:
             consistency=steady,
             confidence=features.confidence(rate, occurrences, steady),
             explanation=explanation,
-            phase_template=drafts.draft(name, title, summary, shape.operation_kind, sorted(tools), attempts),
+            phase_template=self.draft(
+                old, leader_id, name, title, summary, shape, sorted(tools), run_id, workstream_id
+            ),
         )
+
+    def draft(
+        self,
+        old: PatternCandidate | None,
+        leader_id: int,
+        name: str,
+        title: str,
+        summary: str,
+        shape: Shape,
+        tools: list[str],
+        run_id: str | None,
+        workstream_id: str | None,
+    ) -> PhaseTemplate:
+        """The candidate's phase-template draft: the one mined before when the leader is the same (it depends on
+        the leader's recorded workstream only), else made from that workstream's attempts."""
+        if old is not None and old.phase_template is not None and old.leader_log_id == leader_id:
+            return replace(old.phase_template, template_id=name)
+        attempts = self.store.attempts(run_id, workstream_id) if run_id and workstream_id else []
+        return drafts.draft(name, title, summary, shape.operation_kind, tools, attempts)
 
     def anti_patterns(
         self, groups: Iterable[Group], failures: list[_Failure], concerned: dict[str, set[str]]
@@ -288,10 +308,10 @@ class _Miner:
             by_signature[failure.shape.signature].append(failure)
             for print_ in failure.fingerprints:
                 by_fingerprint[print_].append(failure)
-        succeeded: dict[str, tuple[int, float]] = {}
+        succeeded: dict[str, tuple[int, int]] = {}  # signature -> (successes, id of the last one)
         for group in groups:
-            count, last = succeeded.get(group.shape.signature, (0, float("-inf")))
-            succeeded[group.shape.signature] = (count + group.successes, max(last, group.last_success_day))
+            count, last = succeeded.get(group.shape.signature, (0, 0))
+            succeeded[group.shape.signature] = (count + group.successes, max(last, group.last_success))
         found: list[AntiPattern] = []
         covered: set[int] = set()
         for signature, members in by_signature.items():
@@ -312,7 +332,7 @@ class _Miner:
         anti_pattern_id: str,
         grouped_by: str,
         members: list[_Failure],
-        succeeded: dict[str, tuple[int, float]],
+        succeeded: dict[str, tuple[int, int]],
         concerned: dict[str, set[str]],
     ) -> AntiPattern:
         members = sorted(members, key=lambda f: f.log_id)
@@ -321,9 +341,8 @@ class _Miner:
         codes = sorted({f.error_code for f in members if f.error_code})
         types: list[str] = sorted({_TYPE_OF_CODE[c] for c in codes if c in _TYPE_OF_CODE})
         main_type = _TYPE_OF_CODE.get(_most_common(f.error_code or "" for f in members))
-        successes, last_success = succeeded.get(signature, (0, float("-inf")))
-        last = max(members, key=lambda f: f.day)
-        first = min(members, key=lambda f: f.day)
+        successes, last_success = succeeded.get(signature, (0, 0))
+        first, last = members[0], members[-1]
         tools = sorted(set().union(*(f.shape.tools_used for f in members)))
         workstreams = {f.workstream_id for f in members}
         runs = list(dict.fromkeys(f.run_id for f in members if f.run_id))
@@ -356,7 +375,7 @@ class _Miner:
             error_fingerprints=sorted(set().union(*(f.fingerprints for f in members))) or None,
             affected_patterns=sorted(affected) or None,
             member_log_ids=[f.log_id for f in members[:MEMBER_IDS]],
-            status="resolved" if last_success > last.day else "active",
+            status="resolved" if last_success > last.log_id else "active",
         )
 
 

@@ -739,26 +739,26 @@ class RunStore:
     def execution_log_rows(self, since: datetime | None = None) -> list[Any]:
         """The execution logs as pattern mining reads them, oldest first, without decoding records.
 
-        Per row: id, the timestamp's Julian day, operation_kind, file_types and tools_used (their JSON
-        text), input_signature, success (0/1) and time_taken_seconds. ``since``: only rows at or after that
+        Per row: id, operation_kind, file_types and tools_used (their JSON text), input_signature, success
+        (0/1) and time_taken_seconds. ``since``: only rows at or after that
         moment. The columns are written from each validated record, and ``uet runs verify`` checks that they
         match it.
         """
         where, params = self._log_window(since)
         sql = (
-            "SELECT id, julianday(timestamp), operation_kind, file_types, tools_used, input_signature, success,"
-            f" time_taken_seconds FROM execution_logs{where} ORDER BY id"
+            "SELECT id, operation_kind, file_types, tools_used, input_signature, success, time_taken_seconds"
+            f" FROM execution_logs{where} ORDER BY id"
         )
         with self._mutex:
             return self._db.execute(sql, params).fetchall()
 
     def failed_log_rows(self, since: datetime | None = None) -> list[Any]:
-        """The failed rows of ``execution_log_rows`` with what anti-patterns need besides: per row id, Julian day,
-        timestamp, operation_kind, file_types, tools_used, input_signature, output_signature and the context's
+        """The failed rows of ``execution_log_rows`` with what anti-patterns need besides: per row id, timestamp,
+        operation_kind, file_types, tools_used, input_signature, output_signature and the context's
         run_id, workstream_id, task_id, error_code and pattern_id."""
         where, params = self._log_window(since)
         sql = (
-            "SELECT id, julianday(timestamp), timestamp, operation_kind, file_types, tools_used, input_signature,"
+            "SELECT id, timestamp, operation_kind, file_types, tools_used, input_signature,"
             " output_signature, json_extract(context, '$.run_id'), json_extract(context, '$.workstream_id'),"
             " json_extract(context, '$.task_id'), json_extract(context, '$.error_code'),"
             f" json_extract(context, '$.pattern_id') FROM execution_logs{where}"

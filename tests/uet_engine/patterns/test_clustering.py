@@ -10,7 +10,7 @@ from uet_engine.patterns.clustering import Group, Shape, cluster
 def group(kind: str, types: set[str], tools: set[str], signature: str, *outcomes: tuple[int, bool]) -> Group:
     found = Group(Shape(kind, frozenset(types), frozenset(tools), signature))
     for log_id, success in outcomes:
-        found.add(log_id, 2461000.0 + log_id, success, 1.0)
+        found.add(log_id, success, 1.0)
     return found
 
 
