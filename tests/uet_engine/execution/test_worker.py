@@ -381,7 +381,7 @@ def test_a_raising_plugin_is_recorded_and_the_run_goes_on(tmp_path: Path) -> Non
         (
             "on_failure",
             {"steps": [{"operation_kind": "EXEC-A", "tool": "sh"}]},
-            "20:5: $.on_failure.steps[0].run: missing required field 'run'",
+            "20:5: $.on_failure.steps[0]: a sh step needs `run`: the command (or code) to execute",
         ),
         ("on_failure", {"steps": "fix.sh"}, '19:10: $.on_failure.steps: expected array, got string "fix.sh"'),
         ("step", {"max_attempts": 0}, "19:19: $.steps[0].retry.max_attempts: 0 is less than the minimum of 1"),
