@@ -24,14 +24,18 @@ import gc
 import graphlib
 import itertools
 import os
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, NamedTuple, get_args
 
 import uet_contracts
+<<<<<<< HEAD
 from uet_contracts import AcceptanceCommand, ContractError, PhaseSpec, Problem, Runner, VerificationRef
+=======
+from uet_contracts import ContractError, PhaseSpec, Problem, Step
+>>>>>>> main
 from uet_engine.errors import PlanError
 from uet_engine.paths import PathIndex
 from uet_engine.planning import graph, profiles
@@ -386,22 +390,26 @@ SpecFinding = tuple[list[str | int], str]
 
 
 def _steps(spec: PhaseSpec, checker: _SetChecker) -> Iterator[SpecFinding]:
-    """Each step names a runner and its ``run``, or a known tool profile and a prompt."""
-    for i, step in enumerate(spec.steps or []):
-        if profiles.is_runner(step.tool):
-            if not step.run:
-                yield ["steps", i], f"a {step.tool} step needs `run`: the command (or code) to execute"
-        elif step.tool not in checker.tools:
-            known = ", ".join(sorted(checker.tools)) or "none"
-            yield (
-                ["steps", i, "tool"],
-                (
-                    f"unknown tool {step.tool!r}: not a runner (sh, python, powershell) nor a tool profile ({known});"
-                    f" define tool_profiles.{step.tool} in {profiles.CONFIG_FILE}"
-                ),
-            )
-        elif not step.prompt and not step.prompt_file:
-            yield ["steps", i], f"a {step.tool} step needs `prompt` or `prompt_file`: the instructions for the tool"
+    """Each step and fix step names a runner and its ``run``, or a known tool profile and a prompt."""
+    lists: list[tuple[list[str | int], Sequence[Step]]] = [(["steps"], spec.steps or [])]
+    if spec.on_failure is not None:
+        lists.append((["on_failure", "steps"], spec.on_failure.steps))
+    for where, steps in lists:
+        for i, step in enumerate(steps):
+            if profiles.is_runner(step.tool):
+                if not step.run:
+                    yield [*where, i], f"a {step.tool} step needs `run`: the command (or code) to execute"
+            elif step.tool not in checker.tools:
+                known = ", ".join(sorted(checker.tools)) or "none"
+                yield (
+                    [*where, i, "tool"],
+                    (
+                        f"unknown tool {step.tool!r}: not a runner (sh, python, powershell) nor a tool profile"
+                        f" ({known}); define tool_profiles.{step.tool} in {profiles.CONFIG_FILE}"
+                    ),
+                )
+            elif not step.prompt and not step.prompt_file:
+                yield [*where, i], f"a {step.tool} step needs `prompt` or `prompt_file`: the instructions for the tool"
 
 
 def _external(spec: PhaseSpec, checker: _SetChecker) -> Iterator[SpecFinding]:
