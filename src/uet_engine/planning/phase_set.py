@@ -31,11 +31,7 @@ from pathlib import Path
 from typing import Any, NamedTuple, get_args
 
 import uet_contracts
-<<<<<<< HEAD
-from uet_contracts import AcceptanceCommand, ContractError, PhaseSpec, Problem, Runner, VerificationRef
-=======
-from uet_contracts import ContractError, PhaseSpec, Problem, Step
->>>>>>> main
+from uet_contracts import AcceptanceCommand, ContractError, PhaseSpec, Problem, Runner, Step, VerificationRef
 from uet_engine.errors import PlanError
 from uet_engine.paths import PathIndex
 from uet_engine.planning import graph, profiles
