@@ -449,7 +449,8 @@ CASES: list[Case] = [
             58,
             7,
             "$.acceptance.sh[0].verify",
-            "unknown field 'verify' (allowed: expect_exit, failure_pattern, run, success_pattern, timeout_s)",
+            "unknown field 'verify' (allowed: description, expect_exit, expect_output, failure_pattern, id, required, "
+            "retry, run, success_pattern, timeout_s)",
         ),
     ),
     _c(
