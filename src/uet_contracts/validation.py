@@ -9,7 +9,6 @@ sub-errors we need for precise messages, and speed no longer matters on that pat
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
 from functools import cache
 from typing import Any
 
@@ -76,37 +75,6 @@ def _is_python_regex(text: str) -> bool:
     return True
 
 
-@cache
-def _suggester(allowed: tuple[str, ...]) -> Callable[[str], str | None]:
-    """``difflib.get_close_matches(key, allowed, n=1)`` for many keys against one list of names.
-
-    Each allowed name is a matcher's second sequence, whose index difflib builds once and keeps; the
-    cheap upper bounds (lengths, then shared characters) rule most names out before the ratio is computed.
-    """
-    from difflib import SequenceMatcher  # only on the error path
-
-    matchers = [(name, SequenceMatcher(None, "", name, autojunk=False)) for name in allowed]
-
-    def suggest(key: str) -> str | None:
-        best: tuple[float, str] | None = None
-        for name, matcher in matchers:
-            matcher.set_seq1(key)
-            if matcher.real_quick_ratio() >= CUTOFF and matcher.quick_ratio() >= CUTOFF:
-                score = matcher.ratio()
-                if score >= CUTOFF and (best is None or score > best[0]):
-                    best = (score, name)
-        return best[1] if best else None
-
-    return suggest
-
-
-SUGGESTIONS = 100
-"""How many unknown fields of one mapping get a "did you mean" (or the allowed names): past that, a file is
-not a typo but something else, and each further field gets a plain line (which keeps the cost linear)."""
-
-CUTOFF = 0.6  # difflib.get_close_matches' default: how alike a name must be to be suggested
-
-
 _YAML11_BOOLEANS = frozenset({"yes", "no", "on", "off", "y", "n"})
 
 
@@ -117,24 +85,37 @@ def _describe(error: Any) -> list[tuple[str, list[str | int], str | None]]:
     if kind in ("anyOf", "oneOf") and error.context:
         from jsonschema.exceptions import best_match
 
+        scalar = _scalar_alternatives(error)
+        if scalar is not None:
+            return [(scalar, path, None)]
+
         # A branch of the wrong type says little ("expected string"); the branch whose type fits
-        # knows what is really wrong (an unknown field, a missing key).
+        # knows what is really wrong (an unknown field, a missing key). Of several object branches,
+        # the one whose keys the value has (no missing or unknown key at its level) is the one meant.
         fitting = [e for e in error.context if e.validator != "type" or e.absolute_path != error.absolute_path]
-        return _describe(best_match(fitting or error.context))
+        branches: dict[Any, list[Any]] = {}
+        for e in fitting:
+            branches.setdefault(e.relative_schema_path[0], []).append(e)
+        shaped = [
+            e
+            for found in branches.values()
+            if not any(
+                e.validator in ("required", "additionalProperties") and e.absolute_path == error.absolute_path
+                for e in found
+            )
+            for e in found
+        ]
+        return _describe(best_match(shaped or fitting or error.context))
     if kind == "required":
         missing = error.message.split("'")[1] if error.message.count("'") >= 2 else str(error.message)
         return [(f"missing required field {missing!r}", [*path, missing], None)]
     if kind == "additionalProperties" and isinstance(value, dict):
         allowed = sorted(schema.get("properties", {}))
         known = set(allowed)
-        suggest = _suggester(tuple(allowed))
         found = []
-        for index, key in enumerate(sorted(k for k in value if k not in known)):
-            if index < SUGGESTIONS:
-                hint = suggest(key)
-                suggestion = f" (did you mean {hint!r}?)" if hint else f" (allowed: {', '.join(allowed)})"
-            else:
-                suggestion = ""
+        for key in sorted(k for k in value if k not in known):
+            hint = did_you_mean(key, allowed)
+            suggestion = f" (did you mean {hint!r}?)" if hint else f" (allowed: {', '.join(allowed)})"
             found.append((f"unknown field {key!r}{suggestion}", [*path, key], key))
         return found
     if kind == "type":
@@ -166,6 +147,43 @@ def _describe(error: Any) -> list[tuple[str, list[str | int], str | None]]:
     if kind == "uniqueItems":
         return [("lists the same item more than once", path, None)]
     return [(str(error.message), path, None)]
+
+
+def did_you_mean(key: str, allowed: list[str]) -> str | None:
+    """The allowed name ``key`` is most likely a typo of, or None: only names of the same object, within a
+    small edit distance (one edit for names up to 5 characters, two up to 10, three beyond; a swap of two
+    neighbours counts as one). Why not difflib's ratio: it offers ``tags`` for ``tasks`` and ``phase_id`` for
+    ``phase_identity``, which sends a person the wrong way."""
+    from rapidfuzz.distance import OSA  # only on the error path
+
+    limit = 1 + (len(key) > 5) + (len(key) > 10)
+    scored = sorted((OSA.distance(key, name, score_cutoff=limit), name) for name in allowed)
+    best = [name for distance, name in scored if distance <= limit]
+    return best[0] if best else None
+
+
+def _scalar_alternatives(error: Any) -> str | None:
+    """``"Bash" is neither one of "sh", "python", "powershell" nor a valid ToolProfileId. …`` for a value that
+    fails every branch of an anyOf of scalar shapes (an enum, a pattern); None for any other anyOf.
+
+    Why: best_match picks one branch, and "not one of sh, python, powershell" hides that a tool profile id
+    is allowed too."""
+    branches: list[str] = []
+    about = ""
+    for sub in error.context:
+        if list(sub.absolute_path) != list(error.absolute_path):
+            return None
+        if sub.validator == "enum":
+            branches.append("one of " + ", ".join(json.dumps(o) for o in sub.validator_value))
+        elif sub.validator == "pattern":
+            title = sub.schema.get("title")
+            branches.append(f"a valid {title}" if title else f"matching {sub.validator_value!r}")
+            about = about or (f" {sub.schema['description']}" if sub.schema.get("description") else "")
+        else:
+            return None
+    if len(branches) != 2:
+        return None
+    return f"{json.dumps(error.instance)} is neither {branches[0]} nor {branches[1]}.{about}"
 
 
 def problems(

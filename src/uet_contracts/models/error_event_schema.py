@@ -17,11 +17,17 @@ ErrorType: TypeAlias = Literal[
     "crashed",
     "cancelled",
     "internal",
+    "preflight_failed",
+    "artifact_missing",
+    "hook_failed",
+    "hook_timeout",
+    "plugin_failed",
+    "fix_loop_stopped",
     "secret_leak",
     "environment",
 ]
 """
-The class of an execution failure, which error plugins dispatch on: a step or acceptance check failed, a task timed out, the file scope was violated, a runner's tool is missing, a patch did not apply, the engine crashed, the user cancelled, a patch held a secret value, the environment failed (disk full, unwritable records), or an internal error.
+The class of an execution failure, which error plugins dispatch on: a step or acceptance check failed, a critical pre-flight check failed, an expected artifact is missing after the steps, a task timed out, the file scope was violated, a runner's tool is missing, a patch did not apply, the engine crashed, the user cancelled, an internal error, a hook raised or overran its time budget, an error plugin raised, the run was refused before it started, a fix loop stopped without fixing the failure, a patch held a secret value, or the environment failed (disk full, unwritable records).
 """
 
 
@@ -60,10 +66,6 @@ class ErrorEvent:
     """
     The run concerned.
     """
-    workstream_id: common_schema.WorkstreamId
-    """
-    The workstream concerned.
-    """
     error_type: ErrorType
     """
     The class of error.
@@ -80,6 +82,10 @@ class ErrorEvent:
     """
     How bad it is.
     """
+    workstream_id: common_schema.WorkstreamId | None = None
+    """
+    The workstream concerned; absent for an error of the run as a whole (a hook failing outside any workstream, a pre-flight refusal).
+    """
     phase_id: common_schema.PhaseId | None = None
     """
     The phase concerned.
@@ -90,7 +96,7 @@ class ErrorEvent:
     """
     task_id: str | None = None
     """
-    The task that failed, e.g. step/0 or acceptance/1.
+    The task that failed, e.g. pre_flight/0, step/0 or acceptance/1.
     """
     context: dict[str, Any] | None = None
     """

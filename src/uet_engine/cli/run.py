@@ -1,6 +1,8 @@
-"""``uet run SPECS_DIR [--repo DIR] [--init] [--ws-id ID]… [--no-deps] [--jobs N] [--dry-run] [--resume RUN_ID]``.
+"""``uet run SPECS_DIR [--repo DIR] [--init] [--ws-id ID]… [--no-deps] [--jobs N] [--dry-run] [--resume RUN_ID]
+[--hook MODULE:ATTR]… [--hook-budget SECONDS] [--sandbox MODE] [--no-network]``.
 
-Plans the phase specs under SPECS_DIR, then runs the workstreams in dependency order, up to N at once,
+Plans the phase specs under SPECS_DIR (``verify: NAME`` checks filled in from DIR's verification
+templates), then runs the workstreams in dependency order, up to N at once,
 each in its own git worktree of DIR (default: the current folder, which must be a git repository
 with at least one commit; --init makes it one). Succeeded workstreams' patches land in DIR's working tree; everything is
 recorded in DIR/.runs/uet.sqlite, DIR/.runs/audit.jsonl and DIR/.ledger/patches/.
@@ -8,18 +10,17 @@ recorded in DIR/.runs/uet.sqlite, DIR/.runs/audit.jsonl and DIR/.ledger/patches/
 --ws-id ID runs that workstream and, unless --no-deps, its prerequisites that have not succeeded in an
 earlier run. --resume RUN_ID reruns what in that run did not succeed, reusing its successes.
 --dry-run prints the levels, what would run and why anything is left out, and writes nothing.
+A phase whose status is done or complete, or named by --assume-done, is not run and does not hold back
+what depends on it; a phase waiting for a phase outside the set (external_depends_on) is left out until
+that one is declared done with --assume-done. Steps with an AI tool (tool: aider, codex, claude-code,
+copilot, or a profile of DIR/uet.config.yaml or --config FILE) run through its tool profile.
 
 --sandbox MODE confines every step and check to its own worktree with the operating system's sandbox:
 auto (the default) uses bubblewrap, else Landlock (Linux), else Seatbelt (macOS), and runs unconfined
 with a warning when none works; required refuses to run without one; off never confines; bubblewrap,
 landlock or seatbelt requires that one. --no-network takes the network away from every step and check
-(a phase's no_network does it for that phase). Both may be set in DIR/.uet.toml:
-
-    [run]
-    sandbox = "required"
-    no_network = true
-
-The command line wins over the file. Without a sandbox the engine still checks, after each step, the
+(a phase's no_network does it for that phase). Both may be set in DIR/uet.config.yaml (sandbox,
+no_network); the command line wins. Without a sandbox the engine still checks, after each step, the
 user's working tree, .git/config, .git/hooks and its own records, and fails the workstream naming any
 change. A repository in the middle of a merge, rebase, cherry-pick, revert or bisect is refused.
 
@@ -29,10 +30,19 @@ the workers must see DIR at the same path (same machine or a shared filesystem).
 cluster's total threads. A workstream's step progress arrives when it ends, not live. On Ctrl-C/SIGTERM
 waiting tasks are cancelled and running ones are asked to kill their processes (best effort).
 
+--hook MODULE:ATTR adds a hook (a class or factory called with no arguments, or a hook object) that is
+told of every workstream's start and end, every try's start and completion and every error recorded;
+hooks of the uet.hooks entry points are always added. A hook that raises or takes longer than
+--hook-budget seconds a call (default 2) is recorded as an ErrorEvent and disabled; it never changes an
+outcome. A hook that cannot be loaded is a usage error: nothing runs. A failed workstream shows the
+issues the error plugins found in its output and the last lines of the failing command's output.
+
 Exit 0 when every selected workstream succeeded; 1 when one failed, was skipped, crashed or was
 cancelled, or when the specs have problems (printed as PATH:LINE:COL: JSON-PATH: message, as by
 ``uet plan``); 2 for usage errors: unreadable specs, an unknown workstream or run, a folder that is not a
-git repository, or another ``uet run`` holding the repository.
+git repository, a --hook that cannot be loaded, --sandbox required without a sandbox, a repository in the
+middle of a merge (or rebase, …), records that cannot be written, or another ``uet run`` holding the
+repository.
 """
 
 from __future__ import annotations
@@ -42,19 +52,21 @@ import contextlib
 import dataclasses
 import os
 import sys
-import tomllib
 from pathlib import Path
-from typing import Any
 
+from uet_contracts import ContractError, RepoConfig
 from uet_engine.cli import Subparsers, add_command, print_plan_problems
-from uet_engine.errors import GitError, PlanError, RunRefused
+from uet_engine.cli.options import add_planning_options, load_for
+from uet_engine.detection.hooks import DEFAULT_BUDGET_S, installed_hooks, load_hook
+from uet_engine.errors import GitError, PlanError
 from uet_engine.execution import isolation, sandbox
 from uet_engine.execution.coordinator import execute_run
 from uet_engine.execution.executors import DaskExecutor, Executor
 from uet_engine.execution.progress import reporter
 from uet_engine.execution.sandbox import MODES, Sandbox
 from uet_engine.execution.selection import Options, plan_lines
-from uet_engine.planning.phase_set import load_phase_set
+from uet_engine.patterns.templates import TemplateLibrary
+from uet_engine.planning import profiles
 
 
 def register(subparsers: Subparsers) -> None:
@@ -75,6 +87,7 @@ def register(subparsers: Subparsers) -> None:
         action="store_true",
         help="make DIR a git repository with a first commit when it is not one yet (created if missing)",
     )
+    add_planning_options(parser, "DIR")
     parser.add_argument("--dry-run", action="store_true", help="print what would run; write nothing")
     parser.add_argument("--resume", metavar="RUN_ID", help="rerun what did not succeed in RUN_ID, reuse its successes")
     parser.add_argument(
@@ -82,6 +95,22 @@ def register(subparsers: Subparsers) -> None:
         metavar="ADDRESS",
         help="run the workstreams on the Dask cluster at ADDRESS (e.g. tcp://127.0.0.1:8786) instead of local "
         "threads; workers must see DIR at the same path; step progress arrives when each workstream ends",
+    )
+    parser.add_argument(
+        "--hook",
+        metavar="MODULE:ATTR",
+        action="append",
+        default=[],
+        dest="hooks",
+        help="observe the run with this hook: a class or factory (called with no arguments) or a hook object "
+        "(repeatable; the uet.hooks entry points are always added)",
+    )
+    parser.add_argument(
+        "--hook-budget",
+        metavar="SECONDS",
+        type=float,
+        default=DEFAULT_BUDGET_S,
+        help=f"seconds a hook call may take before the hook is disabled (default: {DEFAULT_BUDGET_S:g})",
     )
     parser.add_argument(
         "--sandbox",
@@ -95,43 +124,21 @@ def register(subparsers: Subparsers) -> None:
     parser.set_defaults(handler=run)
 
 
-CONFIG_FILE = ".uet.toml"
+MAX_HOOK_BUDGET_S = 3600
 
 
-def _config(root: Path) -> dict[str, Any]:
-    """The ``[run]`` table of ``ROOT/.uet.toml`` (empty without the file); ``RunRefused`` naming what is wrong."""
-    path = root / CONFIG_FILE
-    if not path.is_file():
-        return {}
-    try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
-        raise RunRefused(f"{path}: cannot read it: {exc}") from None
-    table = data.get("run", {})
-    if not isinstance(table, dict):
-        raise RunRefused(f"{path}: [run] must be a table")
-    unknown = sorted(set(table) - {"sandbox", "no_network"})
-    if unknown:
-        raise RunRefused(f"{path}: [run] has unknown key(s) {', '.join(unknown)} (known: sandbox, no_network)")
-    if "sandbox" in table and table["sandbox"] not in MODES:
-        raise RunRefused(f"{path}: [run] sandbox must be one of {', '.join(MODES)}, not {table['sandbox']!r}")
-    if "no_network" in table and not isinstance(table["no_network"], bool):
-        raise RunRefused(f"{path}: [run] no_network must be true or false")
-    return table
-
-
-def _sandbox(args: argparse.Namespace, root: Path) -> Sandbox:
-    """The run's sandbox from the command line, else the repo config, else auto; warnings on stderr."""
-    config = _config(root)
-    mode = args.sandbox or config.get("sandbox", "auto")
-    no_network = bool(args.no_network if args.no_network is not None else config.get("no_network", False))
-    box = sandbox.choose(mode, network=not no_network)
+def _sandbox(args: argparse.Namespace, config: RepoConfig | None) -> Sandbox:
+    """The run's sandbox from the command line, else the repository config, else auto; warnings on stderr."""
+    mode = args.sandbox or (config.sandbox if config is not None and config.sandbox else "auto")
+    configured = config.no_network if config is not None and config.no_network is not None else False
+    no_network = bool(args.no_network) if args.no_network is not None else configured
+    box = sandbox.choose(mode, network=not no_network)  # RunRefused (exit 2) when the mode cannot be met
     if box.mechanism == "none" and mode == "auto":
         print(f"uet run: warning: no sandbox, steps run unconfined ({box.why_none})", file=sys.stderr)
     if no_network and not box.can_remove_network():
         print(
-            f"uet run: warning: --no-network needs a sandbox that can remove it; sandbox {box.mechanism}: "
-            "the network stays on",
+            f"uet run: warning: no network needs a sandbox that can take it away; with {box.mechanism} the network "
+            "stays on",
             file=sys.stderr,
         )
     return box
@@ -151,6 +158,9 @@ def run(args: argparse.Namespace) -> int:
         return _usage("--resume reruns the workstreams of that run; it cannot be combined with --ws-id")
     if args.init and args.dry_run:
         return _usage("--init writes a repository; it cannot be combined with --dry-run")
+    if not 0 < args.hook_budget <= MAX_HOOK_BUDGET_S:  # also refuses nan and inf
+        return _usage(f"--hook-budget must be more than 0 and at most {MAX_HOOK_BUDGET_S} seconds")
+    hooks = [*installed_hooks(), *(load_hook(spec) for spec in args.hooks)]  # BadHook: exit 2, nothing run
     try:
         if args.init:
             isolation.init_repo(Path(args.repo))
@@ -158,18 +168,24 @@ def run(args: argparse.Namespace) -> int:
     except (GitError, OSError) as exc:
         return _usage(f"cannot prepare {args.repo}: {exc}")
     try:
-        phase_set = load_phase_set(Path(args.specs_dir))
+        phase_set, config = load_for(args, root, TemplateLibrary(root).resolver())
+    except ContractError as exc:
+        print_plan_problems(PlanError(exc.errors))
+        return _usage(f"{exc.errors[0].file} is not a valid RepoConfig; nothing run")
     except PlanError as exc:
         print_plan_problems(exc)
         print(f"uet run: {len(exc.problems)} problem(s) in {args.specs_dir}; nothing run", file=sys.stderr)
         return exc.exit_code
     sys.stderr.write("".join(problem.format() + "\n" for problem in phase_set.warnings))
-    box = _sandbox(args, root)
+    box = _sandbox(args, config)
     options = Options(
         ws_ids=args.ws_ids,
         no_deps=args.no_deps,
         jobs=args.jobs or os.cpu_count() or 1,
         resume=args.resume,
+        project_id=config.project_id if config is not None else None,
+        profiles=profiles.profiles(config),
+        hook_budget_s=args.hook_budget,
         sandbox=box,
     )
     if args.dry_run:
@@ -187,9 +203,9 @@ def run(args: argparse.Namespace) -> int:
                 options = dataclasses.replace(options, jobs=threads)
             executor = dask
         with reporter() as progress:
-            outcome = execute_run(root, phase_set, options, progress, executor)
+            outcome = execute_run(root, phase_set, options, progress, executor, hooks)
             progress.close()
-            progress.summary(outcome.records)
+            progress.summary(outcome.records, outcome.failures)
     for problem in outcome.problems:
         print(f"uet run: {problem}", file=sys.stderr)
     if os.environ.get("UET_PROFILE"):

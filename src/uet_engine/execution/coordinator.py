@@ -18,22 +18,28 @@ Interrupts (SIGINT, SIGTERM): every running process group is killed, running wor
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import os
 import queue
 import signal
 import threading
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import FrameType
 
-from uet_contracts import PatchLedgerEntry, RunRecord, RunStatus, StepAttempt
+from uet_contracts import ErrorEvent, PatchLedgerEntry, RunRecord, RunStatus, StepAttempt
 from uet_engine import clock
+from uet_engine.detection.events import error_event
+from uet_engine.detection.failure_report import FailureReport, failure_report
+from uet_engine.detection.hooks import NamedHook
+from uet_engine.detection.plugins.registry import registry
 from uet_engine.detection.redact import Redactor
-from uet_engine.errors import RecordsUnwritable, RunRefused, StoreError
-from uet_engine.execution import isolation
+from uet_engine.errors import GitError, RecordsUnwritable, RunRefused, StoreError
+from uet_engine.execution import isolation, records
 from uet_engine.execution.executors import Executor, LocalExecutor
 from uet_engine.execution.guard import Guard
+from uet_engine.execution.observers import Observers
 from uet_engine.execution.orphans import GroupRegistry
 from uet_engine.execution.process import LiveProcesses
 from uet_engine.execution.progress import Reporter
@@ -59,6 +65,7 @@ class Outcome:
     run_id: str
     records: list[RunRecord]
     problems: list[str] = field(default_factory=list)  # things that went wrong outside any workstream
+    failures: dict[str, FailureReport] = field(default_factory=dict)  # workstream -> what its failure printed
 
     @property
     def succeeded(self) -> bool:
@@ -84,7 +91,7 @@ def _interrupts(on_signal: Callable[[], None]) -> Iterator[None]:
             signal.signal(sig, old)
 
 
-Message = StepAttempt | tuple[str, Finished]
+Message = StepAttempt | ErrorEvent | tuple[str, Finished]
 
 
 class Coordinator:
@@ -100,6 +107,7 @@ class Coordinator:
         reporter: Reporter,
         run_id: str,
         executor: Executor | None = None,
+        hooks: Sequence[NamedHook] = (),
     ) -> None:
         self.root = root
         self.specs = phase_set.specs
@@ -107,21 +115,23 @@ class Coordinator:
         self.options = options
         self.store = store
         self.writer = RunWriter(root, run_id, store)
+        self.failures: dict[str, FailureReport] = {}
         self.reporter = reporter
         self.run_id = run_id
         self.level = {phase: i for i, level in enumerate(phase_set.topo_levels) for phase in level}
         nodes = set(selection.phases)
         self.edges = {p: [q for q in deps if q in nodes] for p, deps in phase_set.edges.items() if p in nodes}
-        self.sandbox = options.sandbox
-        self.guard: Guard | None = None  # made at the start of the run when nothing confines the commands
         self.live = LiveProcesses(GroupRegistry(root))
         self.executor = executor if executor is not None else LocalExecutor(options.jobs)
         self.inbox: queue.Queue[Message] = queue.Queue()
         self.patches: dict[str, PatchLedgerEntry] = {}  # phase -> its patch, for successes of this run
         self.problems: list[str] = []
-        self.running: set[str] = set()
         self.env = {**os.environ, "UET_RUN_ID": run_id}
         self.redact = Redactor.for_environment(self.env)
+        self.observers = Observers(self.writer, hooks, options.hook_budget_s, self.redact)
+        self.sandbox = options.sandbox
+        self.guard: Guard | None = None  # made at the start of the run when nothing confines the commands
+        self.running: set[str] = set()
         self.base_commit = ""
         self.slots: queue.Queue[Path] = queue.Queue()
         for i in range(options.jobs):
@@ -137,6 +147,7 @@ class Coordinator:
 
     def _changed(self, record: RunRecord) -> None:
         self.reporter.changed(record)
+        self.observers.changed(record)
 
     # -- workers ----------------------------------------------------------------------------------------
 
@@ -147,7 +158,7 @@ class Coordinator:
         spec = self.specs[phase]
         env = {**self.env, "UET_WORKSTREAM_ID": spec.workstream_id, "UET_PHASE_ID": phase}
         slot = self.slots.get_nowait()  # at most ``jobs`` run at once, so one is always free
-        return Job(
+        job = Job(
             self.run_id,
             spec,
             self.root,
@@ -161,6 +172,7 @@ class Coordinator:
             # The guard's state lives in this process: only workstreams on local threads check after each step.
             guard=self.guard if isinstance(self.executor, LocalExecutor) else None,
         )
+        return dataclasses.replace(job, profiles=self.options.profiles) if self.options.profiles else job
 
     def _start(self, phase: str, job: Job) -> None:
         """Hand the job to the executor; its attempts and then its end arrive in the inbox."""
@@ -180,44 +192,79 @@ class Coordinator:
         tampered = self.writer.records_changed() if self.guard is not None else []
         if self.guard is not None and not isinstance(self.executor, LocalExecutor):
             tampered += self.guard.check()  # remote workers cannot check after each step: check at the end
-        if tampered and finished.status not in ("cancelled",):
+        if tampered and finished.status != "cancelled":
             others = sorted(self.running - {phase})
             meanwhile = f" (also running: {', '.join(others)})" if others else ""
-            finished = not_run_refusal(
-                self.run_id, self.specs[phase], "changed files outside its worktree" + meanwhile, tampered
-            )
+            what = "changed files outside its worktree" + meanwhile
+            finished = not_run_refusal(self.run_id, self.specs[phase], what, tampered)
         self.running.discard(phase)
         if finished.status != "succeeded":
-            self._changed(self.writer.failed(finished.workstream_id, finished.status, finished.reason, finished.errors))
+            for error in finished.errors:
+                self.observers.error(error)
+            record = self.writer.status(finished.workstream_id, finished.status, finished.reason)
+            self._failed(record)
             return False
         landed = self.writer.succeeded(phase, finished, self.base_commit)
+        self.observers.written(landed.errors)
         if landed.problem is not None:
             self.problems.append(landed.problem)
         if landed.entry is not None:
             self.patches[phase] = landed.entry
-        self._changed(landed.record)
+        if landed.record.status == "succeeded":
+            self._changed(landed.record)
+        else:
+            self._failed(landed.record)
         return landed.entry is not None
+
+    def _failed(self, record: RunRecord) -> None:
+        """A workstream that did not succeed: its state, then what its failure says (issues, output tail)."""
+        self._changed(record)
+        ws = record.workstream_id
+        report = failure_report(self.store.attempts(self.run_id, ws), self.store.errors(self.run_id, ws))
+        self.failures[ws] = report
+        self.reporter.failure(record, report)
 
     # -- the loop ---------------------------------------------------------------------------------------
 
+    def recovered(self, crashed: Sequence[ErrorEvent]) -> None:
+        """Tell the hooks of what a dead run left behind (marked crashed, and written, before this run began)."""
+        self.observers.written(crashed)
+
     def run(self) -> Outcome:
-        brought = self.writer.bring_reused_into_tree(self.selection.reused, self._order(self.selection.reused))
-        self.base_commit = isolation.snapshot_base(self.root, self.run_id)
-        if self.sandbox.mechanism == "none":
-            self.guard = Guard(self.root)
-            self.writer.guard = self.guard
+        for problem in registry().problems:  # an installed error plugin that cannot be loaded
+            self.observers.error(error_event("plugin_failed", problem, run_id=self.run_id))
+        try:
+            brought = self.writer.bring_reused_into_tree(self.selection.reused, self._order(self.selection.reused))
+            self.base_commit = isolation.snapshot_base(self.root, self.run_id)
+            if self.sandbox.mechanism == "none":
+                self.guard = Guard(self.root)
+                self.writer.guard = self.guard
+        except (RunRefused, GitError) as exc:
+            self.observers.error(records.preflight_failed(self.run_id, str(exc)))
+            raise
+        try:
+            return self._run(brought)
+        except (StoreError, OSError):
+            raise  # a fault of the environment: execute_run ends what is in flight (``abort``)
+        except Exception as exc:  # a bug in the loop: recorded, then the run stops (the next one recovers)
+            with contextlib.suppress(Exception):  # the store itself may be what broke: keep the first error
+                self.observers.error(records.internal(self.run_id, exc))
+            raise
+
+    def _run(self, brought: list[str]) -> Outcome:
         self.reporter.begin(self.run_id, len(self.selection.phases), self.root)
-        records = queued_records(
+        queued = queued_records(
             self.run_id,
             self.specs,
             self._order(self.selection.phases),
             self.selection.reused,
             self.base_commit,
             clock.utc_now(),
+            self.options.project_id,
             self.sandbox,
         )
-        self.writer.queue(records)
-        for record in records:
+        self.writer.queue(queued)
+        for record in queued:
             self._changed(record)
         to_run, reused = len(self.selection.run), len(self.selection.reused)
         started = (
@@ -253,7 +300,10 @@ class Coordinator:
             while active:
                 message = self.inbox.get()
                 if isinstance(message, StepAttempt):
-                    self.writer.attempt(message)
+                    self.observers.attempt(message)
+                    continue
+                if isinstance(message, ErrorEvent):
+                    self.observers.error(message)
                     continue
                 phase, finished = message
                 active -= 1
@@ -280,8 +330,8 @@ class Coordinator:
         try:
             stuck = [r for r in self.store.records(self.run_id) if r.status in IN_FLIGHT_STATUSES]
             for record in stuck:
-                self.store.add_error(environment_fault(self.run_id, self.specs[record.phase_id], why))
-        except StoreError:
+                self.writer.error(environment_fault(self.run_id, self.specs[record.phase_id], why))
+        except (StoreError, OSError):
             return  # nothing can be written: the next run's recovery marks them crashed
         for record in stuck:
             status: RunStatus = "failed" if record.status == "running" else "crashed"
@@ -304,31 +354,43 @@ class Coordinator:
         for record in records:
             counts[record.status] = counts.get(record.status, 0) + 1
         summary = ", ".join(f"{n} {status}" for status, n in sorted(counts.items()))
-        outcome = Outcome(self.run_id, records, self.problems)
+        outcome = Outcome(self.run_id, records, self.problems, self.failures)
         self.writer.run_finished(summary, cancelled=self.live.cancelled, succeeded=outcome.succeeded)
         return outcome
 
 
 def execute_run(
-    root: Path, phase_set: PhaseSet, options: Options, reporter: Reporter, executor: Executor | None = None
+    root: Path,
+    phase_set: PhaseSet,
+    options: Options,
+    reporter: Reporter,
+    executor: Executor | None = None,
+    hooks: Sequence[NamedHook] = (),
 ) -> Outcome:
     """Run ``phase_set`` in the git repository ``root`` as ``options`` say; the run's outcome.
 
-    The workstreams run on ``executor`` (default: ``options.jobs`` threads of this process).
+    The workstreams run on ``executor`` (default: ``options.jobs`` threads of this process); ``hooks``
+    observe the run (``uet_engine.detection.hooks``), each call under ``options.hook_budget_s``.
 
     Raises ``LockHeld`` when another run holds the repository, ``RunRefused`` when the options name
     something unknown; in both cases no workstream ran.
     """
     run_id = clock.new_run_id()
     try:
-        return _execute(root, phase_set, options, reporter, executor, run_id)
+        return _execute(root, phase_set, options, reporter, executor, hooks, run_id)
     except OSError as exc:  # the lock, the records folder or a patch file could not be written
         where = f"{exc.filename}: " if exc.filename else ""
         raise RecordsUnwritable(f"{where}{exc.strerror or exc}; the run stopped") from None
 
 
 def _execute(
-    root: Path, phase_set: PhaseSet, options: Options, reporter: Reporter, executor: Executor | None, run_id: str
+    root: Path,
+    phase_set: PhaseSet,
+    options: Options,
+    reporter: Reporter,
+    executor: Executor | None,
+    hooks: Sequence[NamedHook],
+    run_id: str,
 ) -> Outcome:
     with RunLock(root, run_id), RunStore.open(root) as store:
         unfinished = isolation.unfinished_operation(root)
@@ -336,11 +398,16 @@ def _execute(
             raise RunRefused(unfinished)
         isolation.exclude_engine_folders(root)
         GroupRegistry(root).kill_leftovers()
-        recovery.mark_crashed(store)
+        recovering = RunWriter(root, run_id, store)
+        try:  # written before anything can refuse the run, so the next run does not find them again
+            crashed = [recovering.error(records.crashed(record)) for record in recovery.mark_crashed(store)]
+        finally:
+            recovering.close()
         isolation.clean_stale(root)
         selection = select(phase_set, options, store)
-        coordinator = Coordinator(root, phase_set, selection, options, store, reporter, run_id, executor)
+        coordinator = Coordinator(root, phase_set, selection, options, store, reporter, run_id, executor, hooks)
         try:
+            coordinator.recovered(crashed)
             return coordinator.run()
         except (StoreError, OSError) as exc:
             # A fault of the environment the engine caught (disk full, unwritable records): nothing more can
@@ -352,4 +419,5 @@ def _execute(
             raise RecordsUnwritable(f"{why}; the run stopped") from None
         finally:
             coordinator.live.kill_all()
+            coordinator.writer.close()
             isolation.clean_stale(root)

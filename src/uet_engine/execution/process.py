@@ -12,11 +12,14 @@ here, so the rules are in one place:
   finds under the still-running child, which catches those that left the group for a session of their
   own (on Windows, which has no process groups, that tree is what is killed);
 - success means the expected exit code, and the success pattern (a Python regex, MULTILINE, run by the
-  ``regex`` package) found in stdout or stderr. The match has a time limit that counts inside the
-  command's ``timeout_s`` (``PATTERN_LIMIT_S`` when it has none), and releases the GIL while it runs, so a
-  catastrophic pattern fails the check instead of hanging the engine, and signals are handled meanwhile;
-- output is streamed into a bounded ``Capture``: the pattern sees the whole output up to twice
+  ``regex`` package) and the expected output (a literal) found in stdout or stderr; a failure pattern found
+  fails the task. Each pattern's match has a time limit that counts inside the command's ``timeout_s``
+  (``PATTERN_LIMIT_S`` when it has none) and releases the GIL while it runs, so a catastrophic pattern
+  fails the check instead of hanging the engine, and signals are handled meanwhile;
+- output is streamed into a bounded ``Capture``: patterns see the whole output up to twice
   ``MATCH_WINDOW``, beyond that its head and its tail; the stored text is redacted, then capped;
+- a request with ``argv`` (a tool profile's command line, ``uet_engine.execution.agents``) is started as
+  it is, no shell; its executable missing from PATH is a failed result naming the tool;
 - with a ``Confinement`` (``uet_engine.execution.sandbox``) the command runs inside the operating
   system's sandbox, wrapped by it.
 """
@@ -40,7 +43,9 @@ from typing import IO, TYPE_CHECKING
 import regex
 
 from uet_contracts import ExecutionRequest, ExecutionResult
+from uet_engine.detection.error_codes import CANCELLED, PWSH_MISSING, SH_MISSING
 from uet_engine.detection.redact import DEFAULT_OUTPUT_LIMIT, MATCH_WINDOW, Capture, Redactor
+from uet_engine.execution import agents
 from uet_engine.execution.sandbox import Confinement
 
 if TYPE_CHECKING:
@@ -48,11 +53,7 @@ if TYPE_CHECKING:
 
     from uet_engine.execution.orphans import GroupRegistry
 
-PWSH_MISSING = "pwsh (PowerShell 7) is not installed or not on PATH"
-SH_MISSING = "sh is not on PATH (on Windows install Git for Windows, which provides sh.exe)"
-CANCELLED = "cancelled before it finished"
-
-# The time a success pattern may take to match when its check has no timeout_s (seconds).
+# The time a pattern may take to match when its task has no timeout_s (seconds).
 PATTERN_LIMIT_S = 10.0
 _READ_CHUNK = 64 * 1024
 
@@ -76,6 +77,7 @@ class LiveProcesses:
         self._lock = threading.Lock()
         self._procs: dict[subprocess.Popen[bytes], psutil.Process | None] = {}
         self._registry = registry
+        self._stopped = threading.Event()
         self.cancelled = False
 
     def add(self, proc: subprocess.Popen[bytes]) -> bool:
@@ -110,8 +112,13 @@ class LiveProcesses:
         with self._lock:
             self.cancelled = True
             procs = list(self._procs.items())
+        self._stopped.set()
         for proc, handle in procs:
             kill_group(proc, handle)
+
+    def wait(self, seconds: float) -> bool:
+        """Sleep ``seconds`` (a retry's delay) unless cancelled first; whether cancellation began."""
+        return self._stopped.wait(seconds) if seconds > 0 else self.cancelled
 
 
 def handle_of(proc: subprocess.Popen[bytes]) -> psutil.Process | None:
@@ -210,6 +217,8 @@ def execute(
     *,
     expect_exit: int = 0,
     success_pattern: str | None = None,
+    expect_output: str | None = None,
+    failure_pattern: str | None = None,
     env: Mapping[str, str] | None = None,
     output_limit: int = DEFAULT_OUTPUT_LIMIT,
     live: LiveProcesses | None = None,
@@ -218,8 +227,9 @@ def execute(
     """Run ``request.run`` with ``request.tool`` in ``cwd`` and report the outcome; never raises for the command.
 
     ``env`` is the child's whole environment (the engine's own when None); the values of its
-    secret-looking variables are redacted from the stored output and from nothing else. With
-    ``confinement`` the command runs in its sandbox (``cwd`` must be the confinement's worktree).
+    secret-looking variables are redacted from the stored output and from nothing else. A
+    ``failure_pattern`` found in the output fails the task whatever its exit code. With ``confinement`` the
+    command runs in its sandbox (``cwd`` must be the confinement's worktree).
     """
     child_env = dict(os.environ if env is None else env)
     redact = Redactor.for_environment(child_env)
@@ -254,11 +264,19 @@ def execute(
             error=None if error is None else redact(error),
         )
 
-    try:
-        pattern = None if success_pattern is None else regex.compile(success_pattern, regex.MULTILINE)
-    except (regex.error, re.error) as exc:
-        return result(False, None, error=f"invalid success pattern {success_pattern!r}: {exc}")
-    argv = command_for(request.tool, request.run, child_env)
+    patterns: list[regex.Pattern[str] | None] = []
+    for what, pattern in (("success", success_pattern), ("failure", failure_pattern)):
+        try:
+            patterns.append(None if pattern is None else regex.compile(pattern, regex.MULTILINE))
+        except (regex.error, re.error) as exc:
+            return result(False, None, error=f"invalid {what} pattern {pattern!r}: {exc}")
+    success, failure = patterns
+    argv: list[str] | str
+    if request.argv:  # a tool profile's command line: started as it is, its executable looked up on PATH
+        found = shutil.which(request.argv[0], path=child_env.get("PATH"))
+        argv = [found, *request.argv[1:]] if found else agents.not_found(request.tool, request.argv[0])
+    else:
+        argv = command_for(request.tool, request.run, child_env)
     if isinstance(argv, str):
         return result(False, None, error=argv)
     if confinement is not None:
@@ -320,17 +338,31 @@ def execute(
         return result(False, exit_code, out, err, timed_out=True, error=f"timed out after {request.timeout_s:g} s")
     if live is not None and live.cancelled:
         return result(False, exit_code, out, err, error=CANCELLED)
+    texts = out.texts() + err.texts()
+    limit = PATTERN_LIMIT_S if not request.timeout_s else request.timeout_s - (time.perf_counter() - start)
+    slow = "the rest of its timeout_s ({:.3g} s)" if request.timeout_s else "{:g} s"
+
+    def too_slow(what: str, pattern: str | None) -> ExecutionResult:
+        why = slow.format(max(limit, 0))
+        message = f"{what} pattern {pattern!r} took longer than {why} to match; simplify it"
+        return result(False, exit_code, out, err, timed_out=True, error=message)
+
+    if failure is not None:
+        hit = _pattern_found(failure, texts, limit)
+        if hit is None:
+            return too_slow("failure", failure_pattern)
+        if hit:
+            return result(False, exit_code, out, err, error=f"failure pattern {failure_pattern!r} found in the output")
     if exit_code != expect_exit:
         return result(False, exit_code, out, err, error=f"exit code {exit_code}, expected {expect_exit}")
-    if pattern is not None:
-        limit = PATTERN_LIMIT_S if not request.timeout_s else request.timeout_s - (time.perf_counter() - start)
-        found = _pattern_found(pattern, out.texts() + err.texts(), limit)
-        if found is None:
-            why = f"the rest of its timeout_s ({max(limit, 0):.3g} s)" if request.timeout_s else f"{limit:g} s"
-            message = f"success pattern {success_pattern!r} took longer than {why} to match; simplify it"
-            return result(False, exit_code, out, err, timed_out=True, error=message)
-        if not found:
+    if success is not None:
+        hit = _pattern_found(success, texts, limit)
+        if hit is None:
+            return too_slow("success", success_pattern)
+        if not hit:
             return result(
                 False, exit_code, out, err, error=f"success pattern {success_pattern!r} not found in the output"
             )
+    if expect_output is not None and not any(expect_output in text for text in texts):
+        return result(False, exit_code, out, err, error=f"expected output {expect_output!r} not found")
     return result(True, exit_code, out, err)

@@ -38,12 +38,11 @@ import tempfile
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Final, Literal, get_args
+from typing import Final, get_args
 
-from uet_contracts import PhaseSpec, SandboxMechanism
+from uet_contracts import PhaseSpec, SandboxMechanism, SandboxMode
 from uet_engine.errors import RunRefused
 
-SandboxMode = Literal["auto", "required", "off", "bubblewrap", "landlock", "seatbelt"]
 MODES: Final[tuple[SandboxMode, ...]] = get_args(SandboxMode)
 MECHANISMS: Final[tuple[SandboxMechanism, ...]] = get_args(SandboxMechanism)
 

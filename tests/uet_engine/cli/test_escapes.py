@@ -207,6 +207,17 @@ def test_a_step_that_succeeds_while_its_write_was_blocked_still_fails(tmp_path: 
     assert record["reason"].startswith(f"step/0 (sh) the {confined} sandbox blocked a write: escaped.txt")
 
 
+def connect(port: int) -> str:
+    """Python code connecting to 127.0.0.1:PORT, exiting 1 with the reason (no traceback) when it cannot."""
+    return (
+        "import socket, sys\n"
+        "try:\n"
+        f"    socket.create_connection(('127.0.0.1', {port}), timeout=5).close()\n"
+        "except OSError as exc:\n"
+        "    sys.exit(f'no connection: {exc}')\n"
+    )
+
+
 class _Listener:
     """A TCP server on 127.0.0.1 that counts connections."""
 
@@ -232,7 +243,7 @@ class _Listener:
 def test_the_network_stays_on_unless_taken_away(tmp_path: Path, confined: str, no_network: bool) -> None:
     listener = _Listener()
     repo = make_repo(tmp_path / "repo")
-    code = f"import socket; socket.create_connection(('127.0.0.1', {listener.port}), timeout=5).close()"
+    code = connect(listener.port)
     write(tmp_path / "specs", phase("PH-A", [], [step(code, tool="python")], create=["x"]))
     args = ["--no-network"] if no_network else []
     done = uet(repo, "run", str(tmp_path / "specs"), "--sandbox", confined, *args)
@@ -247,7 +258,7 @@ def test_the_network_stays_on_unless_taken_away(tmp_path: Path, confined: str, n
 def test_a_phase_can_ask_for_no_network_itself(tmp_path: Path, confined: str) -> None:
     listener = _Listener()
     repo = make_repo(tmp_path / "repo")
-    code = f"import socket; socket.create_connection(('127.0.0.1', {listener.port}), timeout=5).close()"
+    code = connect(listener.port)
     write(tmp_path / "specs", phase("PH-A", [], [step(code, tool="python")], create=["x"]) | {"no_network": True})
     done = uet(repo, "run", str(tmp_path / "specs"), "--sandbox", confined)
     assert (done.code, rows(repo, "uet_runs")[0]["network"], listener.accepted) == (1, False, 0)
@@ -270,7 +281,7 @@ def test_required_runs_with_the_first_mechanism_that_works(tmp_path: Path) -> No
 
 def test_the_repo_config_sets_the_sandbox_and_the_command_line_wins(tmp_path: Path, confined: str) -> None:
     repo = make_repo(tmp_path / "repo")
-    (repo / ".uet.toml").write_text(f'[run]\nsandbox = "{confined}"\n')
+    (repo / "uet.config.yaml").write_text(f"sandbox: {confined}\n")
     write(
         tmp_path / "specs",
         phase("PH-A", [], [step("echo a > a")], create=["a"]),
@@ -281,13 +292,21 @@ def test_the_repo_config_sets_the_sandbox_and_the_command_line_wins(tmp_path: Pa
     assert [r["sandbox"] for r in rows(repo, "uet_runs")] == [confined, "none"]
 
 
-def test_a_bad_repo_config_is_one_line_and_exit_2(tmp_path: Path) -> None:
+def test_the_repo_config_can_take_the_network_away(tmp_path: Path, confined: str) -> None:
+    listener = _Listener()
     repo = make_repo(tmp_path / "repo")
-    (repo / ".uet.toml").write_text('[run]\nsandbox = "maybe"\n')
+    (repo / "uet.config.yaml").write_text("no_network: true\n")
+    code = connect(listener.port)
+    write(tmp_path / "specs", phase("PH-A", [], [step(code, tool="python")], create=["x"]))
+    done = uet(repo, "run", str(tmp_path / "specs"), "--sandbox", confined)
+    assert (done.code, rows(repo, "uet_runs")[0]["network"], listener.accepted) == (1, False, 0)
+    listener.sock.close()
+
+
+def test_a_bad_sandbox_in_the_repo_config_is_a_located_problem_and_exit_2(tmp_path: Path) -> None:
+    repo = make_repo(tmp_path / "repo")
+    (repo / "uet.config.yaml").write_text("sandbox: maybe\n")
     write(tmp_path / "specs", phase("PH-A", [], [step("echo a > a")], create=["a"]))
     done = uet(repo, "run", str(tmp_path / "specs"))
-    assert (done.code, done.stderr) == (
-        2,
-        f"uet run: {repo / '.uet.toml'}: [run] sandbox must be one of auto, required, off, bubblewrap, landlock, "
-        "seatbelt, not 'maybe'\n",
-    )
+    assert done.code == 2
+    assert done.stderr.splitlines()[0].startswith(f'{repo / "uet.config.yaml"}:1:10: $.sandbox: "maybe" is not one of:')
