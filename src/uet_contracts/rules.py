@@ -9,7 +9,8 @@ time. They are refused here, at validation, with the same located one-line probl
 - an entry of ``create``, ``modify`` or ``read_only`` inside ``.runs/``, ``.ledger/`` (the engine's own
   records) or any ``.git`` folder names something no workstream may ever touch (``forbidden_paths``
   may list them: that only says what the engine enforces anyway);
-- a ``timeout_s`` over ``MAX_TIMEOUT_S`` (7 days): ``1e308`` would otherwise disable the limit silently.
+- a ``timeout_s`` over ``MAX_TIMEOUT_S`` (7 days) on a pre-flight check, step, acceptance check or fix step:
+  ``1e308`` would otherwise disable the limit silently.
 """
 
 from __future__ import annotations
@@ -66,9 +67,14 @@ def phase_spec_problems(data: dict[str, Any]) -> Found:
                 why = scope_entry_problem(entry, field) if isinstance(entry, str) else None
                 if why is not None:
                     found.append((why, ["file_scope", field, index]))
-    steps = data.get("steps")
-    for index, step in enumerate(steps if isinstance(steps, list) else []):
-        _timeout(step, ["steps", index], found)
+    for field in ("pre_flight", "steps"):
+        tasks = data.get(field)
+        for index, task in enumerate(tasks if isinstance(tasks, list) else []):
+            _timeout(task, [field, index], found)
+    on_failure = data.get("on_failure")
+    fixes = on_failure.get("steps") if isinstance(on_failure, dict) else None
+    for index, fix in enumerate(fixes if isinstance(fixes, list) else []):
+        _timeout(fix, ["on_failure", "steps", index], found)
     acceptance = data.get("acceptance")
     if isinstance(acceptance, dict):
         for runner, checks in acceptance.items():

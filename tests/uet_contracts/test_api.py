@@ -184,3 +184,29 @@ def test_contract_for_maps_each_type_to_its_schema_file() -> None:
     assert sorted(c.file for c in CONTRACTS) == sorted(
         p.name for p in (REPO_ROOT / "schemas" / "v1").glob("*.schema.json") if p.name != "common.schema.json"
     )
+
+
+def test_the_phase_spec_rules_cover_every_timeout_and_scope_list() -> None:
+    from uet_contracts import rules
+
+    data = {
+        "file_scope": {
+            "create": ["./a"],
+            "modify": [".git/config"],
+            "read_only": ["."],
+            "forbidden_paths": [".git/**"],
+        },
+        "pre_flight": [{"run": "true", "timeout_s": 1e9}],
+        "steps": [{"timeout_s": 10}, {"timeout_s": 604801}],
+        "acceptance": {"sh": ["true", {"run": "x", "timeout_s": 1e308}]},
+        "on_failure": {"steps": [{"timeout_s": True}, {"timeout_s": 9e9}]},
+    }
+    assert [path for _message, path in rules.phase_spec_problems(data)] == [
+        ["file_scope", "create", 0],
+        ["file_scope", "modify", 0],
+        ["file_scope", "read_only", 0],
+        ["pre_flight", 0, "timeout_s"],
+        ["steps", 1, "timeout_s"],
+        ["on_failure", "steps", 1, "timeout_s"],
+        ["acceptance", "sh", 1, "timeout_s"],
+    ]

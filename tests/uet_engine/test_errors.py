@@ -24,6 +24,7 @@ from uet_engine.errors import (
     PatternNotFound,
     PlanError,
     ProblemsFound,
+    RecordsUnwritable,
     RegistryError,
     ReviewRefused,
     RunRefused,
@@ -67,6 +68,7 @@ def test_every_error_of_the_family_derives_from_engine_error() -> None:
         BadHook,
         StoreError,
         StoreMissing,
+        RecordsUnwritable,
         IllegalTransition,
         SavingInvariantError,
         LockHeld,
@@ -79,6 +81,7 @@ def test_every_error_of_the_family_derives_from_engine_error() -> None:
     assert all(issubclass(kind, EngineError) for kind in family)
     assert issubclass(RegistryError, ProblemsFound) and issubclass(TemplateError, ProblemsFound)
     assert issubclass(StoreMissing, StoreError) and issubclass(SavingInvariantError, StoreError)
+    assert issubclass(RecordsUnwritable, StoreError)
 
 
 def _problem() -> Problem:
@@ -95,6 +98,11 @@ def _problem() -> Problem:
             2,
         ),
         (StoreMissing("no run store at .runs/uet.sqlite"), "uet run: no run store at .runs/uet.sqlite", 2),
+        (
+            RecordsUnwritable(".runs/audit.jsonl: cannot write the audit log: No space left on device"),
+            "uet run: .runs/audit.jsonl: cannot write the audit log: No space left on device",
+            2,
+        ),
         (
             SavingInvariantError("RUN-1", "ws-a", ["no step attempt"]),
             "uet run: RUN-1 ws-a: cannot mark succeeded: no step attempt",

@@ -190,7 +190,6 @@ def run(args: argparse.Namespace) -> int:
     )
     if args.dry_run:
         sys.stdout.write("".join(line + "\n" for line in plan_lines(phase_set, options, root)))
-        sys.stdout.write(f"sandbox: {box.mechanism}, network {'on' if box.network else 'off'}\n")
         return 0
     with contextlib.ExitStack() as stack:
         executor: Executor | None = None

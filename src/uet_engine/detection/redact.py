@@ -206,12 +206,20 @@ class Capture:
         return [decode(bytes(self.head)), decode(bytes(self.tail[-self.window :]))]
 
     def stored(self, redact: Redactor, limit: int = DEFAULT_OUTPUT_LIMIT) -> str:
-        """Redacted and capped text for the records (``cap`` of the whole when it is complete)."""
-        if self.complete:
+        """Redacted and capped text for the records (``cap`` of the whole when it is complete).
+
+        Past the window only the bytes near what is kept are decoded and redacted: ``half`` of each end plus
+        a margin longer than any secret form or URL password, so a secret cut by the cap is still masked whole.
+        """
+        if self.complete and self.total <= 2 * limit:
             return cap(redact(decode(self.data())), limit)
         half = limit // 2
-        head = redact(decode(bytes(self.head))).encode("utf-8")[:half].decode("utf-8", errors="ignore")
-        tail_data = redact(decode(bytes(self.tail[-self.window :]))).encode("utf-8")
+        margin = max(redact.longest, 2048) + 2048
+        head = redact(decode(bytes(self.head[: half + margin]))).encode("utf-8")[:half].decode("utf-8", errors="ignore")
+        need = half + margin
+        short = need - len(self.tail)  # a short tail is continued by the end of the head (no gap: complete)
+        end = bytes(self.tail[-need:]) if short <= 0 else bytes(self.head[len(self.head) - short :]) + bytes(self.tail)
+        tail_data = redact(decode(end)).encode("utf-8")
         tail = tail_data[len(tail_data) - half :].decode("utf-8", errors="ignore")
         omitted = self.total - len(head.encode("utf-8")) - len(tail.encode("utf-8"))
         return _marked(head, omitted, tail)

@@ -338,7 +338,7 @@ def execute(
         return result(False, exit_code, out, err, timed_out=True, error=f"timed out after {request.timeout_s:g} s")
     if live is not None and live.cancelled:
         return result(False, exit_code, out, err, error=CANCELLED)
-    texts = out.texts() + err.texts()
+    texts = out.texts() + err.texts() if success or failure or expect_output is not None else []
     limit = PATTERN_LIMIT_S if not request.timeout_s else request.timeout_s - (time.perf_counter() - start)
     slow = "the rest of its timeout_s ({:.3g} s)" if request.timeout_s else "{:g} s"
 

@@ -233,6 +233,7 @@ class Confinement:
     read_only: tuple[str, ...] = ()
     network: bool = True
     tmpdir: Path = field(init=False)
+    shared: list[Path] = field(default_factory=list)  # host folders a command must read (see ``expose``)
 
     def __post_init__(self) -> None:
         if self.mechanism == "bubblewrap":
@@ -256,14 +257,23 @@ class Confinement:
                 found.append(path)
         return found
 
-    def rebound(self) -> list[Path]:
-        """What bubblewrap brings back, read-only, over its private /tmp (the repository and Python, when there)."""
+    def expose(self, folder: Path) -> None:
+        """Let the commands read ``folder`` (the engine's files for them: a failure file, a prompt file) even where
+        the sandbox hides it (under bubblewrap's private /tmp). Read-only; a folder gone by then is left out."""
+        self.shared.append(folder.resolve())
+
+    def rebound(self, argv: Sequence[str] = ()) -> list[Path]:
+        """What bubblewrap brings back, read-only, over its private /tmp: the repository, Python, the exposed
+        folders and the folder of the program to run, when they live there."""
         if self.mechanism != "bubblewrap":
             return []
+        wanted = [self.root, Path(sys.prefix).resolve(), Path(sys.base_prefix).resolve(), *self.shared]
+        if argv and os.path.isabs(argv[0]):
+            wanted.append(Path(argv[0]).resolve().parent)
         found: list[Path] = []
-        for keep in (self.root, Path(sys.prefix).resolve(), Path(sys.base_prefix).resolve()):
-            if _under_tmp(keep) and keep not in found and keep.exists():
-                found.append(keep)
+        for keep in wanted:
+            if _under_tmp(keep) and keep.exists() and not any(_inside(keep, f) for f in found):
+                found = [f for f in found if not _inside(f, keep)] + [keep]
         return found
 
     def may_write(self, path: Path) -> bool:
@@ -294,7 +304,7 @@ class Confinement:
     def _bubblewrap(self, argv: Sequence[str]) -> list[str]:
         args = [shutil.which("bwrap") or "bwrap", *_BWRAP_BASE, "--tmpfs", "/tmp"]
         # The tmpfs hides what lived under /tmp: bring back, read-only, what a command needs from there.
-        for keep in self.rebound():
+        for keep in self.rebound(argv):
             args += ["--ro-bind", str(keep), str(keep)]
         args += ["--bind", str(self.worktree), str(self.worktree)]
         for path in self.protected():

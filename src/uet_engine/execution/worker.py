@@ -509,6 +509,8 @@ class _Run:
         """
         number = self.tries[task.task_id] = self.tries[task.task_id] + 1
         with tempfile.TemporaryDirectory(prefix="uet-agent-") as scratch:
+            if self.confinement is not None:
+                self.confinement.expose(Path(scratch))  # the prompt file lives there
             request = dataclasses.replace(task.request, context={**task.request.context, "attempt": number})
             command_env, refused = {**self.job.env, **(env or {}), "UET_ATTEMPT": str(number)}, None
             if task.step is not None:  # a tool profile's command line, made now (it names the worktree)
@@ -607,6 +609,8 @@ class _Run:
         max_same = on_failure.max_same_error or DEFAULT_MAX_SAME_ERROR
         seen: Counter[str] = Counter(_signature(failed.events))
         folder = Path(tempfile.mkdtemp(prefix="uet-failure-"))
+        if self.confinement is not None:
+            self.confinement.expose(folder)  # the fix steps read UET_FAILURE_FILE from there
         try:
             for round_number in range(1, max_fixes + 1):
                 isolation.restore(self.path, self.tree)  # what the checks left behind is never part of the fix

@@ -23,7 +23,6 @@ from tests.conftest import EXAMPLES
 from tests.uet_engine.execution.test_process import _alive, dies
 from tests.uet_engine.phase_specs import spec, write
 from uet_contracts import AuditEvent
-from uet_engine.execution import sandbox
 from uet_engine.saving.store import TABLES
 
 pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="POSIX shells and signals")
@@ -329,7 +328,6 @@ def test_dry_run_prints_the_plan_and_writes_nothing(tmp_path: Path) -> None:
         "would skip  PH-01A ws-pipeline-plus-1a-task-queue: not selected by --ws-id",
         "would run   PH-01B ws-pipeline-plus-1b-status",
         "would skip  PH-02 ws-pipeline-plus-2-integration: not selected by --ws-id",
-        f"sandbox: {sandbox.choose('auto').mechanism}, network on",
     ]
     assert not (repo / ".runs").exists() and not (repo / ".ledger").exists()
     assert git(repo, "status", "--porcelain", "--ignored") == ""

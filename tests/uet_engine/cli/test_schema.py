@@ -56,8 +56,6 @@ CHANGES_SINCE_V1_0_0 = [
     "(compared with what it resolves to)",
     'error_event.schema.json#/properties/error_type: compatible: inline schema replaced by $ref "#/$defs/ErrorType" '
     "(compared with what it resolves to)",
-    'error_event.schema.json#/properties/error_type/enum: compatible: enum widened: added "environment", '
-    '"secret_leak" (via #/$defs/ErrorType)',
     'error_event.schema.json#/properties/fingerprint: compatible: optional property "fingerprint" added',
     'common.schema.json#/$defs/OperationKind/pattern: compatible: pattern widened: "^[A-Z][A-Z0-9]*(-[A-Z0-9]+)*$" '
     "kept as the first alternative",
@@ -77,7 +75,8 @@ CHANGES_SINCE_V1_0_0 = [
     'step_attempt.schema.json#/properties/kind/enum: compatible: enum widened: added "fix", "pre_flight"',
     'error_event.schema.json#/properties/workstream_id: compatible: property "workstream_id" is no longer required',
     'error_event.schema.json#/properties/error_type/enum: compatible: enum widened: added "artifact_missing", '
-    '"fix_loop_stopped", "hook_failed", "hook_timeout", "plugin_failed", "preflight_failed" (via #/$defs/ErrorType)',
+    '"environment", "fix_loop_stopped", "hook_failed", "hook_timeout", "plugin_failed", "preflight_failed", '
+    '"secret_leak" (via #/$defs/ErrorType)',
     # the sandbox, tamper evidence and counts
     'phase_spec.schema.json#/properties/no_network: compatible: optional property "no_network" added',
     'run_event.schema.json#/properties/prev_sha256: compatible: optional property "prev_sha256" added',

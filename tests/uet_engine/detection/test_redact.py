@@ -155,3 +155,12 @@ def test_a_small_capture_is_the_whole_output_capped_as_before() -> None:
     capture.feed(b"A" * 50 + b"B" * 50)
     assert capture.complete and capture.texts() == ["A" * 50 + "B" * 50]
     assert capture.stored(Redactor.for_values([]), limit=20) == cap("A" * 50 + "B" * 50, 20)
+
+
+def test_a_complete_capture_larger_than_the_cap_keeps_its_true_ends() -> None:
+    """Head full, a short tail: the kept tail reaches back into the head, as ``cap`` of the whole would."""
+    data = b"A" * 100 + b"B" * 100 + b"C" * 5
+    capture = Capture(window=180)
+    capture.feed(data)
+    assert capture.complete
+    assert capture.stored(Redactor.for_values([]), limit=20) == cap(data.decode(), 20)

@@ -220,8 +220,8 @@ def test_a_fix_step_that_repairs_the_code_makes_the_check_pass_on_its_second_try
     spec = phase("PH-A", [], [], modify=["core/calc.py"], acceptance={"sh": [PYTEST]})
     spec["on_failure"] = {"steps": [step(fix)], "max_fix_attempts": 2}
     write(tmp_path / "specs", spec)
-    saved = tmp_path / "failure.json"
-    done = uet(repo, "run", str(tmp_path / "specs"), env={"SAVE_TO": str(saved)})
+    saved = tmp_path / "failure.json"  # written outside the worktree by the fix step: no sandbox for this one
+    done = uet(repo, "run", str(tmp_path / "specs"), "--sandbox", "off", env={"SAVE_TO": str(saved)})
     assert done.code == 0, done.stdout + done.stderr
     assert tries(repo) == [
         ("ws-ph-a", "acceptance/0", 1, False),
