@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import base64
 import re
+from collections import deque
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from fnmatch import fnmatchcase
@@ -170,56 +171,82 @@ def decode(data: bytes) -> str:
 class Capture:
     """One output stream as it arrives: its first and last ``window`` bytes and its size, nothing more.
 
-    So a command printing 200 MB costs the engine a few MB. ``complete`` says whether nothing was
-    dropped in between (then ``texts`` is the whole output).
+    So a command printing 200 MB costs the engine a few MB. The bytes are kept as the chunks they arrived
+    in (whole chunks are dropped from the front of the tail), so no large buffer is ever reallocated:
+    with two reader threads, repeated multi-megabyte reallocations fragment the heap and the process keeps
+    that memory. ``complete`` says whether nothing was dropped (then ``texts`` is the whole output).
     """
 
     def __init__(self, window: int = MATCH_WINDOW) -> None:
         self.window = window
-        self.head = bytearray()
-        self.tail = bytearray()
+        self._head: list[bytes] = []
+        self._head_size = 0
+        self._tail: deque[bytes] = deque()
+        self._tail_size = 0
         self.total = 0
 
     def feed(self, chunk: bytes) -> None:
         self.total += len(chunk)
-        room = self.window - len(self.head)
+        room = self.window - self._head_size
         if room > 0:
-            self.head += chunk[:room]
+            part = chunk[:room]
+            self._head.append(part)
+            self._head_size += len(part)
             chunk = chunk[room:]
         if chunk:
-            self.tail += chunk
-            if len(self.tail) > 2 * self.window:  # trimmed in bulk: amortised linear
-                del self.tail[: len(self.tail) - self.window]
+            self._tail.append(chunk)
+            self._tail_size += len(chunk)
+            while self._tail_size - len(self._tail[0]) >= self.window:
+                self._tail_size -= len(self._tail.popleft())
 
     @property
     def complete(self) -> bool:
-        return self.total <= len(self.head) + min(len(self.tail), self.window)
+        return self.total == self._head_size + self._tail_size
+
+    def _prefix(self, size: int) -> bytes:
+        """The first ``size`` bytes kept (of the head, then the tail when complete)."""
+        out, left = [], size
+        for chunk in (*self._head, *self._tail):
+            if left <= 0:
+                break
+            out.append(chunk[:left])
+            left -= len(chunk)
+        return b"".join(out)
+
+    def _suffix(self, size: int) -> bytes:
+        """The last ``size`` bytes kept (of the tail, reaching back into the head when the tail is shorter)."""
+        out: list[bytes] = []
+        left = size
+        for chunk in reversed((*self._head, *self._tail)):
+            if left <= 0:
+                break
+            out.append(chunk[-left:])
+            left -= len(chunk)
+        return b"".join(reversed(out))
 
     def data(self) -> bytes:
         """The whole output when ``complete``; else the head and the tail, back to back."""
-        return bytes(self.head) + bytes(self.tail[-self.window :] if self.tail else b"")
+        return b"".join(self._head) + b"".join(self._tail)
 
     def texts(self) -> list[str]:
         """The text a success pattern is searched in: the whole output, or its head and its tail apart."""
         if self.complete:
             return [decode(self.data())]
-        return [decode(bytes(self.head)), decode(bytes(self.tail[-self.window :]))]
+        tail = b"".join(self._tail)
+        return [decode(b"".join(self._head)), decode(tail[len(tail) - self.window :])]
 
     def stored(self, redact: Redactor, limit: int = DEFAULT_OUTPUT_LIMIT) -> str:
-        """Redacted and capped text for the records (``cap`` of the whole when it is complete).
+        """Redacted and capped text for the records (``cap`` of the whole when it is small).
 
-        Past the window only the bytes near what is kept are decoded and redacted: ``half`` of each end plus
-        a margin longer than any secret form or URL password, so a secret cut by the cap is still masked whole.
+        Otherwise only the bytes near what is kept are decoded and redacted: ``half`` of each end plus a
+        margin longer than any secret form or URL password, so a secret cut by the cap is still masked whole.
         """
         if self.complete and self.total <= 2 * limit:
             return cap(redact(decode(self.data())), limit)
         half = limit // 2
-        margin = max(redact.longest, 2048) + 2048
-        head = redact(decode(bytes(self.head[: half + margin]))).encode("utf-8")[:half].decode("utf-8", errors="ignore")
-        need = half + margin
-        short = need - len(self.tail)  # a short tail is continued by the end of the head (no gap: complete)
-        end = bytes(self.tail[-need:]) if short <= 0 else bytes(self.head[len(self.head) - short :]) + bytes(self.tail)
-        tail_data = redact(decode(end)).encode("utf-8")
+        need = half + max(redact.longest, 2048) + 2048
+        head = redact(decode(self._prefix(need))).encode("utf-8")[:half].decode("utf-8", errors="ignore")
+        tail_data = redact(decode(self._suffix(need))).encode("utf-8")
         tail = tail_data[len(tail_data) - half :].decode("utf-8", errors="ignore")
         omitted = self.total - len(head.encode("utf-8")) - len(tail.encode("utf-8"))
         return _marked(head, omitted, tail)
