@@ -250,11 +250,14 @@ def test_200_mb_of_output_stays_small_in_memory(tmp_path: Path) -> None:
         "r = ExecutionRequest(operation_kind='EXEC-TEST', tool='sh',"
         " run='head -c 209715200 /dev/zero | tr \"\\\\0\" x',"
         " file_scope=FileScope(create=[], modify=[], read_only=[]), tools_used=['sh'], context={});"
+        "before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss;"
         "res = execute(r, Path(sys.argv[1]));"
-        "print(res.stdout_bytes, len(res.stdout), resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)"
+        "print(res.stdout_bytes, len(res.stdout), resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, before)"
     )
     done = subprocess.run([sys.executable, "-c", code, str(tmp_path)], capture_output=True, text=True, check=True)
-    total, stored, peak_kib = (int(x) for x in done.stdout.split())
+    total, stored, peak_kib, before_kib = (int(x) for x in done.stdout.split())
     assert total == 200 * 1024 * 1024
     assert stored < 70 * 1024
-    assert peak_kib < 100 * 1024, f"peak {peak_kib} KiB"
+    # What the output adds to the process (its imports alone vary with what the environment has installed:
+    # about 25 MB here, more when a test has put packages with entry points beside the engine).
+    assert peak_kib - before_kib < 50 * 1024, f"peak {peak_kib} KiB, {before_kib} KiB after the imports"
