@@ -40,9 +40,8 @@ from uet_engine.execution.records import queued_records
 from uet_engine.execution.selection import Options, Selection, select
 from uet_engine.execution.worker import Finished, Job
 from uet_engine.execution.writer import RunWriter
-from uet_engine.planning.graph import prerequisites_of
 from uet_engine.planning.phase_set import PhaseSet
-from uet_engine.saving import ledger, recovery
+from uet_engine.saving import recovery
 from uet_engine.saving.lock import RunLock
 from uet_engine.saving.store import RunStore
 
@@ -117,9 +116,14 @@ class Coordinator:
         self.env = {**os.environ, "UET_RUN_ID": run_id}
         self.redact = Redactor.for_environment(self.env)
         self.base_commit = ""
+        self.commits: dict[str, str] = {}  # phase -> its success's commit, what its dependants start from
         self.slots: queue.Queue[Path] = queue.Queue()
+        self.carried: set[Path] = set()  # slots left by an earlier run, checked before their first use
         for i in range(options.jobs):
-            self.slots.put(isolation.worktree_path(root, run_id, f"slot-{i}"))
+            slot = isolation.slot_path(root, i)
+            self.slots.put(slot)
+            if slot.exists():
+                self.carried.add(slot)
 
     def _order(self, phases: Iterable[str]) -> list[str]:
         return sorted(phases, key=lambda p: (self.level[p], p))
@@ -134,14 +138,36 @@ class Coordinator:
 
     # -- workers ----------------------------------------------------------------------------------------
 
+    def _parents(self, phase: str) -> list[str]:
+        """The commits a phase starts from: those of its direct prerequisites that succeeded in this run.
+
+        A reused prerequisite made no commit (its changes are in the base); its own prerequisites stand in for it.
+        """
+        found: dict[str, None] = {}
+        seen: set[str] = set()
+        stack = self._order(self.edges.get(phase, []))[::-1]
+        while stack:
+            prerequisite = stack.pop()
+            if prerequisite in seen:
+                continue
+            seen.add(prerequisite)
+            if prerequisite in self.commits:
+                found[self.commits[prerequisite]] = None
+            elif prerequisite in self.selection.reused:
+                stack.extend(self._order(self.edges.get(prerequisite, []))[::-1])
+        return list(found)
+
     def _job(self, phase: str) -> Job:
-        """The job of a phase: the patches of its ancestors that succeeded in this run, in dependency order."""
-        ancestors = prerequisites_of(self.edges, [phase])
-        patches = [ledger.patch_path(self.root, self.patches[p]) for p in self._order(ancestors) if p in self.patches]
+        """The job of a phase: what it starts from, its environment and a free slot."""
         spec = self.specs[phase]
         env = {**self.env, "UET_WORKSTREAM_ID": spec.workstream_id, "UET_PHASE_ID": phase}
         slot = self.slots.get_nowait()  # at most ``jobs`` run at once, so one is always free
-        return Job(self.run_id, spec, self.root, self.base_commit, patches, slot, env, self.live, self.redact)
+        check = slot in self.carried
+        self.carried.discard(slot)
+        parents = self._parents(phase)
+        return Job(
+            self.run_id, spec, self.root, self.base_commit, parents, slot, env, self.live, self.redact, check_slot=check
+        )
 
     def _start(self, phase: str, job: Job) -> None:
         """Hand the job to the executor; its attempts and then its end arrive in the inbox."""
@@ -162,6 +188,8 @@ class Coordinator:
             self.problems.append(landed.problem)
         if landed.entry is not None:
             self.patches[phase] = landed.entry
+            if finished.commit is not None:
+                self.commits[phase] = finished.commit
         self._changed(landed.record)
         return landed.entry is not None
 

@@ -6,18 +6,20 @@ and again when it ends) and, at the end, the returned ``Finished`` message. The 
 
 The order inside a workstream:
 
-1. the worktree is made from the run's base commit plus the patches of the prerequisites that
-   succeeded in this run, in dependency order;
+1. the worktree is a slot reset to the commit the workstream starts from: the run's base commit, or
+   the commit of its one direct prerequisite that succeeded in this run, or the merge of several
+   (``isolation.start_commit``);
 2. the steps run in order; after each, the worktree is staged and the paths it touched recorded;
 3. the file scope is checked against everything the steps touched (a violation fails the workstream
    before any acceptance check runs);
 4. the acceptance checks run in order: ``sh``, then ``python``, then ``powershell``;
-5. the workstream's patch is the diff between the tree it started from and the tree the steps left.
+5. the workstream's patch is the diff between the tree it started from and the tree the steps left,
+   and its commit (that tree on top of the start) is what its dependants start from.
    Acceptance checks verify, they never contribute: files they create (caches, reports) are not part
    of the patch and are not subject to the scope check.
 
 Worktrees are slots: a run keeps one per workstream running at the same time and resets it to a
-pristine state for the next workstream (``isolation.prepare``); the run removes them when it ends.
+pristine state for the next workstream (``isolation.prepare``); slots are kept for the next run.
 """
 
 from __future__ import annotations
@@ -42,7 +44,7 @@ from uet_engine import clock
 from uet_engine.detection.error_codes import ERROR_CODES
 from uet_engine.detection.redact import DEFAULT_OUTPUT_LIMIT, Redactor
 from uet_engine.detection.scope import describe, violations
-from uet_engine.errors import GitError
+from uet_engine.errors import GitError, MergeConflict
 from uet_engine.execution import isolation
 from uet_engine.execution.process import CANCELLED, PWSH_MISSING, SH_MISSING, LiveProcesses, execute
 from uet_engine.states import WorkerStatus
@@ -61,12 +63,13 @@ class Job:
     spec: PhaseSpec
     root: Path
     base_commit: str
-    patches: Sequence[Path]
+    parents: Sequence[str]  # the commits of its direct prerequisites that succeeded in this run, in order
     worktree: Path
     env: Mapping[str, str]
     live: LiveProcesses
     redact: Redactor
     output_limit: int = DEFAULT_OUTPUT_LIMIT
+    check_slot: bool = False  # a slot carried over from an earlier run: confirm it is pristine first
 
 
 @dataclass
@@ -79,6 +82,7 @@ class Finished:
     errors: list[ErrorEvent] = field(default_factory=list)
     patch: bytes = b""
     changes: dict[str, str] = field(default_factory=dict)
+    commit: str | None = None  # on success: the end tree as a commit on top of the start (dependants start here)
 
 
 @dataclass(frozen=True)
@@ -182,7 +186,8 @@ def run_workstream(job: Job, post: Callable[[StepAttempt], None]) -> Finished:
     try:
         return _run(job, path, post)
     except GitError as exc:
-        error = _error(job, "patch_conflict" if "apply" in str(exc) else "internal", str(exc))
+        conflict = isinstance(exc, MergeConflict) or "apply" in str(exc)
+        error = _error(job, "patch_conflict" if conflict else "internal", str(exc))
         return Finished(job.spec.workstream_id, "failed", str(exc), [error])
     except Exception as exc:  # a bug must fail one workstream, not the coordinator
         message = f"internal error: {type(exc).__name__}: {exc}"
@@ -192,7 +197,8 @@ def run_workstream(job: Job, post: Callable[[StepAttempt], None]) -> Finished:
 def _run(job: Job, path: Path, post: Callable[[StepAttempt], None]) -> Finished:
     ws = job.spec.workstream_id
     steps, checks = tasks_of(job.run_id, job.spec)
-    base_tree = isolation.prepare(job.root, path, job.base_commit, job.patches)
+    start = isolation.start_commit(job.root, job.base_commit, job.parents)
+    base_tree = isolation.prepare(job.root, path, start, check=job.check_slot)
     tree = base_tree
     step_changes: dict[str, str] = {}
 
@@ -236,4 +242,5 @@ def _run(job: Job, path: Path, post: Callable[[StepAttempt], None]) -> Finished:
         result = run_task(task)
         if not result.success:
             return _failure(job, task, result)
-    return Finished(ws, "succeeded", None, [], isolation.diff(path, base_tree, tree), changes)
+    commit = start if tree == base_tree else isolation.commit_result(path, tree, start)
+    return Finished(ws, "succeeded", None, [], isolation.diff(path, base_tree, tree), changes, commit)

@@ -52,6 +52,16 @@ def make_repo(path: Path, files: Mapping[str, str] | None = None) -> Path:
     return path
 
 
+def assert_only_slots_left(repo: Path) -> None:
+    """What a run leaves of its worktrees: its slots, kept for the next run, and nothing else."""
+    base = repo / ".runs" / "worktrees"
+    listed = [line.removeprefix("worktree ") for line in git(repo, "worktree", "list", "--porcelain").splitlines()]
+    worktrees = sorted(Path(line) for line in listed if line.startswith("/"))
+    slots = sorted(p for p in base.iterdir()) if base.exists() else []
+    assert worktrees == sorted([repo, *slots])
+    assert all(p.name.startswith("slot-") for p in slots)
+
+
 def uet(repo: Path, *args: str, env: Mapping[str, str] | None = None) -> Done:
     """``python -m uet_engine ARGS`` in ``repo``; never a traceback."""
     done = subprocess.run(
@@ -175,9 +185,8 @@ def test_example_set_end_to_end(tmp_path: Path) -> None:
     assert "2 passed" in tests.stdout
     assert_verify_passes(repo)
     assert_every_record_validates(repo)
-    # Nothing left behind: no worktree, no worktree folder.
-    assert git(repo, "worktree", "list", "--porcelain").count("worktree ") == 1
-    assert not (repo / ".runs" / "worktrees").exists()
+    # Nothing left behind but the slots the next run reuses.
+    assert_only_slots_left(repo)
     # The patches, applied in order to the starting commit, rebuild the final tree.
     rebuilt = tmp_path / "rebuilt"
     rebuild_from_patches(repo, run_id, rebuilt)
@@ -451,8 +460,7 @@ def test_kill_9_mid_run_is_recovered_by_the_next_run(tmp_path: Path) -> None:
     assert list((repo / ".runs" / "pgroups").iterdir()) == []
     assert statuses(repo, run1) == {"ws-ph-a": "succeeded", "ws-ph-s": "crashed", "ws-ph-t": "crashed"}
     assert [e["event_type"] for e in rows(repo, "run_events") if e["run_id"] == run1].count("run_crashed") == 1
-    assert git(repo, "worktree", "list", "--porcelain").count("worktree ") == 1
-    assert not (repo / ".runs" / "worktrees" / run1).exists()
+    assert_only_slots_left(repo)
     assert tracked_and_untracked(repo) == ["README.md", "a.txt", "s.txt", "t.txt"]
     assert_verify_passes(repo)
     assert_every_record_validates(repo)

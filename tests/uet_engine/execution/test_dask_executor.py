@@ -20,8 +20,8 @@ import uet_contracts
 from tests.conftest import EXAMPLES
 from tests.uet_engine.cli.test_run import (
     assert_every_record_validates,
+    assert_only_slots_left,
     assert_verify_passes,
-    git,
     make_repo,
     only_run_id,
     phase,
@@ -92,8 +92,7 @@ def test_example_set_on_dask_matches_a_local_run(tmp_path: Path, address: str) -
     # Default --jobs is the cluster's two threads.
     started = next(e for e in rows(on_dask, "run_events") if e["event_type"] == "run_started")
     assert started["message"].endswith(", 2 at once")
-    assert git(on_dask, "worktree", "list", "--porcelain").count("worktree ") == 1
-    assert not (on_dask / ".runs" / "worktrees").exists()
+    assert_only_slots_left(on_dask)
 
     local = make_repo(tmp_path / "local")
     assert uet(local, "run", str(EXAMPLES / "phases"), "--jobs", "2").code == 0
@@ -193,7 +192,7 @@ def test_a_worker_that_cannot_see_the_repository_fails_the_workstream_clearly(tm
         spec=uet_contracts.load(path, PhaseSpec),
         root=missing,
         base_commit="0" * 40,
-        patches=[],
+        parents=[],
         worktree=missing / ".runs" / "worktrees" / "slot-0",
         env={},
         live=LiveProcesses(),
