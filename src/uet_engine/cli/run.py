@@ -1,4 +1,5 @@
-"""``uet run SPECS_DIR [--repo DIR] [--init] [--ws-id ID]… [--no-deps] [--jobs N] [--dry-run] [--resume RUN_ID]``.
+"""``uet run SPECS_DIR [--repo DIR] [--init] [--ws-id ID]… [--no-deps] [--jobs N] [--dry-run]``
+``[--resume RUN_ID] [--force]``.
 
 Plans the phase specs under SPECS_DIR, then runs the workstreams in dependency order, up to N at once,
 each in its own git worktree of DIR (default: the current folder, which must be a git repository
@@ -8,6 +9,11 @@ recorded in DIR/.runs/uet.sqlite, DIR/.runs/audit.jsonl and DIR/.ledger/patches/
 --ws-id ID runs that workstream and, unless --no-deps, its prerequisites that have not succeeded in an
 earlier run. --resume RUN_ID reruns what in that run did not succeed, reusing its successes.
 --dry-run prints the levels, what would run and why anything is left out, and writes nothing.
+
+A workstream whose last success ran the same spec on the same inputs (its file-scope files and its
+prerequisites' results, see docs/guides/incremental-runs.md) is up to date: it is recorded as reused
+from that run with reason "up to date" and does not run; what changed and its dependants run. A second
+run of an unchanged set runs nothing, exits 0 and writes no patch. --force runs everything.
 
 --dask-scheduler ADDRESS runs each workstream as a task on that existing Dask cluster instead of on
 local threads (needs the dask extra). This process stays the only writer of the records and the tree;
@@ -59,6 +65,7 @@ def register(subparsers: Subparsers) -> None:
         help="make DIR a git repository with a first commit when it is not one yet (created if missing)",
     )
     parser.add_argument("--dry-run", action="store_true", help="print what would run; write nothing")
+    parser.add_argument("--force", action="store_true", help="run every selected workstream, even one up to date")
     parser.add_argument("--resume", metavar="RUN_ID", help="rerun what did not succeed in RUN_ID, reuse its successes")
     parser.add_argument(
         "--dask-scheduler",
@@ -97,7 +104,11 @@ def run(args: argparse.Namespace) -> int:
         return exc.exit_code
     sys.stderr.write("".join(problem.format() + "\n" for problem in phase_set.warnings))
     options = Options(
-        ws_ids=args.ws_ids, no_deps=args.no_deps, jobs=args.jobs or os.cpu_count() or 1, resume=args.resume
+        ws_ids=args.ws_ids,
+        no_deps=args.no_deps,
+        jobs=args.jobs or os.cpu_count() or 1,
+        resume=args.resume,
+        force=args.force,
     )
     if args.dry_run:
         sys.stdout.write("".join(line + "\n" for line in plan_lines(phase_set, options, root)))

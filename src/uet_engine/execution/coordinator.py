@@ -30,7 +30,7 @@ from types import FrameType
 from uet_contracts import PatchLedgerEntry, RunRecord, StepAttempt
 from uet_engine import clock
 from uet_engine.detection.redact import Redactor
-from uet_engine.execution import isolation
+from uet_engine.execution import inputs, isolation
 from uet_engine.execution.executors import Executor, LocalExecutor
 from uet_engine.execution.orphans import GroupRegistry
 from uet_engine.execution.process import LiveProcesses
@@ -99,6 +99,8 @@ class Coordinator:
     ) -> None:
         self.root = root
         self.specs = phase_set.specs
+        self.phase_set = phase_set
+        self.key_scopes = inputs.key_scopes(phase_set)
         self.selection = selection
         self.options = options
         self.store = store
@@ -166,7 +168,17 @@ class Coordinator:
         self.carried.discard(slot)
         parents = self._parents(phase)
         return Job(
-            self.run_id, spec, self.root, self.base_commit, parents, slot, env, self.live, self.redact, check_slot=check
+            self.run_id,
+            spec,
+            self.root,
+            self.base_commit,
+            parents,
+            slot,
+            env,
+            self.live,
+            self.redact,
+            check_slot=check,
+            key_scope=self.key_scopes[phase],
         )
 
     def _start(self, phase: str, job: Job) -> None:
@@ -183,11 +195,15 @@ class Coordinator:
         if finished.status != "succeeded":
             self._changed(self.writer.failed(finished.workstream_id, finished.status, finished.reason, finished.errors))
             return False
-        landed = self.writer.succeeded(phase, finished, self.base_commit)
+        key = None
+        if finished.scope_sha256 is not None:
+            key = inputs.key(finished.scope_sha256, self.selection.prerequisite_keys(self.phase_set, phase))
+        landed = self.writer.succeeded(phase, finished, self.base_commit, key)
         if landed.problem is not None:
             self.problems.append(landed.problem)
         if landed.entry is not None:
             self.patches[phase] = landed.entry
+            self.selection.keys[phase] = key
             if finished.commit is not None:
                 self.commits[phase] = finished.commit
         self._changed(landed.record)
@@ -284,7 +300,7 @@ def execute_run(
         GroupRegistry(root).kill_leftovers()
         recovery.mark_crashed(store)
         isolation.clean_stale(root)
-        selection = select(phase_set, options, store)
+        selection = select(phase_set, options, store, root)
         coordinator = Coordinator(root, phase_set, selection, options, store, reporter, run_id, executor)
         try:
             return coordinator.run()

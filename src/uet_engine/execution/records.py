@@ -13,13 +13,8 @@ from datetime import datetime
 from uet_contracts import AuditEvent, AuditOutcome, ErrorEvent, PatchLedgerEntry, PhaseSpec, RunRecord
 from uet_engine import clock
 from uet_engine.detection.error_codes import ERROR_CODES
-from uet_engine.execution.selection import Reuse
-from uet_engine.saving import codec, ledger
-
-
-def spec_sha256(spec: PhaseSpec) -> str:
-    """SHA-256 of the spec's canonical JSON (the form the store writes: keys sorted, no whitespace)."""
-    return ledger.sha256_of(codec.encode(spec).encode("utf-8"))
+from uet_engine.execution.inputs import spec_sha256
+from uet_engine.execution.selection import UP_TO_DATE, Reuse
 
 
 def queued_records(
@@ -48,6 +43,8 @@ def queued_records(
                 spec_sha256=spec_sha256(spec),
                 patch_id=reuse.record.patch_id if reuse else None,
                 reused_from=(reuse.record.reused_from or reuse.record.run_id) if reuse else None,
+                reason=UP_TO_DATE if reuse and reuse.up_to_date else None,
+                inputs_sha256=reuse.record.inputs_sha256 if reuse else None,
             )
         )
     return records

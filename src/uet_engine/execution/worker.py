@@ -45,7 +45,7 @@ from uet_engine.detection.error_codes import ERROR_CODES
 from uet_engine.detection.redact import DEFAULT_OUTPUT_LIMIT, Redactor
 from uet_engine.detection.scope import describe, violations
 from uet_engine.errors import GitError, MergeConflict
-from uet_engine.execution import isolation
+from uet_engine.execution import inputs, isolation
 from uet_engine.execution.process import CANCELLED, PWSH_MISSING, SH_MISSING, LiveProcesses, execute
 from uet_engine.states import WorkerStatus
 
@@ -70,6 +70,7 @@ class Job:
     redact: Redactor
     output_limit: int = DEFAULT_OUTPUT_LIMIT
     check_slot: bool = False  # a slot carried over from an earlier run: confirm it is pristine first
+    key_scope: inputs.KeyScope = field(default_factory=inputs.KeyScope)  # the files of its inputs key (inputs.py)
 
 
 @dataclass
@@ -83,6 +84,7 @@ class Finished:
     patch: bytes = b""
     changes: dict[str, str] = field(default_factory=dict)
     commit: str | None = None  # on success: the end tree as a commit on top of the start (dependants start here)
+    scope_sha256: str | None = None  # on success: the digest of its file-scope files in that tree (inputs.py)
 
 
 @dataclass(frozen=True)
@@ -243,4 +245,5 @@ def _run(job: Job, path: Path, post: Callable[[StepAttempt], None]) -> Finished:
         if not result.success:
             return _failure(job, task, result)
     commit = start if tree == base_tree else isolation.commit_result(path, tree, start)
-    return Finished(ws, "succeeded", None, [], isolation.diff(path, base_tree, tree), changes, commit)
+    scope = inputs.scope_digest(inputs.tree_blobs(path, tree, job.key_scope.include), job.key_scope)
+    return Finished(ws, "succeeded", None, [], isolation.diff(path, base_tree, tree), changes, commit, scope)

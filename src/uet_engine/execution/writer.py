@@ -116,8 +116,8 @@ class RunWriter:
                 self.store.event(self.run_id, "scope_violation", workstream_id=workstream_id, message=error.message)
         return self.store.transition(self.run_id, workstream_id, status, reason=reason)
 
-    def succeeded(self, phase: str, finished: Finished, base_commit: str) -> Landed:
-        """Record a success and land its patch in the user's tree, in the order of the module docstring."""
+    def succeeded(self, phase: str, finished: Finished, base_commit: str, inputs_sha256: str | None = None) -> Landed:
+        """Record a success (with its inputs key) and land its patch in the user's tree, in the module doc's order."""
         ws = finished.workstream_id
         entry = ledger.write_patch(
             self.root,
@@ -141,7 +141,9 @@ class RunWriter:
             why = f"its patch {entry.path} does not apply to the working tree (changed during the run?)"
             record = self.failed(ws, "failed", why, [patch_conflict(self.run_id, phase, entry, why)])
             return Landed(record, None)
-        record = self.store.transition(self.run_id, ws, "succeeded", patch_id=entry.patch_id)
+        record = self.store.transition(
+            self.run_id, ws, "succeeded", patch_id=entry.patch_id, inputs_sha256=inputs_sha256
+        )
         try:
             isolation.apply_to_tree(self.root, patch)
         except GitError as exc:  # the tree changed between the check and now

@@ -10,6 +10,7 @@ they never deadlock on a lock upgrade, and a status change commits in the same t
 
 from __future__ import annotations
 
+import json
 import sqlite3
 import threading
 from collections.abc import Iterator
@@ -33,17 +34,18 @@ from uet_contracts import (
 )
 from uet_engine import clock
 from uet_engine.errors import IllegalTransition, SavingInvariantError, StoreError, StoreMissing
-from uet_engine.saving import codec, ledger
+from uet_engine.saving import codec, ledger, migrations
 from uet_engine.saving.audit import AuditLog
 from uet_engine.states import AUDIT_FOR_STATUS, ENTRY_STATUS, FINAL_STATUSES, IN_FLIGHT_STATUSES, TRANSITIONS, may_enter
 
 T = TypeVar("T")
 
 STORE_FILE = Path(".runs") / "uet.sqlite"
-SCHEMA_VERSION: Final = 1
+SCHEMA_VERSION: Final = migrations.CURRENT  # an older store is migrated when opened (saving/migrations.py)
 BUSY_TIMEOUT_MS: Final = 10_000
 
-_DDL = """
+_DDL = (
+    """
 CREATE TABLE IF NOT EXISTS uet_runs (
     run_id TEXT NOT NULL,
     workstream_id TEXT NOT NULL,
@@ -63,8 +65,6 @@ CREATE TABLE IF NOT EXISTS step_attempts (
     record TEXT NOT NULL,
     UNIQUE (run_id, workstream_id, kind, idx, attempt)
 );
--- No secondary index on run_events: each index adds a B-tree page to every single-row commit (measured
--- 20 -> 33 us per insert), and the timeline is written on the hot path but read only by show and verify.
 CREATE TABLE IF NOT EXISTS run_events (
     seq INTEGER PRIMARY KEY,
     run_id TEXT NOT NULL,
@@ -93,6 +93,8 @@ CREATE TABLE IF NOT EXISTS error_events (
 );
 CREATE INDEX IF NOT EXISTS error_events_by_run ON error_events (run_id, workstream_id);
 """
+    + migrations.RUNS_DDL
+)
 
 # Tables in the order verify reads them, with the contract each ``record`` column holds.
 TABLES: Final[dict[str, type]] = {
@@ -195,7 +197,10 @@ class RunStore:
                 # Idempotent DDL in one transaction: two processes creating the store at once both succeed.
                 db.executescript(f"BEGIN IMMEDIATE;{_DDL}PRAGMA user_version = {SCHEMA_VERSION};COMMIT;")
             elif version != SCHEMA_VERSION:
-                raise StoreError(f"{path}: store schema version {version}, this uet reads version {SCHEMA_VERSION}")
+                try:
+                    migrations.migrate(db, version)
+                except ValueError as exc:
+                    raise StoreError(f"{path}: {exc}") from None
         except sqlite3.DatabaseError as exc:
             db.close()
             raise StoreError(f"{path}: not a usable run store: {exc}") from None
@@ -284,6 +289,9 @@ class RunStore:
         """
         audits: list[AuditEvent] = []
         with self._writing() as db:
+            if records:
+                started = migrations.started_text(min(record.created_at for record in records))
+                db.execute("INSERT OR IGNORE INTO runs (run_id, started_at) VALUES (?, ?)", (run_id, started))
             for record in records:
                 if record.run_id != run_id:
                     raise StoreError(f"{record.workstream_id}: record belongs to {record.run_id}, not {run_id}")
@@ -338,6 +346,7 @@ class RunStore:
         patch_id: str | None = None,
         message: str | None = None,
         at: datetime | None = None,
+        inputs_sha256: str | None = None,
     ) -> RunRecord:
         """Moves a workstream to ``to_status`` and records the ``state_changed`` event in the same transaction.
 
@@ -361,6 +370,7 @@ class RunStore:
                 updated_at=at,
                 reason=reason if reason is not None else current.reason,
                 patch_id=patch_id if patch_id is not None else current.patch_id,
+                inputs_sha256=inputs_sha256 if inputs_sha256 is not None else current.inputs_sha256,
             )
             if to_status == "running":
                 updated = replace(updated, started_at=at)
@@ -529,6 +539,27 @@ class RunStore:
     def _query(self, sql: str, params: tuple[Any, ...], cls: type[T]) -> list[T]:
         with self._mutex:
             return self._decoded(self._db, sql, params, cls)
+
+    def select_rows(self, sql: str, params: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+        """Plain rows of a read-only query (for ``saving.history``, which reads key columns, not records)."""
+        with self._mutex:
+            return self._db.execute(sql, params).fetchall()
+
+    def prune(self, run_ids: list[str]) -> list[PatchLedgerEntry]:
+        """Deletes every row of ``run_ids`` in one transaction; returns their patch entries (the caller removes
+        the files afterwards: a crash in between leaves a file no row names, never a row without its file)."""
+        ids = json.dumps(run_ids)
+        entries = self._query(
+            "SELECT record FROM patch_ledger WHERE run_id IN (SELECT value FROM json_each(?)) ORDER BY id",
+            (ids,),
+            PatchLedgerEntry,
+        )
+        with self._writing() as db:
+            for table in ("uet_runs", "step_attempts", "run_events", "patch_ledger", "error_events", "runs"):
+                db.execute(f"DELETE FROM {table} WHERE run_id IN (SELECT value FROM json_each(?))", (ids,))
+        self._last_seq = None
+        self._decoded_records.clear()
+        return entries
 
     def run_ids(self) -> list[str]:
         """Every run in the store that queued workstreams, newest first (by when it queued them)."""
