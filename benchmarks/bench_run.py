@@ -57,8 +57,11 @@ def make_repo(root: Path, files: int = FILES) -> Path:
     return repo
 
 
-def make_specs(root: Path, count: int, *, chain: bool = False, writing: bool = False, name: str = "specs") -> Path:
-    """``count`` no-op workstreams; ``chain``: each depends on the one before; ``writing``: each writes one file."""
+def make_specs(
+    root: Path, count: int, *, chain: bool = False, width: int = 1, writing: bool = False, name: str = "specs"
+) -> Path:
+    """``count`` no-op workstreams; ``chain``: each depends on the one ``width`` before (``width`` chains);
+    ``writing``: each writes one file."""
     specs = root / name
     specs.mkdir()
     for i in range(count):
@@ -73,8 +76,8 @@ def make_specs(root: Path, count: int, *, chain: bool = False, writing: bool = F
             "steps": [{"operation_kind": "EXEC-NOOP", "tool": "sh", "run": "true"}],
             "acceptance": {"sh": ["true"]},
         }
-        if chain and i:
-            spec["depends_on"] = [f"PH-{i - 1:04d}"]
+        if chain and i >= width:
+            spec["depends_on"] = [f"PH-{i - width:04d}"]
         if writing:
             spec["file_scope"] = {"create": [out], "modify": [], "read_only": []}
             spec["steps"] = [{"operation_kind": "EXEC-WRITE", "tool": "sh", "run": f"mkdir -p out && echo {i} > {out}"}]

@@ -34,11 +34,11 @@ TRANSITIONS: Final[Mapping[RunStatus, frozenset[RunStatus]]] = {
 FINAL_STATUSES: Final[tuple[RunStatus, ...]] = tuple(s for s in STATUSES if s not in TRANSITIONS)
 IN_FLIGHT_STATUSES: Final[tuple[RunStatus, ...]] = tuple(s for s in STATUSES if s in TRANSITIONS)
 
-# What a worker reports when a workstream's own tasks are over. The coordinator alone decides the other
-# final states: skipped (a prerequisite did not succeed) and crashed (found by recovery). Where a worker's
-# status reaches a ``RunStatus`` parameter, mypy checks these values are the schema's; a test checks
-# they are final.
-WorkerStatus = Literal["succeeded", "failed", "cancelled"]
+# What a worker reports when a workstream's own tasks are over: crashed when the process running it died
+# (a Dask worker lost in the middle). The coordinator alone decides skipped (a prerequisite did not
+# succeed), and recovery finds the crashes of the engine itself. Where a worker's status reaches a
+# ``RunStatus`` parameter, mypy checks these values are the schema's; a test checks they are final.
+WorkerStatus = Literal["succeeded", "failed", "cancelled", "crashed"]
 
 
 class AuditLine(NamedTuple):

@@ -16,10 +16,14 @@ from that run with reason "up to date" and does not run; what changed and its de
 run of an unchanged set runs nothing, exits 0 and writes no patch. --force runs everything.
 
 --dask-scheduler ADDRESS runs each workstream as a task on that existing Dask cluster instead of on
-local threads (needs the dask extra). This process stays the only writer of the records and the tree;
-the workers must see DIR at the same path (same machine or a shared filesystem). --jobs defaults to the
-cluster's total threads. A workstream's step progress arrives when it ends, not live. On Ctrl-C/SIGTERM
-waiting tasks are cancelled and running ones are asked to kill their processes (best effort).
+local threads (needs the dask extra); --executor dask without an address starts a LocalCluster of
+--jobs worker processes on this machine. This process stays the only writer of the records and the
+tree. The workers must see DIR at the same path (same machine or a shared filesystem) unless --remote
+URL names a git remote that this machine and every worker can push to and fetch from: the run's
+commits travel through it (docs/guides/dask-cluster.md). --jobs defaults to the cluster's total
+threads. A workstream's step progress arrives when it ends, not live. A worker that dies in the middle
+of a workstream makes it crashed (--resume runs it again). On Ctrl-C/SIGTERM waiting tasks are
+cancelled and running ones are asked to kill their processes (best effort).
 
 Exit 0 when every selected workstream succeeded; 1 when one failed, was skipped, crashed or was
 cancelled, or when the specs have problems (printed as PATH:LINE:COL: JSON-PATH: message, as by
@@ -73,6 +77,19 @@ def register(subparsers: Subparsers) -> None:
         help="run the workstreams on the Dask cluster at ADDRESS (e.g. tcp://127.0.0.1:8786) instead of local "
         "threads; workers must see DIR at the same path; step progress arrives when each workstream ends",
     )
+    parser.add_argument(
+        "--executor",
+        choices=("local", "dask"),
+        default=None,
+        help="where workstreams run: local threads (default), or Dask (a LocalCluster of --jobs worker "
+        "processes unless --dask-scheduler names a cluster)",
+    )
+    parser.add_argument(
+        "--remote",
+        metavar="URL",
+        help="with Dask: a git remote the workers fetch the run's commits from and push theirs to, so they "
+        "need no shared filesystem",
+    )
     parser.set_defaults(handler=run)
 
 
@@ -90,6 +107,11 @@ def run(args: argparse.Namespace) -> int:
         return _usage("--resume reruns the workstreams of that run; it cannot be combined with --ws-id")
     if args.init and args.dry_run:
         return _usage("--init writes a repository; it cannot be combined with --dry-run")
+    if args.executor == "local" and args.dask_scheduler:
+        return _usage("--dask-scheduler runs on Dask; it cannot be combined with --executor local")
+    on_dask = bool(args.dask_scheduler) or args.executor == "dask"
+    if args.remote and not on_dask:
+        return _usage("--remote needs Dask: add --executor dask or --dask-scheduler ADDRESS")
     try:
         if args.init:
             isolation.init_repo(Path(args.repo))
@@ -115,9 +137,13 @@ def run(args: argparse.Namespace) -> int:
         return 0
     with contextlib.ExitStack() as stack:
         executor: Executor | None = None
-        if args.dask_scheduler:
-            dask = stack.enter_context(DaskExecutor.connect(args.dask_scheduler))
-            if args.jobs is None:
+        if on_dask:
+            if args.dask_scheduler:
+                dask = stack.enter_context(DaskExecutor.connect(args.dask_scheduler))
+            else:
+                dask = stack.enter_context(DaskExecutor.local_cluster(options.jobs))
+            dask.remote = args.remote
+            if args.jobs is None and args.dask_scheduler:
                 threads = dask.threads
                 if threads < 1:
                     return _usage(f"the Dask cluster at {args.dask_scheduler} has no workers")
