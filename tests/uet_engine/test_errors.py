@@ -17,6 +17,7 @@ from uet_engine.errors import (
     BackendError,
     EngineError,
     GitError,
+    MergeConflict,
     IllegalTransition,
     LockHeld,
     NotAGitRepo,
@@ -56,6 +57,7 @@ def test_every_error_of_the_family_derives_from_engine_error() -> None:
         PlanError,
         RunRefused,
         GitError,
+        MergeConflict,
         NotAGitRepo,
         BackendError,
         StoreError,
@@ -66,6 +68,7 @@ def test_every_error_of_the_family_derives_from_engine_error() -> None:
     }
     assert all(issubclass(kind, EngineError) for kind in family)
     assert issubclass(StoreMissing, StoreError) and issubclass(SavingInvariantError, StoreError)
+    assert issubclass(MergeConflict, GitError)
 
 
 def _problem() -> Problem:
