@@ -119,6 +119,7 @@ class Coordinator:
         self.redact = Redactor.for_environment(self.env)
         self.base_commit = ""
         self.commits: dict[str, str] = {}  # phase -> its success's commit, what its dependants start from
+        self.trees: dict[str, str] = {}  # commit -> its tree, where known (spares the workers a git call)
         self.slots: queue.Queue[Path] = queue.Queue()
         self.carried: set[Path] = set()  # slots left by an earlier run, checked before their first use
         for i in range(options.jobs):
@@ -167,6 +168,7 @@ class Coordinator:
         check = slot in self.carried
         self.carried.discard(slot)
         parents = self._parents(phase)
+        start_tree = self.trees.get(parents[0] if parents else self.base_commit) if len(parents) < 2 else None
         return Job(
             self.run_id,
             spec,
@@ -179,6 +181,7 @@ class Coordinator:
             self.redact,
             check_slot=check,
             key_scope=self.key_scopes[phase],
+            start_tree=start_tree,
         )
 
     def _start(self, phase: str, job: Job) -> None:
@@ -206,6 +209,8 @@ class Coordinator:
             self.selection.keys[phase] = key
             if finished.commit is not None:
                 self.commits[phase] = finished.commit
+                if finished.tree is not None:
+                    self.trees[finished.commit] = finished.tree
         self._changed(landed.record)
         return landed.entry is not None
 
@@ -214,6 +219,7 @@ class Coordinator:
     def run(self) -> Outcome:
         brought = self.writer.bring_reused_into_tree(self.selection.reused, self._order(self.selection.reused))
         self.base_commit = isolation.snapshot_base(self.root, self.run_id)
+        self.trees[self.base_commit] = isolation.tree_of(self.root, self.base_commit)
         self.reporter.begin(self.run_id, len(self.selection.phases), self.root)
         records = queued_records(
             self.run_id,

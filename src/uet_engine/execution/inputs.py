@@ -25,6 +25,7 @@ differs from their bytes (clean/smudge filters, end-of-line conversion) always l
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import os
 from bisect import bisect_left
@@ -35,7 +36,7 @@ from pathlib import Path
 from uet_contracts import PhaseSpec
 from uet_engine.detection.scope import compile_patterns
 from uet_engine.execution import isolation
-from uet_engine.paths import PathIndex, literal_prefix
+from uet_engine.paths import PathIndex, is_glob, literal_prefix
 from uet_engine.planning.phase_set import PhaseSet
 from uet_engine.saving import codec, ledger
 
@@ -130,6 +131,23 @@ def key(scope: str, prerequisites: Mapping[str, str | None]) -> str:
 
 
 # -- where the blobs come from -------------------------------------------------------------------------
+#
+# A pattern that names one file (no wildcard, not a folder) is hashed straight from the disk, on both
+# sides (the slot right after the steps, the user's tree at the next run): no git call. Folders and
+# globs need a listing: the tree the steps left (``ls-tree``), the user's tracked and untracked files
+# (``ls-files``, not ignored). The same rule on both sides makes the same digest of the same files.
+
+
+def blobs_after_steps(slot: Path, tree: str, patterns: Sequence[str]) -> dict[str, str]:
+    """Path → blob id of the files ``patterns`` match in a slot whose steps left ``tree`` (staged and on disk)."""
+    direct, listed = _direct(slot, patterns)
+    return {**tree_blobs(slot, tree, listed), **direct}
+
+
+def worktree_blobs(root: Path, patterns: Sequence[str]) -> dict[str, str]:
+    """Path → blob id of the user's files that ``patterns`` match, as a slot's ``blobs_after_steps`` would say."""
+    direct, listed = _direct(root, patterns)
+    return {**_listed_worktree(root, listed), **direct}
 
 
 def tree_blobs(cwd: Path, tree: str, patterns: Sequence[str]) -> dict[str, str]:
@@ -146,11 +164,11 @@ def tree_blobs(cwd: Path, tree: str, patterns: Sequence[str]) -> dict[str, str]:
     return {path: blobs[path] for path in matching(sorted(blobs), patterns)}
 
 
-def worktree_blobs(root: Path, patterns: Sequence[str]) -> dict[str, str]:
-    """Path → git blob id of the user's files (tracked and untracked, not ignored) that ``patterns`` can match.
+def _listed_worktree(root: Path, patterns: Sequence[str]) -> dict[str, str]:
+    """The user's files (tracked and untracked, not ignored) that ``patterns`` match, hashed as git does.
 
-    Hashed here as git hashes them (``blob <size>\\0`` + bytes; a symbolic link's target), reading only the
-    files in the folders the patterns name. A tracked file that is missing is left out, as a deletion.
+    Only the files in the folders the patterns name are listed and read. A tracked file that is missing
+    is left out, as a deletion.
     """
     if not patterns:
         return {}
@@ -172,8 +190,29 @@ def worktree_blobs(root: Path, patterns: Sequence[str]) -> dict[str, str]:
     for path in matching(paths, patterns):
         data = _read(root / path)
         if data is not None:
-            blobs[path] = hashlib.new(algorithm, b"blob %d\0" % len(data) + data).hexdigest()
+            blobs[path] = blob_id(data, algorithm)
     return blobs
+
+
+def _direct(root: Path, patterns: Sequence[str]) -> tuple[dict[str, str], list[str]]:
+    """The blobs of the patterns that name one file (read from disk), and the patterns that need a listing."""
+    direct: dict[str, str] = {}
+    listed: list[str] = []
+    for pattern in patterns:
+        name = pattern.lstrip("/")
+        path = root / name
+        if is_glob(name) or name.endswith("/") or (path.is_dir() and not path.is_symlink()):
+            listed.append(pattern)
+            continue
+        data = _read(path)
+        if data is not None:
+            direct[name] = blob_id(data, object_format(root))
+    return direct, listed
+
+
+def blob_id(data: bytes, algorithm: str) -> str:
+    """The id git gives a blob of ``data``."""
+    return hashlib.new(algorithm, b"blob %d\0" % len(data) + data).hexdigest()
 
 
 def _read(path: Path) -> bytes | None:
@@ -185,7 +224,8 @@ def _read(path: Path) -> bytes | None:
         return None
 
 
+@functools.lru_cache(maxsize=256)
 def object_format(root: Path) -> str:
-    """The hash git names objects with in this repository: sha1, or sha256."""
+    """The hash git names objects with in this repository (sha1, or sha256); asked once per folder."""
     found = isolation.git(root, "rev-parse", "--show-object-format", check=False).stdout.decode().strip()
     return found or "sha1"

@@ -71,6 +71,7 @@ class Job:
     output_limit: int = DEFAULT_OUTPUT_LIMIT
     check_slot: bool = False  # a slot carried over from an earlier run: confirm it is pristine first
     key_scope: inputs.KeyScope = field(default_factory=inputs.KeyScope)  # the files of its inputs key (inputs.py)
+    start_tree: str | None = None  # the tree of the base or of its one parent, when the coordinator knows it
 
 
 @dataclass
@@ -85,6 +86,7 @@ class Finished:
     changes: dict[str, str] = field(default_factory=dict)
     commit: str | None = None  # on success: the end tree as a commit on top of the start (dependants start here)
     scope_sha256: str | None = None  # on success: the digest of its file-scope files in that tree (inputs.py)
+    tree: str | None = None  # on success: the tree it left (its commit's tree)
 
 
 @dataclass(frozen=True)
@@ -200,7 +202,8 @@ def _run(job: Job, path: Path, post: Callable[[StepAttempt], None]) -> Finished:
     ws = job.spec.workstream_id
     steps, checks = tasks_of(job.run_id, job.spec)
     start = isolation.start_commit(job.root, job.base_commit, job.parents)
-    base_tree = isolation.prepare(job.root, path, start, check=job.check_slot)
+    known = job.start_tree if len(job.parents) < 2 else None
+    base_tree = isolation.prepare(job.root, path, start, check=job.check_slot, tree=known)
     tree = base_tree
     step_changes: dict[str, str] = {}
 
@@ -240,10 +243,12 @@ def _run(job: Job, path: Path, post: Callable[[StepAttempt], None]) -> Finished:
         reason = "file scope violated: " + "; ".join(describe(changes, problems))
         error = _error(job, "scope_violation", reason, files=list(problems))
         return Finished(ws, "failed", reason, [error], changes=changes)
+    # Before the acceptance checks, which may leave files behind: the key is of what the steps made.
+    scope = inputs.scope_digest(inputs.blobs_after_steps(path, tree, job.key_scope.include), job.key_scope)
     for task in checks:
         result = run_task(task)
         if not result.success:
             return _failure(job, task, result)
     commit = start if tree == base_tree else isolation.commit_result(path, tree, start)
-    scope = inputs.scope_digest(inputs.tree_blobs(path, tree, job.key_scope.include), job.key_scope)
-    return Finished(ws, "succeeded", None, [], isolation.diff(path, base_tree, tree), changes, commit, scope)
+    patch = isolation.diff(path, base_tree, tree)
+    return Finished(ws, "succeeded", None, [], patch, changes, commit, scope, tree)
