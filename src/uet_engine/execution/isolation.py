@@ -192,17 +192,24 @@ def slot_path(root: Path, slot: int) -> Path:
     return root / WORKTREES / f"slot-{slot}"
 
 
+# ``git worktree add`` reads every other worktree's administrative folder; one being made at the same time
+# fails it ("failed to read .git/worktrees/slot-0/commondir"). So this process adds and removes one at a time.
+_WORKTREE_ADMIN = threading.Lock()
+
+
 def add_worktree(root: Path, path: Path, commit: str) -> None:
     """A detached worktree of ``commit`` at ``path``."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    git(root, "worktree", "add", "--detach", "--quiet", str(path), commit)
+    with _WORKTREE_ADMIN:
+        git(root, "worktree", "add", "--detach", "--quiet", str(path), commit)
 
 
 def remove_worktree(root: Path, path: Path) -> None:
     """Remove a worktree and its administrative files, whatever state it is in."""
-    if git(root, "worktree", "remove", "--force", "--force", str(path), check=False).returncode != 0:
-        shutil.rmtree(path, ignore_errors=True)
-        git(root, "worktree", "prune", check=False)
+    with _WORKTREE_ADMIN:
+        if git(root, "worktree", "remove", "--force", "--force", str(path), check=False).returncode != 0:
+            shutil.rmtree(path, ignore_errors=True)
+            git(root, "worktree", "prune", check=False)
 
 
 def _is_slot(path: Path, base: Path) -> bool:
@@ -335,7 +342,8 @@ def prepare(root: Path, path: Path, commit: str, *, check: bool = False, tree: s
     if fresh:
         if path.exists():  # not a worktree git knows (a half-removed one, or something else): clear it
             shutil.rmtree(path, ignore_errors=True)
-            git(root, "worktree", "prune", check=False)
+            with _WORKTREE_ADMIN:
+                git(root, "worktree", "prune", check=False)
         add_worktree(root, path, commit)
     return tree if tree is not None else tree_of(path, commit)
 
