@@ -7,9 +7,13 @@ a report means. Every write goes through its one ``RunWriter`` (``uet_engine.exe
 records are written in one order by one writer and never interleave. What the run holds comes from
 ``uet_engine.execution.selection``; the records themselves are built in ``uet_engine.execution.records``.
 
-A workstream's life: queued → running → succeeded | failed | cancelled, or queued → skipped when a
-prerequisite did not succeed (the reason names it). A reused success whose patch was never applied to
-the tree (the engine died in between) is applied when the run starts.
+A workstream's life: queued → running → succeeded | failed | cancelled (| crashed when a remote worker
+died), or queued → skipped when a prerequisite did not succeed (the reason names it). A reused success
+whose patch was never applied to the tree (the engine died in between) is applied when the run starts;
+an up-to-date one (``selection``) enters the run succeeded and does not run.
+
+What a workstream starts from is the commit of its direct prerequisites' successes in this run (merged
+when there are several; ``isolation.start_commit``), so its cost does not grow with its ancestors.
 
 Interrupts (SIGINT, SIGTERM): every running process group is killed, running workstreams end
 ``cancelled``, queued ones are ``cancelled`` too, and the run finishes its records normally.
