@@ -124,6 +124,7 @@ class Coordinator:
         self.base_commit = ""
         self.commits: dict[str, str] = {}  # phase -> its success's commit, what its dependants start from
         self.trees: dict[str, str] = {}  # commit -> its tree, where known (spares the workers a git call)
+        self.slot_at: dict[Path, str] = {}  # slot -> the commit its last workstream started from, where known
         self.slots: queue.Queue[Path] = queue.Queue()
         self.carried: set[Path] = set()  # slots left by an earlier run, checked before their first use
         for i in range(options.jobs):
@@ -172,7 +173,10 @@ class Coordinator:
         check = slot in self.carried
         self.carried.discard(slot)
         parents = self._parents(phase)
-        start_tree = self.trees.get(parents[0] if parents else self.base_commit) if len(parents) < 2 else None
+        start = (parents[0] if parents else self.base_commit) if len(parents) < 2 else None
+        slot_at = self.slot_at.pop(slot, None)
+        if start is not None:
+            self.slot_at[slot] = start  # a worker never moves its slot's HEAD off the commit it started from
         return Job(
             self.run_id,
             spec,
@@ -185,7 +189,8 @@ class Coordinator:
             self.redact,
             check_slot=check,
             key_scope=self.key_scopes[phase],
-            start_tree=start_tree,
+            start_tree=self.trees.get(start) if start is not None else None,
+            slot_at=slot_at,
         )
 
     def _start(self, phase: str, job: Job) -> None:

@@ -72,6 +72,7 @@ class Job:
     check_slot: bool = False  # a slot carried over from an earlier run: confirm it is pristine first
     key_scope: inputs.KeyScope = field(default_factory=inputs.KeyScope)  # the files of its inputs key (inputs.py)
     start_tree: str | None = None  # the tree of the base or of its one parent, when the coordinator knows it
+    slot_at: str | None = None  # the commit the slot's last workstream started from, when the coordinator knows it
 
 
 @dataclass
@@ -203,7 +204,7 @@ def _run(job: Job, path: Path, post: Callable[[StepAttempt], None]) -> Finished:
     steps, checks = tasks_of(job.run_id, job.spec)
     start = isolation.start_commit(job.root, job.base_commit, job.parents)
     known = job.start_tree if len(job.parents) < 2 else None
-    base_tree = isolation.prepare(job.root, path, start, check=job.check_slot, tree=known)
+    base_tree = isolation.prepare(job.root, path, start, check=job.check_slot, tree=known, at=job.slot_at)
     tree = base_tree
     step_changes: dict[str, str] = {}
 

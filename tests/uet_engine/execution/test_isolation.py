@@ -218,3 +218,32 @@ def test_a_reused_worktree_is_pristine(tmp_path: Path) -> None:
     assert sorted(p.name for p in path.iterdir()) == [".git", ".gitignore", "a.txt"]
     assert (path / "a.txt").read_text() == "a\n"
     assert iso.stage_all(path) == tree
+
+
+@pytest.mark.parametrize("left", ["nothing", "untracked", "modified", "staged", "moved head"])
+def test_a_slot_left_at_the_same_commit_is_made_pristine_whatever_was_left(tmp_path: Path, left: str) -> None:
+    root = make_repo(tmp_path / "r")
+    head = iso.head_commit(root)
+    slot = iso.slot_path(root, 0)
+    tree = iso.prepare(root, slot, head)
+    other = _commit_with(root, 1, head, "other.txt", "o\n")
+    if left == "untracked":
+        (slot / "ignored").mkdir()
+        (slot / "ignored" / "cache").write_text("x\n")
+        (slot / "new.txt").write_text("n\n")
+    elif left == "modified":
+        (slot / "a.txt").write_text("b\n")  # same size as before: only the content tells
+    elif left == "staged":
+        (slot / "a.txt").write_text("staged\n")
+        iso.stage_all(slot)
+        (slot / "a.txt").write_text("a\n")  # the file looks right, the index does not
+    elif left == "moved head":
+        sh(slot, "git", "checkout", "-q", "--detach", other)
+    calls = iso.GIT_TIME.calls
+    assert iso.prepare(root, slot, head, tree=tree, at=head) == tree
+    used = iso.GIT_TIME.calls - calls
+    assert iso.is_pristine(root, slot)
+    assert sh(slot, "git", "rev-parse", "HEAD").strip() == head
+    assert iso.stage_all(slot) == tree
+    # Status and clean when nothing tracked changed; a reset as well otherwise.
+    assert used == (2 if left in ("nothing", "untracked") else 3)
