@@ -124,7 +124,8 @@ class Coordinator:
         self.base_commit = ""
         self.commits: dict[str, str] = {}  # phase -> its success's commit, what its dependants start from
         self.trees: dict[str, str] = {}  # commit -> its tree, where known (spares the workers a git call)
-        self.slot_at: dict[Path, str] = {}  # slot -> the commit its last workstream started from, where known
+        self.slot_at: dict[Path, str] = {}  # slot -> the commit its last workstream left it at unchanged
+        self.dispatched: dict[str, tuple[Path, str | None, str | None]] = {}  # phase -> slot, start commit, tree
         self.slots: queue.Queue[Path] = queue.Queue()
         self.carried: set[Path] = set()  # slots left by an earlier run, checked before their first use
         for i in range(options.jobs):
@@ -174,9 +175,8 @@ class Coordinator:
         self.carried.discard(slot)
         parents = self._parents(phase)
         start = (parents[0] if parents else self.base_commit) if len(parents) < 2 else None
-        slot_at = self.slot_at.pop(slot, None)
-        if start is not None:
-            self.slot_at[slot] = start  # a worker never moves its slot's HEAD off the commit it started from
+        start_tree = self.trees.get(start) if start is not None else None
+        self.dispatched[phase] = (slot, start, start_tree)
         return Job(
             self.run_id,
             spec,
@@ -189,8 +189,8 @@ class Coordinator:
             self.redact,
             check_slot=check,
             key_scope=self.key_scopes[phase],
-            start_tree=self.trees.get(start) if start is not None else None,
-            slot_at=slot_at,
+            start_tree=start_tree,
+            slot_at=self.slot_at.pop(slot, None),
         )
 
     def _start(self, phase: str, job: Job) -> None:
@@ -204,6 +204,11 @@ class Coordinator:
 
     def _finish(self, phase: str, finished: Finished) -> bool:
         """Record a workstream's end; whether it succeeded (its dependants may start)."""
+        slot, start, start_tree = self.dispatched.pop(phase)
+        unchanged = start_tree is not None and finished.tree == start_tree
+        if start is not None and finished.status == "succeeded" and unchanged:
+            # Its steps changed nothing: the slot is still at ``start``, a hint the next job checks with git.
+            self.slot_at[slot] = start
         if finished.status != "succeeded":
             self._changed(self.writer.failed(finished.workstream_id, finished.status, finished.reason, finished.errors))
             return False
