@@ -174,7 +174,9 @@ def snapshot_base(root: Path, run_id: str) -> str:
         temp_index = Path(tmp) / "index"
         env = {"GIT_INDEX_FILE": str(temp_index)}
         if index.exists():
-            shutil.copyfile(index, temp_index)  # keeps git's stat cache: unchanged files are not re-read
+            # copy2 keeps the mtime too: git tells a racily clean entry by comparing it with the index's own mtime,
+            # so a fresh mtime would hide a file changed in the same second as it was staged.
+            shutil.copy2(index, temp_index)  # keeps git's stat cache: unchanged files are not re-read
         else:
             git(root, "read-tree", head, env=env)
         git(root, "add", "-A", "--", *ALL_BUT_ENGINE, env=env)
