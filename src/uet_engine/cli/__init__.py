@@ -16,10 +16,12 @@ from importlib import import_module
 from typing import TYPE_CHECKING, TypeAlias
 
 from uet_contracts import Contract, Problem, contract_named
-from uet_engine.errors import EngineError, PlanError
+from uet_engine.errors import EngineError, PlanError, ProblemsFound
 
-# Subcommand modules, in the order ``uet --help`` lists them.
-COMMANDS = ("validate", "schema", "plan", "run", "runs")
+# Subcommands, in the order ``uet --help`` lists them; each lives in the module of its name, or in the one
+# MODULES names (``import`` is a Python keyword).
+COMMANDS = ("validate", "schema", "import", "plan", "run", "runs", "errors", "patterns", "templates", "new")
+MODULES = {"import": "imports"}
 
 
 if TYPE_CHECKING:
@@ -51,7 +53,10 @@ def command_name(args: argparse.Namespace) -> str:
 
 
 def report_failure(command: str, exc: EngineError) -> int:
-    """Print ``exc`` as the one line a person reads (``uet COMMAND: message``); the exit code it maps to."""
+    """Print ``exc`` as the one line a person reads (``uet COMMAND: message``), after the located problems
+    it carries (one line each); the exit code it maps to."""
+    if isinstance(exc, ProblemsFound):
+        sys.stderr.write("".join(problem.format() + "\n" for problem in exc.problems))
     print(f"uet {command}: {exc}", file=sys.stderr)
     return exc.exit_code
 
@@ -64,6 +69,22 @@ def print_plan_problems(exc: PlanError) -> None:
     sys.stderr.write("".join(problem.format() + "\n" for problem in problems))
 
 
+def print_table(headers: list[str], rows: list[list[str]]) -> None:
+    """A table: rich's on a terminal, plain columns separated by two spaces otherwise."""
+    if sys.stdout.isatty():
+        from rich.console import Console
+        from rich.table import Table
+
+        table = Table(*headers)
+        for row in rows:
+            table.add_row(*row)
+        Console().print(table)
+        return
+    widths = [max(len(cell) for cell in column) for column in zip(headers, *rows, strict=True)]
+    for line in [headers, *rows]:
+        print("  ".join(cell.ljust(width) for cell, width in zip(line, widths, strict=True)).rstrip())
+
+
 def build_parser(only: str | None = None) -> argparse.ArgumentParser:
     """The ``uet`` parser with every subcommand, or with just ``only`` (one module fewer to import each)."""
     parser = argparse.ArgumentParser(
@@ -72,7 +93,7 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
     )
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     for name in COMMANDS if only is None else (only,):
-        import_module(f"uet_engine.cli.{name}").register(subparsers)
+        import_module(f"uet_engine.cli.{MODULES.get(name, name)}").register(subparsers)
     return parser
 
 

@@ -1,9 +1,15 @@
-"""``uet plan SPECS_DIR [-o FILE] [--format json|mermaid|dot] [--check FILE]``: phase specs → DagSnapshot.
+"""``uet plan SPECS_DIR [-o FILE] [--format json|mermaid|dot] [--check FILE] [--repo DIR]``: phase specs → DagSnapshot.
 
 Loads and checks every phase spec under SPECS_DIR, then prints (or writes to FILE, atomically) the
 DagSnapshotV1 as JSON, or the DAG as a Mermaid or Graphviz DOT diagram with the critical path
 highlighted. ``--check FILE`` compares a committed snapshot with the specs instead (ignoring its
-``generated_at``) and names what changed.
+``generated_at``) and names what changed. ``--assume-done PH-…`` declares a phase outside the set done
+(it satisfies the ``external_depends_on`` that name it); the tool profiles steps may name are the built-in
+ones and those of ``--config FILE`` (default: ``uet.config.yaml`` in the current folder, when present).
+
+Acceptance checks written ``verify: NAME`` are filled in from DIR's verification templates (default: the
+current folder; see ``uet templates list``). A step or check that matches an active anti-pattern mined in
+DIR (``uet patterns mine``) is a warning naming the anti-pattern and its recommendation.
 
 Problems and warnings go to stderr as ``PATH:LINE:COL: JSON-PATH: message``; stdout carries only the
 output. Exit 0 planned (or up to date), 1 problems in the set (or a stale snapshot), 2 usage errors
@@ -21,8 +27,11 @@ from pathlib import Path
 import uet_contracts
 from uet_contracts import ContractError, DagSnapshot, Problem
 from uet_engine.cli import Subparsers, add_command, print_plan_problems
+from uet_engine.cli.options import add_planning_options, load_for
 from uet_engine.errors import PlanError
-from uet_engine.planning.phase_set import PhaseSet, load_phase_set
+from uet_engine.patterns import advice
+from uet_engine.patterns.templates import TemplateLibrary
+from uet_engine.planning.phase_set import PhaseSet
 from uet_engine.planning.snapshot import build_snapshot, compare_snapshots
 from uet_engine.planning.views import to_dot, to_mermaid
 from uet_engine.saving.atomic import write_atomic
@@ -43,6 +52,10 @@ def register(subparsers: Subparsers) -> None:
         "--check", metavar="FILE", help="exit 1 when the committed snapshot FILE no longer matches the specs"
     )
     parser.add_argument("--format", choices=FORMATS, default=None, help="output format (default: json)")
+    add_planning_options(parser, "the current folder")
+    parser.add_argument(
+        "--repo", metavar="DIR", default=".", type=Path, help="where templates and mined anti-patterns are (default: .)"
+    )
     parser.set_defaults(handler=run)
 
 
@@ -55,7 +68,11 @@ def run(args: argparse.Namespace) -> int:
         print("uet plan: --format applies to the output; --check writes none", file=sys.stderr)
         return 2
     try:
-        phase_set = load_phase_set(Path(args.specs_dir))
+        phase_set, _ = load_for(args, Path.cwd(), TemplateLibrary(args.repo).resolver())
+    except ContractError as exc:
+        _print(exc.errors)
+        print(f"uet plan: {exc.errors[0].file} is not a valid RepoConfig; nothing written", file=sys.stderr)
+        return 2
     except PlanError as exc:
         print_plan_problems(exc)
         print(
@@ -64,6 +81,7 @@ def run(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return exc.exit_code
+    phase_set.warnings.extend(advice.warnings(phase_set, advice.active_anti_patterns(args.repo)))
     _print(phase_set.warnings)
     snapshot = build_snapshot(phase_set)
     if args.check is not None:

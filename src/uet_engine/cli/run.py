@@ -1,7 +1,8 @@
-"""``uet run SPECS_DIR [--repo DIR] [--init] [--ws-id ID]… [--no-deps] [--jobs N] [--dry-run]``
-``[--resume RUN_ID] [--force]``.
+"""``uet run SPECS_DIR [--repo DIR] [--init] [--ws-id ID]… [--no-deps] [--jobs N] [--dry-run] [--resume RUN_ID]
+[--force] [--hook MODULE:ATTR]… [--hook-budget SECONDS] [--executor local|dask] [--remote URL]``.
 
-Plans the phase specs under SPECS_DIR, then runs the workstreams in dependency order, up to N at once,
+Plans the phase specs under SPECS_DIR (``verify: NAME`` checks filled in from DIR's verification
+templates), then runs the workstreams in dependency order, up to N at once,
 each in its own git worktree of DIR (default: the current folder, which must be a git repository
 with at least one commit; --init makes it one). Succeeded workstreams' patches land in DIR's working tree; everything is
 recorded in DIR/.runs/uet.sqlite, DIR/.runs/audit.jsonl and DIR/.ledger/patches/.
@@ -9,6 +10,10 @@ recorded in DIR/.runs/uet.sqlite, DIR/.runs/audit.jsonl and DIR/.ledger/patches/
 --ws-id ID runs that workstream and, unless --no-deps, its prerequisites that have not succeeded in an
 earlier run. --resume RUN_ID reruns what in that run did not succeed, reusing its successes.
 --dry-run prints the levels, what would run and why anything is left out, and writes nothing.
+A phase whose status is done or complete, or named by --assume-done, is not run and does not hold back
+what depends on it; a phase waiting for a phase outside the set (external_depends_on) is left out until
+that one is declared done with --assume-done. Steps with an AI tool (tool: aider, codex, claude-code,
+copilot, or a profile of DIR/uet.config.yaml or --config FILE) run through its tool profile.
 
 A workstream whose last success ran the same spec on the same inputs (its file-scope files and its
 prerequisites' results, see docs/guides/incremental-runs.md) is up to date: it is recorded as reused
@@ -25,10 +30,17 @@ threads. A workstream's step progress arrives when it ends, not live. A worker t
 of a workstream makes it crashed (--resume runs it again). On Ctrl-C/SIGTERM waiting tasks are
 cancelled and running ones are asked to kill their processes (best effort).
 
+--hook MODULE:ATTR adds a hook (a class or factory called with no arguments, or a hook object) that is
+told of every workstream's start and end, every try's start and completion and every error recorded;
+hooks of the uet.hooks entry points are always added. A hook that raises or takes longer than
+--hook-budget seconds a call (default 2) is recorded as an ErrorEvent and disabled; it never changes an
+outcome. A hook that cannot be loaded is a usage error: nothing runs. A failed workstream shows the
+issues the error plugins found in its output and the last lines of the failing command's output.
+
 Exit 0 when every selected workstream succeeded; 1 when one failed, was skipped, crashed or was
 cancelled, or when the specs have problems (printed as PATH:LINE:COL: JSON-PATH: message, as by
 ``uet plan``); 2 for usage errors: unreadable specs, an unknown workstream or run, a folder that is not a
-git repository, or another ``uet run`` holding the repository.
+git repository, a --hook that cannot be loaded, or another ``uet run`` holding the repository.
 """
 
 from __future__ import annotations
@@ -40,14 +52,18 @@ import os
 import sys
 from pathlib import Path
 
+from uet_contracts import ContractError
 from uet_engine.cli import Subparsers, add_command, print_plan_problems
+from uet_engine.cli.options import add_planning_options, load_for
+from uet_engine.detection.hooks import DEFAULT_BUDGET_S, installed_hooks, load_hook
 from uet_engine.errors import GitError, PlanError
 from uet_engine.execution import isolation
 from uet_engine.execution.coordinator import execute_run
 from uet_engine.execution.executors import DaskExecutor, Executor
 from uet_engine.execution.progress import reporter
 from uet_engine.execution.selection import Options, plan_lines
-from uet_engine.planning.phase_set import load_phase_set
+from uet_engine.patterns.templates import TemplateLibrary
+from uet_engine.planning import profiles
 
 
 def register(subparsers: Subparsers) -> None:
@@ -68,6 +84,7 @@ def register(subparsers: Subparsers) -> None:
         action="store_true",
         help="make DIR a git repository with a first commit when it is not one yet (created if missing)",
     )
+    add_planning_options(parser, "DIR")
     parser.add_argument("--dry-run", action="store_true", help="print what would run; write nothing")
     parser.add_argument("--force", action="store_true", help="run every selected workstream, even one up to date")
     parser.add_argument("--resume", metavar="RUN_ID", help="rerun what did not succeed in RUN_ID, reuse its successes")
@@ -76,6 +93,22 @@ def register(subparsers: Subparsers) -> None:
         metavar="ADDRESS",
         help="run the workstreams on the Dask cluster at ADDRESS (e.g. tcp://127.0.0.1:8786) instead of local "
         "threads; workers must see DIR at the same path; step progress arrives when each workstream ends",
+    )
+    parser.add_argument(
+        "--hook",
+        metavar="MODULE:ATTR",
+        action="append",
+        default=[],
+        dest="hooks",
+        help="observe the run with this hook: a class or factory (called with no arguments) or a hook object "
+        "(repeatable; the uet.hooks entry points are always added)",
+    )
+    parser.add_argument(
+        "--hook-budget",
+        metavar="SECONDS",
+        type=float,
+        default=DEFAULT_BUDGET_S,
+        help=f"seconds a hook call may take before the hook is disabled (default: {DEFAULT_BUDGET_S:g})",
     )
     parser.add_argument(
         "--executor",
@@ -91,6 +124,9 @@ def register(subparsers: Subparsers) -> None:
         "need no shared filesystem",
     )
     parser.set_defaults(handler=run)
+
+
+MAX_HOOK_BUDGET_S = 3600
 
 
 def _usage(message: str) -> int:
@@ -112,6 +148,9 @@ def run(args: argparse.Namespace) -> int:
     on_dask = bool(args.dask_scheduler) or args.executor == "dask"
     if args.remote and not on_dask:
         return _usage("--remote needs Dask: add --executor dask or --dask-scheduler ADDRESS")
+    if not 0 < args.hook_budget <= MAX_HOOK_BUDGET_S:  # also refuses nan and inf
+        return _usage(f"--hook-budget must be more than 0 and at most {MAX_HOOK_BUDGET_S} seconds")
+    hooks = [*installed_hooks(), *(load_hook(spec) for spec in args.hooks)]  # BadHook: exit 2, nothing run
     try:
         if args.init:
             isolation.init_repo(Path(args.repo))
@@ -119,7 +158,10 @@ def run(args: argparse.Namespace) -> int:
     except (GitError, OSError) as exc:
         return _usage(f"cannot prepare {args.repo}: {exc}")
     try:
-        phase_set = load_phase_set(Path(args.specs_dir))
+        phase_set, config = load_for(args, root, TemplateLibrary(root).resolver())
+    except ContractError as exc:
+        print_plan_problems(PlanError(exc.errors))
+        return _usage(f"{exc.errors[0].file} is not a valid RepoConfig; nothing run")
     except PlanError as exc:
         print_plan_problems(exc)
         print(f"uet run: {len(exc.problems)} problem(s) in {args.specs_dir}; nothing run", file=sys.stderr)
@@ -130,6 +172,9 @@ def run(args: argparse.Namespace) -> int:
         no_deps=args.no_deps,
         jobs=args.jobs or os.cpu_count() or 1,
         resume=args.resume,
+        project_id=config.project_id if config is not None else None,
+        profiles=profiles.profiles(config),
+        hook_budget_s=args.hook_budget,
         force=args.force,
     )
     if args.dry_run:
@@ -150,9 +195,9 @@ def run(args: argparse.Namespace) -> int:
                 options = dataclasses.replace(options, jobs=threads)
             executor = dask
         with reporter() as progress:
-            outcome = execute_run(root, phase_set, options, progress, executor)
+            outcome = execute_run(root, phase_set, options, progress, executor, hooks)
             progress.close()
-            progress.summary(outcome.records)
+            progress.summary(outcome.records, outcome.failures)
     for problem in outcome.problems:
         print(f"uet run: {problem}", file=sys.stderr)
     if os.environ.get("UET_PROFILE"):

@@ -1,16 +1,19 @@
-"""``uet runs list|show RUN_ID|verify|prune``: let a person see what runs did, check the records hold up,
-and keep the history to a size.
+"""``uet runs list|show RUN_ID|logs RUN_ID|verify|prune``: let a person see what runs did, check the records
+hold up, and keep the history to a size.
 
 ``list [--limit N] [--status S] [--since T] [--json]`` prints the newest runs first (20 unless told;
 ``--limit 0`` for all), those with a workstream in status S, those started at or after T (an ISO date or
 time, UTC unless it says otherwise, or an age: ``90m``, ``12h``, ``7d``, ``2w``). It reads only the runs
 it prints, so it stays fast however long the history. ``list`` and ``show`` print a table (rich on a
-terminal, plain aligned columns otherwise, so pipes and tests get stable text); ``--json`` prints the
-data itself (``show --json``: the stored contract records). ``verify`` prints one line per breach of the
-schemas or the saving invariant. ``prune --keep N | --older-than T`` removes older runs, their rows and
-their patch files (``--dry-run``: only say which), keeping any run that ``verify`` or the next run's
-up-to-date check still needs (see ``uet_engine.saving.history``); ``.runs/audit.jsonl`` is append-only
-and keeps its lines. Exit codes: 0 fine, 1 breaches found, 2 usage error, no store, or an unknown run.
+terminal, plain aligned columns otherwise, so pipes and tests get stable text); ``show`` adds, for each
+failed workstream, the issues the error plugins found and the last lines of the failing command's output,
+and ``--json`` prints the data itself (``show --json``: the stored contract records). ``logs RUN_ID [--ws
+WS_ID] [--attempt N]`` prints the stored stdout and stderr of each try (redacted and capped as stored).
+``verify`` prints one line per breach of the schemas or the saving invariant. ``prune --keep N |
+--older-than T`` removes older runs, their rows and their patch files (``--dry-run``: only say which),
+keeping any run that ``verify`` or the next run's up-to-date check still needs (see
+``uet_engine.saving.history``); ``.runs/audit.jsonl`` is append-only and keeps its lines. Exit codes: 0
+fine, 1 breaches found, 2 usage error, no store, or an unknown run, workstream or attempt.
 """
 
 from __future__ import annotations
@@ -27,7 +30,8 @@ from pathlib import Path
 import uet_contracts
 from uet_contracts import RunStatus, StepAttempt
 from uet_engine import clock
-from uet_engine.cli import Subparsers, add_command
+from uet_engine.cli import Subparsers, add_command, print_table
+from uet_engine.detection.failure_report import failure_report
 from uet_engine.execution import isolation
 from uet_engine.saving import history, ledger
 from uet_engine.saving.lock import RunLock
@@ -63,6 +67,10 @@ def register(subparsers: Subparsers) -> None:
     show = actions.add_parser("show", parents=[repo], help="one run's workstreams: status, reason, attempts, patch")
     show.add_argument("run_id", metavar="RUN_ID")
     show.add_argument("--json", action="store_true", help="print the stored contract records as JSON")
+    logs = actions.add_parser("logs", parents=[repo], help="the stored stdout and stderr of each try of a run")
+    logs.add_argument("run_id", metavar="RUN_ID")
+    logs.add_argument("--ws", metavar="WS_ID", help="only this workstream's tries")
+    logs.add_argument("--attempt", metavar="N", type=int, help="only try number N of each task")
     actions.add_parser("verify", parents=[repo], help="check every record against its schema and the saving invariant")
     prune = actions.add_parser("prune", parents=[repo], help="remove older runs, their rows and their patch files")
     which = prune.add_mutually_exclusive_group(required=True)
@@ -70,22 +78,6 @@ def register(subparsers: Subparsers) -> None:
     which.add_argument("--older-than", type=_moment, metavar="T", help="remove runs started before T (date, 30d)")
     prune.add_argument("--dry-run", action="store_true", help="print what would be removed; remove nothing")
     parser.set_defaults(handler=run)
-
-
-def _print_table(headers: list[str], rows: list[list[str]]) -> None:
-    """A table: rich's on a terminal, plain columns separated by two spaces otherwise."""
-    if sys.stdout.isatty():
-        from rich.console import Console
-        from rich.table import Table
-
-        table = Table(*headers)
-        for row in rows:
-            table.add_row(*row)
-        Console().print(table)
-        return
-    widths = [max(len(cell) for cell in column) for column in zip(headers, *rows, strict=True)]
-    for line in [headers, *rows]:
-        print("  ".join(cell.ljust(width) for cell, width in zip(line, widths, strict=True)).rstrip())
 
 
 def _by_status(statuses: list[RunStatus]) -> str:
@@ -124,7 +116,7 @@ def _list(store: RunStore, args: argparse.Namespace) -> int:
         )
         return 0
     rows = [[r.run_id, _when(r.started_at), _counts(r.counts)] for r in runs]
-    _print_table(["RUN", "STARTED", "WORKSTREAMS"], rows)
+    print_table(["RUN", "STARTED", "WORKSTREAMS"], rows)
     return 0
 
 
@@ -199,7 +191,49 @@ def _show(store: RunStore, run_id: str, as_json: bool) -> int:
         reason = record.reason or (f"reused from {record.reused_from}" if record.reused_from else "")
         rows.append([record.workstream_id, record.status, reason, _attempts_cell(mine), record.patch_id or ""])
     print(f"{run_id}: {_by_status([r.status for r in records])}")
-    _print_table(["WORKSTREAM", "STATUS", "REASON", "ATTEMPTS", "PATCH"], rows)
+    print_table(["WORKSTREAM", "STATUS", "REASON", "ATTEMPTS", "PATCH"], rows)
+    errors = store.errors(run_id)
+    for record in records:
+        if record.status in ("failed", "cancelled", "crashed"):
+            ws = record.workstream_id
+            mine = [a for a in attempts if a.workstream_id == ws]
+            lines = failure_report(mine, [e for e in errors if e.workstream_id == ws]).lines()
+            if lines:
+                print(f"\n{ws} {record.status}: {record.reason or ''}".rstrip())
+                print("\n".join(lines))
+    return 0
+
+
+def _logs(store: RunStore, run_id: str, ws: str | None, number: int | None) -> int:
+    records = store.records(run_id)
+    if not records:
+        print(f"uet runs logs: no run {run_id} in {store.path}", file=sys.stderr)
+        return 2
+    if ws is not None and ws not in {r.workstream_id for r in records}:
+        print(f"uet runs logs: {run_id} has no workstream {ws}", file=sys.stderr)
+        return 2
+    attempts = [a for a in store.attempts(run_id, ws) if number is None or a.attempt == number]
+    if not attempts:
+        which = f" attempt {number}" if number is not None else ""
+        print(f"uet runs logs: no{which} tries recorded for {ws or run_id}", file=sys.stderr)
+        return 2
+    for attempt in attempts:
+        result = attempt.result
+        outcome = "unfinished" if result is None else ("ok" if result.success else "failed")
+        if result is not None and result.error:
+            outcome += f": {result.error}"
+        task = f"{attempt.kind}/{attempt.index} attempt {attempt.attempt} ({attempt.request.tool})"
+        print(f"== {attempt.workstream_id} {task}: {outcome} ==")
+        print(f"$ {attempt.request.run}")
+        if result is None:
+            continue
+        for name, text, size in (
+            ("stdout", result.stdout, result.stdout_bytes),
+            ("stderr", result.stderr, result.stderr_bytes),
+        ):
+            print(f"--- {name} ({size if size is not None else len(text.encode())} bytes) ---")
+            if text:
+                sys.stdout.write(text if text.endswith("\n") else text + "\n")
     return 0
 
 
@@ -224,6 +258,8 @@ def run(args: argparse.Namespace) -> int:
         with RunStore.open(repo, create=False, audit=False) as store:
             if args.action == "list":
                 return _list(store, args)
+            if args.action == "logs":
+                return _logs(store, args.run_id, args.ws, args.attempt)
             return _show(store, args.run_id, args.json)
     except uet_contracts.ContractError as exc:
         print(f"uet runs {args.action}: a stored record is invalid ({exc}); run `uet runs verify`", file=sys.stderr)

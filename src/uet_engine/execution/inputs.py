@@ -34,13 +34,24 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from uet_contracts import PhaseSpec
-from uet_engine.detection.scope import compile_patterns
 from uet_engine.execution import isolation
-from uet_engine.paths import PathIndex, is_glob, literal_prefix
+from uet_engine.paths import PathIndex, compile_entries
 from uet_engine.planning.phase_set import PhaseSet
 from uet_engine.saving import codec, ledger
 
 KEY_VERSION = "uet-inputs-v1"
+_WILDCARDS = "*?["
+
+
+def is_glob(entry: str) -> bool:
+    return any(char in entry for char in _WILDCARDS)
+
+
+def literal_prefix(entry: str) -> str:
+    """The characters of ``entry`` before its first wildcard: every path it matches starts with them."""
+    entry = entry.rstrip()  # trailing white space is dropped, as git does (paths.py)
+    cut = min((i for i in (entry.find(c) for c in _WILDCARDS) if i >= 0), default=len(entry))
+    return entry[:cut]
 
 
 def spec_sha256(spec: PhaseSpec) -> str:
@@ -98,7 +109,7 @@ def matching(paths: Sequence[str], patterns: Sequence[str], exclude: Sequence[st
     """
     if not patterns:
         return []
-    spec = compile_patterns(patterns)
+    spec = compile_entries(patterns)
     found: set[str] = set()
     for pattern in patterns:
         prefix = literal_prefix(pattern.lstrip("/"))
@@ -109,7 +120,7 @@ def matching(paths: Sequence[str], patterns: Sequence[str], exclude: Sequence[st
             if path not in found and spec.match_file(path):
                 found.add(path)
     if exclude and found:
-        left_out = compile_patterns(exclude)
+        left_out = compile_entries(exclude)
         found = {path for path in found if not left_out.match_file(path)}
     return sorted(found)
 

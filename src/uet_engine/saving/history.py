@@ -1,7 +1,7 @@
 """Run history at scale: the newest runs for ``uet runs list``, and which old runs ``uet runs prune`` removes.
 
 Why apart from the store: these are read-side questions over the key columns and the ``runs`` index
-(schema version 2, see ``migrations``); they never decode a record, so ``uet runs list`` costs what it
+(store schema version 3); they never decode a record, so ``uet runs list`` costs what it
 prints whatever the history holds. The store keeps the one write they need (``RunStore.prune``).
 
 What prune keeps, so that ``uet runs verify`` still passes and re-runs stay incremental: a run with a
@@ -16,8 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from uet_contracts import RunStatus
-from uet_engine.saving.migrations import started_text
-from uet_engine.saving.store import RunStore
+from uet_engine.saving.store import RunStore, started_text
 from uet_engine.states import IN_FLIGHT_STATUSES
 
 

@@ -1,4 +1,5 @@
-"""Store schema migrations: a real version-1 store (made by the engine before version 2) comes up to date."""
+"""Store schema migrations: a real version-1 store (made by the engine of release 1.0) comes up to date,
+through every step to the history indexes of version 3."""
 
 from __future__ import annotations
 
@@ -9,8 +10,9 @@ from pathlib import Path
 import pytest
 
 from uet_engine.errors import StoreError
-from uet_engine.saving import history, migrations
-from uet_engine.saving.store import RunStore, store_path
+from uet_engine.saving import history
+from uet_engine.saving import store as store_module
+from uet_engine.saving.store import SCHEMA_VERSION, RunStore, store_path
 from uet_engine.saving.verify import verify
 
 V1 = Path(__file__).parent / "data" / "store-v1"  # `uet run` of the examples, twice, by the version-1 engine
@@ -47,12 +49,12 @@ def test_opening_a_version_1_store_migrates_it_and_keeps_every_record(tmp_path: 
     before = _pragma(repo, "SELECT rowid, record FROM uet_runs ORDER BY rowid")
     with RunStore.open(repo, create=False, audit=False) as store:
         runs = history.summaries(store)
-    assert _pragma(repo, "PRAGMA user_version") == [(migrations.CURRENT,)]
+    assert _pragma(repo, "PRAGMA user_version") == [(SCHEMA_VERSION,)]
     assert _pragma(repo, "SELECT rowid, record FROM uet_runs ORDER BY rowid") == before
     assert [r.run_id for r in runs] == RUNS_V1
     assert runs[1].counts == {"succeeded": 4}
     assert runs[0].counts == {"succeeded": 2, "failed": 1, "skipped": 1}
-    assert runs[1].started_at.isoformat() == "2026-12-01T09:41:20.201126+00:00"
+    assert runs[1].started_at.isoformat() == "2026-12-01T09:41:20.201000+00:00"  # to the millisecond
     indexes = {name for (name,) in _pragma(repo, "SELECT name FROM sqlite_master WHERE type = 'index'")}
     assert {"runs_by_start", "run_events_by_run"} <= indexes
     plan = _pragma(repo, "EXPLAIN QUERY PLAN SELECT record FROM run_events WHERE run_id = 'x' ORDER BY seq")
@@ -72,32 +74,29 @@ def test_a_migrated_store_takes_new_runs(tmp_path: Path) -> None:
     assert verify(repo) == []
 
 
-def test_a_failed_migration_leaves_the_store_as_it_was(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_failed_migration_step_leaves_the_store_at_the_version_before_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     repo = version_1_repo(tmp_path)
-
-    def half_way(db: sqlite3.Connection) -> None:
-        db.execute("CREATE TABLE runs (run_id TEXT)")
-        raise sqlite3.OperationalError("disk I/O error")
-
-    monkeypatch.setitem(migrations.STEPS, 1, half_way)
+    broken = store_module.MIGRATIONS[2] + "\nINSERT INTO no_such_table VALUES (1);"
+    monkeypatch.setitem(store_module.MIGRATIONS, 2, broken)
     with pytest.raises(StoreError) as caught:
         RunStore.open(repo, create=False)
-    assert str(caught.value) == f"{store_path(repo)}: not a usable run store: disk I/O error"
-    assert _pragma(repo, "PRAGMA user_version") == [(1,)]
+    assert str(caught.value) == f"{store_path(repo)}: not a usable run store: no such table: no_such_table"
+    assert _pragma(repo, "PRAGMA user_version") == [(2,)]  # step 1 -> 2 went through, 2 -> 3 rolled back
     assert _pragma(repo, "SELECT name FROM sqlite_master WHERE name = 'runs'") == []
     monkeypatch.undo()
     RunStore.open(repo, create=False).close()
-    assert _pragma(repo, "PRAGMA user_version") == [(migrations.CURRENT,)]
+    assert _pragma(repo, "PRAGMA user_version") == [(SCHEMA_VERSION,)]
 
 
 def test_a_store_newer_than_this_engine_is_refused(tmp_path: Path) -> None:
     RunStore.open(tmp_path).close()
     db = sqlite3.connect(store_path(tmp_path))
-    db.execute(f"PRAGMA user_version = {migrations.CURRENT + 1}")
+    db.execute(f"PRAGMA user_version = {SCHEMA_VERSION + 1}")
     db.close()
     with pytest.raises(StoreError) as caught:
         RunStore.open(tmp_path)
     assert str(caught.value) == (
-        f"{store_path(tmp_path)}: store schema version {migrations.CURRENT + 1}, "
-        f"this uet reads versions 1 to {migrations.CURRENT}"
+        f"{store_path(tmp_path)}: store schema version {SCHEMA_VERSION + 1}, this uet reads version {SCHEMA_VERSION}"
     )
