@@ -68,6 +68,20 @@ HANDOFFS: tuple[Handoff, ...] = (
                 "the scheduler inside `uet run`",
                 "`uet plan -o FILE`",
             ),
+            Role(
+                "module_manifest.schema.json",
+                "planning",
+                "the module's owners (a person or a tool writing `modules/<module_id>/module.manifest.yaml`)",
+                "`uet plan --tier module`; `uet plan` and `uet run` (path ownership, request context)",
+                "`modules/<module_id>/module.manifest.yaml` in the consumer repo",
+            ),
+            Role(
+                "module_tasks.schema.json",
+                "planning",
+                "`uet plan --tier task` (derived from the phase specs' steps, never edited by hand)",
+                "`uet run --snapshot FILE`, reviewers",
+                "`uet plan --tier task -o FILE`",
+            ),
         ),
     ),
     Handoff(
@@ -178,6 +192,8 @@ EXAMPLE_FILES = {
 # fails generation loudly instead of producing an example that does not validate.
 PATTERN_SAMPLES = {
     "^PH-[A-Za-z0-9][A-Za-z0-9._-]{0,63}$": "PH-01A",
+    "^[a-z0-9][a-z0-9._-]{0,63}$": "core.state",
+    "^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$": "write-queue",
     "^ws-[a-z0-9][a-z0-9-]{0,127}$": "ws-pipeline-plus-1a-task-queue",
     "^run-[A-Za-z0-9_-]{1,64}$": "run-20261125T101500Z-3f9a",
     "^PATCH-[A-Za-z0-9][A-Za-z0-9._-]{0,199}$": "PATCH-ws-pipeline-plus-1a-task-queue-run-20261125T101500Z-3f9a",

@@ -2,9 +2,10 @@
 
 Public surface (everything else is private and may change):
 
-- the contract types: ``PhaseSpec``, ``DagSnapshot``, ``ExecutionRequest``, ``ExecutionResult``,
-  ``RunRecord``, ``StepAttempt``, ``RunEvent``, ``PatchLedgerEntry``, ``AuditEvent``, ``ErrorEvent``,
-  ``ExecutionLog``, ``PatternCandidate``, ``AntiPattern`` and their nested types;
+- the contract types: ``PhaseSpec``, ``DagSnapshot``, ``ModuleManifest``, ``ModuleTasks``,
+  ``ExecutionRequest``, ``ExecutionResult``, ``RunRecord``, ``StepAttempt``, ``RunEvent``,
+  ``PatchLedgerEntry``, ``AuditEvent``, ``ErrorEvent``, ``ExecutionLog``, ``PatternCandidate``,
+  ``AntiPattern`` and their nested types;
 - the schemas' named enums as ``Literal`` aliases (``RunStatus``, ``Runner``, ``RunEventType``,
   ``AuditOutcome``, ``ErrorType``) and ``ErrorCode``, so code that handles these values is type-checked
   against the schema, and ``typing.get_args`` gives the values without a copy of the list;
@@ -57,6 +58,8 @@ if TYPE_CHECKING:
         Tools,
     )
     from uet_contracts.models.dag_snapshot_schema import DagSnapshot
+    from uet_contracts.models.module_manifest_schema import ModuleManifest
+    from uet_contracts.models.module_tasks_schema import ModuleTasks, TaskGraph
     from uet_contracts.models.error_event_schema import ErrorCategory, ErrorCode, ErrorEvent, ErrorType
     from uet_contracts.models.execution_log_schema import ExecutionLog
     from uet_contracts.models.execution_request_schema import ExecutionRequest
@@ -69,7 +72,7 @@ if TYPE_CHECKING:
     from uet_contracts.models.step_attempt_schema import StepAttempt
 
 # The generated types are imported when first asked for (PEP 562), so a tool that needs one contract
-# (``uet validate``, a pre-commit hook) does not pay for all thirteen. Type checkers see the imports above.
+# (``uet validate``, a pre-commit hook) does not pay for all fifteen. Type checkers see the imports above.
 _SHARED_TYPES = (
     "Acceptance",
     "AcceptanceCheck",
@@ -84,6 +87,7 @@ _SHARED_TYPES = (
 _CONTRACT_TYPES = {
     "audit_event": ("AuditOutcome",),
     "error_event": ("ErrorCategory", "ErrorCode", "ErrorType"),
+    "module_tasks": ("TaskGraph",),
     "run_event": ("RunEventType",),
 }
 _LAZY_MODULES = {
@@ -123,6 +127,8 @@ __all__ = [
     "ExecutionRequest",
     "ExecutionResult",
     "FileScope",
+    "ModuleManifest",
+    "ModuleTasks",
     "PatchLedgerEntry",
     "PatternCandidate",
     "PhaseSpec",
@@ -134,6 +140,7 @@ __all__ = [
     "Runner",
     "Step",
     "StepAttempt",
+    "TaskGraph",
     "Tools",
     "check",
     "check_file",

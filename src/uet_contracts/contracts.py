@@ -11,7 +11,7 @@ class Contract:
     """One contract: its kind name (``phase_spec``), generated type name and canonical schema file.
 
     The generated type is imported on first use (``.type``), so looking a contract up — as
-    ``uet validate`` does for one kind — does not import the modules of the twelve others.
+    ``uet validate`` does for one kind — does not import the modules of the fourteen others.
     """
 
     kind: str
@@ -39,6 +39,8 @@ CONTRACTS: tuple[Contract, ...] = tuple(
     for kind, type_name in (
         ("phase_spec", "PhaseSpec"),
         ("dag_snapshot", "DagSnapshot"),
+        ("module_manifest", "ModuleManifest"),
+        ("module_tasks", "ModuleTasks"),
         ("execution_request", "ExecutionRequest"),
         ("execution_result", "ExecutionResult"),
         ("run_record", "RunRecord"),

@@ -43,6 +43,10 @@ class AuditEvent:
     """
     The task concerned within the workstream, e.g. step/0 or acceptance/1.
     """
+    attempt: int | None = None
+    """
+    Which try of the task this line is about, from 1 (with task_id).
+    """
     tool: str | None = None
     """
     The tool involved, e.g. sh, python, powershell, git.

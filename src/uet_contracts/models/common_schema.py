@@ -105,6 +105,18 @@ class FileScope:
     """
 
 
+ModuleId: TypeAlias = str
+"""
+Identifier of a module, e.g. core.state: lowercase letters and digits, then also '.', '_' or '-'; the name of its folder under modules/.
+"""
+
+
+StepId: TypeAlias = str
+"""
+Identifier of a step within its workstream, e.g. write-queue: letters, digits, '.', '_' or '-' (never '/', so it cannot be mistaken for a task id such as step/0).
+"""
+
+
 @dataclass(kw_only=True)
 class Step:
     """
@@ -130,6 +142,18 @@ class Step:
     timeout_s: float | None = None
     """
     Seconds after which the step's whole process group is killed and the step fails.
+    """
+    id: StepId | None = None
+    """
+    A name for the step, unique in its workstream, so other steps can depend on it; the step's node in the task-tier DAG (step/N, its position, when absent).
+    """
+    depends_on: list[StepId] | None = None
+    """
+    Ids of steps of the same workstream that must succeed before this one starts. When no step of a workstream declares depends_on, its steps run one after another in the order listed; otherwise they run in a topological order of these dependencies.
+    """
+    writes: list[RepoPath] | None = None
+    """
+    The paths (or globs, in the file_scope dialect) this step writes, each inside the workstream's create or modify entries. Two ready steps run at the same time only when both declare writes and none of their paths overlap; a step that writes outside its writes fails the workstream.
     """
 
 

@@ -63,7 +63,7 @@ class PhaseSpec:
     """
     steps: list[common_schema.Step] | None = None
     """
-    The execution steps, run in order; each becomes an ExecutionRequest.
+    The execution steps, run in the order listed or, when a step declares depends_on, in a topological order of the steps' dependencies; each becomes an ExecutionRequest.
     """
     tools: common_schema.Tools | None = None
     """

@@ -132,8 +132,8 @@ def test_an_unknown_kind_is_a_usage_error(tmp_path: Path) -> None:
     outcome = uet(tmp_path, "validate", "--kind", "phase_plan", "x.yaml")
     assert outcome.stdout == []
     assert outcome.stderr == [
-        "uet validate: unknown contract kind 'phase_plan'; choose one of: phase_spec, dag_snapshot, "
-        "execution_request, execution_result, run_record, step_attempt, run_event, patch_ledger_entry, "
+        "uet validate: unknown contract kind 'phase_plan'; choose one of: phase_spec, dag_snapshot, module_manifest, "
+        "module_tasks, execution_request, execution_result, run_record, step_attempt, run_event, patch_ledger_entry, "
         "audit_event, error_event, execution_log, pattern_candidate, anti_pattern"
     ]
     assert outcome.code == 2
