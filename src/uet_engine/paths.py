@@ -23,6 +23,11 @@ def is_glob(entry: str) -> bool:
     return any(char in entry for char in _WILDCARDS)
 
 
+def overlap(a: str, b: str) -> bool:
+    """Whether two entries name the same files by the rule above: equal, or one (a glob) matches the other."""
+    return a == b or (is_glob(a) and fnmatchcase(b, a)) or (is_glob(b) and fnmatchcase(a, b))
+
+
 def literal_prefix(entry: str) -> str:
     """The part of ``entry`` before its first wildcard (all of it for a plain path)."""
     cut = min((i for i in (entry.find(c) for c in _WILDCARDS) if i >= 0), default=len(entry))

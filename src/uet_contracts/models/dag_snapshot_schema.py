@@ -2,9 +2,15 @@
 #   filename:  dag_snapshot.schema.json
 
 from __future__ import annotations
-from typing import Literal
+from typing import Literal, TypeAlias
 from dataclasses import dataclass
 from . import common_schema
+
+
+DagType: TypeAlias = Literal["pipeline", "module", "task"]
+"""
+The tiers of the three-tier DAG: pipeline (the phases of a set), module (the modules of the repository, from their manifests), task (the steps of one workstream).
+"""
 
 
 @dataclass(kw_only=True)
@@ -21,7 +27,7 @@ class DagSnapshot:
     """
     When the snapshot was derived.
     """
-    dag_type: Literal["pipeline", "module", "task"]
+    dag_type: DagType
     """
     Which tier of the three-tier DAG this is: the whole pipeline, one module, or the tasks of one workstream.
     """

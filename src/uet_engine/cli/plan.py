@@ -1,12 +1,23 @@
-"""``uet plan SPECS_DIR [-o FILE] [--format json|mermaid|dot] [--check FILE]``: phase specs → DagSnapshot.
+"""``uet plan SPECS_DIR [--tier pipeline|module|task] [--modules DIR] [-o FILE] [--format json|mermaid|dot]
+[--check FILE]``: phase specs → the DAG of one tier.
 
-Loads and checks every phase spec under SPECS_DIR, then prints (or writes to FILE, atomically) the
-DagSnapshotV1 as JSON, or the DAG as a Mermaid or Graphviz DOT diagram with the critical path
-highlighted. ``--check FILE`` compares a committed snapshot with the specs instead (ignoring its
-``generated_at``) and names what changed.
+Loads and checks every phase spec under SPECS_DIR, and the module manifests under DIR (default: the
+``modules`` folder beside SPECS_DIR, one ``<module_id>/module.manifest.yaml`` per module) when there are
+any: then every path a phase may write must belong to exactly one module. Prints (or writes to FILE,
+atomically) the DAG of one tier:
+
+- ``pipeline`` (the default): the DagSnapshotV1 of the phases;
+- ``module``: the DagSnapshotV1 of the modules (``dag_type: module``), their declared dependencies plus
+  those the phases imply; needs manifests;
+- ``task``: the ModuleTasksV1 of the set, each workstream's steps as a DagSnapshot (``dag_type: task``)
+  and the batches they run in.
+
+as JSON, or as a Mermaid or Graphviz DOT diagram with the critical path highlighted. ``--check FILE``
+compares a committed file of that tier with the specs instead (ignoring ``generated_at``; the file's own
+graph is checked first) and names what changed.
 
 Problems and warnings go to stderr as ``PATH:LINE:COL: JSON-PATH: message``; stdout carries only the
-output. Exit 0 planned (or up to date), 1 problems in the set (or a stale snapshot), 2 usage errors
+output. Exit 0 planned (or up to date), 1 problems in the set (or a stale file), 2 usage errors
 and input that cannot be read; on failure nothing is written.
 """
 
@@ -17,17 +28,21 @@ import json
 import os
 import sys
 from pathlib import Path
+from typing import Any, Final
 
 import uet_contracts
-from uet_contracts import ContractError, DagSnapshot, Problem
+from uet_contracts import ContractError, DagSnapshot, ModuleTasks, Problem
 from uet_engine.cli import Subparsers, add_command, print_plan_problems
 from uet_engine.errors import PlanError
+from uet_engine.planning import integrity, modules
 from uet_engine.planning.phase_set import PhaseSet, load_phase_set
-from uet_engine.planning.snapshot import build_snapshot, compare_snapshots
-from uet_engine.planning.views import to_dot, to_mermaid
+from uet_engine.planning.snapshot import build_module_tasks, build_snapshot, compare_module_tasks, compare_snapshots
+from uet_engine.planning.tasks import step_node
+from uet_engine.planning.views import tasks_to_dot, tasks_to_mermaid, to_dot, to_mermaid
 from uet_engine.saving.atomic import write_atomic
 
 FORMATS = ("json", "mermaid", "dot")
+TIERS: Final = ("pipeline", "module", "task")
 
 
 def register(subparsers: Subparsers) -> None:
@@ -43,11 +58,46 @@ def register(subparsers: Subparsers) -> None:
         "--check", metavar="FILE", help="exit 1 when the committed snapshot FILE no longer matches the specs"
     )
     parser.add_argument("--format", choices=FORMATS, default=None, help="output format (default: json)")
+    parser.add_argument(
+        "--tier", choices=TIERS, default="pipeline", help="which DAG: phases, modules or steps (default: pipeline)"
+    )
+    add_modules_option(parser)
     parser.set_defaults(handler=run)
+
+
+def add_modules_option(parser: argparse.ArgumentParser) -> None:
+    """``--modules DIR``, shared by ``uet plan`` and ``uet run``."""
+    parser.add_argument(
+        "--modules",
+        metavar="DIR",
+        default=None,
+        help="folder of <module_id>/module.manifest.yaml files (default: modules beside SPECS_DIR)",
+    )
 
 
 def _print(problems: list[Problem]) -> None:
     sys.stderr.write("".join(problem.format() + "\n" for problem in problems))
+
+
+def load_plan(specs_dir: str, modules_dir: str | None) -> tuple[PhaseSet, modules.ModuleSet | None]:
+    """The checked phase set (knowing the modules each phase writes) and the checked module manifests.
+
+    ``PlanError`` with every problem of either (and the set's warnings); a ``--modules`` folder that does
+    not exist or holds no manifest is one too.
+    """
+    phase_set = load_phase_set(Path(specs_dir))
+    folder = Path(modules_dir) if modules_dir is not None else modules.default_modules_dir(Path(specs_dir))
+    try:
+        if modules_dir is not None and not folder.is_dir():
+            reason = "not a folder" if folder.exists() else "no such folder"
+            raise PlanError([Problem(f"--modules: {reason}", file=modules_dir)], unreadable=True)
+        module_set = modules.load_modules(folder, phase_set)
+        if module_set is None and modules_dir is not None:
+            message = f"no module manifests here (expected <module_id>/{modules.MANIFEST_NAME}.yaml)"
+            raise PlanError([Problem(message, file=modules_dir)], unreadable=True)
+    except PlanError as exc:
+        raise PlanError(exc.problems, warnings=phase_set.warnings, unreadable=exc.unreadable) from None
+    return modules.with_modules(phase_set, module_set), module_set
 
 
 def run(args: argparse.Namespace) -> int:
@@ -55,7 +105,7 @@ def run(args: argparse.Namespace) -> int:
         print("uet plan: --format applies to the output; --check writes none", file=sys.stderr)
         return 2
     try:
-        phase_set = load_phase_set(Path(args.specs_dir))
+        phase_set, module_set = load_plan(args.specs_dir, args.modules)
     except PlanError as exc:
         print_plan_problems(exc)
         print(
@@ -65,10 +115,24 @@ def run(args: argparse.Namespace) -> int:
         )
         return exc.exit_code
     _print(phase_set.warnings)
-    snapshot = build_snapshot(phase_set)
+    if args.tier == "module" and module_set is None:
+        print(
+            f"uet plan: --tier module needs module manifests; none under"
+            f" {modules.default_modules_dir(Path(args.specs_dir))}"
+            f" (<module_id>/{modules.MANIFEST_NAME}.yaml), or name the folder with --modules",
+            file=sys.stderr,
+        )
+        return 2
+    derived: DagSnapshot | ModuleTasks
+    if args.tier == "task":
+        derived = build_module_tasks(phase_set)
+    elif args.tier == "module" and module_set is not None:
+        derived = modules.module_snapshot(module_set, phase_set)
+    else:
+        derived = build_snapshot(phase_set)
     if args.check is not None:
-        return _check(Path(args.check), snapshot, args.specs_dir)
-    text = render(snapshot, args.format or "json", phase_set)
+        return _check(Path(args.check), derived, args.specs_dir, args.tier)
+    text = render(derived, args.format or "json", phase_set, module_set)
     if args.output is None:
         sys.stdout.write(text)
     else:
@@ -78,41 +142,76 @@ def run(args: argparse.Namespace) -> int:
             print(f"uet plan: cannot write {args.output}: {exc.strerror or exc}", file=sys.stderr)
             return 2
     where = f"; wrote {args.output}" if args.output else ""
-    print(
-        f"uet plan: {len(snapshot.nodes)} phase(s) in {len(snapshot.topo_levels)} level(s), critical path of"
-        f" {len(snapshot.critical_path)} phase(s), {len(phase_set.warnings)} warning(s){where}",
-        file=sys.stderr,
-    )
+    print(f"uet plan: {_summary(derived)}, {len(phase_set.warnings)} warning(s){where}", file=sys.stderr)
     return 0
 
 
-def render(snapshot: DagSnapshot, format: str, phase_set: PhaseSet) -> str:
-    """The snapshot as JSON (fields in schema order), or the DAG as a diagram with the phases' titles."""
+def _summary(derived: DagSnapshot | ModuleTasks) -> str:
+    if isinstance(derived, ModuleTasks):
+        steps = sum(len(item.snapshot.nodes) for item in derived.workstreams)
+        batches = sum(len(item.batches) for item in derived.workstreams)
+        return f"{steps} step(s) of {len(derived.workstreams)} workstream(s) in {batches} batch(es)"
+    what = "phase(s)" if derived.dag_type == "pipeline" else "module(s)"
+    return (
+        f"{len(derived.nodes)} {what} in {len(derived.topo_levels)} level(s), critical path of"
+        f" {len(derived.critical_path)} {what}"
+    )
+
+
+def render(
+    derived: DagSnapshot | ModuleTasks, format: str, phase_set: PhaseSet, module_set: modules.ModuleSet | None = None
+) -> str:
+    """The snapshot as JSON (fields in schema order), or the DAG as a diagram with titles as labels: the
+    phases' titles, the modules' titles, or each step's description (its operation and tool without one)."""
     if format == "json":
-        return json.dumps(uet_contracts.to_dict(snapshot), indent=2, ensure_ascii=False) + "\n"
-    titles = {phase: spec.title for phase, spec in phase_set.specs.items()}
-    return to_mermaid(snapshot, titles) if format == "mermaid" else to_dot(snapshot, titles)
+        return json.dumps(uet_contracts.to_dict(derived), indent=2, ensure_ascii=False) + "\n"
+    if isinstance(derived, ModuleTasks):
+        labels = {
+            spec.workstream_id: {
+                step_node(step, i): step.description or f"{step.operation_kind} ({step.tool})"
+                for i, step in enumerate(spec.steps or [])
+            }
+            for spec in phase_set.specs.values()
+        }
+        return tasks_to_mermaid(derived, labels) if format == "mermaid" else tasks_to_dot(derived, labels)
+    if derived.dag_type == "module" and module_set is not None:
+        titles = {module: manifest.title for module, manifest in module_set.manifests.items()}
+    else:
+        titles = {phase: spec.title for phase, spec in phase_set.specs.items()}
+    return to_mermaid(derived, titles) if format == "mermaid" else to_dot(derived, titles)
 
 
-def _check(path: Path, current: DagSnapshot, specs_dir: str) -> int:
+def _check(path: Path, current: DagSnapshot | ModuleTasks, specs_dir: str, tier: str) -> int:
     if not path.is_file() or not os.access(path, os.R_OK):
         reason = "cannot read file" if path.is_file() else "no such file"
         print(f"uet plan: {path}: {reason}", file=sys.stderr)
         return 2
-    try:
-        committed = uet_contracts.load(path, DagSnapshot)
-    except ContractError as exc:
-        _print(exc.errors)
-        print(f"uet plan: {path} is not a valid DagSnapshot", file=sys.stderr)
+    differences = stale(path, current)
+    if differences is None:
         return 1
-    differences = compare_snapshots(committed, current, file=str(path))
     if differences:
         _print(differences)
+        again = "" if tier == "pipeline" else f" --tier {tier}"
         print(
             f"uet plan: {path} is out of date with {specs_dir} ({len(differences)} difference(s));"
-            f" regenerate it with: uet plan {specs_dir} -o {path}",
+            f" regenerate it with: uet plan {specs_dir}{again} -o {path}",
             file=sys.stderr,
         )
         return 1
     print(f"uet plan: {path} is up to date with {specs_dir}", file=sys.stderr)
     return 0
+
+
+def stale(path: Path, current: DagSnapshot | ModuleTasks, command: str = "plan") -> list[Problem] | None:
+    """How a committed file of ``current``'s kind differs from it; None (after printing why) when the file
+    is not a valid, sound file of that kind."""
+    cls: Any = type(current)
+    try:
+        committed = integrity.load_checked(path, cls)
+    except ContractError as exc:
+        _print(exc.errors)
+        print(f"uet {command}: {path} is not a valid {cls.__name__}", file=sys.stderr)
+        return None
+    if isinstance(current, ModuleTasks):
+        return compare_module_tasks(committed, current, file=str(path))
+    return compare_snapshots(committed, current, file=str(path))

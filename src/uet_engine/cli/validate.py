@@ -3,7 +3,9 @@
 Directories are searched for ``*.yaml``, ``*.yml`` and ``*.json``. Problems go to stdout as
 ``PATH:LINE:COL: JSON-PATH: message``; the summary goes to stderr so stdout stays machine-readable.
 Files are reported in the order given (folders sorted); large batches are spread over the CPUs
-(``uet_engine.planning.parallel``), with the same output.
+(``uet_engine.planning.parallel``), with the same output. A ``dag_snapshot`` or ``module_tasks`` file that
+passes its schema is then checked as a graph: acyclic edges between known nodes, levels that are the Kahn
+layering of the edges, a critical path that is a real chain, every node once.
 """
 
 from __future__ import annotations
@@ -16,8 +18,9 @@ from functools import partial
 from pathlib import Path
 
 import uet_contracts
-from uet_contracts import CONTRACTS, contract_named
+from uet_contracts import CONTRACTS, ContractError, contract_named
 from uet_engine.cli import Subparsers, add_command, contract_or_usage
+from uet_engine.planning import integrity
 from uet_engine.planning.parallel import map_files
 
 
@@ -53,8 +56,19 @@ def expand(paths: list[str]) -> tuple[list[str], list[str]]:
 
 
 def problem_lines(file: str, kind: str) -> list[str]:
-    """The output lines for one file: one per problem, none when it is valid."""
-    return [problem.format() for problem in uet_contracts.check_file(file, contract_named(kind).type)]
+    """The output lines for one file: one per problem, none when it is valid.
+
+    A contract that carries a graph (a DagSnapshot, a ModuleTasks) is checked by its schema first and,
+    once that passes, by the graph integrity rules of ``uet_engine.planning.integrity``.
+    """
+    cls = contract_named(kind).type
+    if cls not in integrity.CHECKS:
+        return [problem.format() for problem in uet_contracts.check_file(file, cls)]
+    try:
+        integrity.load_checked(file, cls)
+    except ContractError as exc:
+        return [problem.format() for problem in exc.errors]
+    return []
 
 
 def check_files(files: list[str], kind: str, jobs: int | None = None) -> Iterator[list[str]]:

@@ -3,7 +3,8 @@
 Each file is read and validated by ``uet_contracts`` (its fast path: one parse, one schema check, one
 structuring per file). Then the set-level rules no single file can break on its own: unique phase and
 workstream ids, known dependencies, no dependency cycle, ``may_run_parallel_with`` consistent with the
-DAG, and no two phases that may run at the same time writing the same path. Every problem of the set is
+DAG, no two phases that may run at the same time writing the same path, and the rules of each spec's
+steps (``tasks.step_faults``: step ids, step dependencies, declared writes). Every problem of the set is
 collected before ``PlanError`` is raised, so one run shows them all, each naming its file.
 """
 
@@ -13,7 +14,7 @@ import gc
 import graphlib
 import itertools
 import os
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -23,7 +24,7 @@ import uet_contracts
 from uet_contracts import ContractError, PhaseSpec, Problem
 from uet_engine.errors import PlanError
 from uet_engine.paths import PathIndex
-from uet_engine.planning import graph
+from uet_engine.planning import graph, tasks
 from uet_engine.planning.parallel import map_files
 
 
@@ -40,6 +41,8 @@ class PhaseSet:
     edges: dict[str, list[str]]
     topo_levels: list[list[str]]
     warnings: list[Problem] = field(default_factory=list)
+    modules: dict[str, list[str]] = field(default_factory=dict)
+    """The modules each phase writes into (sorted), when module manifests exist (``planning.modules``)."""
 
     def by_workstream(self, ws_id: str) -> PhaseSpec:
         """The phase of workstream ``ws_id``; ``KeyError`` naming it when no phase has that workstream."""
@@ -153,7 +156,7 @@ class _SetChecker:
         self.levels: list[list[str]] = []
         self.warnings: list[Problem] = []
         self._problems: list[Problem] = []
-        self._texts: dict[Path, str] = {}
+        self._at = Locator().at
 
     def check(self) -> list[Problem]:
         """Every problem of the set (warnings go to ``warnings``); GC paused, as the set is large and alive."""
@@ -162,6 +165,7 @@ class _SetChecker:
 
     def _check(self) -> list[Problem]:
         self._unique_ids()
+        self._steps()
         prereqs = self._known_prerequisites()
         try:
             self.levels = graph.kahn_levels(prereqs)
@@ -173,13 +177,6 @@ class _SetChecker:
         self._parallel(ancestry)
         self._scopes(ancestry)
         return self._problems
-
-    def _at(self, path: Path, parts: list[str | int], message: str) -> Problem:
-        """A problem at a JSON path of a file that loaded, with its line and column (found on error only)."""
-        if path not in self._texts:
-            self._texts[path] = uet_contracts.read_text(path)
-        line, column = uet_contracts.locate(self._texts[path], parts)
-        return Problem(message, json_path(parts), str(path), line, column)
 
     def _report(self, phase: str, parts: list[str | int], message: str) -> None:
         self._problems.append(self._at(self.files[phase], parts, message))
@@ -198,6 +195,13 @@ class _SetChecker:
             if owner != spec.phase_id:
                 message = f"workstream_id {spec.workstream_id!r} is already used by {owner} in {self.files[owner]}"
                 self._problems.append(self._at(path, ["workstream_id"], message))
+
+    def _steps(self) -> None:
+        """The task tier's rules, spec by spec: step ids, step dependencies, declared writes."""
+        for phase, spec in self.specs.items():
+            if spec.steps:
+                for fault in tasks.step_faults(spec):
+                    self._report(phase, list(fault.path), fault.message)
 
     def _known_prerequisites(self) -> dict[str, list[str]]:
         prereqs: dict[str, list[str]] = {}
@@ -311,9 +315,28 @@ class _SetChecker:
             self.warnings.append(self._at(self.files[phase], ["file_scope", "read_only", i], message))
 
 
-def json_path(parts: list[str | int]) -> str:
-    """``$.file_scope.create[0]`` from its parts (the keys of a phase spec are plain identifiers)."""
-    return "$" + "".join(f"[{part}]" if isinstance(part, int) else f".{part}" for part in parts)
+class Locator:
+    """Problems at JSON paths of contract files that loaded, with their line and column.
+
+    Each file's text is read again only for its first problem: a valid set costs nothing here.
+    """
+
+    def __init__(self) -> None:
+        self._texts: dict[Path, str] = {}
+
+    def at(self, path: Path, parts: Sequence[str | int], message: str) -> Problem:
+        if path not in self._texts:
+            self._texts[path] = uet_contracts.read_text(path)
+        line, column = uet_contracts.locate(self._texts[path], list(parts))
+        return Problem(message, json_path(parts), str(path), line, column)
+
+
+def json_path(parts: Sequence[str | int]) -> str:
+    """``$.file_scope.create[0]`` from its parts; a key that is not an identifier (a node id such as
+    ``PH-01``, a key of a snapshot's ``edges``) is written ``['PH-01']``."""
+    return "$" + "".join(
+        f"[{part}]" if isinstance(part, int) else f".{part}" if part.isidentifier() else f"[{part!r}]" for part in parts
+    )
 
 
 _UNKNOWN = "no valid spec in the set declares it"
