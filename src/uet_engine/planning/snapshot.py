@@ -218,13 +218,15 @@ def compare_snapshots(committed: DagSnapshot, current: DagSnapshot, *, file: str
             f" specs give {' -> '.join(current.critical_path) or '(empty)'}"
         )
         found.append(Problem(message, "$.critical_path", file))
-    if committed.source_hash != current.source_hash:
-        message = (
-            f"source_hash changed (the specs changed): snapshot has {committed.source_hash},"
-            f" specs give {current.source_hash}"
-        )
-        found.append(Problem(message, "$.source_hash", file))
-    return found
+    return found + _hash_changed(committed.source_hash, current.source_hash, "snapshot", file)
+
+
+def _hash_changed(old: str, new: str, holder: str, file: str | None) -> list[Problem]:
+    """The problem of a changed ``source_hash`` (what the specs give differs), or none."""
+    if old == new:
+        return []
+    message = f"source_hash changed (the specs changed): {holder} has {old}, specs give {new}"
+    return [Problem(message, "$.source_hash", file)]
 
 
 def compare_module_tasks(committed: ModuleTasks, current: ModuleTasks, *, file: str | None = None) -> list[Problem]:
@@ -258,13 +260,7 @@ def compare_module_tasks(committed: ModuleTasks, current: ModuleTasks, *, file: 
         for problem in compare_snapshots(was.snapshot, now.snapshot, file=file):
             path = f"{at}.snapshot{problem.json_path[1:]}"
             found.append(Problem(f"{now.workstream_id}: {problem.message}", path, file))
-    if committed.source_hash != current.source_hash:
-        message = (
-            f"source_hash changed (the specs changed): file has {committed.source_hash},"
-            f" specs give {current.source_hash}"
-        )
-        found.append(Problem(message, "$.source_hash", file))
-    return found
+    return found + _hash_changed(committed.source_hash, current.source_hash, "file", file)
 
 
 def _edge_set(snapshot: DagSnapshot) -> set[tuple[str, str]]:
