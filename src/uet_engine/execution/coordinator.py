@@ -100,6 +100,7 @@ class Coordinator:
     ) -> None:
         self.root = root
         self.specs = phase_set.specs
+        self.modules = phase_set.modules
         self.selection = selection
         self.options = options
         self.store = store
@@ -141,7 +142,10 @@ class Coordinator:
         spec = self.specs[phase]
         env = {**self.env, "UET_WORKSTREAM_ID": spec.workstream_id, "UET_PHASE_ID": phase}
         slot = self.slots.get_nowait()  # at most ``jobs`` run at once, so one is always free
-        return Job(self.run_id, spec, self.root, self.base_commit, patches, slot, env, self.live, self.redact)
+        modules = tuple(self.modules.get(phase, ()))
+        return Job(
+            self.run_id, spec, self.root, self.base_commit, patches, slot, env, self.live, self.redact, modules=modules
+        )
 
     def _start(self, phase: str, job: Job) -> None:
         """Hand the job to the executor; its attempts and then its end arrive in the inbox."""
@@ -184,6 +188,8 @@ class Coordinator:
             self._changed(record)
         to_run, reused = len(self.selection.run), len(self.selection.reused)
         started = f"base {self.base_commit}, {to_run} to run, {reused} reused, {self.options.jobs} at once"
+        if self.options.snapshot:
+            started += f"; {self.options.snapshot}"
         reused_entries = [(self.specs[phase].workstream_id, self.selection.reused[phase].entry) for phase in brought]
         self.writer.run_started(started, [(ws, entry) for ws, entry in reused_entries if entry is not None])
         with _interrupts(self.cancel):

@@ -31,6 +31,7 @@ class Options:
     no_deps: bool = False
     jobs: int = 1
     resume: str | None = None
+    snapshot: str | None = None  # the reviewed plan the run executes (``--snapshot``), as its records name it
 
 
 @dataclass

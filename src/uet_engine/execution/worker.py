@@ -8,7 +8,8 @@ The order inside a workstream:
 
 1. the worktree is made from the run's base commit plus the patches of the prerequisites that
    succeeded in this run, in dependency order;
-2. the steps run in order; after each, the worktree is staged and the paths it touched recorded;
+2. the steps run in order (``step_order``: in the batches of their task graph when they declare
+   ``depends_on``); after each, the worktree is staged and the paths it touched recorded;
 3. the file scope is checked against everything the steps touched (a violation fails the workstream
    before any acceptance check runs);
 4. the acceptance checks run in order: ``sh``, then ``python``, then ``powershell``;
@@ -45,6 +46,7 @@ from uet_engine.detection.scope import describe, violations
 from uet_engine.errors import GitError
 from uet_engine.execution import isolation
 from uet_engine.execution.process import CANCELLED, PWSH_MISSING, SH_MISSING, LiveProcesses, execute
+from uet_engine.execution.step_order import run_steps
 from uet_engine.states import WorkerStatus
 
 # The order acceptance checks run in (and are numbered in): the schema's Runner enum, sh, python, powershell,
@@ -67,6 +69,7 @@ class Job:
     live: LiveProcesses
     redact: Redactor
     output_limit: int = DEFAULT_OUTPUT_LIMIT
+    modules: tuple[str, ...] = ()  # the modules the phase writes, when module manifests exist
 
 
 @dataclass
@@ -94,17 +97,20 @@ class _Task:
         return f"{self.kind}/{self.index}"
 
 
-def tasks_of(run_id: str, spec: PhaseSpec) -> tuple[list[_Task], list[_Task]]:
-    """The workstream's steps and acceptance checks as ExecutionRequests, in the order they run."""
+def tasks_of(run_id: str, spec: PhaseSpec, modules: Sequence[str] = ()) -> tuple[list[_Task], list[_Task]]:
+    """The workstream's steps (in the order listed) and acceptance checks (in the order they run) as
+    ExecutionRequests; each request's context names its task, workstream, phase and modules."""
 
     def request(kind: str, tool: Runner, run: str, index: int, timeout_s: float | None) -> ExecutionRequest:
+        task_id = f"{'acceptance' if kind == ACCEPTANCE_KIND else 'step'}/{index}"
+        where = {"workstream_id": spec.workstream_id, "phase_id": spec.phase_id}
         return ExecutionRequest(
             operation_kind=kind,
             tool=tool,
             run=run,
             file_scope=spec.file_scope,
             tools_used=[tool],
-            context={"task_id": f"{'acceptance' if kind == ACCEPTANCE_KIND else 'step'}/{index}", "attempt": 1},
+            context={"task_id": task_id, "attempt": 1, **where, **({"module_ids": list(modules)} if modules else {})},
             run_id=run_id,
             workstream_id=spec.workstream_id,
             phase_id=spec.phase_id,
@@ -191,18 +197,19 @@ def run_workstream(job: Job, post: Callable[[StepAttempt], None]) -> Finished:
 
 def _run(job: Job, path: Path, post: Callable[[StepAttempt], None]) -> Finished:
     ws = job.spec.workstream_id
-    steps, checks = tasks_of(job.run_id, job.spec)
+    steps, checks = tasks_of(job.run_id, job.spec, job.modules)
     base_tree = isolation.prepare(job.root, path, job.base_commit, job.patches)
-    tree = base_tree
-    step_changes: dict[str, str] = {}
 
-    def run_task(task: _Task) -> ExecutionResult:
+    def begin(task: _Task) -> StepAttempt:
         stored = dataclasses.replace(task.request, run=job.redact(task.request.run))
         attempt = StepAttempt(
             run_id=job.run_id, workstream_id=ws, kind=task.kind, index=task.index, attempt=1, request=stored
         )
         post(attempt)
-        result = execute(
+        return attempt
+
+    def run(task: _Task) -> ExecutionResult:
+        return execute(
             task.request,
             path,
             expect_exit=task.expect_exit,
@@ -211,21 +218,21 @@ def _run(job: Job, path: Path, post: Callable[[StepAttempt], None]) -> Finished:
             output_limit=job.output_limit,
             live=job.live,
         )
-        if task.kind == "step" and result.success:
-            nonlocal tree
-            after = isolation.stage_all(path)
-            touched = isolation.changes_between(path, tree, after)
-            step_changes.update(touched)
-            result = dataclasses.replace(result, files_touched=sorted(touched))
-            tree = after
+
+    def run_task(task: _Task) -> ExecutionResult:
+        attempt = begin(task)
+        result = run(task)
         post(dataclasses.replace(attempt, result=result))
         return result
 
-    for task in steps:
-        result = run_task(task)
-        if not result.success:
-            return _failure(job, task, result)
-    changes = step_changes if len(steps) == 1 else isolation.changes_between(path, base_tree, tree)
+    ran = run_steps(path, base_tree, job.spec, steps, begin, run, post)
+    if ran.failed is not None:
+        return _failure(job, steps[ran.failed[0]], ran.failed[1])
+    if ran.strays:
+        error = _error(job, "scope_violation", ran.stray_reason, files=ran.strays)
+        return Finished(ws, "failed", ran.stray_reason, [error], changes=ran.changes)
+    tree = ran.tree
+    changes = ran.changes if len(steps) == 1 else isolation.changes_between(path, base_tree, tree)
     existed = {p for p, kind in changes.items() if kind in ("modified", "deleted")}
     problems = violations(job.spec.file_scope, changes, existed.__contains__)
     if problems:

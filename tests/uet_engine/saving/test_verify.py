@@ -41,6 +41,12 @@ def drop_audit_lines(repo: Path, event_type: str) -> None:
     path.write_text("".join(kept))
 
 
+def replace_in_audit(repo: Path, old: str, new: str) -> None:
+    """The first audit line holding ``old`` with it replaced by ``new``."""
+    path = repo / AUDIT
+    path.write_text(path.read_text().replace(old, new, 1))
+
+
 def flip_patch_byte(repo: Path) -> None:
     path = repo / PATCH_FILE
     data = bytearray(path.read_bytes())
@@ -120,7 +126,38 @@ CASES: list[tuple[str, Callable[[Path], None], list[str]]] = [
         lambda r: sql(
             r, "UPDATE step_attempts SET workstream_id = 'ws-z', record = json_set(record, '$.workstream_id', 'ws-z')"
         ),
-        [f"{RUN} ws-z: step attempt step/0 try 1 belongs to no uet_runs row"],
+        [
+            f"{RUN} ws-z: step/0 attempt 1 has no task.started line in {AUDIT}",
+            f"{RUN} ws-z: step/0 attempt 1 has no task.finished line in {AUDIT}",
+            f"{A}: {AUDIT} has a task.started line for step/0 attempt 1, which has no step_attempts row",
+            f"{A}: {AUDIT} has a task.finished line for step/0 attempt 1, which has no step_attempts row",
+            f"{RUN} ws-z: step attempt step/0 try 1 belongs to no uet_runs row",
+        ],
+    ),
+    (
+        "missing task line",
+        lambda r: drop_audit_lines(r, "task.finished"),
+        [f"{A}: step/0 attempt 1 has no task.finished line in {AUDIT}"],
+    ),
+    (
+        "task line with another outcome",
+        lambda r: replace_in_audit(r, '"message":"ok","outcome":"success"', '"message":"ok","outcome":"failure"'),
+        [f"{A}: step/0 attempt 1: its task.finished line says failure, but the attempt's result is a success"],
+    ),
+    (
+        "task line with another tool",
+        lambda r: replace_in_audit(r, '"tool":"sh"', '"tool":"python"'),
+        [f"{A}: step/0 attempt 1: its task.started line names tool python, but the attempt ran sh"],
+    ),
+    (
+        "result without its patch",
+        lambda r: sql(r, "UPDATE step_attempts SET record = json_remove(record, '$.result.patch_id')"),
+        [f"{A}: step/0 touched a.py but its result names no patch"],
+    ),
+    (
+        "result naming another patch",
+        lambda r: sql(r, f"UPDATE step_attempts SET record = json_set(record, '$.result.patch_id', 'PATCH-{RUN}')"),
+        [f"{A}: step/0 attempt 1 names patch PATCH-{RUN}, but the workstream's patch is {PATCH_ID}"],
     ),
 ]
 
