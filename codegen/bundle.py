@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-Schema = dict[str, Any]
+from codegen.refs import References, Schema, Target
 
 
 def load_schemas(schema_dir: Path) -> dict[str, Schema]:
@@ -41,47 +41,28 @@ def _refs(node: Any) -> Iterator[str]:
 
 
 class Bundler:
-    """Resolves the relative references of one schema version into local definitions."""
+    """Resolves the relative references of one schema version (``refs.References``) into local definitions."""
 
     def __init__(self, schemas: dict[str, Schema]) -> None:
         self.schemas = schemas
+        self.refs = References(schemas)
 
-    def _split(self, ref: str, current_file: str) -> tuple[str, str]:
-        """(file, definition name or '') that a reference inside ``current_file`` points at."""
-        file_part, _, fragment = ref.partition("#")
-        target_file = file_part or current_file
-        if target_file not in self.schemas:
-            raise ValueError(f"{current_file}: $ref {ref!r} names a schema file that does not exist")
-        if fragment in ("", "/"):
-            return target_file, ""
-        prefix = "/$defs/"
-        if not fragment.startswith(prefix) or "/" in fragment[len(prefix) :]:
-            raise ValueError(f"{current_file}: $ref {ref!r} must point at a whole file or at one of its $defs")
-        name = fragment[len(prefix) :]
-        if name not in self.schemas[target_file].get("$defs", {}):
-            raise ValueError(f"{current_file}: $ref {ref!r} names a definition that does not exist")
-        return target_file, name
+    @staticmethod
+    def _definition(target: Target) -> Schema:
+        if target.name:
+            return dict(target.node)
+        return {k: v for k, v in target.node.items() if k not in ("$schema", "$id", "$defs")}
 
-    def _local_name(self, target_file: str, name: str) -> str:
-        return name or str(self.schemas[target_file]["title"])
-
-    def _definition(self, target_file: str, name: str) -> Schema:
-        doc = self.schemas[target_file]
-        if name:
-            return dict(doc["$defs"][name])
-        return {k: v for k, v in doc.items() if k not in ("$schema", "$id", "$defs")}
-
-    def _rewrite(self, node: Any, current_file: str, needed: dict[str, tuple[str, str]]) -> Any:
+    def _rewrite(self, node: Any, current_file: str, needed: dict[str, Target]) -> Any:
         if isinstance(node, dict):
             out: Schema = {}
             for key, value in node.items():
                 if key == "$ref" and isinstance(value, str):
-                    target = self._split(value, current_file)
-                    local = self._local_name(*target)
-                    known = needed.setdefault(local, target)
-                    if known != target:
-                        raise ValueError(f"two definitions would share the bundled name {local!r}")
-                    out[key] = f"#/$defs/{local}"
+                    target = self.refs.target(value, current_file)
+                    known = needed.setdefault(target.label, target)
+                    if (known.file, known.name) != (target.file, target.name):
+                        raise ValueError(f"two definitions would share the bundled name {target.label!r}")
+                    out[key] = f"#/$defs/{target.label}"
                 else:
                     out[key] = self._rewrite(value, current_file, needed)
             return out
@@ -92,7 +73,7 @@ class Bundler:
     def bundle(self, contract_file: str) -> Schema:
         """The contract with every definition it reaches inlined under ``$defs``, sorted by name."""
         root = self.schemas[contract_file]
-        needed: dict[str, tuple[str, str]] = {}
+        needed: dict[str, Target] = {}
         body = self._rewrite({k: v for k, v in root.items() if k != "$defs"}, contract_file, needed)
         defs: dict[str, Schema] = {}
         pending = list(needed)
@@ -100,9 +81,9 @@ class Bundler:
             local = pending.pop()
             if local in defs:
                 continue
-            target_file, name = needed[local]
+            target = needed[local]
             before = set(needed)
-            defs[local] = self._rewrite(self._definition(target_file, name), target_file, needed)
+            defs[local] = self._rewrite(self._definition(target), target.file, needed)
             pending.extend(set(needed) - before)
         if defs:
             body["$defs"] = {name: defs[name] for name in sorted(defs)}

@@ -17,7 +17,7 @@ SCHEMA_DIR = SCHEMA_ROOT / "v1"
 MODELS_DIR = Path("src/uet_contracts/models")
 GENERATED_DIR = Path("generated")
 
-# Why each option: see TOOL-NOTES and the generator's issues.
+# Every option changes the generated code; one that works around the generator names its issue.
 GENERATOR_ARGS: tuple[str, ...] = (
     "--input-file-type",
     "jsonschema",

@@ -24,7 +24,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from codegen.bundle import Schema, contract_files, load_schemas
+from codegen.bundle import contract_files, load_schemas
+from codegen.refs import References, Schema
 
 COMMON_FILE = "common.schema.json"
 
@@ -42,7 +43,7 @@ class Role:
 
 @dataclass(frozen=True)
 class Handoff:
-    """One of the seed's four hand-offs (its section number) and the contracts that carry it."""
+    """One of the original pipeline design's four hand-offs (its section number) and the contracts that carry it."""
 
     number: int
     title: str
@@ -261,31 +262,21 @@ class Renderer:
     def __init__(self, schemas: dict[str, Schema], repo_root: Path) -> None:
         self.schemas = schemas
         self.repo_root = repo_root
+        self.refs = References(schemas)
 
     # -- references -----------------------------------------------------------------------------------
-
-    def _target(self, ref: str, current: str) -> tuple[str, str]:
-        """(schema file, definition name or '') a ``$ref`` in ``current`` points at."""
-        file_part, _, fragment = ref.partition("#")
-        target = file_part or current
-        name = fragment.removeprefix("/$defs/") if fragment.startswith("/$defs/") else ""
-        if target not in self.schemas or (fragment not in ("", "/") and not name):
-            raise ValueError(f"{current}: cannot render $ref {ref!r}")
-        return target, name
 
     def _resolve(self, node: Schema, current: str) -> tuple[Schema, str]:
         """The node a ``$ref`` points at (and the file it lives in); other nodes unchanged."""
         if "$ref" not in node:
             return node, current
-        target, name = self._target(node["$ref"], current)
-        doc = self.schemas[target]
-        return (doc["$defs"][name] if name else doc), target
+        target = self.refs.target(node["$ref"], current)
+        return target.node, target.file
 
     def _link(self, ref: str, current: str, page: str) -> str:
-        target, name = self._target(ref, current)
-        title = name or str(self.schemas[target]["title"])
-        href = "" if kind_of(target) == page else f"{kind_of(target)}.md"
-        return f"[{title}]({href}#{anchor(name)})" if name else f"[{title}]({href or '#'})"
+        target = self.refs.target(ref, current)
+        href = "" if kind_of(target.file) == page else f"{kind_of(target.file)}.md"
+        return f"[{target.label}]({href}#{anchor(target.name)})" if target.name else f"[{target.label}]({href or '#'})"
 
     # -- types and constraints ------------------------------------------------------------------------
 

@@ -1,4 +1,4 @@
-"""The dependency rules of DESIGN.md, checked two ways: import-linter, and a reading of the source.
+"""The engine's dependency rules (docs/architecture.md), checked two ways: import-linter, and a reading of the source.
 
 - ``uet_contracts`` never imports ``uet_engine``;
 - ``uet_engine`` takes contract types from the ``uet_contracts`` root, never from ``uet_contracts.models``;

@@ -37,7 +37,7 @@ class AuditEvent:
     """
     workstream_id: common_schema.WorkstreamId | None = None
     """
-    The workstream concerned (the seed's ws_id); absent for run-wide events.
+    The workstream concerned (ws_id in the original pipeline design); absent for run-wide events.
     """
     task_id: str | None = None
     """

@@ -7,29 +7,41 @@ leader's start time; the file goes when the group ends. The next run, once it ho
 lock (so no live engine owns those groups), kills every group still listed whose leader has the same
 start time — a recycled process id never matches, so no unrelated process is touched.
 
-The start time comes from ``/proc`` (Linux). Where there is none, a listed group is left alone and
-only its file is removed: killing by a bare process id could hit an unrelated process.
+The start time is psutil's (``Process.create_time()``), on Linux, macOS and Windows alike; Windows has
+no process groups, so there the leader's process tree is killed instead (``process.kill_tree``). Where
+the start time cannot be read, a group is not written down, and a listed group is left alone with only
+its file removed: killing by a bare process id could hit an unrelated process. So is a group whose start
+time reads differently after the system clock was stepped (psutil counts from the boot time, which a
+clock step moves): the safe side of the mistake.
 """
 
 from __future__ import annotations
 
 import contextlib
-import os
-import signal
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+from uet_engine.execution.process import kill_tree
+
+if TYPE_CHECKING:
+    import psutil
 
 GROUPS_DIR = Path(".runs") / "pgroups"
 
 
-def _start_time(pid: int) -> str | None:
-    """The kernel's start time of ``pid`` (clock ticks since boot), or None where it cannot be read."""
+def _started(process: psutil.Process) -> str:
+    """The start time written down for a leader: psutil's seconds since the epoch, as exact text."""
+    return repr(process.create_time())
+
+
+def start_time(pid: int) -> str | None:
+    """When ``pid`` started, or None where it cannot be read."""
+    import psutil  # here, not at the top: dry runs and the other commands never need it (about 10 ms)
+
     try:
-        stat = Path(f"/proc/{pid}/stat").read_text(encoding="ascii")
-    except OSError:
+        return _started(psutil.Process(pid))
+    except psutil.Error:
         return None
-    # Field 2 (the command) may hold spaces and parentheses: count fields after its closing ')'.
-    fields = stat[stat.rindex(")") + 2 :].split()
-    return fields[19] if len(fields) > 19 else None
 
 
 class GroupRegistry:
@@ -39,7 +51,7 @@ class GroupRegistry:
         self.folder = repo / GROUPS_DIR
 
     def add(self, pgid: int) -> None:
-        started = _start_time(pgid)
+        started = start_time(pgid)
         if started is None:
             return
         self.folder.mkdir(parents=True, exist_ok=True)
@@ -51,6 +63,8 @@ class GroupRegistry:
 
     def kill_leftovers(self) -> list[int]:
         """Kill the groups a dead engine left behind; the ids of those killed. Call only under the run lock."""
+        import psutil
+
         killed: list[int] = []
         if not self.folder.is_dir():
             return killed
@@ -58,9 +72,10 @@ class GroupRegistry:
             if entry.name.isdigit():
                 pgid = int(entry.name)
                 recorded = entry.read_text(encoding="ascii").strip()
-                if recorded and _start_time(pgid) == recorded and hasattr(os, "killpg"):
-                    with contextlib.suppress(ProcessLookupError, PermissionError):
-                        os.killpg(pgid, signal.SIGKILL)
+                with contextlib.suppress(psutil.Error):
+                    leader = psutil.Process(pgid)
+                    if recorded and _started(leader) == recorded:
+                        kill_tree(pgid, leader)
                         killed.append(pgid)
             entry.unlink(missing_ok=True)
         return killed

@@ -8,7 +8,9 @@ here, so the rules are in one place:
   -NonInteractive -Command RUN``; a missing runner is a failed result with ``exit_code`` null, never a pass;
 - the child gets its own process group (session on POSIX), stdin from the null device, and it never
   outlives its task: when it exits, what it left running in its group is killed; on timeout or on
-  cancellation the whole group is killed, grandchildren included;
+  cancellation the whole group is killed, grandchildren included, and so is every descendant psutil
+  finds under the still-running child, which catches those that left the group for a session of their
+  own (on Windows, which has no process groups, that tree is what is killed);
 - success means the expected exit code, and the success pattern (a Python regex, MULTILINE) found in
   stdout or stderr; the full output is matched, then redacted and capped for storage.
 """
@@ -27,11 +29,15 @@ import time
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import IO
+from typing import IO, TYPE_CHECKING
 
 from uet_contracts import ExecutionRequest, ExecutionResult
 from uet_engine.detection.redact import DEFAULT_OUTPUT_LIMIT, Redactor, cap, decode
-from uet_engine.execution.orphans import GroupRegistry
+
+if TYPE_CHECKING:
+    import psutil
+
+    from uet_engine.execution.orphans import GroupRegistry
 
 PWSH_MISSING = "pwsh (PowerShell 7) is not installed or not on PATH"
 SH_MISSING = "sh is not on PATH (on Windows install Git for Windows, which provides sh.exe)"
@@ -55,7 +61,7 @@ class LiveProcesses:
 
     def __init__(self, registry: GroupRegistry | None = None) -> None:
         self._lock = threading.Lock()
-        self._procs: set[subprocess.Popen[bytes]] = set()
+        self._procs: dict[subprocess.Popen[bytes], psutil.Process | None] = {}
         self._registry = registry
         self.cancelled = False
 
@@ -65,14 +71,24 @@ class LiveProcesses:
             if self.cancelled:
                 kill_group(proc)
                 return False
-            self._procs.add(proc)
-        if self._registry is not None and not _WINDOWS:
+            self._procs[proc] = None
+        if self._registry is not None:
             self._registry.add(proc.pid)
         return True
 
+    def watch(self, proc: subprocess.Popen[bytes], handle: psutil.Process | None) -> None:
+        """Give a registered process its psutil handle, so that ``kill_all`` reaches its descendants too.
+
+        Separate from ``add`` so that a process is registered the moment it starts: getting the handle asks
+        the OS about it (reads ``/proc`` on Linux), and a cancellation meanwhile must still find the process.
+        """
+        with self._lock:
+            if proc in self._procs:
+                self._procs[proc] = handle
+
     def discard(self, proc: subprocess.Popen[bytes]) -> None:
         with self._lock:
-            self._procs.discard(proc)
+            self._procs.pop(proc, None)
         if self._registry is not None:
             self._registry.remove(proc.pid)
 
@@ -80,24 +96,56 @@ class LiveProcesses:
         """Kill every live process group and refuse new ones."""
         with self._lock:
             self.cancelled = True
-            procs = list(self._procs)
-        for proc in procs:
-            kill_group(proc)
+            procs = list(self._procs.items())
+        for proc, handle in procs:
+            kill_group(proc, handle)
 
 
-def kill_group(proc: subprocess.Popen[bytes]) -> None:
-    """Kill the process group led by ``proc`` (POSIX) or its process tree (Windows); gone already is fine."""
-    if _WINDOWS:  # pragma: no cover - exercised on Windows only
-        subprocess.run(
-            ["taskkill", "/F", "/T", "/PID", str(proc.pid)],
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-            check=False,
-        )
-        return
-    with contextlib.suppress(ProcessLookupError, PermissionError):
-        os.killpg(proc.pid, signal.SIGKILL)
+def handle_of(proc: subprocess.Popen[bytes]) -> psutil.Process | None:
+    """psutil's handle on a child not reaped yet (so its pid is still its own), or None where there is none.
+
+    The handle knows the child's start time, so a later use of it never reaches a process that took the
+    pid over after the child was reaped.
+    """
+    import psutil  # here, not at the top: dry runs and the other commands never need it (about 10 ms)
+
+    try:
+        return psutil.Process(proc.pid)
+    except psutil.Error:
+        return None
+
+
+def kill_tree(pid: int, leader: psutil.Process | None) -> None:
+    """SIGKILL the process group ``pid`` (POSIX) and every descendant psutil finds under ``leader``.
+
+    killpg is the primary means: it reaches the whole group even after its leader exited. The
+    descendants, listed before anything is killed, add those that left the group (``setsid``) while the
+    leader ran; on Windows, which has no process groups, the leader and its tree are all there is. What is
+    gone already is fine.
+    """
+    import psutil
+
+    tree: list[psutil.Process] = []
+    if leader is not None:
+        with contextlib.suppress(psutil.Error):
+            tree = leader.children(recursive=True)
+        if _WINDOWS:  # pragma: no cover - exercised on Windows only
+            tree.insert(0, leader)
+    if not _WINDOWS:
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(pid, signal.SIGKILL)
+    for process in tree:
+        with contextlib.suppress(psutil.Error):
+            process.kill()
+
+
+def kill_group(proc: subprocess.Popen[bytes], handle: psutil.Process | None = None) -> None:
+    """Kill what ``proc`` started: its process group (POSIX), and with ``handle`` (while ``proc`` may
+    still run) its descendants too (``kill_tree``); gone already is fine."""
+    kill_tree(proc.pid, handle)
+    if _WINDOWS and handle is None:  # pragma: no cover - exercised on Windows only
+        with contextlib.suppress(OSError):
+            proc.kill()
 
 
 def command_for(tool: str, run: str, env: Mapping[str, str]) -> list[str] | str:
@@ -195,6 +243,9 @@ def execute(
     if live is not None and not live.add(proc):
         proc.communicate()
         return result(False, None, error=CANCELLED)
+    handle = handle_of(proc)
+    if live is not None:
+        live.watch(proc, handle)
 
     out: list[bytes] = []
     err: list[bytes] = []
@@ -209,7 +260,7 @@ def execute(
 
     def on_timeout() -> None:
         timed_out.set()
-        kill_group(proc)
+        kill_group(proc, handle)
 
     timer = threading.Timer(request.timeout_s, on_timeout) if request.timeout_s else None
     if timer is not None:
@@ -220,7 +271,8 @@ def execute(
     finally:
         if timer is not None:
             timer.cancel()
-        # Whatever the task left running in its group (a backgrounded grandchild) dies with it.
+        # Whatever the task left running in its group (a backgrounded grandchild) dies with it. Its exited
+        # leader has no descendants left to list (they were handed to init), so the group is all there is.
         kill_group(proc)
         for thread in readers:
             thread.join()

@@ -5,14 +5,15 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import threading
 from pathlib import Path
 
 import pytest
 
-from tests.uet_engine.execution.test_process import _alive, dies
+from tests.uet_engine.execution.test_process import ESCAPE, _alive, dies
 from uet_engine.execution.orphans import GROUPS_DIR, GroupRegistry
 
-pytestmark = pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="start times come from /proc")
+pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="POSIX process groups")
 
 
 def _sleeper() -> subprocess.Popen[bytes]:
@@ -51,3 +52,16 @@ def test_a_group_that_ended_normally_is_forgotten(tmp_path: Path) -> None:
     registry.remove(os.getpid())
     registry.remove(os.getpid())  # twice is fine
     assert registry.kill_leftovers() == []
+
+
+def test_a_listed_group_is_killed_with_the_descendants_that_left_it(tmp_path: Path) -> None:
+    proc = subprocess.Popen([sys.executable, "-c", ESCAPE], cwd=tmp_path, start_new_session=True)
+    try:
+        while not (tmp_path / "escaped.pid").exists():
+            threading.Event().wait(0.01)
+        GroupRegistry(tmp_path).add(proc.pid)
+        assert GroupRegistry(tmp_path).kill_leftovers() == [proc.pid]
+        proc.wait(timeout=30)
+        assert dies(int((tmp_path / "escaped.pid").read_text()))
+    finally:
+        proc.kill()

@@ -92,6 +92,35 @@ def test_timeout_kills_the_whole_group_including_grandchildren(tmp_path: Path) -
     assert dies(pid)
 
 
+# A grandchild in a session of its own, out of killpg's reach; it records its pid, then sleeps.
+ESCAPE = """
+import os, subprocess, sys, time
+child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(300)"], start_new_session=True)
+with open("escaped.tmp", "w") as out:
+    out.write(str(child.pid))
+os.replace("escaped.tmp", "escaped.pid")
+time.sleep(300)
+"""
+
+
+def test_timeout_kills_descendants_that_left_the_group(tmp_path: Path) -> None:
+    result = execute(request(ESCAPE, tool="python", timeout_s=2), tmp_path)
+    assert result.timed_out is True
+    pid = int((tmp_path / "escaped.pid").read_text())
+    assert dies(pid)
+
+
+def test_cancellation_kills_descendants_that_left_the_group(tmp_path: Path) -> None:
+    live = LiveProcesses()
+    thread = threading.Thread(target=lambda: execute(request(ESCAPE, tool="python"), tmp_path, live=live))
+    thread.start()
+    while not (tmp_path / "escaped.pid").exists():
+        threading.Event().wait(0.01)
+    live.kill_all()
+    thread.join()
+    assert dies(int((tmp_path / "escaped.pid").read_text()))
+
+
 def test_background_leftovers_are_killed_when_the_task_ends(tmp_path: Path) -> None:
     script = "sh -c 'echo $$ > bg.tmp; mv bg.tmp bg.pid; exec sleep 300' >/dev/null 2>&1 & "
     script += "while [ ! -f bg.pid ]; do sleep 0.01; done"

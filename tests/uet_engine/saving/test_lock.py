@@ -67,3 +67,16 @@ def test_the_lock_is_exclusive_within_one_process_too(tmp_path: Path) -> None:
         assert str(caught.value) == f"another uet run (run-one, pid {os.getpid()}) is using this repo: {tmp_path}"
     with RunLock(tmp_path, "run-two"):
         pass
+
+
+def test_a_refused_run_leaves_the_holders_name_in_place(tmp_path: Path) -> None:
+    child = start_holder(tmp_path)
+    try:
+        for attempt in ("run-second", "run-third"):
+            with pytest.raises(LockHeld) as caught:
+                RunLock(tmp_path, attempt).acquire()
+            assert (caught.value.run_id, caught.value.pid) == ("run-holder", child.pid)
+        assert (tmp_path / ".runs" / "uet.lock").read_text() == f"run-holder {child.pid}\n"
+    finally:
+        child.kill()
+        child.wait()
