@@ -269,7 +269,8 @@ def located(faults: Sequence[Fault], text: str | None = None, file: str | None =
         at = text is not None and n < LOCATED
         line, column = uet_contracts.locate(text, list(fault.path)) if at and text is not None else (None, None)
         problems.append(Problem(fault.message, json_path(fault.path), file, line, column))
-    return sorted(problems, key=lambda p: (p.line or 0, p.column or 0))  # stable: rule order within a spot
+    # In file order (stable: rule order within one spot); those without a line last, in rule order.
+    return sorted(problems, key=lambda p: (p.line is None, p.line or 0, p.column or 0))
 
 
 CHECKS: Final[Mapping[type, Callable[[Any], list[Fault]]]] = {
