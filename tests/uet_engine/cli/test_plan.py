@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import shutil
 from pathlib import Path
+from typing import Any
 
 from tests.conftest import EXAMPLES
 from tests.uet_engine.cli.test_validate import uet
@@ -156,12 +157,16 @@ def copy_three_tiers(tmp_path: Path) -> Path:
     return tmp_path / "phases"
 
 
-def test_the_module_tier_of_the_worked_example(tmp_path: Path) -> None:
+def planned(tmp_path: Path, tier: str, summary: str) -> Any:
+    """``uet plan phases --tier TIER`` of the worked example: it succeeds with ``summary``; the JSON it prints."""
     copy_three_tiers(tmp_path)
-    out = uet(tmp_path, "plan", "phases", "--tier", "module")
-    assert out.code == 0
-    assert out.stderr == ["uet plan: 3 module(s) in 3 level(s), critical path of 3 module(s), 0 warning(s)"]
-    snapshot = json.loads("\n".join(out.stdout))
+    out = uet(tmp_path, "plan", "phases", "--tier", tier)
+    assert (out.code, out.stderr) == (0, [f"uet plan: {summary}, 0 warning(s)"])
+    return json.loads("\n".join(out.stdout))
+
+
+def test_the_module_tier_of_the_worked_example(tmp_path: Path) -> None:
+    snapshot = planned(tmp_path, "module", "3 module(s) in 3 level(s), critical path of 3 module(s)")
     assert (snapshot["dag_type"], snapshot["nodes"]) == ("module", ["api", "core", "docs"])
     assert snapshot["edges"] == {"api": ["core"], "docs": ["api"]}
     mermaid = uet(tmp_path, "plan", "phases", "--tier", "module", "--format", "mermaid")
@@ -174,11 +179,7 @@ def test_the_module_tier_of_the_worked_example(tmp_path: Path) -> None:
 
 
 def test_the_task_tier_of_the_worked_example_is_the_committed_one(tmp_path: Path) -> None:
-    copy_three_tiers(tmp_path)
-    out = uet(tmp_path, "plan", "phases", "--tier", "task")
-    assert out.code == 0
-    assert out.stderr == ["uet plan: 6 step(s) of 3 workstream(s) in 5 batch(es), 0 warning(s)"]
-    tasks = json.loads("\n".join(out.stdout))
+    tasks = planned(tmp_path, "task", "6 step(s) of 3 workstream(s) in 5 batch(es)")
     assert [(w["phase_id"], w["batches"], w["module_ids"]) for w in tasks["workstreams"]] == [
         ("PH-10", [["package"], ["store", "store-tests"]], ["core"]),
         ("PH-11", [["routes"], ["export"]], ["api"]),
