@@ -187,6 +187,8 @@ HANDOFFS: tuple[Handoff, ...] = (
 EXAMPLE_FILES = {
     "phase_spec.schema.json": "examples/phases/PH-01A.yaml",
     "dag_snapshot.schema.json": "examples/dag_snapshot.json",
+    "module_manifest.schema.json": "examples/three-tiers/modules/api/module.manifest.yaml",
+    "module_tasks.schema.json": "examples/three-tiers/module_tasks.json",
 }
 
 # Sample strings for patterned fields, keyed by the pattern itself: a new pattern without a sample

@@ -71,7 +71,7 @@ def _mermaid(graphs: Sequence[_Drawn]) -> str:
         ids.append({node: f"{prefix}{i}" for i, node in enumerate(snapshot.nodes)})
         indent = "    " if title is None else "        "
         if title is not None:
-            lines.append(f'    subgraph w{w}["{_mermaid_text(title)}"]')
+            lines += [f'    subgraph w{w}["{_mermaid_text(title)}"]', "        direction TB"]
         for node in snapshot.nodes:
             label = _mermaid_text(node)
             if titles and node in titles:
