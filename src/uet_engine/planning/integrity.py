@@ -17,13 +17,15 @@ from __future__ import annotations
 import graphlib
 import re
 from collections.abc import Callable, Iterator, Mapping, Sequence
+from functools import cached_property
+from itertools import chain
 from pathlib import Path
 from typing import Any, Final, NamedTuple, TypeVar
 
 import uet_contracts
 from uet_contracts import ContractError, DagSnapshot, ModuleTasks, Problem
 from uet_engine.planning import graph
-from uet_engine.planning.phase_set import json_path
+from uet_engine.planning.phase_set import gc_paused, json_path
 
 T = TypeVar("T")
 
@@ -48,18 +50,43 @@ NODE_FORMATS: Final[Mapping[str, tuple[re.Pattern[str], str]]] = {
 }
 
 
-def _prereqs(snapshot: DagSnapshot) -> dict[str, list[str]]:
-    """Every known node mapped to its known prerequisites (unknown ones are the known-nodes rule's to report)."""
-    known = set(snapshot.nodes)
-    prereqs: dict[str, list[str]] = {node: [] for node in snapshot.nodes}
-    for node, deps in snapshot.edges.items():
-        if node in known:
-            prereqs[node] = [dep for dep in deps if dep in known]
-    return prereqs
+class SnapshotGraph:
+    """One snapshot and what several rules read of it, each derived once (the rules get this object, as
+    jsonschema's keyword validators get the validator): the known nodes, each node's known prerequisites,
+    and the Kahn level of each node (None when the edges have a cycle, so no layering exists)."""
+
+    def __init__(self, snapshot: DagSnapshot) -> None:
+        self.snapshot = snapshot
+
+    @cached_property
+    def known(self) -> set[str]:
+        return set(self.snapshot.nodes)
+
+    @cached_property
+    def prereqs(self) -> dict[str, Sequence[str]]:
+        """Every known node mapped to its known prerequisites (unknown ones are ``known_nodes``' to report)."""
+        known, edges = self.known, self.snapshot.edges
+        prereqs: dict[str, Sequence[str]] = dict.fromkeys(self.snapshot.nodes, ())
+        if known.issuperset(edges) and known.issuperset(chain.from_iterable(edges.values())):
+            prereqs.update(edges)  # the usual case: nothing to filter, no list copied
+            return prereqs
+        for node, deps in edges.items():
+            if node in known:
+                prereqs[node] = [dep for dep in deps if dep in known]
+        return prereqs
+
+    @cached_property
+    def depths(self) -> dict[str, int] | None:
+        try:
+            levels = graph.kahn_levels(self.prereqs)
+        except graphlib.CycleError:
+            return None
+        return {node: depth for depth, level in enumerate(levels) for node in level}
 
 
-def unique_nodes(snapshot: DagSnapshot) -> Iterator[Fault]:
+def unique_nodes(g: SnapshotGraph) -> Iterator[Fault]:
     """No node listed twice: in ``nodes``, across the levels, or on the critical path."""
+    snapshot = g.snapshot
     first: dict[str, int] = {}
     for i, node in enumerate(snapshot.nodes):
         if node in first:
@@ -78,18 +105,18 @@ def unique_nodes(snapshot: DagSnapshot) -> Iterator[Fault]:
         on_path.add(node)
 
 
-def node_ids(snapshot: DagSnapshot) -> Iterator[Fault]:
+def node_ids(g: SnapshotGraph) -> Iterator[Fault]:
     """Each node id has the format of its tier (``dag_type``)."""
-    pattern, what = NODE_FORMATS[snapshot.dag_type]
-    for i, node in enumerate(snapshot.nodes):
+    pattern, what = NODE_FORMATS[g.snapshot.dag_type]
+    for i, node in enumerate(g.snapshot.nodes):
         if not pattern.fullmatch(node):
-            message = f"{node!r} is not a valid node of a {snapshot.dag_type} snapshot: expected {what}"
+            message = f"{node!r} is not a valid node of a {g.snapshot.dag_type} snapshot: expected {what}"
             yield Fault(("nodes", i), message)
 
 
-def known_nodes(snapshot: DagSnapshot) -> Iterator[Fault]:
+def known_nodes(g: SnapshotGraph) -> Iterator[Fault]:
     """Edges, levels and the critical path name only nodes listed in ``nodes``."""
-    known = set(snapshot.nodes)
+    snapshot, known = g.snapshot, g.known
     unknown = "which is not in nodes"
     for node, deps in snapshot.edges.items():
         if node not in known:
@@ -106,36 +133,29 @@ def known_nodes(snapshot: DagSnapshot) -> Iterator[Fault]:
             yield Fault(("critical_path", i), f"the critical path passes unknown node {node!r}, {unknown}")
 
 
-def acyclic(snapshot: DagSnapshot) -> Iterator[Fault]:
-    """The edges have no cycle; each cycle is named in full, once."""
-    for loop in graph.cycles(_prereqs(snapshot)):
+def acyclic(g: SnapshotGraph) -> Iterator[Fault]:
+    """The edges have no cycle; each cycle is named in full, once (searched for only when Kahn's
+    algorithm cannot place every node)."""
+    if g.depths is not None:
+        return
+    for loop in graph.cycles(g.prereqs):
         yield Fault(("edges", loop[0]), f"dependency cycle: {' -> '.join(loop)} (each node depends on the next)")
 
 
-def _depths(snapshot: DagSnapshot) -> dict[str, int] | None:
-    """The Kahn level of every known node, or None when the edges have a cycle (no layering exists)."""
-    try:
-        levels = graph.kahn_levels(_prereqs(snapshot))
-    except graphlib.CycleError:
-        return None
-    return {node: depth for depth, level in enumerate(levels) for node in level}
-
-
-def kahn_layering(snapshot: DagSnapshot) -> Iterator[Fault]:
+def kahn_layering(g: SnapshotGraph) -> Iterator[Fault]:
     """``topo_levels`` are the Kahn levels of the edges: every node on exactly the level one after its
     deepest prerequisite (level 0 without any). Skipped when the edges have a cycle (see ``acyclic``)."""
-    depths = _depths(snapshot)
+    depths = g.depths
     if depths is None:
         return
     placed: set[str] = set()
-    prereqs = _prereqs(snapshot)
-    for level, members in enumerate(snapshot.topo_levels):
+    for level, members in enumerate(g.snapshot.topo_levels):
         for i, node in enumerate(members):
             if node not in depths or node in placed:
                 continue  # unknown or repeated: the other rules report it
             placed.add(node)
             if depths[node] != level:
-                deps = prereqs[node]
+                deps = g.prereqs[node]
                 why = (
                     f"its deepest prerequisite {max(deps, key=lambda d: (depths[d], d))} is on level {depths[node] - 1}"
                     if deps
@@ -143,22 +163,22 @@ def kahn_layering(snapshot: DagSnapshot) -> Iterator[Fault]:
                 )
                 message = f"{node} is on level {level} but belongs on level {depths[node]}: {why}"
                 yield Fault(("topo_levels", level, i), message)
-    for node in snapshot.nodes:
-        if node not in placed and node in depths:
-            yield Fault(("topo_levels",), f"node {node} is on no level (it belongs on level {depths[node]})")
-            placed.add(node)
+    if len(placed) < len(depths):
+        for node in g.snapshot.nodes:
+            if node not in placed and node in depths:
+                yield Fault(("topo_levels",), f"node {node} is on no level (it belongs on level {depths[node]})")
+                placed.add(node)
 
 
-def real_chain(snapshot: DagSnapshot) -> Iterator[Fault]:
+def real_chain(g: SnapshotGraph) -> Iterator[Fault]:
     """The critical path is a chain of the edges from a node without prerequisites to one without
     dependants (a longest chain can be extended at neither end); empty only for an empty graph."""
-    path = snapshot.critical_path
-    known = set(snapshot.nodes)
+    path, known = g.snapshot.critical_path, g.known
     if not path:
         if known:
             yield Fault(("critical_path",), f"the critical path is empty but the graph has {len(known)} node(s)")
         return
-    prereqs = _prereqs(snapshot)
+    prereqs = g.prereqs
     for i in range(1, len(path)):
         before, node = path[i - 1], path[i]
         if before in known and node in known and before not in prereqs[node]:
@@ -175,7 +195,7 @@ def real_chain(snapshot: DagSnapshot) -> Iterator[Fault]:
             yield Fault(("critical_path", len(path) - 1), message)
 
 
-Rule = Callable[[DagSnapshot], Iterator[Fault]]
+Rule = Callable[[SnapshotGraph], Iterator[Fault]]
 
 RULES: Final[Mapping[str, Rule]] = {
     "unique_nodes": unique_nodes,
@@ -189,7 +209,9 @@ RULES: Final[Mapping[str, Rule]] = {
 
 def snapshot_faults(snapshot: DagSnapshot) -> list[Fault]:
     """Every fault of one snapshot, rule by rule in the order of ``RULES``."""
-    return [fault for rule in RULES.values() for fault in rule(snapshot)]
+    g = SnapshotGraph(snapshot)
+    with gc_paused():  # the derived maps are large and all alive: a collection would walk them for nothing
+        return [fault for rule in RULES.values() for fault in rule(g)]
 
 
 # -- the task tier: a ModuleTasks holds one task snapshot per workstream -----------------------------------------
