@@ -8,8 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.uet_engine.run_records import PATCH_DATA, RUN, record, succeed
+from tests.uet_engine.run_records import PATCH_DATA, RUN, attempt, record, succeed
 from uet_engine.errors import StoreMissing
+from uet_engine.execution.records import task_line
 from uet_engine.saving import ledger
 from uet_engine.saving.store import RunStore, store_path
 from uet_engine.saving.verify import verify
@@ -172,3 +173,17 @@ def test_a_torn_audit_line_is_not_a_breach(repo: Path) -> None:
     with (repo / AUDIT).open("ab") as handle:
         handle.write(b'{"event_type":"run.fin')
     assert verify(repo) == []
+
+
+def test_a_task_line_without_its_attempt_is_a_breach_unless_its_workstream_crashed(tmp_path: Path) -> None:
+    """The writer appends a task line just before the attempt's row: a crash in between leaves the line alone."""
+    with RunStore.open(tmp_path) as store:
+        store.queue(RUN, [record(RUN, "ws-a"), record(RUN, "ws-b")])
+        for ws in ("ws-a", "ws-b"):
+            store.transition(RUN, ws, "running")
+            store.audit_note(task_line(attempt(RUN, ws, success=None)))  # the engine died before the row
+        store.transition(RUN, "ws-a", "crashed", reason="the engine process died")
+        store.transition(RUN, "ws-b", "failed", reason="step/0 failed")
+    assert verify(tmp_path) == [
+        f"{RUN} ws-b: {AUDIT} has a task.started line for step/0 attempt 1, which has no step_attempts row"
+    ]
