@@ -99,16 +99,16 @@ def test_phases_imply_a_module_edge_and_can_close_a_cycle(tmp_path: Path) -> Non
 
 
 def test_a_written_path_must_belong_to_exactly_one_module(tmp_path: Path) -> None:
-    write(tmp_path / "phases", spec("PH-01", create=["core/a.py", "tools/run.sh"], modify=["shared/conf.py"]))
-    manifest(tmp_path, "core", ["core/**", "shared/*.py"])
-    manifest(tmp_path, "config", ["shared/conf.py"])
+    write(tmp_path / "phases", spec("PH-01", create=["core/a.py", "tools/run.sh"], modify=["settings/conf.py"]))
+    manifest(tmp_path, "core", ["core/**", "settings/*.py"])
+    manifest(tmp_path, "config", ["settings/conf.py"])
     assert problems_of(tmp_path) == [
-        "modules/core/module.manifest.yaml:5:3: $.owns[1]: owns 'shared/*.py', and config"
-        " (modules/config/module.manifest.yaml) owns 'shared/conf.py': a path belongs to one module",
+        "modules/core/module.manifest.yaml:5:3: $.owns[1]: owns 'settings/*.py', and config"
+        " (modules/config/module.manifest.yaml) owns 'settings/conf.py': a path belongs to one module",
         "phases/PH-01.yaml:10:5: $.file_scope.create[1]: PH-01 may write 'tools/run.sh', which no module owns"
         " (modules: config, core); add it to the owns of one module",
-        "phases/PH-01.yaml:12:5: $.file_scope.modify[0]: PH-01 may write 'shared/conf.py', which belongs to 2 modules:"
-        " config (owns 'shared/conf.py'), core (owns 'shared/*.py')",
+        "phases/PH-01.yaml:12:5: $.file_scope.modify[0]: PH-01 may write 'settings/conf.py', which belongs to 2"
+        " modules: config (owns 'settings/conf.py'), core (owns 'settings/*.py')",
     ]
 
 
