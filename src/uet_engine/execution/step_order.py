@@ -24,7 +24,7 @@ from typing import TypeVar
 
 from uet_contracts import ExecutionResult, PhaseSpec, StepAttempt
 from uet_engine.execution import isolation
-from uet_engine.paths import overlap
+from uet_engine.paths import matches
 from uet_engine.planning.tasks import batches, step_node
 
 T = TypeVar("T")
@@ -106,7 +106,7 @@ def _credit(touched: dict[str, str], batch: list[int], spec: PhaseSpec) -> tuple
     credited: dict[int, list[str]] = {i: [] for i in batch}
     strays: list[str] = []
     for changed in sorted(touched):
-        owner = next((i for i in batch if any(overlap(changed, w) for w in steps[i].writes or [])), None)
+        owner = next((i for i in batch if any(matches(w, changed) for w in steps[i].writes or [])), None)
         if len(batch) == 1:
             credited[batch[0]].append(changed)
             if owner is None and steps[batch[0]].writes:

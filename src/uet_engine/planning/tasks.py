@@ -7,7 +7,8 @@ what the steps declare and nothing else.
 
 The engine runs the graph in *batches*: Kahn's order, ties broken by the order the steps are listed, and
 ready steps grouped into one batch (run at the same time in the worktree) only when each declares
-``writes`` and no path of one overlaps a path of another, by the one glob dialect of ``uet_engine.paths``.
+``writes`` and no entry of one may overlap an entry of another (``uet_engine.paths.may_overlap``, the one
+glob dialect of ``file_scope``: some path matches both).
 A step without ``writes`` may write anything its workstream may, so it always runs alone. Planning derives
 the batches (``uet plan --tier task`` shows them); the worker runs them.
 
@@ -23,7 +24,7 @@ from dataclasses import dataclass
 from typing import NamedTuple
 
 from uet_contracts import PhaseSpec, Step
-from uet_engine.paths import overlap
+from uet_engine.paths import may_overlap
 from uet_engine.planning import graph
 
 
@@ -94,8 +95,8 @@ def step_faults(spec: PhaseSpec) -> Iterator[StepFault]:
     writable = [*spec.file_scope.create, *spec.file_scope.modify]
     for i, step in enumerate(steps):
         for j, path in enumerate(step.writes or []):
-            if not any(overlap(path, entry) for entry in writable):
-                message = f"writes {path!r}, which no create or modify entry of the file scope covers"
+            if not any(may_overlap(path, entry) for entry in writable):
+                message = f"writes {path!r}, which overlaps no create or modify entry of the file scope"
                 yield StepFault(("steps", i, "writes", j), message)
 
 
@@ -152,4 +153,4 @@ def _fits(steps: Sequence[Step], batch: list[int], candidate: int) -> bool:
     mine = steps[candidate].writes
     if not mine or not steps[batch[0]].writes:
         return False
-    return not any(overlap(a, b) for other in batch for a in steps[other].writes or [] for b in mine)
+    return not any(may_overlap(a, b) for other in batch for a in steps[other].writes or [] for b in mine)

@@ -14,7 +14,7 @@ import uet_contracts
 from tests.uet_engine.phase_specs import spec, write
 from uet_contracts import PhaseSpec
 from uet_engine.errors import PlanError
-from uet_engine.paths import overlap
+from uet_engine.paths import may_overlap
 from uet_engine.planning.phase_set import load_phase_set
 from uet_engine.planning.snapshot import task_snapshot
 from uet_engine.planning.tasks import batches, step_graph
@@ -69,8 +69,8 @@ def test_unknown_and_duplicate_step_ids_are_named(tmp_path: Path) -> None:
 def test_writes_outside_the_file_scope_are_named(tmp_path: Path) -> None:
     data = with_steps(step("a", writes=["out/a.txt", "src/x.py"]), create=("out/*",))
     assert problems_of(tmp_path, data) == [
-        "PH-01.yaml:22:5: $.steps[0].writes[1]: writes 'src/x.py', which no create or modify entry of the file scope"
-        " covers"
+        "PH-01.yaml:22:5: $.steps[0].writes[1]: writes 'src/x.py', which overlaps no create or modify entry of the"
+        " file scope"
     ]
 
 
@@ -145,4 +145,4 @@ def test_batches_respect_every_dependency_and_never_pair_overlapping_writes(data
                 for y in batch:
                     if x != y:
                         assert steps[x].writes and steps[y].writes
-                        assert not any(overlap(a, b) for a in steps[x].writes for b in steps[y].writes)
+                        assert not any(may_overlap(a, b) for a in steps[x].writes for b in steps[y].writes)
