@@ -4,7 +4,8 @@
 Loads and checks every phase spec under SPECS_DIR, and the module manifests under DIR (default: the
 ``modules`` folder beside SPECS_DIR, one ``<module_id>/module.manifest.yaml`` per module) when there are
 any: then every path a phase may write must belong to exactly one module. Prints (or writes to FILE,
-atomically) the DAG of one tier:
+atomically), as JSON or as a Mermaid or Graphviz DOT diagram with the critical path highlighted, the DAG
+of one tier (``--tier``):
 
 - ``pipeline`` (the default): the DagSnapshotV1 of the phases;
 - ``module``: the DagSnapshotV1 of the modules (``dag_type: module``), their declared dependencies plus
@@ -12,9 +13,8 @@ atomically) the DAG of one tier:
 - ``task``: the ModuleTasksV1 of the set, each workstream's steps as a DagSnapshot (``dag_type: task``)
   and the batches they run in.
 
-as JSON, or as a Mermaid or Graphviz DOT diagram with the critical path highlighted. ``--check FILE``
-compares a committed file of that tier with the specs instead (ignoring ``generated_at``; the file's own
-graph is checked first) and names what changed.
+``--check FILE`` compares a committed file of that tier with the specs instead (ignoring
+``generated_at``; the file's own graph is checked first) and names what changed.
 
 Problems and warnings go to stderr as ``PATH:LINE:COL: JSON-PATH: message``; stdout carries only the
 output. Exit 0 planned (or up to date), 1 problems in the set (or a stale file), 2 usage errors
