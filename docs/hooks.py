@@ -6,7 +6,9 @@
   ``<!-- uet:cli -->`` becomes the help of ``uet`` and every subcommand, taken from
   ``uet_engine.cli.build_parser()``; ``<!-- uet:plan-mermaid DIR -->`` becomes the Mermaid diagram that
   ``uet plan DIR --format mermaid`` prints, and ``<!-- uet:plan-mermaid DIR --tier TIER -->`` that of
-  ``uet plan DIR --tier TIER --format mermaid`` (the module or task tier).
+  ``uet plan DIR --tier TIER --format mermaid`` (the module or task tier); ``<!-- uet:import-mapping
+  v3|legacy -->`` becomes the field mapping table of ``uet import`` for that format, rendered from the
+  mapping data the importer runs on.
 
 Any failure (a missing generated folder, a command that fails, an unknown marker) stops the build
 with a message saying what to run; a page is never published with a stale or empty block.
@@ -96,6 +98,10 @@ def on_page_markdown(markdown: str, page: Any, config: Any, files: Files) -> str
             return plan_mermaid(args[0], _root(config))
         if name == "plan-mermaid" and len(args) == 3 and args[1] == "--tier":
             return plan_mermaid(args[0], _root(config), args[2])
+        if name == "import-mapping" and len(args) == 1 and args[0] in ("v3", "legacy"):
+            from uet_engine.planning.importing.mapping import markdown_table
+
+            return markdown_table(args[0])
         raise PluginError(f"{page.file.src_uri}: unknown marker {match.group(0)!r}")
 
     return MARKER.sub(expand, markdown)

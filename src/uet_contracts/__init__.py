@@ -5,15 +5,17 @@ Public surface (everything else is private and may change):
 - the contract types: ``PhaseSpec``, ``DagSnapshot``, ``ModuleManifest``, ``ModuleTasks``,
   ``ExecutionRequest``, ``ExecutionResult``, ``RunRecord``, ``StepAttempt``, ``RunEvent``,
   ``PatchLedgerEntry``, ``AuditEvent``, ``ErrorEvent``, ``ExecutionLog``, ``PatternCandidate``,
-  ``AntiPattern`` and their nested types;
+  ``AntiPattern``, ``RepoConfig`` and their nested types;
 - the schemas' named enums as ``Literal`` aliases (``RunStatus``, ``Runner``, ``RunEventType``,
   ``AuditOutcome``, ``ErrorType``, ``DagType``) and ``ErrorCode``, so code that handles these values is
   type-checked against the schema, and ``typing.get_args`` gives the values without a copy of the list;
 - ``load``, ``loads``, ``validate``, ``check``, ``to_dict``, ``to_json``, ``schema``, ``check_file``;
 - ``check_text`` (the parsed data and its problems, never raising: for tools that batch files);
 - ``contract_files`` (the contract files below a folder, sorted);
-- ``read_text`` and ``format_of`` (read a contract file as ``load`` does, telling unreadable from invalid)
-  and ``locate`` (line and column of a JSON path in a file's text, for problems found after loading);
+- ``read_text`` and ``format_of`` (read a contract file as ``load`` does, telling unreadable from invalid),
+  ``parse`` (the plain data of such a text, read as strictly as ``load`` reads it, not checked against any
+  contract: for tools that read other formats) and ``locate`` (line and column of a JSON path in a file's
+  text, for problems found after loading);
 - ``ContractError`` (a ``ValueError``) and ``Problem``, the entries of its ``errors``;
 - ``CONTRACTS`` and ``contract_named`` to look contracts up by kind.
 
@@ -42,7 +44,7 @@ from uet_contracts.api import (
 )
 from uet_contracts.contracts import CONTRACTS, Contract, contract_for, contract_named
 from uet_contracts.errors import ContractError, Problem
-from uet_contracts.parsing import locate
+from uet_contracts.parsing import locate, parse
 
 if TYPE_CHECKING:
     from uet_contracts.models.anti_pattern_schema import AntiPattern
@@ -52,9 +54,11 @@ if TYPE_CHECKING:
         AcceptanceCheck,
         AcceptanceCommand,
         FileScope,
+        PreFlightCheck,
         Runner,
         RunStatus,
         Step,
+        ToolProfileId,
         Tools,
     )
     from uet_contracts.models.dag_snapshot_schema import DagSnapshot, DagType
@@ -67,20 +71,23 @@ if TYPE_CHECKING:
     from uet_contracts.models.patch_ledger_entry_schema import PatchLedgerEntry
     from uet_contracts.models.pattern_candidate_schema import PatternCandidate
     from uet_contracts.models.phase_spec_schema import PhaseSpec
+    from uet_contracts.models.repo_config_schema import RepoConfig, ToolProfile
     from uet_contracts.models.run_event_schema import RunEvent, RunEventType
     from uet_contracts.models.run_record_schema import RunRecord
     from uet_contracts.models.step_attempt_schema import StepAttempt
 
 # The generated types are imported when first asked for (PEP 562), so a tool that needs one contract
-# (``uet validate``, a pre-commit hook) does not pay for all fifteen. Type checkers see the imports above.
+# (``uet validate``, a pre-commit hook) does not pay for all sixteen. Type checkers see the imports above.
 _SHARED_TYPES = (
     "Acceptance",
     "AcceptanceCheck",
     "AcceptanceCommand",
     "FileScope",
+    "PreFlightCheck",
     "Runner",
     "RunStatus",
     "Step",
+    "ToolProfileId",
     "Tools",
 )
 # Types a contract defines in its own ``$defs`` (used by that contract only), by the contract's kind.
@@ -88,6 +95,7 @@ _CONTRACT_TYPES = {
     "audit_event": ("AuditOutcome",),
     "dag_snapshot": ("DagType",),
     "error_event": ("ErrorCategory", "ErrorCode", "ErrorType"),
+    "repo_config": ("ToolProfile",),
     "module_tasks": ("TaskGraph",),
     "run_event": ("RunEventType",),
 }
@@ -134,7 +142,9 @@ __all__ = [
     "PatchLedgerEntry",
     "PatternCandidate",
     "PhaseSpec",
+    "PreFlightCheck",
     "Problem",
+    "RepoConfig",
     "RunEvent",
     "RunEventType",
     "RunRecord",
@@ -143,6 +153,8 @@ __all__ = [
     "Step",
     "StepAttempt",
     "TaskGraph",
+    "ToolProfile",
+    "ToolProfileId",
     "Tools",
     "check",
     "check_file",
@@ -154,6 +166,7 @@ __all__ = [
     "load",
     "loads",
     "locate",
+    "parse",
     "read_text",
     "schema",
     "to_dict",

@@ -11,7 +11,7 @@ class Contract:
     """One contract: its kind name (``phase_spec``), generated type name and canonical schema file.
 
     The generated type is imported on first use (``.type``), so looking a contract up — as
-    ``uet validate`` does for one kind — does not import the modules of the fourteen others.
+    ``uet validate`` does for one kind — does not import the modules of the fifteen others.
     """
 
     kind: str
@@ -52,6 +52,7 @@ CONTRACTS: tuple[Contract, ...] = tuple(
         ("execution_log", "ExecutionLog"),
         ("pattern_candidate", "PatternCandidate"),
         ("anti_pattern", "AntiPattern"),
+        ("repo_config", "RepoConfig"),
     )
 )
 

@@ -98,6 +98,16 @@ def test_a_tier_marker_names_its_command_when_it_fails(tmp_path: Path) -> None:
         _hooks().on_page_markdown(f"<!-- uet:plan-mermaid {tmp_path} --format dot -->", _page(), _config(), None)
 
 
+def test_built_import_guide_has_every_row_of_the_mapping_tables(built_site: Path) -> None:
+    """The guide's tables are rendered from the importer's own mapping data, row for row."""
+    from uet_engine.planning.importing.mapping import RULES
+
+    page = (built_site / "guides" / "existing-plans" / "index.html").read_text(encoding="utf-8")
+    cells = re.findall(r"<tr>\s*<td><code>([^<]+)</code></td>\s*<td>([a-z]+)</td>", page)
+    expected = [(rule.source, rule.fate) for fmt in ("v3", "legacy") for rule in RULES[fmt]]
+    assert [(html.unescape(source), fate) for source, fate in cells] == expected
+
+
 def test_failing_uet_plan_stops_the_build_naming_the_command(tmp_path: Path) -> None:
     (tmp_path / "PH-01.yaml").write_text("phase_id: [\n", encoding="utf-8")
     where = re.escape(str(tmp_path))

@@ -334,7 +334,7 @@ CASES: list[Case] = [
             13,
             "$.phase_type",
             '"impl" is not one of: "implementation", "integration", "refactor", "test", "documentation", '
-            '"infrastructure", "migration", "analysis"',
+            '"infrastructure", "migration", "analysis", "validation_only", "documentation_only", "enhancement"',
         ),
     ),
     _c(
@@ -425,7 +425,7 @@ CASES: list[Case] = [
     _c(
         "unknown-acceptance-runner",
         edit(PHASE, "  python:\n    - ", "  bash:\n    - "),
-        (60, 3, "$.acceptance.bash", "unknown field 'bash' (did you mean 'sh'?)"),
+        (60, 3, "$.acceptance.bash", "unknown field 'bash' (allowed: powershell, python, sh)"),
     ),
     _c(
         "empty-acceptance",
@@ -449,8 +449,15 @@ CASES: list[Case] = [
     ),
     _c(
         "unknown-step-tool",
-        edit(PHASE, '    tool: "sh"', '    tool: "bash"'),
-        (21, 11, "$.steps[0].tool", '"bash" is not one of: "sh", "python", "powershell"'),
+        edit(PHASE, '    tool: "sh"', '    tool: "Bash"'),
+        (
+            21,
+            11,
+            "$.steps[0].tool",
+            '"Bash" is neither one of "sh", "python", "powershell" nor a valid ToolProfileId. The id of a tool'
+            " profile, e.g. aider: an AI coding tool (or any program) that a step runs through a command line the"
+            " profile defines (built in, or in the repository's uet.config.yaml).",
+        ),
     ),
     # --- the file itself ----------------------------------------------------------------------
     _c(

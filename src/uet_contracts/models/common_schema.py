@@ -39,7 +39,7 @@ Identifier of a captured patch, e.g. PATCH-ws-pipeline-plus-0-bootstrap-run-2026
 
 OperationKind: TypeAlias = str
 """
-The kind of operation a step performs, e.g. EXEC-ATOMIC-CREATE: uppercase words joined by '-'; pattern automation clusters executions by it.
+The kind of operation a step performs, e.g. EXEC-ATOMIC-CREATE: uppercase words joined by '-', or by '_' as template V3 plans write them (CREATE_FILE); pattern automation clusters executions by it.
 """
 
 
@@ -70,6 +70,12 @@ A path or glob relative to the repository root, written with '/' separators: not
 Runner: TypeAlias = Literal["sh", "python", "powershell"]
 """
 How a command is run: 'sh' through /bin/sh, 'python' as code for the running Python interpreter, 'powershell' through pwsh. The engine never picks a shell on its own.
+"""
+
+
+ToolProfileId: TypeAlias = str
+"""
+The id of a tool profile, e.g. aider: an AI coding tool (or any program) that a step runs through a command line the profile defines (built in, or in the repository's uet.config.yaml).
 """
 
 
@@ -113,27 +119,31 @@ Identifier of a module, e.g. core.state: lowercase letters and digits, then also
 
 StepId: TypeAlias = str
 """
-Identifier of a step within its workstream, e.g. write-queue: letters, digits, '.', '_' or '-' (never '/', so it cannot be mistaken for a task id such as step/0).
+Identifier of a step within its workstream, e.g. write-queue (template V3: execution_plan.steps[].id); other steps name it in their depends_on.
 """
 
 
 @dataclass(kw_only=True)
 class Step:
     """
-    One execution step of a workstream: the engine turns it into an ExecutionRequest.
+    One execution step of a workstream: a command run by a runner (`tool` sh, python or powershell with `run`), or an AI tool run through its tool profile (`tool` e.g. aider with `prompt` or `prompt_file`, and `files`); the engine turns it into an ExecutionRequest.
     """
 
     operation_kind: OperationKind
     """
     What the step does, e.g. EXEC-ATOMIC-CREATE.
     """
-    tool: Runner
+    tool: Runner | ToolProfileId
     """
-    The runner that executes `run`.
+    The runner that executes `run` (sh, python, powershell), or the tool profile that runs `prompt` (e.g. aider, codex, claude-code, copilot).
     """
-    run: str
+    id: StepId | None = None
     """
-    The command (sh, powershell) or code (python) to execute, in the workstream's working tree.
+    A name for the step, unique within the phase, shown in the records (template V3: execution_plan.steps[].id); other steps name it in depends_on, and it is the step's node in the task-tier DAG (step/N, its position, when absent).
+    """
+    run: str | None = None
+    """
+    The command (sh, powershell) or code (python) to execute, in the workstream's working tree; required for a runner, not used with a tool profile.
     """
     description: str | None = None
     """
@@ -143,9 +153,17 @@ class Step:
     """
     Seconds after which the step's whole process group is killed and the step fails.
     """
-    id: StepId | None = None
+    prompt: str | None = None
     """
-    A name for the step, unique in its workstream, so other steps can depend on it; the step's node in the task-tier DAG (step/N, its position, when absent).
+    With a tool profile: the instructions given to the tool (one of prompt and prompt_file is required).
+    """
+    prompt_file: RepoPath | None = None
+    """
+    With a tool profile: a file of the workstream's tree whose text is the instructions given to the tool.
+    """
+    files: list[RepoPath] | None = None
+    """
+    With a tool profile: the files the tool is told to work on (its {files} placeholder).
     """
     depends_on: list[StepId] | None = None
     """
@@ -153,19 +171,27 @@ class Step:
     """
     writes: list[RepoPath] | None = None
     """
-    The paths (or globs, in the file_scope dialect) this step writes, each inside the workstream's create or modify entries. Two ready steps run at the same time only when both declare writes and none of their paths overlap; a step that writes outside its writes fails the workstream.
+    The paths (or globs, in the file_scope dialect) this step writes, each overlapping the workstream's create or modify entries. Two ready steps run at the same time only when both declare writes and none of their entries overlap; a step that writes outside its writes fails the workstream.
     """
 
 
 @dataclass(kw_only=True)
 class AcceptanceCommand:
     """
-    An acceptance check with options: the command, the exit code it must return, a pattern its output must contain, a time limit.
+    An acceptance check with options: the command, the exit code it must return, a pattern or a literal its output must contain, a time limit, and whether its failure fails the workstream.
     """
 
     run: str
     """
     The command (sh, powershell) or code (python) to run.
+    """
+    id: str | None = None
+    """
+    A name for the check, unique within the phase, shown in the records (template V3: acceptance_tests.tests[].id).
+    """
+    description: str | None = None
+    """
+    What the check proves, for people reading the plan and the records.
     """
     expect_exit: int | None = None
     """
@@ -178,6 +204,14 @@ class AcceptanceCommand:
     timeout_s: float | None = None
     """
     Seconds after which the check's whole process group is killed and the check fails.
+    """
+    expect_output: str | None = None
+    """
+    A literal text that must appear in stdout or stderr; the check fails when it does not.
+    """
+    required: bool | None = None
+    """
+    Whether a failure fails the workstream (true when absent). A failing check with required false is reported and recorded, and the workstream still succeeds.
     """
 
 
@@ -204,6 +238,54 @@ class Acceptance:
     powershell: list[AcceptanceCheck] | None = None
     """
     Checks run through pwsh (PowerShell 7); a missing pwsh fails the check.
+    """
+
+
+@dataclass(kw_only=True)
+class PreFlightCheck:
+    """
+    A check run in the workstream's tree before its steps, to find out early that the work cannot succeed (a missing tool, service or file).
+    """
+
+    run: str
+    """
+    The command (sh, powershell) or code (python) to run.
+    """
+    id: str | None = None
+    """
+    A name for the check, unique within the phase (template V3: pre_flight_checks[].name).
+    """
+    description: str | None = None
+    """
+    What the check looks for.
+    """
+    tool: Runner | None = None
+    """
+    The runner that executes `run` (sh when absent).
+    """
+    expect_exit: int | None = None
+    """
+    The exit code that counts as success; 0 when absent.
+    """
+    expect_output: str | None = None
+    """
+    A literal text that must appear in stdout or stderr.
+    """
+    success_pattern: str | None = None
+    """
+    A Python regular expression searched (MULTILINE) in stdout and stderr.
+    """
+    critical: bool | None = None
+    """
+    Whether a failure stops the workstream before its steps run (true when absent); a failing non-critical check is reported and recorded, and the steps run.
+    """
+    fix_hint: str | None = None
+    """
+    What to do when the check fails; shown with the failure.
+    """
+    timeout_s: float | None = None
+    """
+    Seconds after which the check's whole process group is killed and the check fails.
     """
 
 

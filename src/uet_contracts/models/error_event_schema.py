@@ -17,9 +17,11 @@ ErrorType: TypeAlias = Literal[
     "crashed",
     "cancelled",
     "internal",
+    "preflight_failed",
+    "artifact_missing",
 ]
 """
-The class of an execution failure, which error plugins dispatch on: a step or acceptance check failed, a task timed out, the file scope was violated, a runner's tool is missing, a patch did not apply, the engine crashed, the user cancelled, or an internal error.
+The class of an execution failure, which error plugins dispatch on: a step or acceptance check failed, a critical pre-flight check failed, an expected artifact is missing after the steps, a task timed out, the file scope was violated, a runner's tool is missing, a patch did not apply, the engine crashed, the user cancelled, or an internal error.
 """
 
 
@@ -88,7 +90,7 @@ class ErrorEvent:
     """
     task_id: str | None = None
     """
-    The task that failed, e.g. step/0 or acceptance/1.
+    The task that failed, e.g. pre_flight/0, step/0 or acceptance/1.
     """
     context: dict[str, Any] | None = None
     """

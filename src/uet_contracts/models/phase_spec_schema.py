@@ -2,7 +2,7 @@
 #   filename:  phase_spec.schema.json
 
 from __future__ import annotations
-from typing import Literal, TypeAlias
+from typing import Any, Literal, TypeAlias
 from dataclasses import dataclass
 from . import common_schema
 
@@ -41,9 +41,12 @@ class PhaseSpec:
         "infrastructure",
         "migration",
         "analysis",
+        "validation_only",
+        "documentation_only",
+        "enhancement",
     ]
     """
-    The kind of work the phase does.
+    The kind of work the phase does (validation_only, documentation_only and enhancement as template V3 plans write them).
     """
     file_scope: common_schema.FileScope
     """
@@ -57,27 +60,61 @@ class PhaseSpec:
     """
     Phases that must succeed before this one starts (template V3: dag_and_dependencies.depends_on).
     """
+    external_depends_on: list[common_schema.PhaseId] | None = None
+    """
+    Phases outside this set that must be done before this one starts (template V3 plans often depend on phases of another set). `uet plan` and `uet run` count one as satisfied only when named by --assume-done; until then the phase and its dependants are not run.
+    """
     may_run_parallel_with: list[common_schema.PhaseId] | None = None
     """
     Phases this one may run beside; none of them may be an ancestor or a descendant of it.
+    """
+    bundle_id: str | None = None
+    """
+    The bundle (group) of workstreams the phase belongs to, e.g. for reviews and for `uet run --bundle` (template V3: dag_and_dependencies.workstream_bundle_id).
     """
     steps: list[common_schema.Step] | None = None
     """
     The execution steps, run in the order listed or, when a step declares depends_on, in a topological order of the steps' dependencies; each becomes an ExecutionRequest.
     """
+    pre_flight: list[common_schema.PreFlightCheck] | None = None
+    """
+    Checks run in the workstream's tree before the steps; a failing critical one fails the workstream, with its fix hint, before anything is changed (template V3: pre_flight_checks).
+    """
     tools: common_schema.Tools | None = None
     """
     Language and test runners the phase uses.
+    """
+    expected_artifacts: list[common_schema.RepoPath] | None = None
+    """
+    Paths (or globs) that must exist in the workstream's tree after the steps; a missing one fails the workstream before any acceptance check runs.
     """
     estimate_hours: float | None = None
     """
     Estimated effort in hours; the weight of the phase on the critical path (1 when absent).
     """
-    status: Literal["draft", "ready", "in_progress", "done", "blocked"] | None = None
+    status: (
+        Literal[
+            "draft",
+            "ready",
+            "in_progress",
+            "done",
+            "blocked",
+            "planned",
+            "active",
+            "complete",
+            "abandoned",
+            "not_started",
+        ]
+        | None
+    ) = None
     """
-    Planning status of the phase, kept by the planner; the engine's run state lives in RunRecord.
+    Planning status of the phase, kept by the planner; the engine's run state lives in RunRecord. A phase whose status is done or complete counts as satisfied: `uet run` does not run it, and the phases that depend on it may start.
     """
     tags: list[Tag] | None = None
     """
     Free labels for grouping and search.
+    """
+    extensions: dict[str, Any] | None = None
+    """
+    Fields the engine does not use, kept verbatim for people and other tools; `uet import` keeps each source field without a PhaseSpec field here, keyed by its path in the source file (e.g. environment_and_tools.target_os).
     """

@@ -18,8 +18,10 @@ from typing import TYPE_CHECKING, TypeAlias
 from uet_contracts import Contract, Problem, contract_named
 from uet_engine.errors import EngineError, PlanError
 
-# Subcommand modules, in the order ``uet --help`` lists them.
-COMMANDS = ("validate", "schema", "plan", "run", "runs")
+# Subcommands, in the order ``uet --help`` lists them; each lives in the module of its name, or in the one
+# MODULES names (``import`` is a Python keyword).
+COMMANDS = ("validate", "schema", "import", "plan", "run", "runs")
+MODULES = {"import": "imports"}
 
 
 if TYPE_CHECKING:
@@ -72,7 +74,7 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
     )
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     for name in COMMANDS if only is None else (only,):
-        import_module(f"uet_engine.cli.{name}").register(subparsers)
+        import_module(f"uet_engine.cli.{MODULES.get(name, name)}").register(subparsers)
     return parser
 
 

@@ -14,7 +14,10 @@ of one tier (``--tier``):
   and the batches they run in.
 
 ``--check FILE`` compares a committed file of that tier with the specs instead (ignoring
-``generated_at``; the file's own graph is checked first) and names what changed.
+``generated_at``; the file's own graph is checked first) and names what changed. ``--assume-done PH-…``
+declares a phase outside the set done (it satisfies the ``external_depends_on`` that name it); the tool
+profiles steps may name are the built-in ones and those of ``--config FILE`` (default: ``uet.config.yaml``
+in the current folder, when present).
 
 Problems and warnings go to stderr as ``PATH:LINE:COL: JSON-PATH: message``; stdout carries only the
 output. Exit 0 planned (or up to date), 1 problems in the set (or a stale file), 2 usage errors
@@ -33,9 +36,10 @@ from typing import Any, Final
 import uet_contracts
 from uet_contracts import ContractError, DagSnapshot, ModuleTasks, Problem
 from uet_engine.cli import Subparsers, add_command, print_plan_problems
+from uet_engine.cli.options import add_planning_options, load_for, load_manifests
 from uet_engine.errors import PlanError
 from uet_engine.planning import integrity, modules
-from uet_engine.planning.phase_set import PhaseSet, load_phase_set
+from uet_engine.planning.phase_set import PhaseSet
 from uet_engine.planning.snapshot import build_module_tasks, build_snapshot, compare_module_tasks, compare_snapshots
 from uet_engine.planning.tasks import step_node
 from uet_engine.planning.views import tasks_to_dot, tasks_to_mermaid, to_dot, to_mermaid
@@ -61,43 +65,12 @@ def register(subparsers: Subparsers) -> None:
     parser.add_argument(
         "--tier", choices=TIERS, default="pipeline", help="which DAG: phases, modules or steps (default: pipeline)"
     )
-    add_modules_option(parser)
+    add_planning_options(parser, "the current folder")
     parser.set_defaults(handler=run)
-
-
-def add_modules_option(parser: argparse.ArgumentParser) -> None:
-    """``--modules DIR``, shared by ``uet plan`` and ``uet run``."""
-    parser.add_argument(
-        "--modules",
-        metavar="DIR",
-        default=None,
-        help="folder of <module_id>/module.manifest.yaml files (default: modules beside SPECS_DIR)",
-    )
 
 
 def _print(problems: list[Problem]) -> None:
     sys.stderr.write("".join(problem.format() + "\n" for problem in problems))
-
-
-def load_plan(specs_dir: str, modules_dir: str | None) -> tuple[PhaseSet, modules.ModuleSet | None]:
-    """The checked phase set (knowing the modules each phase writes) and the checked module manifests.
-
-    ``PlanError`` with every problem of either (and the set's warnings); a ``--modules`` folder that does
-    not exist or holds no manifest is one too.
-    """
-    phase_set = load_phase_set(Path(specs_dir))
-    folder = Path(modules_dir) if modules_dir is not None else modules.default_modules_dir(Path(specs_dir))
-    try:
-        if modules_dir is not None and not folder.is_dir():
-            reason = "not a folder" if folder.exists() else "no such folder"
-            raise PlanError([Problem(f"--modules: {reason}", file=modules_dir)], unreadable=True)
-        module_set = modules.load_modules(folder, phase_set)
-        if module_set is None and modules_dir is not None:
-            message = f"no module manifests here (expected <module_id>/{modules.MANIFEST_NAME}.yaml)"
-            raise PlanError([Problem(message, file=modules_dir)], unreadable=True)
-    except PlanError as exc:
-        raise PlanError(exc.problems, warnings=phase_set.warnings, unreadable=exc.unreadable) from None
-    return modules.with_modules(phase_set, module_set), module_set
 
 
 def run(args: argparse.Namespace) -> int:
@@ -105,7 +78,12 @@ def run(args: argparse.Namespace) -> int:
         print("uet plan: --format applies to the output; --check writes none", file=sys.stderr)
         return 2
     try:
-        phase_set, module_set = load_plan(args.specs_dir, args.modules)
+        phase_set, _ = load_for(args, Path.cwd())
+        phase_set, module_set = load_manifests(args, phase_set)
+    except ContractError as exc:
+        _print(exc.errors)
+        print(f"uet plan: {exc.errors[0].file} is not a valid RepoConfig; nothing written", file=sys.stderr)
+        return 2
     except PlanError as exc:
         print_plan_problems(exc)
         print(

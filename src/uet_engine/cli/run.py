@@ -9,6 +9,10 @@ recorded in DIR/.runs/uet.sqlite, DIR/.runs/audit.jsonl and DIR/.ledger/patches/
 --ws-id ID runs that workstream and, unless --no-deps, its prerequisites that have not succeeded in an
 earlier run. --resume RUN_ID reruns what in that run did not succeed, reusing its successes.
 --dry-run prints the levels, what would run and why anything is left out, and writes nothing.
+A phase whose status is done or complete, or named by --assume-done, is not run and does not hold back
+what depends on it; a phase waiting for a phase outside the set (external_depends_on) is left out until
+that one is declared done with --assume-done. Steps with an AI tool (tool: aider, codex, claude-code,
+copilot, or a profile of DIR/uet.config.yaml or --config FILE) run through its tool profile.
 
 --snapshot FILE runs a reviewed plan: a committed pipeline DagSnapshot (``uet plan -o FILE``) or task tier
 (``uet plan --tier task -o FILE``), given once each at most. The file's graph is checked, then compared
@@ -41,13 +45,15 @@ from pathlib import Path
 import uet_contracts
 from uet_contracts import ContractError, ModuleTasks
 from uet_engine.cli import Subparsers, add_command, print_plan_problems
-from uet_engine.cli.plan import add_modules_option, load_plan, stale
+from uet_engine.cli.options import add_planning_options, load_for, load_manifests
+from uet_engine.cli.plan import stale
 from uet_engine.errors import GitError, PlanError
 from uet_engine.execution import isolation
 from uet_engine.execution.coordinator import execute_run
 from uet_engine.execution.executors import DaskExecutor, Executor
 from uet_engine.execution.progress import reporter
 from uet_engine.execution.selection import Options, plan_lines
+from uet_engine.planning import profiles
 from uet_engine.planning.phase_set import PhaseSet
 from uet_engine.planning.snapshot import build_module_tasks, build_snapshot
 
@@ -70,6 +76,7 @@ def register(subparsers: Subparsers) -> None:
         action="store_true",
         help="make DIR a git repository with a first commit when it is not one yet (created if missing)",
     )
+    add_planning_options(parser, "DIR")
     parser.add_argument("--dry-run", action="store_true", help="print what would run; write nothing")
     parser.add_argument("--resume", metavar="RUN_ID", help="rerun what did not succeed in RUN_ID, reuse its successes")
     parser.add_argument(
@@ -79,7 +86,6 @@ def register(subparsers: Subparsers) -> None:
         default=[],
         help="run only if FILE (a pipeline DagSnapshot or a task-tier ModuleTasks) is current for the specs",
     )
-    add_modules_option(parser)
     parser.add_argument(
         "--dask-scheduler",
         metavar="ADDRESS",
@@ -110,7 +116,11 @@ def run(args: argparse.Namespace) -> int:
     except (GitError, OSError) as exc:
         return _usage(f"cannot prepare {args.repo}: {exc}")
     try:
-        phase_set, _ = load_plan(args.specs_dir, args.modules)
+        phase_set, config = load_for(args, root)
+        phase_set, _ = load_manifests(args, phase_set)
+    except ContractError as exc:
+        print_plan_problems(PlanError(exc.errors))
+        return _usage(f"{exc.errors[0].file} is not a valid RepoConfig; nothing run")
     except PlanError as exc:
         print_plan_problems(exc)
         print(f"uet run: {len(exc.problems)} problem(s) in {args.specs_dir}; nothing run", file=sys.stderr)
@@ -124,6 +134,8 @@ def run(args: argparse.Namespace) -> int:
         no_deps=args.no_deps,
         jobs=args.jobs or os.cpu_count() or 1,
         resume=args.resume,
+        project_id=config.project_id if config is not None else None,
+        profiles=profiles.profiles(config),
         snapshot=executed,
     )
     if args.dry_run:

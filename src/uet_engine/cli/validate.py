@@ -2,6 +2,9 @@
 
 Directories are searched for ``*.yaml``, ``*.yml`` and ``*.json``. Problems go to stdout as
 ``PATH:LINE:COL: JSON-PATH: message``; the summary goes to stderr so stdout stays machine-readable.
+A file that is another contract (a DagSnapshot given as a phase spec, say) or a plan ``uet import``
+converts (a template-V3 phase plan, a legacy workstream) gets one line naming it and the ``--kind`` or
+the command to use, instead of a line per unknown field.
 Files are reported in the order given (folders sorted); large batches are spread over the CPUs
 (``uet_engine.planning.parallel``), with the same output. A ``dag_snapshot`` or ``module_tasks`` file that
 passes its schema is then checked as a graph: acyclic edges between known nodes, levels that are the Kahn
@@ -56,19 +59,52 @@ def expand(paths: list[str]) -> tuple[list[str], list[str]]:
 
 
 def problem_lines(file: str, kind: str) -> list[str]:
-    """The output lines for one file: one per problem, none when it is valid.
+    """The output lines for one file: one per problem, none when it is valid; one line naming what the file
+    is instead, when it is another contract or one of the formats ``uet import`` converts.
 
     A contract that carries a graph (a DagSnapshot, a ModuleTasks) is checked by its schema first and,
     once that passes, by the graph integrity rules of ``uet_engine.planning.integrity``.
     """
     cls = contract_named(kind).type
-    if cls not in integrity.CHECKS:
-        return [problem.format() for problem in uet_contracts.check_file(file, cls)]
-    try:
-        integrity.load_checked(file, cls)
-    except ContractError as exc:
-        return [problem.format() for problem in exc.errors]
-    return []
+    problems = uet_contracts.check_file(file, cls)
+    schema_problems = len(problems) > 1 or (len(problems) == 1 and problems[0].json_path != "$")  # it parsed
+    commented = len(problems) == 1 and problems[0].message.startswith("JSON syntax error")  # JSONC, perhaps
+    if schema_problems or commented:
+        what = recognise(file, kind)
+        if what is not None:
+            return [uet_contracts.Problem(what, "$", file, 1, 1).format()]
+    if not problems and cls in integrity.CHECKS:
+        try:
+            integrity.load_checked(file, cls)
+        except ContractError as exc:
+            problems = exc.errors
+    return [problem.format() for problem in problems]
+
+
+def recognise(file: str, kind: str) -> str | None:
+    """What a file that fails as ``kind`` is, and how to handle it; None when it is none of the known shapes.
+
+    Only asked for files that parsed and failed the schema, so reading them again costs on the error path only.
+    """
+    from uet_engine.planning.importing.detect import detect
+    from uet_engine.planning.importing.mapping import FORMAT_NAMES
+    from uet_engine.planning.importing.reading import read
+
+    data, unreadable = read(Path(file))  # as uet import reads it: JSON with comments too
+    if unreadable:
+        return None
+    asked = contract_named(kind).type.__name__
+    found = detect(data)
+    if found is not None:
+        return f"a {FORMAT_NAMES[found]}, not a {asked}: convert it with `uet import {file} -o DIR`"
+    if not isinstance(data, dict):
+        return None
+    for contract in CONTRACTS:
+        schema = uet_contracts.schema(contract.type)
+        required = set(schema.get("required", ()))
+        if contract.kind != kind and required and required <= data.keys() <= set(schema["properties"]):
+            return f"a {contract.type.__name__}, not a {asked}: validate it with --kind {contract.kind}"
+    return None
 
 
 def check_files(files: list[str], kind: str, jobs: int | None = None) -> Iterator[list[str]]:

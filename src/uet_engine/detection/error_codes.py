@@ -22,5 +22,7 @@ ERROR_CODES: Final[Mapping[ErrorType, ErrorCode]] = {
     "patch_conflict": "UET-E106",
     "cancelled": "UET-E107",
     "crashed": "UET-E108",
+    "preflight_failed": "UET-E109",
+    "artifact_missing": "UET-E110",
     "internal": "UET-E199",
 }

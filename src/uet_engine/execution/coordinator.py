@@ -18,6 +18,7 @@ Interrupts (SIGINT, SIGTERM): every running process group is killed, running wor
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import os
 import queue
 import signal
@@ -143,9 +144,10 @@ class Coordinator:
         env = {**self.env, "UET_WORKSTREAM_ID": spec.workstream_id, "UET_PHASE_ID": phase}
         slot = self.slots.get_nowait()  # at most ``jobs`` run at once, so one is always free
         modules = tuple(self.modules.get(phase, ()))
-        return Job(
+        job = Job(
             self.run_id, spec, self.root, self.base_commit, patches, slot, env, self.live, self.redact, modules=modules
         )
+        return dataclasses.replace(job, profiles=self.options.profiles) if self.options.profiles else job
 
     def _start(self, phase: str, job: Job) -> None:
         """Hand the job to the executor; its attempts and then its end arrive in the inbox."""
@@ -182,6 +184,7 @@ class Coordinator:
             self.selection.reused,
             self.base_commit,
             clock.utc_now(),
+            self.options.project_id,
         )
         self.writer.queue(records)
         for record in records:

@@ -11,8 +11,11 @@ here, so the rules are in one place:
   cancellation the whole group is killed, grandchildren included, and so is every descendant psutil
   finds under the still-running child, which catches those that left the group for a session of their
   own (on Windows, which has no process groups, that tree is what is killed);
-- success means the expected exit code, and the success pattern (a Python regex, MULTILINE) found in
-  stdout or stderr; the full output is matched, then redacted and capped for storage.
+- success means the expected exit code, and the success pattern (a Python regex, MULTILINE) and the
+  expected output (a literal) found in stdout or stderr; the full output is matched, then redacted and
+  capped for storage;
+- a request with ``argv`` (a tool profile's command line, ``uet_engine.execution.agents``) is started as
+  it is, no shell; its executable missing from PATH is a failed result naming the tool.
 """
 
 from __future__ import annotations
@@ -33,6 +36,7 @@ from typing import IO, TYPE_CHECKING
 
 from uet_contracts import ExecutionRequest, ExecutionResult
 from uet_engine.detection.redact import DEFAULT_OUTPUT_LIMIT, Redactor, cap, decode
+from uet_engine.execution import agents
 
 if TYPE_CHECKING:
     import psutil
@@ -180,6 +184,7 @@ def execute(
     *,
     expect_exit: int = 0,
     success_pattern: str | None = None,
+    expect_output: str | None = None,
     env: Mapping[str, str] | None = None,
     output_limit: int = DEFAULT_OUTPUT_LIMIT,
     live: LiveProcesses | None = None,
@@ -222,7 +227,12 @@ def execute(
         regex = None if success_pattern is None else re.compile(success_pattern, re.MULTILINE)
     except re.error as exc:
         return result(False, None, error=f"invalid success pattern {success_pattern!r}: {exc}")
-    argv = command_for(request.tool, request.run, child_env)
+    argv: list[str] | str
+    if request.argv:  # a tool profile's command line: started as it is, its executable looked up on PATH
+        found = shutil.which(request.argv[0], path=child_env.get("PATH"))
+        argv = [found, *request.argv[1:]] if found else agents.not_found(request.tool, request.argv[0])
+    else:
+        argv = command_for(request.tool, request.run, child_env)
     if isinstance(argv, str):
         return result(False, None, error=argv)
     if live is not None and live.cancelled:
@@ -292,4 +302,6 @@ def execute(
         return result(
             False, exit_code, stdout, stderr, error=f"success pattern {success_pattern!r} not found in the output"
         )
+    if expect_output is not None and expect_output not in decode(stdout) and expect_output not in decode(stderr):
+        return result(False, exit_code, stdout, stderr, error=f"expected output {expect_output!r} not found")
     return result(True, exit_code, stdout, stderr)

@@ -31,6 +31,7 @@ def queued_records(
     reused: Mapping[str, Reuse],
     base_commit: str,
     now: datetime,
+    project_id: str | None = None,
 ) -> list[RunRecord]:
     """The first row of each workstream of the run: ``queued``, or ``succeeded`` when an earlier success is reused."""
     records: list[RunRecord] = []
@@ -42,6 +43,7 @@ def queued_records(
                 run_id=run_id,
                 workstream_id=spec.workstream_id,
                 phase_id=phase,
+                project_id=project_id,
                 status="succeeded" if reuse else "queued",
                 created_at=now,
                 updated_at=now,

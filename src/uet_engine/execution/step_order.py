@@ -50,24 +50,25 @@ def run_steps(
     base_tree: str,
     spec: PhaseSpec,
     tasks: Sequence[T],
-    begin: Callable[[T], StepAttempt],
-    execute: Callable[[T], ExecutionResult],
+    attempt: Callable[[T], tuple[StepAttempt, ExecutionResult]],
     post: Callable[[StepAttempt], None],
 ) -> StepsRun:
     """Run ``tasks`` (the spec's steps, in the spec's order) batch by batch in the worktree ``path``.
 
-    ``begin`` posts a task's started attempt and returns it; ``execute`` runs it; the finished attempt
-    (with the paths it touched) is posted here, from the calling thread only.
+    ``attempt`` posts a task's started attempt, runs the task and returns both (for the steps of one batch,
+    on threads of their own at the same time); the finished attempt, with the paths it touched, is posted
+    here, from the calling thread, once its whole batch is over.
     """
     steps = spec.steps or []
     ran = StepsRun(base_tree)
     for batch in batches(spec):
-        attempts = {i: begin(tasks[i]) for i in batch}
         if len(batch) == 1:
-            results = {batch[0]: execute(tasks[batch[0]])}
+            done = [attempt(tasks[batch[0]])]
         else:
             with ThreadPoolExecutor(len(batch), thread_name_prefix="uet-step") as pool:
-                results = dict(zip(batch, pool.map(lambda i: execute(tasks[i]), batch), strict=True))
+                done = list(pool.map(lambda i: attempt(tasks[i]), batch))
+        attempts = {i: started for i, (started, _) in zip(batch, done, strict=True)}
+        results = {i: result for i, (_, result) in zip(batch, done, strict=True)}
         failed = [i for i in batch if not results[i].success]
         if not failed:
             after = isolation.stage_all(path)

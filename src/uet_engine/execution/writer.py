@@ -123,8 +123,13 @@ class RunWriter:
         return self.store.transition(self.run_id, workstream_id, status, reason=reason)
 
     def succeeded(self, phase: str, finished: Finished, base_commit: str) -> Landed:
-        """Record a success and land its patch in the user's tree, in the order of the module docstring."""
+        """Record a success and land its patch in the user's tree, in the order of the module docstring.
+
+        Its warnings (failed optional checks) are recorded first, and its reason says what they were.
+        """
         ws = finished.workstream_id
+        for warning in finished.errors:
+            self.store.add_error(warning)
         entry = ledger.write_patch(
             self.root,
             run_id=self.run_id,
@@ -148,7 +153,7 @@ class RunWriter:
             why = f"its patch {entry.path} does not apply to the working tree (changed during the run?)"
             record = self.failed(ws, "failed", why, [patch_conflict(self.run_id, phase, entry, why)])
             return Landed(record, None)
-        record = self.store.transition(self.run_id, ws, "succeeded", patch_id=entry.patch_id)
+        record = self.store.transition(self.run_id, ws, "succeeded", reason=finished.reason, patch_id=entry.patch_id)
         try:
             isolation.apply_to_tree(self.root, patch)
         except GitError as exc:  # the tree changed between the check and now

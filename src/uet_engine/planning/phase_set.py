@@ -6,6 +6,11 @@ workstream ids, known dependencies, no dependency cycle, ``may_run_parallel_with
 DAG, no two phases that may run at the same time writing the same path, and the rules of each spec's
 steps (``tasks.step_faults``: step ids, step dependencies, declared writes). Every problem of the set is
 collected before ``PlanError`` is raised, so one run shows them all, each naming its file.
+
+Also per spec, what needs the set's context: each step's ``tool`` is a runner with ``run`` or a known tool
+profile with a prompt; ``external_depends_on`` names phases outside the set (a warning for each one not
+declared done with ``assume_done``, since the run leaves the phase out until it is); an acceptance with
+no check at all proves nothing (a warning).
 """
 
 from __future__ import annotations
@@ -14,7 +19,7 @@ import gc
 import graphlib
 import itertools
 import os
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -24,7 +29,7 @@ import uet_contracts
 from uet_contracts import ContractError, PhaseSpec, Problem
 from uet_engine.errors import PlanError
 from uet_engine.paths import PathIndex
-from uet_engine.planning import graph, tasks
+from uet_engine.planning import graph, profiles, tasks
 from uet_engine.planning.parallel import map_files
 
 
@@ -41,6 +46,7 @@ class PhaseSet:
     edges: dict[str, list[str]]
     topo_levels: list[list[str]]
     warnings: list[Problem] = field(default_factory=list)
+    assumed_done: tuple[str, ...] = ()  # phases declared done (--assume-done), sorted
     modules: dict[str, list[str]] = field(default_factory=dict)
     """The modules each phase writes into (sorted), when module manifests exist (``planning.modules``)."""
 
@@ -52,10 +58,15 @@ class PhaseSet:
         raise KeyError(f"no phase has workstream_id {ws_id!r}")
 
 
-def load_phase_set(specs_dir: Path) -> PhaseSet:
-    """The checked phase set of the spec files under ``specs_dir``; ``PlanError`` with every problem."""
+def load_phase_set(specs_dir: Path, *, assume_done: Iterable[str] = (), tools: Iterable[str] | None = None) -> PhaseSet:
+    """The checked phase set of the spec files under ``specs_dir``; ``PlanError`` with every problem.
+
+    ``assume_done``: phases declared done (``--assume-done``), satisfying the ``external_depends_on`` that
+    name them. ``tools``: the tool profile ids steps may name (default: the built-in profiles).
+    """
+    known_tools = frozenset(profiles.BUILTIN if tools is None else tools)
     with gc_paused():
-        return _load_phase_set(specs_dir)
+        return _load_phase_set(specs_dir, tuple(sorted(set(assume_done))), known_tools)
 
 
 @contextmanager
@@ -75,7 +86,7 @@ def gc_paused() -> Iterator[None]:
             gc.enable()
 
 
-def _load_phase_set(specs_dir: Path) -> PhaseSet:
+def _load_phase_set(specs_dir: Path, assume_done: tuple[str, ...], tools: frozenset[str]) -> PhaseSet:
     if not specs_dir.is_dir():
         reason = "not a folder" if specs_dir.exists() else "no such folder"
         raise PlanError([Problem(reason, file=str(specs_dir))], unreadable=True)
@@ -83,7 +94,7 @@ def _load_phase_set(specs_dir: Path) -> PhaseSet:
     if not paths:
         raise PlanError([Problem("no .yaml, .yml or .json files in this folder", file=str(specs_dir))], unreadable=True)
     loaded, problems, unreadable = _load_files(paths)
-    checker = _SetChecker(loaded)
+    checker = _SetChecker(loaded, assume_done, tools)
     problems += checker.check()
     warnings = _sorted(checker.warnings)
     if problems:
@@ -94,6 +105,7 @@ def _load_phase_set(specs_dir: Path) -> PhaseSet:
         edges=checker.edges,
         topo_levels=checker.levels,
         warnings=warnings,
+        assumed_done=assume_done,
     )
 
 
@@ -148,8 +160,15 @@ class _Write(NamedTuple):
 class _SetChecker:
     """The set-level rules, run over the specs that loaded. Problems are found in bulk (see ``Ancestry``)."""
 
-    def __init__(self, loaded: list[tuple[PhaseSpec, Path]]) -> None:
+    def __init__(
+        self,
+        loaded: list[tuple[PhaseSpec, Path]],
+        assume_done: tuple[str, ...] = (),
+        tools: frozenset[str] = frozenset(),
+    ) -> None:
         self._loaded = loaded
+        self.assume_done = assume_done
+        self.tools = tools
         self.specs: dict[str, PhaseSpec] = {}
         self.files: dict[str, Path] = {}
         self.edges: dict[str, list[str]] = {}
@@ -165,7 +184,11 @@ class _SetChecker:
 
     def _check(self) -> list[Problem]:
         self._unique_ids()
-        self._steps()
+        for phase, spec in self.specs.items():
+            for rule in SPEC_RULES:
+                for parts, message in rule(spec, self):
+                    target = self.warnings if message.startswith("warning: ") else self._problems
+                    target.append(self._at(self.files[phase], parts, message))
         prereqs = self._known_prerequisites()
         try:
             self.levels = graph.kahn_levels(prereqs)
@@ -195,13 +218,6 @@ class _SetChecker:
             if owner != spec.phase_id:
                 message = f"workstream_id {spec.workstream_id!r} is already used by {owner} in {self.files[owner]}"
                 self._problems.append(self._at(path, ["workstream_id"], message))
-
-    def _steps(self) -> None:
-        """The task tier's rules, spec by spec: step ids, step dependencies, declared writes."""
-        for phase, spec in self.specs.items():
-            if spec.steps:
-                for fault in tasks.step_faults(spec):
-                    self._report(phase, list(fault.path), fault.message)
 
     def _known_prerequisites(self) -> dict[str, list[str]]:
         prereqs: dict[str, list[str]] = {}
@@ -309,6 +325,70 @@ class _SetChecker:
                 f" {phase} reads it"
             )
             self.warnings.append(self._at(self.files[phase], ["file_scope", "read_only", i], message))
+
+
+SpecFinding = tuple[list[str | int], str]
+
+
+def _steps(spec: PhaseSpec, checker: _SetChecker) -> Iterator[SpecFinding]:
+    """Each step names a runner and its ``run``, or a known tool profile and a prompt."""
+    for i, step in enumerate(spec.steps or []):
+        if profiles.is_runner(step.tool):
+            if not step.run:
+                yield ["steps", i], f"a {step.tool} step needs `run`: the command (or code) to execute"
+        elif step.tool not in checker.tools:
+            known = ", ".join(sorted(checker.tools)) or "none"
+            yield (
+                ["steps", i, "tool"],
+                (
+                    f"unknown tool {step.tool!r}: not a runner (sh, python, powershell) nor a tool profile ({known});"
+                    f" define tool_profiles.{step.tool} in {profiles.CONFIG_FILE}"
+                ),
+            )
+        elif not step.prompt and not step.prompt_file:
+            yield ["steps", i], f"a {step.tool} step needs `prompt` or `prompt_file`: the instructions for the tool"
+
+
+def _external(spec: PhaseSpec, checker: _SetChecker) -> Iterator[SpecFinding]:
+    """``external_depends_on`` names phases outside the set; each one not assumed done is a warning."""
+    for i, other in enumerate(spec.external_depends_on or []):
+        where: list[str | int] = ["external_depends_on", i]
+        if other in checker.specs:
+            yield where, f"{other} is in this set: list it in depends_on instead"
+        elif other not in checker.assume_done:
+            yield (
+                where,
+                (
+                    f"warning: {spec.phase_id} waits for {other}, outside this set: `uet run` leaves it (and what"
+                    f" depends on it) out until {other} is declared done with --assume-done {other}"
+                ),
+            )
+
+
+def _acceptance(spec: PhaseSpec, checker: _SetChecker) -> Iterator[SpecFinding]:
+    """An acceptance without a single check proves nothing."""
+    if not any(getattr(spec.acceptance, runner) for runner in profiles.RUNNERS):
+        yield (
+            ["acceptance"],
+            "warning: acceptance has no checks, so it proves nothing: add a command that checks the work",
+        )
+
+
+def _task_tier(spec: PhaseSpec, checker: _SetChecker) -> Iterator[SpecFinding]:
+    """The task tier's rules (``tasks.step_faults``): step ids, step dependencies, declared writes."""
+    if spec.steps:
+        for fault in tasks.step_faults(spec):
+            yield list(fault.path), fault.message
+
+
+SPEC_RULES: tuple[Callable[[PhaseSpec, _SetChecker], Iterator[SpecFinding]], ...] = (
+    _steps,
+    _task_tier,
+    _external,
+    _acceptance,
+)
+"""The checks of one spec that need the set's context (tool profiles, the set, --assume-done); a message
+starting with ``warning: `` is a warning."""
 
 
 class Locator:

@@ -92,9 +92,12 @@ def derive_snapshot(
     levels: list[list[str]],
     weights: Mapping[str, Weight],
     generated_at: datetime | None,
+    *,
+    external_depends_on: dict[str, list[str]] | None = None,
+    assumed_done: list[str] | None = None,
 ) -> DagSnapshot:
     """A DagSnapshot of any tier from its parts (``edges`` sorted, ``levels`` its Kahn levels), checked by
-    its schema (a failure there is a bug)."""
+    its schema (a failure there is a bug). The pipeline tier also names what lies outside the set."""
     snapshot = DagSnapshot(
         schema_version=SCHEMA_VERSION,
         generated_at=_timestamp(generated_at or datetime.now(UTC).replace(microsecond=0)),
@@ -104,6 +107,8 @@ def derive_snapshot(
         edges=edges,
         topo_levels=levels,
         critical_path=critical_path(edges, levels, weights),
+        external_depends_on=external_depends_on,
+        assumed_done=assumed_done,
     )
     uet_contracts.check(uet_contracts.to_dict(snapshot), DagSnapshot)
     return snapshot
@@ -124,6 +129,11 @@ def build_snapshot(phase_set: PhaseSet, *, generated_at: datetime | None = None)
             [list(level) for level in phase_set.topo_levels],
             weights,
             generated_at,
+            external_depends_on={
+                p: list(s.external_depends_on) for p, s in phase_set.specs.items() if s.external_depends_on
+            }
+            or None,
+            assumed_done=list(phase_set.assumed_done) or None,
         )
 
 
@@ -212,6 +222,12 @@ def compare_snapshots(committed: DagSnapshot, current: DagSnapshot, *, file: str
         new_level = current.topo_levels[level] if level < len(current.topo_levels) else []
         message = f"topo_levels changed from level {level} on: snapshot has {old_level}, specs give {new_level}"
         found.append(Problem(message, f"$.topo_levels[{level}]", file))
+    for name in ("external_depends_on", "assumed_done"):
+        old, new = getattr(committed, name), getattr(current, name)
+        if old != new:
+            found.append(
+                Problem(f"{name} changed: snapshot has {old or 'none'}, specs give {new or 'none'}", f"$.{name}", file)
+            )
     if committed.critical_path != current.critical_path:
         message = (
             f"critical_path changed: snapshot has {' -> '.join(committed.critical_path) or '(empty)'},"

@@ -19,6 +19,7 @@ This module sees one spec at a time and imports no other planning module but ``g
 from __future__ import annotations
 
 import graphlib
+import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import NamedTuple
@@ -33,6 +34,10 @@ class StepFault(NamedTuple):
 
     path: tuple[str | int, ...]
     message: str
+
+
+TASK_NODE = re.compile(r"step/[0-9]+")
+"""The node of a step without an id (its task id)."""
 
 
 def step_node(step: Step, index: int) -> str:
@@ -80,6 +85,9 @@ def step_faults(spec: PhaseSpec) -> Iterator[StepFault]:
     for i, step in enumerate(steps):
         if step.id is None:
             continue
+        if TASK_NODE.fullmatch(step.id):
+            message = f"step id {step.id!r} is how the task tier names a step without an id: choose another"
+            yield StepFault(("steps", i, "id"), message)
         if step.id in first:
             yield StepFault(("steps", i, "id"), f"step id {step.id!r} is already used by steps[{first[step.id]}]")
         first.setdefault(step.id, i)

@@ -121,7 +121,8 @@ def success_problems(
 
     ``attempts`` and ``patches`` are that workstream's rows in that run; ``reused_status`` is the status of
     the record ``reused_from`` names, when it names one. Empty when the success is fully backed: every
-    attempt has its result, the last try of each step and check succeeded, and the changes the steps made
+    attempt has its result, the last try of each step and check succeeded (but for checks whose request's
+    context says ``required: false``: optional pre-flight and acceptance checks), and the changes the steps made
     are in a recorded patch whose file exists with the recorded size and hash.
     """
     if record.reused_from:
@@ -138,7 +139,8 @@ def success_problems(
         elif attempt.kind == "step":
             changed.update(attempt.result.files_touched)
     for (kind, index), attempt in sorted(last.items()):
-        if attempt.result is not None and not attempt.result.success:
+        optional = attempt.request.context.get("required") is False  # a check the spec lets fail
+        if attempt.result is not None and not attempt.result.success and not optional:
             problems.append(f"{kind}/{index}: its last attempt ({attempt.attempt}) did not succeed")
     if record.patch_id is None:
         if patches:

@@ -66,6 +66,14 @@ def test_unknown_and_duplicate_step_ids_are_named(tmp_path: Path) -> None:
     ]
 
 
+def test_a_step_id_that_reads_as_a_task_id_is_refused(tmp_path: Path) -> None:
+    data = with_steps(step(), step("step/0"))
+    assert problems_of(tmp_path, data) == [
+        "PH-01.yaml:22:7: $.steps[1].id: step id 'step/0' is how the task tier names a step without an id: choose"
+        " another"
+    ]
+
+
 def test_writes_outside_the_file_scope_are_named(tmp_path: Path) -> None:
     data = with_steps(step("a", writes=["out/a.txt", "src/x.py"]), create=("out/*",))
     assert problems_of(tmp_path, data) == [
