@@ -214,6 +214,7 @@ PATTERN_SAMPLES = {
     "^AP-[A-Za-z0-9_-]{1,80}$": "AP-scope-violation-create",
     "^[a-z][a-z_]*(\\.[a-z][a-z_]*)+$": "step.finished",
     "^(step|acceptance)/[0-9]+$|^pre_flight/[0-9]+$": "step/0",
+    "^(step|acceptance)/[0-9]+$|^pre_flight/[0-9]+$|^fix/[0-9]+$": "step/0",
     "^1\\.[0-9]+\\.[0-9]+$": "1.0.0",
     "^UET-E[0-9]{3}$": "UET-E101",
     "^(\\.[A-Za-z0-9_+-]+|<none>)$": ".py",

@@ -55,6 +55,7 @@ if TYPE_CHECKING:
         AcceptanceCommand,
         FileScope,
         PreFlightCheck,
+        Retry,
         Runner,
         RunStatus,
         Step,
@@ -70,7 +71,7 @@ if TYPE_CHECKING:
     from uet_contracts.models.module_tasks_schema import ModuleTasks, TaskGraph
     from uet_contracts.models.patch_ledger_entry_schema import PatchLedgerEntry
     from uet_contracts.models.pattern_candidate_schema import PatternCandidate
-    from uet_contracts.models.phase_spec_schema import PhaseSpec
+    from uet_contracts.models.phase_spec_schema import OnFailure, PhaseSpec
     from uet_contracts.models.repo_config_schema import RepoConfig, ToolProfile
     from uet_contracts.models.run_event_schema import RunEvent, RunEventType
     from uet_contracts.models.run_record_schema import RunRecord
@@ -84,6 +85,7 @@ _SHARED_TYPES = (
     "AcceptanceCommand",
     "FileScope",
     "PreFlightCheck",
+    "Retry",
     "Runner",
     "RunStatus",
     "Step",
@@ -97,6 +99,7 @@ _CONTRACT_TYPES = {
     "error_event": ("ErrorCategory", "ErrorCode", "ErrorType"),
     "repo_config": ("ToolProfile",),
     "module_tasks": ("TaskGraph",),
+    "phase_spec": ("OnFailure",),
     "run_event": ("RunEventType",),
 }
 _LAZY_MODULES = {
@@ -139,12 +142,14 @@ __all__ = [
     "FileScope",
     "ModuleManifest",
     "ModuleTasks",
+    "OnFailure",
     "PatchLedgerEntry",
     "PatternCandidate",
     "PhaseSpec",
     "PreFlightCheck",
     "Problem",
     "RepoConfig",
+    "Retry",
     "RunEvent",
     "RunEventType",
     "RunRecord",

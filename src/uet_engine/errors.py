@@ -63,6 +63,11 @@ class BackendError(EngineError):
     """The chosen backend cannot be used (package missing, scheduler unreachable); nothing was run."""
 
 
+class BadHook(EngineError):
+    """A hook (``--hook MODULE:ATTR`` or a ``uet.hooks`` entry point) that cannot be imported, names a missing
+    attribute, fails to be made, or is not a Hook; the message names it. Nothing was run."""
+
+
 # -- saving -------------------------------------------------------------------------------------------------
 
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import contextlib
 import io
+import json
+import os
 import re
 import shutil
 import subprocess
@@ -13,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import EXAMPLES, REPO_ROOT
+from tests.uet_engine.cli.test_run import make_repo, rows, uet
 
 GUIDES = REPO_ROOT / "docs" / "guides"
 
@@ -58,3 +61,46 @@ def test_phase_spec_guide_includes_the_example_file_that_validates() -> None:
         check=False,
     )
     assert (done.returncode, done.stdout) == (0, "")
+
+
+def titled_blocks(page: str) -> dict[str, str]:
+    """The code blocks of a guide that carry a file name (```python title="name.py"), by name."""
+    text = (GUIDES / page).read_text(encoding="utf-8")
+    return dict(re.findall(r'^```\w+ title="([^"]+)"\n(.*?)^```$', text, re.M | re.S))
+
+
+def test_hooks_and_plugins_guide_code_runs(tmp_path: Path) -> None:
+    """The guide's hook, plugin, package and phase spec, installed with pip and used by a real run."""
+    files = titled_blocks("hooks-and-plugins.md")
+    assert sorted(files) == ["check_todos.py", "my_hooks.py", "my_plugins.py", "phases/PH-01.yaml", "pyproject.toml"]
+    package = tmp_path / "package"
+    package.mkdir()
+    for name in ("my_hooks.py", "my_plugins.py", "pyproject.toml"):
+        (package / name).write_text(files[name], encoding="utf-8")
+    site = tmp_path / "site"
+    install = [sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--target", str(site), str(package)]
+    done = subprocess.run(install, capture_output=True, text=True, check=False)
+    assert done.returncode == 0, done.stdout + done.stderr
+    repo = make_repo(
+        tmp_path / "repo",
+        {"check_todos.py": files["check_todos.py"], "src/app.py": "x = 1\ny = 2  # TODO: name it\n"},
+    )
+    (tmp_path / "phases").mkdir()
+    (tmp_path / "phases" / "PH-01.yaml").write_text(files["phases/PH-01.yaml"], encoding="utf-8")
+    env = {"PYTHONPATH": os.pathsep.join([str(site), os.environ.get("PYTHONPATH", "")]), "TIMELINE_DIR": str(tmp_path)}
+    ran = uet(repo, "run", str(tmp_path / "phases"), "--hook", "my_hooks:Timeline", env=env)
+    assert ran.code == 0, ran.stdout + ran.stderr
+    assert (repo / "src" / "app.py").read_text() == "x = 1\ny = 2  # DONE: name it\n"
+    todos = [e for e in rows(repo, "error_events") if e.get("plugin") == "todos"]
+    assert [(e["path"], e["line"], e["code"], e["category"], e["message"]) for e in todos] == [
+        ("src/app.py", 2, "todo", "style", "left to do: name it")
+    ] * 2  # the check's two tries before the fix
+    tries = [(a["kind"], a["attempt"], a["result"]["success"]) for a in rows(repo, "step_attempts")]
+    assert tries == [("acceptance", 1, False), ("acceptance", 2, False), ("fix", 1, True), ("acceptance", 3, True)]
+    timeline = [json.loads(line) for line in (tmp_path / "timeline.jsonl").read_text().splitlines()]
+    assert [(t["event"], t.get("task"), t.get("status")) for t in timeline][-2:] == [
+        ("end", "acceptance/0", None),
+        ("workstream", None, "succeeded"),
+    ]
+    seen = [json.loads(line) for line in (tmp_path / "errors-seen.jsonl").read_text().splitlines()]
+    assert seen == rows(repo, "error_events")

@@ -48,7 +48,7 @@ def test_cli_reference_has_a_section_with_the_help_of_every_command() -> None:
 
 def test_cli_reference_lists_nested_actions_of_runs() -> None:
     headings = re.findall(r"^#+ `(uet runs [a-z]+)`$", _hooks().cli_reference(), re.M)
-    assert headings == ["uet runs list", "uet runs show", "uet runs verify"]
+    assert headings == ["uet runs list", "uet runs show", "uet runs logs", "uet runs verify"]
 
 
 def test_built_cli_page_shows_each_commands_help(built_site: Path) -> None:

@@ -15,6 +15,7 @@ from uet_engine import errors
 from uet_engine.cli import report_failure
 from uet_engine.errors import (
     BackendError,
+    BadHook,
     EngineError,
     GitError,
     IllegalTransition,
@@ -58,6 +59,7 @@ def test_every_error_of_the_family_derives_from_engine_error() -> None:
         GitError,
         NotAGitRepo,
         BackendError,
+        BadHook,
         StoreError,
         StoreMissing,
         IllegalTransition,

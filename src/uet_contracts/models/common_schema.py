@@ -124,124 +124,6 @@ Identifier of a step within its workstream, e.g. write-queue (template V3: execu
 
 
 @dataclass(kw_only=True)
-class Step:
-    """
-    One execution step of a workstream: a command run by a runner (`tool` sh, python or powershell with `run`), or an AI tool run through its tool profile (`tool` e.g. aider with `prompt` or `prompt_file`, and `files`); the engine turns it into an ExecutionRequest.
-    """
-
-    operation_kind: OperationKind
-    """
-    What the step does, e.g. EXEC-ATOMIC-CREATE.
-    """
-    tool: Runner | ToolProfileId
-    """
-    The runner that executes `run` (sh, python, powershell), or the tool profile that runs `prompt` (e.g. aider, codex, claude-code, copilot).
-    """
-    id: StepId | None = None
-    """
-    A name for the step, unique within the phase, shown in the records (template V3: execution_plan.steps[].id); other steps name it in depends_on, and it is the step's node in the task-tier DAG (step/N, its position, when absent).
-    """
-    run: str | None = None
-    """
-    The command (sh, powershell) or code (python) to execute, in the workstream's working tree; required for a runner, not used with a tool profile.
-    """
-    description: str | None = None
-    """
-    What the step is for, for people reading the plan and the records.
-    """
-    timeout_s: float | None = None
-    """
-    Seconds after which the step's whole process group is killed and the step fails.
-    """
-    prompt: str | None = None
-    """
-    With a tool profile: the instructions given to the tool (one of prompt and prompt_file is required).
-    """
-    prompt_file: RepoPath | None = None
-    """
-    With a tool profile: a file of the workstream's tree whose text is the instructions given to the tool.
-    """
-    files: list[RepoPath] | None = None
-    """
-    With a tool profile: the files the tool is told to work on (its {files} placeholder).
-    """
-    depends_on: list[StepId] | None = None
-    """
-    Ids of steps of the same workstream that must succeed before this one starts. When no step of a workstream declares depends_on, its steps run one after another in the order listed; otherwise they run in a topological order of these dependencies.
-    """
-    writes: list[RepoPath] | None = None
-    """
-    The paths (or globs, in the file_scope dialect) this step writes, each overlapping the workstream's create or modify entries. Two ready steps run at the same time only when both declare writes and none of their entries overlap; a step that writes outside its writes fails the workstream.
-    """
-
-
-@dataclass(kw_only=True)
-class AcceptanceCommand:
-    """
-    An acceptance check with options: the command, the exit code it must return, a pattern or a literal its output must contain, a time limit, and whether its failure fails the workstream.
-    """
-
-    run: str
-    """
-    The command (sh, powershell) or code (python) to run.
-    """
-    id: str | None = None
-    """
-    A name for the check, unique within the phase, shown in the records (template V3: acceptance_tests.tests[].id).
-    """
-    description: str | None = None
-    """
-    What the check proves, for people reading the plan and the records.
-    """
-    expect_exit: int | None = None
-    """
-    The exit code that counts as success; 0 when absent.
-    """
-    success_pattern: str | None = None
-    """
-    A Python regular expression searched (MULTILINE) in stdout and stderr; the check fails when it does not match.
-    """
-    timeout_s: float | None = None
-    """
-    Seconds after which the check's whole process group is killed and the check fails.
-    """
-    expect_output: str | None = None
-    """
-    A literal text that must appear in stdout or stderr; the check fails when it does not.
-    """
-    required: bool | None = None
-    """
-    Whether a failure fails the workstream (true when absent). A failing check with required false is reported and recorded, and the workstream still succeeds.
-    """
-
-
-AcceptanceCheck: TypeAlias = str | AcceptanceCommand
-"""
-An acceptance check: a plain command string (expected to exit 0) or an object with options.
-"""
-
-
-@dataclass(kw_only=True)
-class Acceptance:
-    """
-    How success is proved: for each runner, the checks to run after the steps, in order. At least one runner.
-    """
-
-    sh: list[AcceptanceCheck] | None = None
-    """
-    Checks run through /bin/sh.
-    """
-    python: list[AcceptanceCheck] | None = None
-    """
-    Python code run by the engine's own interpreter.
-    """
-    powershell: list[AcceptanceCheck] | None = None
-    """
-    Checks run through pwsh (PowerShell 7); a missing pwsh fails the check.
-    """
-
-
-@dataclass(kw_only=True)
 class PreFlightCheck:
     """
     A check run in the workstream's tree before its steps, to find out early that the work cannot succeed (a missing tool, service or file).
@@ -302,4 +184,146 @@ class Tools:
     test_runners: list[str] | None = None
     """
     Commands that run the workstream's tests, e.g. 'python -m pytest -q'.
+    """
+
+
+@dataclass(kw_only=True)
+class Retry:
+    """
+    How often a step or an acceptance check is tried before it counts as failed, and how long to wait between tries.
+    """
+
+    max_attempts: int
+    """
+    Tries in all, the first included (1 means no retry).
+    """
+    delay_s: float | None = None
+    """
+    Seconds to wait before each retry; 0 when absent.
+    """
+
+
+@dataclass(kw_only=True)
+class Step:
+    """
+    One execution step of a workstream: a command run by a runner (`tool` sh, python or powershell with `run`), or an AI tool run through its tool profile (`tool` e.g. aider with `prompt` or `prompt_file`, and `files`); the engine turns it into an ExecutionRequest.
+    """
+
+    operation_kind: OperationKind
+    """
+    What the step does, e.g. EXEC-ATOMIC-CREATE.
+    """
+    tool: Runner | ToolProfileId
+    """
+    The runner that executes `run` (sh, python, powershell), or the tool profile that runs `prompt` (e.g. aider, codex, claude-code, copilot).
+    """
+    id: StepId | None = None
+    """
+    A name for the step, unique within the phase, shown in the records (template V3: execution_plan.steps[].id); other steps name it in depends_on, and it is the step's node in the task-tier DAG (step/N, its position, when absent).
+    """
+    run: str | None = None
+    """
+    The command (sh, powershell) or code (python) to execute, in the workstream's working tree; required for a runner, not used with a tool profile.
+    """
+    description: str | None = None
+    """
+    What the step is for, for people reading the plan and the records.
+    """
+    timeout_s: float | None = None
+    """
+    Seconds after which the step's whole process group is killed and the step fails.
+    """
+    prompt: str | None = None
+    """
+    With a tool profile: the instructions given to the tool (one of prompt and prompt_file is required).
+    """
+    prompt_file: RepoPath | None = None
+    """
+    With a tool profile: a file of the workstream's tree whose text is the instructions given to the tool.
+    """
+    files: list[RepoPath] | None = None
+    """
+    With a tool profile: the files the tool is told to work on (its {files} placeholder).
+    """
+    depends_on: list[StepId] | None = None
+    """
+    Ids of steps of the same workstream that must succeed before this one starts. When no step of a workstream declares depends_on, its steps run one after another in the order listed; otherwise they run in a topological order of these dependencies.
+    """
+    writes: list[RepoPath] | None = None
+    """
+    The paths (or globs, in the file_scope dialect) this step writes, each overlapping the workstream's create or modify entries. Two ready steps run at the same time only when both declare writes and none of their entries overlap; a step that writes outside its writes fails the workstream.
+    """
+    retry: Retry | None = None
+    """
+    Try again when it fails: up to max_attempts tries in all, delay_s seconds apart; each try is its own StepAttempt.
+    """
+
+
+@dataclass(kw_only=True)
+class AcceptanceCommand:
+    """
+    An acceptance check with options: the command, the exit code it must return, a pattern or a literal its output must contain, a time limit, and whether its failure fails the workstream.
+    """
+
+    run: str
+    """
+    The command (sh, powershell) or code (python) to run.
+    """
+    id: str | None = None
+    """
+    A name for the check, unique within the phase, shown in the records (template V3: acceptance_tests.tests[].id).
+    """
+    description: str | None = None
+    """
+    What the check proves, for people reading the plan and the records.
+    """
+    expect_exit: int | None = None
+    """
+    The exit code that counts as success; 0 when absent.
+    """
+    success_pattern: str | None = None
+    """
+    A Python regular expression searched (MULTILINE) in stdout and stderr; the check fails when it does not match.
+    """
+    timeout_s: float | None = None
+    """
+    Seconds after which the check's whole process group is killed and the check fails.
+    """
+    expect_output: str | None = None
+    """
+    A literal text that must appear in stdout or stderr; the check fails when it does not.
+    """
+    required: bool | None = None
+    """
+    Whether a failure fails the workstream (true when absent). A failing check with required false is reported and recorded, and the workstream still succeeds.
+    """
+    retry: Retry | None = None
+    """
+    Try again when it fails: up to max_attempts tries in all, delay_s seconds apart; each try is its own StepAttempt.
+    """
+
+
+AcceptanceCheck: TypeAlias = str | AcceptanceCommand
+"""
+An acceptance check: a plain command string (expected to exit 0) or an object with options.
+"""
+
+
+@dataclass(kw_only=True)
+class Acceptance:
+    """
+    How success is proved: for each runner, the checks to run after the steps, in order. At least one runner.
+    """
+
+    sh: list[AcceptanceCheck] | None = None
+    """
+    Checks run through /bin/sh.
+    """
+    python: list[AcceptanceCheck] | None = None
+    """
+    Python code run by the engine's own interpreter.
+    """
+    powershell: list[AcceptanceCheck] | None = None
+    """
+    Checks run through pwsh (PowerShell 7); a missing pwsh fails the check.
     """

@@ -11,6 +11,26 @@ Tag: TypeAlias = str
 
 
 @dataclass(kw_only=True)
+class OnFailure:
+    """
+    A workstream's fix loop: when its acceptance fails, its fix steps run (the failure's ErrorEvents in the JSON file named by UET_FAILURE_FILE), then every acceptance check runs again, up to max_fix_attempts times; a circuit breaker stops early when the same error (by fingerprint) comes back max_same_error times.
+    """
+
+    steps: list[common_schema.Step]
+    """
+    The fix steps, run in order in the workstream's worktree (a script, or a tool such as an AI agent); their changes are part of the patch and subject to the file scope.
+    """
+    max_fix_attempts: int | None = None
+    """
+    How many times the fix steps run at most before the workstream fails; 3 when absent.
+    """
+    max_same_error: int | None = None
+    """
+    The circuit breaker: the loop stops when one error fingerprint has been seen this many times; 2 when absent.
+    """
+
+
+@dataclass(kw_only=True)
 class PhaseSpec:
     """
     PhaseSpecV1, the planning → engine hand-off: one phase/workstream — what to do, where it may write, what it waits for and how success is proved. Field names mirror the 'template V3' phase plans (phase_identity, dag_and_dependencies, scope_and_modules.file_scope).
@@ -87,6 +107,10 @@ class PhaseSpec:
     expected_artifacts: list[common_schema.RepoPath] | None = None
     """
     Paths (or globs) that must exist in the workstream's tree after the steps; a missing one fails the workstream before any acceptance check runs.
+    """
+    on_failure: OnFailure | None = None
+    """
+    A fix loop: steps that run when the acceptance checks fail, after which the checks run again.
     """
     estimate_hours: float | None = None
     """

@@ -21,13 +21,13 @@ class StepAttempt:
     """
     The workstream the attempt belongs to.
     """
-    kind: Literal["step", "acceptance", "pre_flight"]
+    kind: Literal["step", "acceptance", "pre_flight", "fix"]
     """
-    Whether this is one of the workstream's pre-flight checks, steps or acceptance checks.
+    Whether this is one of the workstream's pre-flight checks, steps, acceptance checks or fix steps (on_failure).
     """
     index: int
     """
-    Position of the check or step within its kind (0-based; acceptance checks numbered across runners in order).
+    Position of the check, step or fix step within its kind (0-based; acceptance checks numbered across runners in order).
     """
     attempt: int
     """

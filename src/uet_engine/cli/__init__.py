@@ -20,7 +20,7 @@ from uet_engine.errors import EngineError, PlanError
 
 # Subcommands, in the order ``uet --help`` lists them; each lives in the module of its name, or in the one
 # MODULES names (``import`` is a Python keyword).
-COMMANDS = ("validate", "schema", "import", "plan", "run", "runs")
+COMMANDS = ("validate", "schema", "import", "plan", "run", "runs", "errors")
 MODULES = {"import": "imports"}
 
 

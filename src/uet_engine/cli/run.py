@@ -1,5 +1,5 @@
 """``uet run SPECS_DIR [--repo DIR] [--init] [--ws-id ID]… [--no-deps] [--jobs N] [--dry-run] [--resume RUN_ID]
-[--snapshot FILE]… [--modules DIR]``.
+[--snapshot FILE]… [--modules DIR] [--hook MODULE:ATTR]… [--hook-budget SECONDS]``.
 
 Plans the phase specs under SPECS_DIR, then runs the workstreams in dependency order, up to N at once,
 each in its own git worktree of DIR (default: the current folder, which must be a git repository
@@ -27,10 +27,17 @@ the workers must see DIR at the same path (same machine or a shared filesystem).
 cluster's total threads. A workstream's step progress arrives when it ends, not live. On Ctrl-C/SIGTERM
 waiting tasks are cancelled and running ones are asked to kill their processes (best effort).
 
+--hook MODULE:ATTR adds a hook (a class or factory called with no arguments, or a hook object) that is
+told of every workstream's start and end, every try's start and completion and every error recorded;
+hooks of the uet.hooks entry points are always added. A hook that raises or takes longer than
+--hook-budget seconds a call (default 2) is recorded as an ErrorEvent and disabled; it never changes an
+outcome. A hook that cannot be loaded is a usage error: nothing runs. A failed workstream shows the
+issues the error plugins found in its output and the last lines of the failing command's output.
+
 Exit 0 when every selected workstream succeeded; 1 when one failed, was skipped, crashed or was
 cancelled, or when the specs have problems (printed as PATH:LINE:COL: JSON-PATH: message, as by
 ``uet plan``); 2 for usage errors: unreadable specs, an unknown workstream or run, a folder that is not a
-git repository, or another ``uet run`` holding the repository.
+git repository, a --hook that cannot be loaded, or another ``uet run`` holding the repository.
 """
 
 from __future__ import annotations
@@ -47,6 +54,7 @@ from uet_contracts import ContractError, ModuleTasks
 from uet_engine.cli import Subparsers, add_command, print_plan_problems
 from uet_engine.cli.options import add_planning_options, load_for, load_manifests
 from uet_engine.cli.plan import stale
+from uet_engine.detection.hooks import DEFAULT_BUDGET_S, installed_hooks, load_hook
 from uet_engine.errors import GitError, PlanError
 from uet_engine.execution import isolation
 from uet_engine.execution.coordinator import execute_run
@@ -92,7 +100,26 @@ def register(subparsers: Subparsers) -> None:
         help="run the workstreams on the Dask cluster at ADDRESS (e.g. tcp://127.0.0.1:8786) instead of local "
         "threads; workers must see DIR at the same path; step progress arrives when each workstream ends",
     )
+    parser.add_argument(
+        "--hook",
+        metavar="MODULE:ATTR",
+        action="append",
+        default=[],
+        dest="hooks",
+        help="observe the run with this hook: a class or factory (called with no arguments) or a hook object "
+        "(repeatable; the uet.hooks entry points are always added)",
+    )
+    parser.add_argument(
+        "--hook-budget",
+        metavar="SECONDS",
+        type=float,
+        default=DEFAULT_BUDGET_S,
+        help=f"seconds a hook call may take before the hook is disabled (default: {DEFAULT_BUDGET_S:g})",
+    )
     parser.set_defaults(handler=run)
+
+
+MAX_HOOK_BUDGET_S = 3600
 
 
 def _usage(message: str) -> int:
@@ -109,6 +136,9 @@ def run(args: argparse.Namespace) -> int:
         return _usage("--resume reruns the workstreams of that run; it cannot be combined with --ws-id")
     if args.init and args.dry_run:
         return _usage("--init writes a repository; it cannot be combined with --dry-run")
+    if not 0 < args.hook_budget <= MAX_HOOK_BUDGET_S:  # also refuses nan and inf
+        return _usage(f"--hook-budget must be more than 0 and at most {MAX_HOOK_BUDGET_S} seconds")
+    hooks = [*installed_hooks(), *(load_hook(spec) for spec in args.hooks)]  # BadHook: exit 2, nothing run
     try:
         if args.init:
             isolation.init_repo(Path(args.repo))
@@ -136,6 +166,7 @@ def run(args: argparse.Namespace) -> int:
         resume=args.resume,
         project_id=config.project_id if config is not None else None,
         profiles=profiles.profiles(config),
+        hook_budget_s=args.hook_budget,
         snapshot=executed,
     )
     if args.dry_run:
@@ -152,9 +183,9 @@ def run(args: argparse.Namespace) -> int:
                 options = dataclasses.replace(options, jobs=threads)
             executor = dask
         with reporter() as progress:
-            outcome = execute_run(root, phase_set, options, progress, executor)
+            outcome = execute_run(root, phase_set, options, progress, executor, hooks)
             progress.close()
-            progress.summary(outcome.records)
+            progress.summary(outcome.records, outcome.failures)
     for problem in outcome.problems:
         print(f"uet run: {problem}", file=sys.stderr)
     if os.environ.get("UET_PROFILE"):

@@ -24,5 +24,9 @@ ERROR_CODES: Final[Mapping[ErrorType, ErrorCode]] = {
     "crashed": "UET-E108",
     "preflight_failed": "UET-E109",
     "artifact_missing": "UET-E110",
+    "hook_failed": "UET-E111",
+    "hook_timeout": "UET-E112",
+    "plugin_failed": "UET-E113",
+    "fix_loop_stopped": "UET-E114",
     "internal": "UET-E199",
 }

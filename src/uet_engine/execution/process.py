@@ -67,6 +67,7 @@ class LiveProcesses:
         self._lock = threading.Lock()
         self._procs: dict[subprocess.Popen[bytes], psutil.Process | None] = {}
         self._registry = registry
+        self._stopped = threading.Event()
         self.cancelled = False
 
     def add(self, proc: subprocess.Popen[bytes]) -> bool:
@@ -101,8 +102,13 @@ class LiveProcesses:
         with self._lock:
             self.cancelled = True
             procs = list(self._procs.items())
+        self._stopped.set()
         for proc, handle in procs:
             kill_group(proc, handle)
+
+    def wait(self, seconds: float) -> bool:
+        """Sleep ``seconds`` (a retry's delay) unless cancelled first; whether cancellation began."""
+        return self._stopped.wait(seconds) if seconds > 0 else self.cancelled
 
 
 def handle_of(proc: subprocess.Popen[bytes]) -> psutil.Process | None:

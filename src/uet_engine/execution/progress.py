@@ -3,13 +3,16 @@
 On a terminal the progress is a rich display (an overall bar plus one spinner per running
 workstream, final states printed above it as they happen). Anywhere else (a pipe, a CI log) it
 degrades to one plain line per state change, which greps and diffs well. The summary at the end lists
-every workstream of the run with its final state and why.
+every workstream of the run with its final state and why. A workstream that fails shows, below its
+line and again after the summary, what its failure says: the issues the error plugins found
+(``path:line: message``) and the last lines of the failing command's output (see
+``uet_engine.detection.failure_report``).
 """
 
 from __future__ import annotations
 
 import sys
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from types import TracebackType
 from typing import TextIO
@@ -20,6 +23,7 @@ from rich.table import Table
 
 from uet_contracts import RunRecord, RunStatus
 from uet_engine import clock
+from uet_engine.detection.failure_report import FailureReport
 from uet_engine.states import FINAL_STATUSES
 
 # Statuses without a style (queued) print plain.
@@ -58,17 +62,23 @@ class Reporter:
         self.stream.write(line + "\n")
         self.stream.flush()
 
+    def failure(self, record: RunRecord, report: FailureReport) -> None:
+        """What a workstream's failure says, below its state line."""
+        self.stream.write("".join(line + "\n" for line in report.lines()))
+        self.stream.flush()
+
     def close(self) -> None:
         pass
 
-    def summary(self, records: Sequence[RunRecord]) -> None:
-        """A fixed-width table: phase, workstream, status, and the reason or the patch."""
+    def summary(self, records: Sequence[RunRecord], failures: Mapping[str, FailureReport] | None = None) -> None:
+        """A fixed-width table: phase, workstream, status, and the reason or the patch; then each failure's report."""
         rows = [(r.phase_id, r.workstream_id, r.status, _detail(r)) for r in records]
         head = ("PHASE", "WORKSTREAM", "STATUS", "DETAIL")
         widths = [max(len(row[i]) for row in [head, *rows]) for i in range(3)]
         for row in [head, *rows]:
             self.stream.write("  ".join(cell.ljust(w) for cell, w in zip(row[:3], widths, strict=True)))
             self.stream.write(f"  {row[3]}".rstrip() + "\n")
+        self.stream.write("".join(line + "\n" for line in _failure_lines(records, failures or {})))
         self.stream.write(_counts(records) + "\n")
         self.stream.flush()
 
@@ -112,16 +122,22 @@ class RichReporter(Reporter):
                 f"{record.phase_id} {ws} [{style}]{record.status}[/]{reason}", markup=True, highlight=False
             )
 
+    def failure(self, record: RunRecord, report: FailureReport) -> None:
+        for line in report.lines():
+            self.progress.console.print(line, style="dim", markup=False, highlight=False)
+
     def close(self) -> None:
         self.progress.stop()
 
-    def summary(self, records: Sequence[RunRecord]) -> None:
+    def summary(self, records: Sequence[RunRecord], failures: Mapping[str, FailureReport] | None = None) -> None:
         table = Table(title="summary")
         for column in ("phase", "workstream", "status", "detail"):
             table.add_column(column, overflow="fold")
         for r in records:
             table.add_row(r.phase_id, r.workstream_id, f"[{_STYLE.get(r.status, '')}]{r.status}[/]", _detail(r))
         self.console.print(table)
+        for line in _failure_lines(records, failures or {}):
+            self.console.print(line, markup=False, highlight=False)
         self.console.print(_counts(records))
 
 
@@ -129,6 +145,17 @@ def _detail(record: RunRecord) -> str:
     if record.status == "succeeded":
         return f"reused from {record.reused_from}" if record.reused_from else (record.patch_id or "")
     return record.reason or ""
+
+
+def _failure_lines(records: Sequence[RunRecord], failures: Mapping[str, FailureReport]) -> list[str]:
+    """For each failed workstream with something to say: ``WS failed: reason`` and its report's lines."""
+    out: list[str] = []
+    for record in records:
+        report = failures.get(record.workstream_id)
+        lines = report.lines() if report is not None else []
+        if lines:
+            out += [f"{record.workstream_id} {record.status}: {record.reason or ''}".rstrip(), *lines]
+    return out
 
 
 def _counts(records: Sequence[RunRecord]) -> str:

@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from uet_contracts import PatchLedgerEntry, RunRecord, ToolProfile
+from uet_engine.detection.hooks import DEFAULT_BUDGET_S
 from uet_engine.errors import RunRefused
 from uet_engine.planning import satisfied
 from uet_engine.planning.graph import prerequisites_of
@@ -37,6 +38,7 @@ class Options:
     resume: str | None = None
     project_id: str | None = None  # the repository config's, written on every RunRecord
     profiles: Mapping[str, ToolProfile] = field(default_factory=dict)  # tool profiles by id, for AI-tool steps
+    hook_budget_s: float = DEFAULT_BUDGET_S  # seconds each hook call may take
     snapshot: str | None = None  # the reviewed plan the run executes (``--snapshot``), as its records name it
 
 

@@ -9,7 +9,8 @@ The engine runs the graph in *batches*: Kahn's order, ties broken by the order t
 ready steps grouped into one batch (run at the same time in the worktree) only when each declares
 ``writes`` and no entry of one may overlap an entry of another (``uet_engine.paths.may_overlap``, the one
 glob dialect of ``file_scope``: some path matches both).
-A step without ``writes`` may write anything its workstream may, so it always runs alone. Planning derives
+A step without ``writes`` may write anything its workstream may, and a step with ``retry`` starts again
+from the tree before its first try, so both always run alone. Planning derives
 the batches (``uet plan --tier task`` shows them); the worker runs them.
 
 This module sees one spec at a time and imports no other planning module but ``graph``, so the set checker
@@ -157,8 +158,9 @@ def batches(spec: PhaseSpec) -> list[list[int]]:
 
 
 def _fits(steps: Sequence[Step], batch: list[int], candidate: int) -> bool:
-    """Whether ``candidate`` may run beside every step of ``batch``: all declare writes, none overlapping."""
+    """Whether ``candidate`` may run beside every step of ``batch``: all declare writes, none overlapping,
+    and none is retried (a retry starts again from the tree before it, which would undo the others' work)."""
     mine = steps[candidate].writes
-    if not mine or not steps[batch[0]].writes:
+    if not mine or not steps[batch[0]].writes or steps[candidate].retry or steps[batch[0]].retry:
         return False
     return not any(may_overlap(a, b) for other in batch for a in steps[other].writes or [] for b in mine)

@@ -121,9 +121,10 @@ def success_problems(
 
     ``attempts`` and ``patches`` are that workstream's rows in that run; ``reused_status`` is the status of
     the record ``reused_from`` names, when it names one. Empty when the success is fully backed: every
-    attempt has its result, the last try of each step and check succeeded (but for checks whose request's
-    context says ``required: false``: optional pre-flight and acceptance checks), and the changes the steps made
-    are in a recorded patch whose file exists with the recorded size and hash.
+    attempt has its result, the tries of each step, check and fix step are numbered 1, 2, … without a gap
+    and the last one succeeded (but for checks whose request's context says ``required: false``: optional
+    pre-flight and acceptance checks), and the changes the steps and fix steps made are in a recorded patch
+    whose file exists with the recorded size and hash.
     """
     if record.reused_from:
         if reused_status != "succeeded":
@@ -133,10 +134,15 @@ def success_problems(
     last: dict[tuple[str, int], StepAttempt] = {}
     changed: set[str] = set()
     for attempt in sorted(attempts, key=lambda a: (a.kind, a.index, a.attempt)):
+        previous = last.get((attempt.kind, attempt.index))
+        if attempt.attempt != (previous.attempt if previous else 0) + 1:
+            problems.append(
+                f"{attempt.kind}/{attempt.index} attempt {attempt.attempt} follows no attempt {attempt.attempt - 1}"
+            )
         last[(attempt.kind, attempt.index)] = attempt
         if attempt.result is None:
             problems.append(f"{attempt.kind}/{attempt.index} attempt {attempt.attempt} has no result")
-        elif attempt.kind == "step":
+        elif attempt.kind in ("step", "fix"):  # steps and fix steps make the patch; checks only verify
             changed.update(attempt.result.files_touched)
     for (kind, index), attempt in sorted(last.items()):
         optional = attempt.request.context.get("required") is False  # a check the spec lets fail
@@ -477,7 +483,7 @@ class RunStore:
         with self._writing() as db:
             db.execute(
                 "INSERT INTO error_events (run_id, workstream_id, record) VALUES (?, ?, ?)",
-                (error.run_id, error.workstream_id, text),
+                (error.run_id, error.workstream_id or "", text),  # "": an error of the whole run
             )
 
     # -- the saving invariant --------------------------------------------------------------------------
@@ -571,9 +577,15 @@ class RunStore:
         """A run's patch ledger entries, in the order they were recorded."""
         return self._query("SELECT record FROM patch_ledger WHERE run_id = ? ORDER BY id", (run_id,), PatchLedgerEntry)
 
-    def errors(self, run_id: str) -> list[ErrorEvent]:
-        """A run's error events, in the order they were recorded."""
-        return self._query("SELECT record FROM error_events WHERE run_id = ? ORDER BY id", (run_id,), ErrorEvent)
+    def errors(self, run_id: str, workstream_id: str | None = None) -> list[ErrorEvent]:
+        """A run's error events (optionally one workstream's), in the order they were recorded."""
+        if workstream_id is None:
+            return self._query("SELECT record FROM error_events WHERE run_id = ? ORDER BY id", (run_id,), ErrorEvent)
+        return self._query(
+            "SELECT record FROM error_events WHERE run_id = ? AND workstream_id = ? ORDER BY id",
+            (run_id, workstream_id),
+            ErrorEvent,
+        )
 
     def execution_logs(self) -> list[ExecutionLog]:
         """Every recorded execution, oldest first."""

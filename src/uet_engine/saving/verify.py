@@ -106,11 +106,11 @@ def _read_tables(store: RunStore, seen: _Seen, breaches: list[str]) -> None:
                 breaches.extend(f"{who}: {problem.format()}" for problem in exc.errors)
                 continue
             for column, attribute in _KEY_COLUMNS[table].items():
-                if row[column] != getattr(instance, attribute):
-                    breaches.append(
-                        f"{who}: {where}: column {column} is {row[column]!r} but the record says "
-                        f"{getattr(instance, attribute)!r}"
-                    )
+                said = getattr(instance, attribute)
+                if table == "error_events" and said is None:
+                    said = ""  # the column of a run-wide error (no workstream)
+                if row[column] != said:
+                    breaches.append(f"{who}: {where}: column {column} is {row[column]!r} but the record says {said!r}")
             _collect(instance, seen)
 
 
@@ -132,7 +132,9 @@ def _collect(instance: object, seen: _Seen) -> None:
         seen.patches[key].append(instance)
         seen.others.append((f"patch {instance.patch_id}", key))
     elif isinstance(instance, ErrorEvent):
-        seen.others.append((f"error event {instance.error_code}", (instance.run_id, instance.workstream_id)))
+        # A run-wide error names no workstream; a pre-flight refusal comes before its run queued anything.
+        if instance.workstream_id is not None and instance.error_type != "preflight_failed":
+            seen.others.append((f"error event {instance.error_code}", (instance.run_id, instance.workstream_id)))
     elif not isinstance(instance, ExecutionLog):  # pragma: no cover - TABLES lists every type handled here
         raise TypeError(type(instance).__name__)
 

@@ -66,6 +66,16 @@ CHANGES_SINCE_V1_0_0 = [
     'run_event.schema.json#/$defs/RunEventType: compatible: definition "RunEventType" added',
     'run_event.schema.json#/properties/event_type: compatible: inline schema replaced by $ref "#/$defs/RunEventType" '
     "(compared with what it resolves to)",
+    # hooks, error plugins, retries and fix loops
+    'common.schema.json#/$defs/Retry: compatible: definition "Retry" added',
+    'common.schema.json#/$defs/Step/properties/retry: compatible: optional property "retry" added',
+    'common.schema.json#/$defs/AcceptanceCommand/properties/retry: compatible: optional property "retry" added',
+    'phase_spec.schema.json#/$defs/OnFailure: compatible: definition "OnFailure" added',
+    'phase_spec.schema.json#/properties/on_failure: compatible: optional property "on_failure" added',
+    'step_attempt.schema.json#/properties/kind/enum: compatible: enum widened: added "fix"',
+    'error_event.schema.json#/properties/workstream_id: compatible: property "workstream_id" is no longer required',
+    'error_event.schema.json#/properties/error_type/enum: compatible: enum widened: added "fix_loop_stopped", '
+    '"hook_failed", "hook_timeout", "plugin_failed", "preflight_failed" (via #/$defs/ErrorType)',
 ]
 
 

@@ -19,7 +19,7 @@ from hypothesis import strategies as st
 import uet_contracts
 from tests.uet_engine.cli.test_run import git, make_repo
 from tests.uet_engine.phase_specs import spec
-from uet_contracts import PhaseSpec, StepAttempt
+from uet_contracts import ErrorEvent, PhaseSpec, StepAttempt
 from uet_engine.detection.redact import Redactor
 from uet_engine.execution.process import LiveProcesses
 from uet_engine.execution.worker import Finished, Job, run_workstream
@@ -65,7 +65,9 @@ def a_step(step_id: str, code: str, after: list[str] | None, writes: list[str] |
     return data
 
 
-def run(repo: Path, steps: list[dict[str, Any]], slot: str = "slot-0") -> tuple[Finished, list[StepAttempt]]:
+def run(
+    repo: Path, steps: list[dict[str, Any]], slot: str = "slot-0"
+) -> tuple[Finished, list[StepAttempt | ErrorEvent]]:
     data = spec("PH-01", create=["out/**"])
     data["steps"] = steps
     job = Job(
@@ -79,16 +81,17 @@ def run(repo: Path, steps: list[dict[str, Any]], slot: str = "slot-0") -> tuple[
         live=LiveProcesses(),
         redact=Redactor(None),
     )
-    attempts: list[StepAttempt] = []
-    return run_workstream(job, attempts.append), attempts
+    reports: list[StepAttempt | ErrorEvent] = []
+    return run_workstream(job, reports.append), reports
 
 
 def events(log: Path) -> list[str]:
     return log.read_text().splitlines() if log.exists() else []
 
 
-def finished_steps(attempts: list[StepAttempt]) -> dict[int, StepAttempt]:
-    return {a.index: a for a in attempts if a.kind == "step" and a.result is not None}
+def finished_steps(reports: list[StepAttempt | ErrorEvent]) -> dict[int, StepAttempt]:
+    """The finished step attempts among what the worker posted (its tries, and the errors of failed ones)."""
+    return {a.index: a for a in reports if isinstance(a, StepAttempt) and a.kind == "step" and a.result is not None}
 
 
 def test_independent_steps_with_disjoint_writes_run_at_the_same_time(repo: Path, tmp_path: Path) -> None:

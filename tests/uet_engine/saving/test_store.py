@@ -12,7 +12,7 @@ import pytest
 
 import uet_contracts
 from tests.uet_engine.run_records import RUN, RUN2, T0, attempt, record, save_patch, succeed
-from uet_contracts import ContractError, RunEvent
+from uet_contracts import ContractError, ErrorEvent, RunEvent
 from uet_engine import clock
 from uet_engine.errors import IllegalTransition, SavingInvariantError, StoreError, StoreMissing
 from uet_engine.saving import ledger
@@ -175,6 +175,33 @@ def test_success_is_refused_without_the_records_that_back_it(store: RunStore, tm
     assert raw(tmp_path, "SELECT status FROM uet_runs") == [("running",)]
     (tmp_path / entry.path).write_bytes(b"+print('hi')\n")
     assert store.transition(RUN, "ws-a", "succeeded", patch_id=entry.patch_id).status == "succeeded"
+
+
+def test_every_try_is_covered_numbered_without_gaps_and_fix_steps_make_the_patch(store: RunStore) -> None:
+    store.queue(RUN, [record(RUN, "ws-a")])
+    store.transition(RUN, "ws-a", "running")
+    store.add_attempt(attempt(RUN, "ws-a", kind="acceptance", success=False))
+    store.add_attempt(attempt(RUN, "ws-a", kind="fix", files=["a.py"]))
+    store.add_attempt(attempt(RUN, "ws-a", kind="acceptance", number=3))
+    with pytest.raises(SavingInvariantError) as caught:
+        store.transition(RUN, "ws-a", "succeeded")
+    assert caught.value.problems == [
+        "acceptance/0 attempt 3 follows no attempt 2",
+        "steps changed a.py but no patch is recorded",
+    ]
+    store.add_attempt(attempt(RUN, "ws-a", kind="acceptance", number=2, success=False))
+    with pytest.raises(SavingInvariantError) as caught:
+        store.transition(RUN, "ws-a", "succeeded")
+    assert caught.value.problems == ["steps changed a.py but no patch is recorded"]
+
+
+def test_an_error_of_the_whole_run_is_stored_without_a_workstream(store: RunStore, tmp_path: Path) -> None:
+    event = ErrorEvent(
+        timestamp=T0, run_id=RUN, error_type="preflight_failed", error_code="UET-E109", message="m", severity="error"
+    )
+    store.add_error(event)
+    assert store.errors(RUN) == [event] and store.errors(RUN, "ws-a") == []
+    assert raw(tmp_path, "SELECT workstream_id FROM error_events") == [("",)]
 
 
 def test_a_success_without_changes_needs_no_patch(store: RunStore) -> None:

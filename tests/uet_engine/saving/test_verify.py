@@ -9,6 +9,8 @@ from pathlib import Path
 import pytest
 
 from tests.uet_engine.run_records import PATCH_DATA, RUN, attempt, record, succeed
+from uet_contracts import ErrorType
+from uet_engine.detection.events import error_event
 from uet_engine.errors import StoreMissing
 from uet_engine.execution.records import task_line
 from uet_engine.saving import ledger
@@ -160,7 +162,38 @@ CASES: list[tuple[str, Callable[[Path], None], list[str]]] = [
         lambda r: sql(r, f"UPDATE step_attempts SET record = json_set(record, '$.result.patch_id', 'PATCH-{RUN}')"),
         [f"{A}: step/0 attempt 1 names patch PATCH-{RUN}, but the workstream's patch is {PATCH_ID}"],
     ),
+    (
+        "gap in the tries",
+        lambda r: sql(r, "UPDATE step_attempts SET attempt = 2, record = json_set(record, '$.attempt', 2)"),
+        [
+            f"{A}: step/0 attempt 2 follows no attempt 1",
+            f"{A}: step/0 attempt 2 has no task.started line in {AUDIT}",
+            f"{A}: step/0 attempt 2 has no task.finished line in {AUDIT}",
+            f"{A}: {AUDIT} has a task.started line for step/0 attempt 1, which has no step_attempts row",
+            f"{A}: {AUDIT} has a task.finished line for step/0 attempt 1, which has no step_attempts row",
+        ],
+    ),
+    (
+        "error event of no run",
+        lambda r: add_error(r, "ws-z", "step_failed"),
+        [f"{RUN} ws-z: error event UET-E101 belongs to no uet_runs row"],
+    ),
 ]
+
+
+def add_error(repo: Path, workstream_id: str | None, error_type: ErrorType) -> None:
+    with RunStore.open(repo, audit=False) as store:
+        store.add_error(error_event(error_type, "something failed", run_id=RUN, workstream_id=workstream_id))
+
+
+@pytest.mark.parametrize(
+    ("workstream_id", "error_type"), [(None, "hook_failed"), ("ws-a", "step_failed"), ("ws-q", "preflight_failed")]
+)
+def test_error_events_of_the_run_and_of_a_refused_start_are_sound(
+    repo: Path, workstream_id: str | None, error_type: ErrorType
+) -> None:
+    add_error(repo, workstream_id, error_type)
+    assert verify(repo) == []
 
 
 @pytest.mark.parametrize(("name", "damage", "expected"), CASES, ids=[c[0] for c in CASES])

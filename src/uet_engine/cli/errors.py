@@ -1,0 +1,183 @@
+"""``uet errors list [--repo DIR] [--run RUN_ID] [--json]`` and ``uet errors show FINGERPRINT [--repo DIR] [--json]``.
+
+Reads ``DIR/.runs/errors.jsonl`` (and its rotated files), where the engine writes every ErrorEvent it
+records, and groups the events by fingerprint: one line per distinct failure, with how often it was
+seen, when first and last, and in which workstreams. The same failure coming back run after run is one
+line with a growing count. ``show`` prints every occurrence of one failure; FINGERPRINT may be shortened
+to its first hex digits (``sha256:`` optional) as long as it names one failure.
+
+A torn last line (the engine was killed while writing it) or a line that is not a valid ErrorEvent is
+skipped and named on stderr. ``--json`` prints JSON alone on stdout: the groups (each with its latest
+event), or the events of one failure, every event a valid ErrorEvent. Exit codes: 0, 2 for usage
+errors, an unknown or ambiguous fingerprint.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import sys
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import uet_contracts
+from uet_contracts import ErrorEvent
+from uet_engine.cli import Subparsers, add_command
+from uet_engine.detection.events import stamp
+from uet_engine.detection.failure_report import location
+from uet_engine.saving import error_log
+
+SHORT = 12  # hex digits of a fingerprint the table shows
+_PREFIX = re.compile(r"^(?:sha256:)?(?P<hex>[0-9a-f]{4,64})$")
+
+
+def register(subparsers: Subparsers) -> None:
+    parser = add_command(subparsers, "errors", "list and show recorded errors, grouped by fingerprint", __doc__)
+    actions = parser.add_subparsers(dest="action", metavar="ACTION", required=True)
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--repo", default=".", type=Path, help="the repository whose errors to read (default: .)")
+    common.add_argument("--json", action="store_true", help="print JSON (ErrorEvent records) instead of a table")
+    listing = actions.add_parser("list", parents=[common], help="every distinct error, most recent first, with counts")
+    listing.add_argument("--run", metavar="RUN_ID", help="only the errors of this run")
+    show = actions.add_parser("show", parents=[common], help="every occurrence of one error")
+    show.add_argument("fingerprint", metavar="FINGERPRINT", help="a fingerprint, or enough of its first hex digits")
+    parser.set_defaults(handler=run)
+
+
+def _when(moment: datetime) -> str:
+    return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%SZ")
+
+
+def _short(fingerprint: str) -> str:
+    return fingerprint.removeprefix("sha256:")[:SHORT]
+
+
+def _groups(events: Sequence[ErrorEvent]) -> dict[str, list[ErrorEvent]]:
+    """Events by fingerprint, each group oldest first; groups most recently seen first."""
+    grouped: dict[str, list[ErrorEvent]] = {}
+    for event in sorted(events, key=lambda e: e.timestamp):
+        grouped.setdefault(stamp(event).fingerprint or "", []).append(event)
+    return dict(sorted(grouped.items(), key=lambda item: item[1][-1].timestamp, reverse=True))
+
+
+def _summary(fingerprint: str, events: Sequence[ErrorEvent]) -> dict[str, Any]:
+    latest = events[-1]
+    return {
+        "fingerprint": fingerprint,
+        "count": len(events),
+        "first_seen": events[0].timestamp.astimezone(UTC).isoformat().replace("+00:00", "Z"),
+        "last_seen": latest.timestamp.astimezone(UTC).isoformat().replace("+00:00", "Z"),
+        "workstreams": sorted({e.workstream_id for e in events if e.workstream_id}),
+        "runs": sorted({e.run_id for e in events}),
+        "latest": uet_contracts.to_dict(latest),
+    }
+
+
+def _print_table(headers: list[str], rows: list[list[str]]) -> None:
+    widths = [max(len(cell) for cell in column) for column in zip(headers, *rows, strict=True)]
+    for line in [headers, *rows]:
+        print("  ".join(cell.ljust(width) for cell, width in zip(line, widths, strict=True)).rstrip())
+
+
+def _cut(text: str, limit: int = 100) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _read(repo: Path, command: str) -> list[ErrorEvent]:
+    found = error_log.read(repo)
+    for problem in found.problems:
+        print(f"uet errors {command}: {problem}", file=sys.stderr)
+    return found.events
+
+
+def _list(repo: Path, run_id: str | None, as_json: bool) -> int:
+    events = [e for e in _read(repo, "list") if run_id is None or e.run_id == run_id]
+    groups = _groups(events)
+    if as_json:
+        print(json.dumps([_summary(fp, group) for fp, group in groups.items()], indent=2, ensure_ascii=False))
+        return 0
+    if not groups:
+        where = f"run {run_id}" if run_id else str(error_log.errors_path(repo))
+        print(f"no errors recorded for {where}", file=sys.stderr)
+        return 0
+    rows = []
+    for fp, group in groups.items():
+        latest = group[-1]
+        workstreams = sorted({e.workstream_id for e in group if e.workstream_id}) or ["-"]
+        shown = ", ".join(workstreams[:3]) + (f" +{len(workstreams) - 3}" if len(workstreams) > 3 else "")
+        rows.append(
+            [
+                _short(fp),
+                str(len(group)),
+                _when(latest.timestamp),
+                shown,
+                _cut(f"{latest.error_code} {location(latest)}"),
+            ]
+        )
+    _print_table(["FINGERPRINT", "COUNT", "LAST SEEN", "WORKSTREAMS", "ERROR"], rows)
+    return 0
+
+
+def _show(repo: Path, wanted: str, as_json: bool) -> int:
+    prefix = _PREFIX.match(wanted.strip().lower())
+    if prefix is None:
+        print(
+            f"uet errors show: {wanted!r} is not a fingerprint (sha256:<hex>, or at least 4 of its hex digits)",
+            file=sys.stderr,
+        )
+        return 2
+    groups = _groups(_read(repo, "show"))
+    matches = [fp for fp in groups if fp.removeprefix("sha256:").startswith(prefix["hex"])]
+    if not matches:
+        print(f"uet errors show: no error with fingerprint {wanted} in {error_log.errors_path(repo)}", file=sys.stderr)
+        return 2
+    if len(matches) > 1:
+        names = ", ".join(_short(fp) for fp in matches[:5])
+        print(f"uet errors show: {wanted} names {len(matches)} errors ({names}); give more digits", file=sys.stderr)
+        return 2
+    fingerprint = matches[0]
+    events = groups[fingerprint]
+    if as_json:
+        document = {**_summary(fingerprint, events), "events": [uet_contracts.to_dict(e) for e in events]}
+        del document["latest"]
+        print(json.dumps(document, indent=2, ensure_ascii=False))
+        return 0
+    summary = _summary(fingerprint, events)
+    latest = events[-1]
+    print(f"{fingerprint}")
+    print(f"  {latest.error_code} {latest.error_type}: {location(latest)}")
+    extra = [f"{name} {value}" for name, value in (("tool", latest.tool), ("plugin", latest.plugin)) if value]
+    extra += [f"category {latest.category}"] if latest.category else []
+    if extra:
+        print("  " + ", ".join(extra))
+    print(f"  seen {len(events)} time(s), first {_when(events[0].timestamp)}, last {_when(latest.timestamp)}")
+    print(f"  workstreams: {', '.join(summary['workstreams']) or '-'}")
+    rows = []
+    for event in events:
+        attempt = (event.context or {}).get("attempt")
+        task = event.task_id or str((event.context or {}).get("task", "-"))
+        rows.append(
+            [
+                _when(event.timestamp),
+                event.run_id,
+                event.workstream_id or "-",
+                f"{task} #{attempt}" if attempt else task,
+                _cut(event.message, 80),
+            ]
+        )
+    print()
+    _print_table(["SEEN", "RUN", "WORKSTREAM", "TASK", "MESSAGE"], rows)
+    return 0
+
+
+def run(args: argparse.Namespace) -> int:
+    repo: Path = args.repo
+    if not repo.is_dir():
+        print(f"uet errors {args.action}: {repo}: no such folder", file=sys.stderr)
+        return 2
+    if args.action == "list":
+        return _list(repo, args.run, args.json)
+    return _show(repo, args.fingerprint, args.json)
