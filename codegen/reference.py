@@ -175,16 +175,37 @@ HANDOFFS: tuple[Handoff, ...] = (
             Role(
                 "pattern_candidate.schema.json",
                 "patterns",
-                "pattern automation, from recurring successful `execution_logs` (outside this engine)",
-                "reviewers approving patterns; future planning",
+                "`uet patterns mine`, from recurring successful `execution_logs`",
+                "`uet patterns list`, `show`, `approve`, `reject`",
                 "table `pattern_candidates`",
             ),
             Role(
                 "anti_pattern.schema.json",
                 "patterns",
-                "pattern automation, from recurring failing `execution_logs` (outside this engine)",
-                "planners avoiding known failures",
+                "`uet patterns mine`, from recurring failing `execution_logs` and their error fingerprints",
+                "`uet plan` (warnings), `uet patterns list`",
                 "table `anti_patterns`",
+            ),
+            Role(
+                "pattern_index.schema.json",
+                "patterns",
+                "`uet patterns approve`; `uet patterns mine` (proven uses); people",
+                "`uet patterns`, reviewers",
+                "`patterns/registry/PATTERN_INDEX.yaml`",
+            ),
+            Role(
+                "phase_template.schema.json",
+                "patterns",
+                "`uet patterns approve` (from a candidate's draft), people; built-in templates",
+                "`uet new phase --template`, `uet templates list`",
+                "`templates/phase_templates/NAME.template.yaml`",
+            ),
+            Role(
+                "verification_template.schema.json",
+                "patterns",
+                "people; built-in templates",
+                "`uet plan` and `uet run` (acceptance checks `verify: NAME`), `uet templates list`",
+                "`templates/verification_templates/NAME.template.yaml`",
             ),
         ),
     ),
@@ -221,7 +242,12 @@ PATTERN_SAMPLES = {
     "^\\.ledger/patches/ws-[a-z0-9-]+-run-[A-Za-z0-9_-]+\\.patch$": (
         ".ledger/patches/ws-pipeline-plus-1a-task-queue-run-20261125T101500Z-3f9a.patch"
     ),
-    "^PC-[A-Za-z0-9_-]{1,80}$": "PC-exec-atomic-create-py",
+    "^PC-[A-Za-z0-9_-]{1,80}$": "PC-exec-atomic-create-3f9a3f9a3f9a",
+    "^[a-z0-9][a-z0-9_-]{0,63}$": "python-module",
+    "^PAT-[A-Za-z0-9_-]{1,80}$": "PAT-python-module",
+    "^[A-Za-z_][A-Za-z0-9_]{0,63}$": "module",
+    "^[0-9]+\\.[0-9]+\\.[0-9]+$": "1.0.0",
+    "^(PAT|PC)-[A-Za-z0-9_-]{1,80}$": "PAT-python-module",
 }
 FORMAT_SAMPLES = {"date-time": "2026-11-25T10:15:00Z", "regex": "passed"}
 # Values by property name where the generic rule would read as a contradiction (success and timed out).

@@ -5,7 +5,8 @@ Public surface (everything else is private and may change):
 - the contract types: ``PhaseSpec``, ``DagSnapshot``, ``ModuleManifest``, ``ModuleTasks``,
   ``ExecutionRequest``, ``ExecutionResult``, ``RunRecord``, ``StepAttempt``, ``RunEvent``,
   ``PatchLedgerEntry``, ``AuditEvent``, ``ErrorEvent``, ``ExecutionLog``, ``PatternCandidate``,
-  ``AntiPattern``, ``RepoConfig`` and their nested types;
+  ``AntiPattern``, ``RepoConfig``, ``PatternIndex``, ``PhaseTemplate``, ``VerificationTemplate`` and their
+  nested types;
 - the schemas' named enums as ``Literal`` aliases (``RunStatus``, ``Runner``, ``RunEventType``,
   ``AuditOutcome``, ``ErrorType``, ``DagType``) and ``ErrorCode``, so code that handles these values is
   type-checked against the schema, and ``typing.get_args`` gives the values without a copy of the list;
@@ -59,8 +60,10 @@ if TYPE_CHECKING:
         Runner,
         RunStatus,
         Step,
+        TemplateParameter,
         ToolProfileId,
         Tools,
+        VerificationRef,
     )
     from uet_contracts.models.dag_snapshot_schema import DagSnapshot, DagType
     from uet_contracts.models.error_event_schema import ErrorCategory, ErrorCode, ErrorEvent, ErrorType
@@ -71,14 +74,17 @@ if TYPE_CHECKING:
     from uet_contracts.models.module_tasks_schema import ModuleTasks, TaskGraph
     from uet_contracts.models.patch_ledger_entry_schema import PatchLedgerEntry
     from uet_contracts.models.pattern_candidate_schema import PatternCandidate
+    from uet_contracts.models.pattern_index_schema import PatternEntry, PatternIndex, PatternPaths, PatternStatus
     from uet_contracts.models.phase_spec_schema import OnFailure, PhaseSpec
+    from uet_contracts.models.phase_template_schema import PhaseTemplate
     from uet_contracts.models.repo_config_schema import RepoConfig, ToolProfile
     from uet_contracts.models.run_event_schema import RunEvent, RunEventType
     from uet_contracts.models.run_record_schema import RunRecord
     from uet_contracts.models.step_attempt_schema import StepAttempt
+    from uet_contracts.models.verification_template_schema import VerificationTemplate
 
 # The generated types are imported when first asked for (PEP 562), so a tool that needs one contract
-# (``uet validate``, a pre-commit hook) does not pay for all sixteen. Type checkers see the imports above.
+# (``uet validate``, a pre-commit hook) does not pay for all of them. Type checkers see the imports above.
 _SHARED_TYPES = (
     "Acceptance",
     "AcceptanceCheck",
@@ -90,7 +96,9 @@ _SHARED_TYPES = (
     "RunStatus",
     "Step",
     "ToolProfileId",
+    "TemplateParameter",
     "Tools",
+    "VerificationRef",
 )
 # Types a contract defines in its own ``$defs`` (used by that contract only), by the contract's kind.
 _CONTRACT_TYPES = {
@@ -100,6 +108,7 @@ _CONTRACT_TYPES = {
     "repo_config": ("ToolProfile",),
     "module_tasks": ("TaskGraph",),
     "phase_spec": ("OnFailure",),
+    "pattern_index": ("PatternEntry", "PatternPaths", "PatternStatus"),
     "run_event": ("RunEventType",),
 }
 _LAZY_MODULES = {
@@ -145,7 +154,12 @@ __all__ = [
     "OnFailure",
     "PatchLedgerEntry",
     "PatternCandidate",
+    "PatternEntry",
+    "PatternIndex",
+    "PatternPaths",
+    "PatternStatus",
     "PhaseSpec",
+    "PhaseTemplate",
     "PreFlightCheck",
     "Problem",
     "RepoConfig",
@@ -158,9 +172,12 @@ __all__ = [
     "Step",
     "StepAttempt",
     "TaskGraph",
+    "TemplateParameter",
     "ToolProfile",
     "ToolProfileId",
     "Tools",
+    "VerificationRef",
+    "VerificationTemplate",
     "check",
     "check_file",
     "check_text",

@@ -90,9 +90,22 @@ def _describe(error: Any) -> list[tuple[str, list[str | int], str | None]]:
             return [(scalar, path, None)]
 
         # A branch of the wrong type says little ("expected string"); the branch whose type fits
-        # knows what is really wrong (an unknown field, a missing key).
+        # knows what is really wrong (an unknown field, a missing key). Of several object branches,
+        # the one whose keys the value has (no missing or unknown key at its level) is the one meant.
         fitting = [e for e in error.context if e.validator != "type" or e.absolute_path != error.absolute_path]
-        return _describe(best_match(fitting or error.context))
+        branches: dict[Any, list[Any]] = {}
+        for e in fitting:
+            branches.setdefault(e.relative_schema_path[0], []).append(e)
+        shaped = [
+            e
+            for found in branches.values()
+            if not any(
+                e.validator in ("required", "additionalProperties") and e.absolute_path == error.absolute_path
+                for e in found
+            )
+            for e in found
+        ]
+        return _describe(best_match(shaped or fitting or error.context))
     if kind == "required":
         missing = error.message.split("'")[1] if error.message.count("'") >= 2 else str(error.message)
         return [(f"missing required field {missing!r}", [*path, missing], None)]

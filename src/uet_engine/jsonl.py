@@ -33,9 +33,19 @@ _sync = getattr(os, "fdatasync", os.fsync)
 
 def encode(instance: Any) -> str:
     """Compact, key-sorted JSON of a contract instance after it passed its schema (``ContractError`` if not)."""
+    return checked(instance)[1]
+
+
+def checked(instance: Any) -> tuple[dict[str, Any], str]:
+    """The instance's JSON data and ``encode``'s text of it, after it passed its schema."""
     data = uet_contracts.to_dict(instance)
     uet_contracts.check(data, type(instance))
-    return _ENCODER.encode(data)
+    return data, _ENCODER.encode(data)
+
+
+def compact(value: Any) -> str:
+    """Plain JSON data as the records write it: compact, keys sorted (for columns beside a record)."""
+    return _ENCODER.encode(value)
 
 
 def repair(path: Path) -> int:

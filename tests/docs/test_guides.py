@@ -13,9 +13,13 @@ import sys
 from pathlib import Path
 
 import pytest
+import yaml
 
+import uet_contracts
 from tests.conftest import EXAMPLES, REPO_ROOT
 from tests.uet_engine.cli.test_run import make_repo, rows, uet
+from uet_contracts import PhaseTemplate, VerificationRef, VerificationTemplate
+from uet_engine.patterns.templates import TemplateLibrary, instantiate, resolve_check, template_file
 
 GUIDES = REPO_ROOT / "docs" / "guides"
 
@@ -104,3 +108,33 @@ def test_hooks_and_plugins_guide_code_runs(tmp_path: Path) -> None:
     ]
     seen = [json.loads(line) for line in (tmp_path / "errors-seen.jsonl").read_text().splitlines()]
     assert seen == rows(repo, "error_events")
+
+
+def test_patterns_guide_templates_validate_and_fill_in(tmp_path: Path) -> None:
+    blocks = _blocks("patterns.md", "yaml")
+    phase = next(b for b in blocks if b.startswith("template_id: module-file"))
+    check = next(b for b in blocks if b.startswith("template_id: pytest-green"))
+    uet_contracts.loads(phase, PhaseTemplate, "yaml")
+    uet_contracts.loads(check, VerificationTemplate, "yaml")
+    path = template_file(tmp_path, "phase", "module-file")
+    path.parent.mkdir(parents=True)
+    path.write_text(phase, encoding="utf-8")
+    library = TemplateLibrary(tmp_path)
+    values = {"phase_id": "PH-new", "workstream_id": "ws-mod-new", "create_1": "src/mod_new.py"}
+    spec = instantiate(library.get("phase", "module-file"), values, label="PH-new.yaml")
+    assert (spec.pattern_id, spec.estimate_hours, spec.title) == ("PAT-module-file", 1, "Write src/mod_new.py")
+    use = yaml.safe_load(next(b for b in blocks if b.startswith("acceptance:")))["acceptance"]["sh"][0]
+    ref = VerificationRef(verify=use["verify"], with_=use["with"])
+    assert resolve_check(library, ref, "sh").run == (
+        "PYTHONPATH=src python -m pytest -q -p no:cacheprovider tests/test_parser.py"
+    )
+
+
+def test_patterns_guide_shows_what_uet_new_phase_prints(tmp_path: Path) -> None:
+    shown = next(b for b in _blocks("patterns.md", "text") if b.startswith("phase template python-module"))
+    args = ["new", "phase", "PH-10", "--template", "python-module", "--set", "workstream_id=ws-p"]
+    args += ["--set", "module=parser", "--set", "estimate_hours=two", "--set", "colour=red", "-o", "x.yaml"]
+    done = subprocess.run(
+        [sys.executable, "-m", "uet_engine", *args], cwd=tmp_path, capture_output=True, text=True, check=False
+    )
+    assert (done.returncode, done.stderr) == (1, shown)

@@ -37,6 +37,9 @@ REPO_PATH_RULE = (
 )
 
 
+_FIRST_CHECK = '    - run: "python -m pytest -q tests/test_task_queue.py"\n      success_pattern: "1 passed"'
+
+
 def edit(base: str, old: str, new: str) -> str:
     """``base`` with its one occurrence of ``old`` replaced: a case fails loudly if the example changes."""
     assert base.count(old) == 1, f"{old!r} must occur exactly once in the base file"
@@ -421,6 +424,44 @@ CASES: list[Case] = [
         "ecma-only-success-pattern-regex",
         edit(PHASE, 'success_pattern: "1 passed"', 'success_pattern: "(?<count>[0-9]+) passed"'),
         (59, 24, "$.acceptance.sh[0].success_pattern", "'(?<count>[0-9]+) passed' is not a valid regex"),
+    ),
+    _c(
+        "invalid-failure-pattern-regex",
+        edit(PHASE, 'success_pattern: "1 passed"', 'failure_pattern: "(unclosed"'),
+        (59, 24, "$.acceptance.sh[0].failure_pattern", "'(unclosed' is not a valid regex"),
+    ),
+    _c(
+        "verify-ref-bad-template-name",
+        edit(PHASE, _FIRST_CHECK, '    - verify: "Pytest Green"'),
+        (
+            58,
+            15,
+            "$.acceptance.sh[0].verify",
+            "'Pytest Green' is not a valid TemplateName. The name of a phase or verification template, e.g. "
+            "python-module: lowercase letters, digits, '-' and '_'; the file is templates/phase_templates/"
+            "NAME.template.yaml or templates/verification_templates/NAME.template.yaml.",
+        ),
+    ),
+    _c(
+        "verify-ref-mixed-with-a-command",
+        edit(PHASE, _FIRST_CHECK, '    - verify: pytest-green\n      run: "x"'),
+        (
+            58,
+            7,
+            "$.acceptance.sh[0].verify",
+            "unknown field 'verify' (allowed: description, expect_exit, expect_output, failure_pattern, id, required, "
+            "retry, run, success_pattern, timeout_s)",
+        ),
+    ),
+    _c(
+        "verify-ref-with-not-a-mapping",
+        edit(PHASE, _FIRST_CHECK, "    - verify: pytest-green\n      with: [1]"),
+        (59, 13, "$.acceptance.sh[0].with", "expected object, got array [1]"),
+    ),
+    _c(
+        "verify-ref-value-not-a-scalar",
+        edit(PHASE, _FIRST_CHECK, "    - verify: pytest-green\n      with: {tests: [a]}"),
+        (59, 21, "$.acceptance.sh[0].with.tests", 'expected string or number or integer or boolean, got array ["a"]'),
     ),
     _c(
         "unknown-acceptance-runner",

@@ -25,6 +25,8 @@ pytestmark = [pytest.mark.slow, pytest.mark.timeout(1200)]
 VERSION_SCHEMAS = sorted(p.name for p in (REPO_ROOT / "schemas" / "v1").glob("*.schema.json"))
 RELEASED_SCHEMAS = sorted(p.name for p in (REPO_ROOT / "schemas" / "released" / "v1.0.0").glob("*.schema.json"))
 BUNDLES = sorted(p.name for p in (REPO_ROOT / "generated" / "bundled").glob("*.schema.json"))
+BUILTIN = REPO_ROOT / "src" / "uet_engine" / "patterns" / "builtin"
+BUILTIN_TEMPLATES = sorted(p.relative_to(BUILTIN).as_posix() for p in BUILTIN.rglob("*.template.yaml"))
 
 
 def run(*args: str | Path, cwd: Path) -> subprocess.CompletedProcess[str]:
@@ -84,6 +86,7 @@ def test_wheel_carries_package_data_and_entry_points(dist: tuple[Path, Path]) ->
         "uet_contracts/hooks.py",
         *(f"uet_contracts/_data/schemas/v1/{name}" for name in VERSION_SCHEMAS),
         *(f"uet_contracts/_data/bundled/{name}" for name in BUNDLES),
+        *(f"uet_engine/patterns/builtin/{name}" for name in BUILTIN_TEMPLATES),
     }
     assert expected - names == set()
     assert {n.split("/")[0] for n in names if not n.startswith("uet_contracts-")} == {"uet_contracts", "uet_engine"}
@@ -160,6 +163,14 @@ def test_installed_commands(venv: Path, tmp_path: Path) -> None:
     in_repo = diff_dirs(REPO_ROOT / "schemas" / "released" / "v1.0.0", REPO_ROOT / "schemas" / "v1")
     assert done.stdout.splitlines() == [c.format() for c in in_repo]
     assert (done.returncode, done.stderr.endswith(" 0 breaking, 0 unclassified\n")) == (0, True), done.stderr
+    # the built-in templates are package data: listed (and valid) in the installed copy
+    done = run(bin_dir / "uet", "templates", "list", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert [line.split()[:3] for line in done.stdout.splitlines()[1:]] == [
+        ["python-module", "phase", "built-in"],
+        ["pytest-green", "verification", "built-in"],
+        ["ruff-clean", "verification", "built-in"],
+    ]
     # check-jsonschema is not a dependency of the package: the hook script says how to get it.
     done = run(bin_dir / "uet-check-phase-specs", *EXAMPLE_PHASES, cwd=tmp_path)
     assert (done.returncode, done.stdout) == (2, "")

@@ -203,6 +203,70 @@ class Retry:
     """
 
 
+TemplateName: TypeAlias = str
+"""
+The name of a phase or verification template, e.g. python-module: lowercase letters, digits, '-' and '_'; the file is templates/phase_templates/NAME.template.yaml or templates/verification_templates/NAME.template.yaml.
+"""
+
+
+PatternId: TypeAlias = str
+"""
+Identifier of an approved pattern in the pattern registry, e.g. PAT-exec-atomic-create-py: 'PAT-' then letters, digits, '_' or '-'.
+"""
+
+
+TemplateValue: TypeAlias = str | float | int | bool
+"""
+The value of a template parameter: a string, a number, an integer or a boolean.
+"""
+
+
+@dataclass(kw_only=True)
+class VerificationRef:
+    """
+    An acceptance check taken from a verification template: its name and the values of its parameters; `uet plan` and `uet run` replace it by the check the template describes.
+    """
+
+    verify: TemplateName
+    """
+    The verification template to use.
+    """
+    with_: dict[ParameterName, TemplateValue] | None = None
+    """
+    Values of the template's parameters, by name; parameters with a default may be left out.
+    """
+
+
+ParameterName: TypeAlias = str
+"""
+The name of a template parameter, used as ${name} in the template: a letter or '_', then letters, digits or '_'.
+"""
+
+
+@dataclass(kw_only=True)
+class TemplateParameter:
+    """
+    One parameter a template declares: its type, what it means, its default (a parameter without one must be given) and, for strings, a pattern its value must match.
+    """
+
+    type: Literal["string", "integer", "number", "boolean"]
+    """
+    The type a value must have: string, integer, number or boolean.
+    """
+    description: str
+    """
+    What the parameter means, for people filling it in.
+    """
+    default: TemplateValue | None = None
+    """
+    The value used when none is given; of the parameter's type.
+    """
+    pattern: str | None = None
+    """
+    For a string parameter: a Python regular expression the whole value must match.
+    """
+
+
 @dataclass(kw_only=True)
 class Step:
     """
@@ -301,11 +365,15 @@ class AcceptanceCommand:
     """
     Try again when it fails: up to max_attempts tries in all, delay_s seconds apart; each try is its own StepAttempt.
     """
+    failure_pattern: str | None = None
+    """
+    A Python regular expression searched (MULTILINE) in stdout and stderr; the check fails when it matches, whatever the exit code.
+    """
 
 
-AcceptanceCheck: TypeAlias = str | AcceptanceCommand
+AcceptanceCheck: TypeAlias = str | AcceptanceCommand | VerificationRef
 """
-An acceptance check: a plain command string (expected to exit 0) or an object with options.
+An acceptance check: a plain command string (expected to exit 0), an object with options, or a reference to a verification template (resolved when the phase set is planned).
 """
 
 

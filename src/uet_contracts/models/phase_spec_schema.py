@@ -142,3 +142,11 @@ class PhaseSpec:
     """
     Fields the engine does not use, kept verbatim for people and other tools; `uet import` keeps each source field without a PhaseSpec field here, keyed by its path in the source file (e.g. environment_and_tools.target_os).
     """
+    template_id: common_schema.TemplateName | None = None
+    """
+    The phase template this spec was written from (`uet new phase --template`); the run's execution logs carry it in their context.
+    """
+    pattern_id: common_schema.PatternId | None = None
+    """
+    The registry pattern the spec's template belongs to; the run's execution logs carry it, and mining counts their successes as the pattern's proven uses.
+    """

@@ -16,11 +16,11 @@ from importlib import import_module
 from typing import TYPE_CHECKING, TypeAlias
 
 from uet_contracts import Contract, Problem, contract_named
-from uet_engine.errors import EngineError, PlanError
+from uet_engine.errors import EngineError, PlanError, ProblemsFound
 
 # Subcommands, in the order ``uet --help`` lists them; each lives in the module of its name, or in the one
 # MODULES names (``import`` is a Python keyword).
-COMMANDS = ("validate", "schema", "import", "plan", "run", "runs", "errors")
+COMMANDS = ("validate", "schema", "import", "plan", "run", "runs", "errors", "patterns", "templates", "new")
 MODULES = {"import": "imports"}
 
 
@@ -53,7 +53,10 @@ def command_name(args: argparse.Namespace) -> str:
 
 
 def report_failure(command: str, exc: EngineError) -> int:
-    """Print ``exc`` as the one line a person reads (``uet COMMAND: message``); the exit code it maps to."""
+    """Print ``exc`` as the one line a person reads (``uet COMMAND: message``), after the located problems
+    it carries (one line each); the exit code it maps to."""
+    if isinstance(exc, ProblemsFound):
+        sys.stderr.write("".join(problem.format() + "\n" for problem in exc.problems))
     print(f"uet {command}: {exc}", file=sys.stderr)
     return exc.exit_code
 
@@ -64,6 +67,22 @@ def print_plan_problems(exc: PlanError) -> None:
         exc.problems + exc.warnings, key=lambda p: (p.file or "", p.line or 0, p.column or 0)
     )
     sys.stderr.write("".join(problem.format() + "\n" for problem in problems))
+
+
+def print_table(headers: list[str], rows: list[list[str]]) -> None:
+    """A table: rich's on a terminal, plain columns separated by two spaces otherwise."""
+    if sys.stdout.isatty():
+        from rich.console import Console
+        from rich.table import Table
+
+        table = Table(*headers)
+        for row in rows:
+            table.add_row(*row)
+        Console().print(table)
+        return
+    widths = [max(len(cell) for cell in column) for column in zip(headers, *rows, strict=True)]
+    for line in [headers, *rows]:
+        print("  ".join(cell.ljust(width) for cell, width in zip(line, widths, strict=True)).rstrip())
 
 
 def build_parser(only: str | None = None) -> argparse.ArgumentParser:

@@ -25,7 +25,7 @@ from typing import Any
 
 import uet_contracts
 from uet_contracts import ErrorEvent
-from uet_engine.cli import Subparsers, add_command
+from uet_engine.cli import Subparsers, add_command, print_table
 from uet_engine.detection.events import stamp
 from uet_engine.detection.failure_report import location
 from uet_engine.saving import error_log
@@ -76,12 +76,6 @@ def _summary(fingerprint: str, events: Sequence[ErrorEvent]) -> dict[str, Any]:
     }
 
 
-def _print_table(headers: list[str], rows: list[list[str]]) -> None:
-    widths = [max(len(cell) for cell in column) for column in zip(headers, *rows, strict=True)]
-    for line in [headers, *rows]:
-        print("  ".join(cell.ljust(width) for cell, width in zip(line, widths, strict=True)).rstrip())
-
-
 def _cut(text: str, limit: int = 100) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
@@ -117,7 +111,7 @@ def _list(repo: Path, run_id: str | None, as_json: bool) -> int:
                 _cut(f"{latest.error_code} {location(latest)}"),
             ]
         )
-    _print_table(["FINGERPRINT", "COUNT", "LAST SEEN", "WORKSTREAMS", "ERROR"], rows)
+    print_table(["FINGERPRINT", "COUNT", "LAST SEEN", "WORKSTREAMS", "ERROR"], rows)
     return 0
 
 
@@ -169,7 +163,7 @@ def _show(repo: Path, wanted: str, as_json: bool) -> int:
             ]
         )
     print()
-    _print_table(["SEEN", "RUN", "WORKSTREAM", "TASK", "MESSAGE"], rows)
+    print_table(["SEEN", "RUN", "WORKSTREAM", "TASK", "MESSAGE"], rows)
     return 0
 
 

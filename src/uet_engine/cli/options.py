@@ -9,7 +9,7 @@ from pathlib import Path
 from uet_contracts import Problem, RepoConfig
 from uet_engine.errors import PlanError
 from uet_engine.planning import modules, profiles
-from uet_engine.planning.phase_set import PhaseSet, load_phase_set
+from uet_engine.planning.phase_set import CheckResolver, PhaseSet, load_phase_set
 
 
 def add_planning_options(parser: argparse.ArgumentParser, config_default: str) -> None:
@@ -34,14 +34,17 @@ def add_planning_options(parser: argparse.ArgumentParser, config_default: str) -
     )
 
 
-def load_for(args: argparse.Namespace, root: Path) -> tuple[PhaseSet, RepoConfig | None]:
+def load_for(
+    args: argparse.Namespace, root: Path, checks: CheckResolver | None = None
+) -> tuple[PhaseSet, RepoConfig | None]:
     """The phase set of ``args.specs_dir`` with the options above, and the config (looked up under ``root``).
 
-    Raises ``ContractError`` for an invalid config file and ``PlanError`` for the set.
+    ``checks`` resolves acceptance checks that name a verification template. Raises ``ContractError`` for
+    an invalid config file and ``PlanError`` for the set.
     """
     config = profiles.read_config(args.config, root)
     tools = profiles.profiles(config)
-    return load_phase_set(Path(args.specs_dir), assume_done=args.assume_done, tools=tools), config
+    return load_phase_set(Path(args.specs_dir), checks, assume_done=args.assume_done, tools=tools), config
 
 
 def load_manifests(args: argparse.Namespace, phase_set: PhaseSet) -> tuple[PhaseSet, modules.ModuleSet | None]:

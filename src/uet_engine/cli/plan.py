@@ -1,7 +1,7 @@
 """``uet plan SPECS_DIR [--tier pipeline|module|task] [--modules DIR] [-o FILE] [--format json|mermaid|dot]
-[--check FILE]``: phase specs → the DAG of one tier.
+[--check FILE] [--repo DIR]``: phase specs → the DAG of one tier.
 
-Loads and checks every phase spec under SPECS_DIR, and the module manifests under DIR (default: the
+Loads and checks every phase spec under SPECS_DIR, and the module manifests of ``--modules`` (default: the
 ``modules`` folder beside SPECS_DIR, one ``<module_id>/module.manifest.yaml`` per module) when there are
 any: then every path a phase may write must belong to exactly one module. Prints (or writes to FILE,
 atomically), as JSON or as a Mermaid or Graphviz DOT diagram with the critical path highlighted, the DAG
@@ -18,6 +18,10 @@ of one tier (``--tier``):
 declares a phase outside the set done (it satisfies the ``external_depends_on`` that name it); the tool
 profiles steps may name are the built-in ones and those of ``--config FILE`` (default: ``uet.config.yaml``
 in the current folder, when present).
+
+Acceptance checks written ``verify: NAME`` are filled in from DIR's verification templates (default: the
+current folder; see ``uet templates list``). A step or check that matches an active anti-pattern mined in
+DIR (``uet patterns mine``) is a warning naming the anti-pattern and its recommendation.
 
 Problems and warnings go to stderr as ``PATH:LINE:COL: JSON-PATH: message``; stdout carries only the
 output. Exit 0 planned (or up to date), 1 problems in the set (or a stale file), 2 usage errors
@@ -38,6 +42,8 @@ from uet_contracts import ContractError, DagSnapshot, ModuleTasks, Problem
 from uet_engine.cli import Subparsers, add_command, print_plan_problems
 from uet_engine.cli.options import add_planning_options, load_for, load_manifests
 from uet_engine.errors import PlanError
+from uet_engine.patterns import advice
+from uet_engine.patterns.templates import TemplateLibrary
 from uet_engine.planning import integrity, modules
 from uet_engine.planning.phase_set import PhaseSet
 from uet_engine.planning.snapshot import build_module_tasks, build_snapshot, compare_module_tasks, compare_snapshots
@@ -66,6 +72,9 @@ def register(subparsers: Subparsers) -> None:
         "--tier", choices=TIERS, default="pipeline", help="which DAG: phases, modules or steps (default: pipeline)"
     )
     add_planning_options(parser, "the current folder")
+    parser.add_argument(
+        "--repo", metavar="DIR", default=".", type=Path, help="where templates and mined anti-patterns are (default: .)"
+    )
     parser.set_defaults(handler=run)
 
 
@@ -78,7 +87,7 @@ def run(args: argparse.Namespace) -> int:
         print("uet plan: --format applies to the output; --check writes none", file=sys.stderr)
         return 2
     try:
-        phase_set, _ = load_for(args, Path.cwd())
+        phase_set, _ = load_for(args, Path.cwd(), TemplateLibrary(args.repo).resolver())
         phase_set, module_set = load_manifests(args, phase_set)
     except ContractError as exc:
         _print(exc.errors)
@@ -92,6 +101,7 @@ def run(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return exc.exit_code
+    phase_set.warnings.extend(advice.warnings(phase_set, advice.active_anti_patterns(args.repo)))
     _print(phase_set.warnings)
     if args.tier == "module" and module_set is None:
         print(

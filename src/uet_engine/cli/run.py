@@ -1,7 +1,8 @@
 """``uet run SPECS_DIR [--repo DIR] [--init] [--ws-id ID]… [--no-deps] [--jobs N] [--dry-run] [--resume RUN_ID]
 [--snapshot FILE]… [--modules DIR] [--hook MODULE:ATTR]… [--hook-budget SECONDS]``.
 
-Plans the phase specs under SPECS_DIR, then runs the workstreams in dependency order, up to N at once,
+Plans the phase specs under SPECS_DIR (``verify: NAME`` checks filled in from DIR's verification
+templates), then runs the workstreams in dependency order, up to N at once,
 each in its own git worktree of DIR (default: the current folder, which must be a git repository
 with at least one commit; --init makes it one). Succeeded workstreams' patches land in DIR's working tree; everything is
 recorded in DIR/.runs/uet.sqlite, DIR/.runs/audit.jsonl and DIR/.ledger/patches/.
@@ -61,6 +62,7 @@ from uet_engine.execution.coordinator import execute_run
 from uet_engine.execution.executors import DaskExecutor, Executor
 from uet_engine.execution.progress import reporter
 from uet_engine.execution.selection import Options, plan_lines
+from uet_engine.patterns.templates import TemplateLibrary
 from uet_engine.planning import profiles
 from uet_engine.planning.phase_set import PhaseSet
 from uet_engine.planning.snapshot import build_module_tasks, build_snapshot
@@ -146,7 +148,7 @@ def run(args: argparse.Namespace) -> int:
     except (GitError, OSError) as exc:
         return _usage(f"cannot prepare {args.repo}: {exc}")
     try:
-        phase_set, config = load_for(args, root)
+        phase_set, config = load_for(args, root, TemplateLibrary(root).resolver())
         phase_set, _ = load_manifests(args, phase_set)
     except ContractError as exc:
         print_plan_problems(PlanError(exc.errors))

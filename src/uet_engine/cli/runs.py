@@ -20,7 +20,7 @@ from pathlib import Path
 
 import uet_contracts
 from uet_contracts import RunStatus, StepAttempt
-from uet_engine.cli import Subparsers, add_command
+from uet_engine.cli import Subparsers, add_command, print_table
 from uet_engine.detection.failure_report import failure_report
 from uet_engine.saving.store import RunStore
 from uet_engine.saving.verify import verify
@@ -48,22 +48,6 @@ def register(subparsers: Subparsers) -> None:
     parser.set_defaults(handler=run)
 
 
-def _print_table(headers: list[str], rows: list[list[str]]) -> None:
-    """A table: rich's on a terminal, plain columns separated by two spaces otherwise."""
-    if sys.stdout.isatty():
-        from rich.console import Console
-        from rich.table import Table
-
-        table = Table(*headers)
-        for row in rows:
-            table.add_row(*row)
-        Console().print(table)
-        return
-    widths = [max(len(cell) for cell in column) for column in zip(headers, *rows, strict=True)]
-    for line in [headers, *rows]:
-        print("  ".join(cell.ljust(width) for cell, width in zip(line, widths, strict=True)).rstrip())
-
-
 def _by_status(statuses: list[RunStatus]) -> str:
     counts = Counter(statuses)
     return ", ".join(f"{counts[s]} {s}" for s in _STATUS_ORDER if counts[s])
@@ -78,7 +62,7 @@ def _list(store: RunStore) -> int:
     if not rows:
         print(f"no runs recorded in {store.path}", file=sys.stderr)
         return 0
-    _print_table(["RUN", "STARTED", "WORKSTREAMS"], rows)
+    print_table(["RUN", "STARTED", "WORKSTREAMS"], rows)
     return 0
 
 
@@ -119,7 +103,7 @@ def _show(store: RunStore, run_id: str, as_json: bool) -> int:
         reason = record.reason or (f"reused from {record.reused_from}" if record.reused_from else "")
         rows.append([record.workstream_id, record.status, reason, _attempts_cell(mine), record.patch_id or ""])
     print(f"{run_id}: {_by_status([r.status for r in records])}")
-    _print_table(["WORKSTREAM", "STATUS", "REASON", "ATTEMPTS", "PATCH"], rows)
+    print_table(["WORKSTREAM", "STATUS", "REASON", "ATTEMPTS", "PATCH"], rows)
     errors = store.errors(run_id)
     for record in records:
         if record.status in ("failed", "cancelled", "crashed"):

@@ -35,6 +35,7 @@ from pathlib import Path
 from typing import IO, TYPE_CHECKING
 
 from uet_contracts import ExecutionRequest, ExecutionResult
+from uet_engine.detection.error_codes import CANCELLED, PWSH_MISSING, SH_MISSING
 from uet_engine.detection.redact import DEFAULT_OUTPUT_LIMIT, Redactor, cap, decode
 from uet_engine.execution import agents
 
@@ -42,10 +43,6 @@ if TYPE_CHECKING:
     import psutil
 
     from uet_engine.execution.orphans import GroupRegistry
-
-PWSH_MISSING = "pwsh (PowerShell 7) is not installed or not on PATH"
-SH_MISSING = "sh is not on PATH (on Windows install Git for Windows, which provides sh.exe)"
-CANCELLED = "cancelled before it finished"
 
 _WINDOWS = sys.platform == "win32"
 # On Windows a new process group is what lets the engine end the child's tree without ending itself.
@@ -191,6 +188,7 @@ def execute(
     expect_exit: int = 0,
     success_pattern: str | None = None,
     expect_output: str | None = None,
+    failure_pattern: str | None = None,
     env: Mapping[str, str] | None = None,
     output_limit: int = DEFAULT_OUTPUT_LIMIT,
     live: LiveProcesses | None = None,
@@ -198,7 +196,8 @@ def execute(
     """Run ``request.run`` with ``request.tool`` in ``cwd`` and report the outcome; never raises for the command.
 
     ``env`` is the child's whole environment (the engine's own when None); the values of its
-    secret-looking variables are redacted from the stored output and from nothing else.
+    secret-looking variables are redacted from the stored output and from nothing else. A
+    ``failure_pattern`` found in the output fails the task whatever its exit code.
     """
     child_env = dict(os.environ if env is None else env)
     redact = Redactor.for_environment(child_env)
@@ -229,10 +228,13 @@ def execute(
             error=None if error is None else redact(error),
         )
 
-    try:
-        regex = None if success_pattern is None else re.compile(success_pattern, re.MULTILINE)
-    except re.error as exc:
-        return result(False, None, error=f"invalid success pattern {success_pattern!r}: {exc}")
+    patterns: list[re.Pattern[str] | None] = []
+    for what, pattern in (("success", success_pattern), ("failure", failure_pattern)):
+        try:
+            patterns.append(None if pattern is None else re.compile(pattern, re.MULTILINE))
+        except re.error as exc:
+            return result(False, None, error=f"invalid {what} pattern {pattern!r}: {exc}")
+    regex, failure = patterns
     argv: list[str] | str
     if request.argv:  # a tool profile's command line: started as it is, its executable looked up on PATH
         found = shutil.which(request.argv[0], path=child_env.get("PATH"))
@@ -302,6 +304,10 @@ def execute(
         )
     if live is not None and live.cancelled:
         return result(False, exit_code, stdout, stderr, error=CANCELLED)
+    if failure is not None and (failure.search(decode(stdout)) or failure.search(decode(stderr))):
+        return result(
+            False, exit_code, stdout, stderr, error=f"failure pattern {failure_pattern!r} found in the output"
+        )
     if exit_code != expect_exit:
         return result(False, exit_code, stdout, stderr, error=f"exit code {exit_code}, expected {expect_exit}")
     if regex is not None and not (regex.search(decode(stdout)) or regex.search(decode(stderr))):

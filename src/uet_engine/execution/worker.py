@@ -63,16 +63,19 @@ from uet_contracts import (
     Step,
     StepAttempt,
     ToolProfile,
+    VerificationRef,
 )
 from uet_engine.detection.artifacts import missing_artifacts
+from uet_engine.detection.error_codes import CANCELLED, failure_type
 from uet_engine.detection.events import error_event
+from uet_engine.detection.execution_log import ACCEPTANCE_KIND
 from uet_engine.detection.failure_report import location
 from uet_engine.detection.plugins.registry import registry
 from uet_engine.detection.redact import DEFAULT_OUTPUT_LIMIT, Redactor
 from uet_engine.detection.scope import describe, violations
 from uet_engine.errors import GitError
 from uet_engine.execution import agents, isolation
-from uet_engine.execution.process import CANCELLED, PWSH_MISSING, SH_MISSING, LiveProcesses, execute
+from uet_engine.execution.process import LiveProcesses, execute
 from uet_engine.execution.step_order import Stray, at_once, credit, run_batches, stray
 from uet_engine.planning.profiles import is_runner
 from uet_engine.planning.tasks import step_node
@@ -81,7 +84,6 @@ from uet_engine.states import WorkerStatus
 # The order acceptance checks run in (and are numbered in): the schema's Runner enum, sh, python, powershell,
 # which is also the order of Acceptance's fields (a test holds the two together).
 ACCEPTANCE_RUNNERS: Final[tuple[Runner, ...]] = get_args(Runner)
-ACCEPTANCE_KIND = "ACCEPTANCE-CHECK"
 PRE_FLIGHT_KIND = "PRE-FLIGHT-CHECK"
 # A fix loop's limits when the spec leaves them out.
 DEFAULT_MAX_FIX_ATTEMPTS: Final = 3
@@ -93,13 +95,6 @@ Report = StepAttempt | ErrorEvent
 TaskKind = Literal["pre_flight", "step", "acceptance", "fix"]
 # Tasks whose successful tries change the tree (the others only verify).
 MUTATING: Final[frozenset[TaskKind]] = frozenset({"step", "fix"})
-# The error type of a task that failed, by its kind.
-_FAILED: Final[Mapping[TaskKind, ErrorType]] = {
-    "pre_flight": "preflight_failed",
-    "step": "step_failed",
-    "fix": "step_failed",
-    "acceptance": "acceptance_failed",
-}
 
 
 @dataclass(frozen=True)
@@ -148,6 +143,7 @@ class _Task:
     required: bool = True  # False: a failure is recorded as a warning and the workstream goes on
     fix_hint: str | None = None
     step: Step | None = None  # a step with a tool profile: its request is made when it runs
+    failure_pattern: str | None = None
 
     @property
     def task_id(self) -> str:
@@ -155,11 +151,17 @@ class _Task:
 
 
 def tasks_of(run_id: str, spec: PhaseSpec, modules: Sequence[str] = ()) -> tuple[list[_Task], list[_Task], list[_Task]]:
-    """The workstream's steps (in the order listed), acceptance checks and fix steps as ExecutionRequests;
-    each request's context names its task, workstream, phase and (when manifests exist) modules."""
+    """The workstream's steps (in the order listed), acceptance checks and fix steps as ExecutionRequests.
+
+    Each request's context names its task, workstream, phase and (when manifests exist) modules; a spec
+    written from a template carries its template and pattern ids into every request's context too, so the
+    execution logs say which pattern each task came from.
+    """
     where: dict[str, object] = {"workstream_id": spec.workstream_id, "phase_id": spec.phase_id}
     if modules:
         where["module_ids"] = list(modules)
+    origin = {"template_id": spec.template_id, "pattern_id": spec.pattern_id}
+    origin = {key: value for key, value in origin.items() if value is not None}
 
     def request(
         kind: TaskKind,
@@ -176,7 +178,7 @@ def tasks_of(run_id: str, spec: PhaseSpec, modules: Sequence[str] = ()) -> tuple
             run=run,
             file_scope=spec.file_scope,
             tools_used=[tool],
-            context={"task_id": f"{kind}/{index}", "attempt": 1, **where, **(more or {})},
+            context={"task_id": f"{kind}/{index}", "attempt": 1, **where, **origin, **(more or {})},
             run_id=run_id,
             workstream_id=spec.workstream_id,
             phase_id=spec.phase_id,
@@ -209,8 +211,11 @@ def tasks_of(run_id: str, spec: PhaseSpec, modules: Sequence[str] = ()) -> tuple
                         check.retry,
                         check.expect_output,
                         check.required is not False,
+                        failure_pattern=check.failure_pattern,
                     )
                 )
+            elif isinstance(check, VerificationRef):  # load_phase_set resolves these; a caller that did not, fails
+                raise ValueError(f"acceptance check 'verify: {check.verify}' was not resolved into a command")
             else:
                 checks.append(
                     _Task("acceptance", index, request("acceptance", ACCEPTANCE_KIND, runner, check, index, None))
@@ -478,6 +483,7 @@ class _Run:
                     expect_exit=task.expect_exit,
                     success_pattern=task.success_pattern,
                     expect_output=task.expect_output,
+                    failure_pattern=task.failure_pattern,
                     env=command_env,
                     output_limit=self.job.output_limit,
                     live=self.job.live,
@@ -520,13 +526,7 @@ class _Run:
             return [
                 _error(self.job, "cancelled", f"{task.task_id} was interrupted", task_id=task.task_id, attempt=attempt)
             ]
-        error_type: ErrorType
-        if result.timed_out:
-            error_type = "timeout"
-        elif why in (PWSH_MISSING, SH_MISSING) or why.startswith("tool "):
-            error_type = "tool_missing"
-        else:
-            error_type = _FAILED[task.kind]
+        error_type = failure_type(task.kind, result) or "internal"
         own = _error(
             self.job,
             error_type,

@@ -11,10 +11,16 @@ Also per spec, what needs the set's context: each step's ``tool`` is a runner wi
 profile with a prompt; ``external_depends_on`` names phases outside the set (a warning for each one not
 declared done with ``assume_done``, since the run leaves the phase out until it is); an acceptance with
 no check at all proves nothing (a warning).
+
+An acceptance check may name a verification template (``verify: NAME`` with ``with: {…}``): the caller
+passes ``checks``, which turns each such reference into the AcceptanceCommand it stands for, so the
+checked set holds only runnable checks. Planning does not know where templates live (the patterns stage
+does); without ``checks`` a reference is a problem of its file.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import gc
 import graphlib
 import itertools
@@ -23,14 +29,19 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, get_args
 
 import uet_contracts
-from uet_contracts import ContractError, PhaseSpec, Problem
+from uet_contracts import AcceptanceCommand, ContractError, PhaseSpec, Problem, Runner, Step, VerificationRef
 from uet_engine.errors import PlanError
 from uet_engine.paths import PathIndex
 from uet_engine.planning import graph, profiles, tasks
 from uet_engine.planning.parallel import map_files
+
+RUNNERS: tuple[Runner, ...] = get_args(Runner)
+
+CheckResolver = Callable[[VerificationRef, Runner], AcceptanceCommand]
+"""Turns a ``verify: NAME`` acceptance check listed under a runner into its command; ``ValueError`` says why not."""
 
 
 @dataclass(frozen=True)
@@ -58,15 +69,22 @@ class PhaseSet:
         raise KeyError(f"no phase has workstream_id {ws_id!r}")
 
 
-def load_phase_set(specs_dir: Path, *, assume_done: Iterable[str] = (), tools: Iterable[str] | None = None) -> PhaseSet:
+def load_phase_set(
+    specs_dir: Path,
+    checks: CheckResolver | None = None,
+    *,
+    assume_done: Iterable[str] = (),
+    tools: Iterable[str] | None = None,
+) -> PhaseSet:
     """The checked phase set of the spec files under ``specs_dir``; ``PlanError`` with every problem.
 
+    ``checks`` resolves acceptance checks that name a verification template (see the module docstring).
     ``assume_done``: phases declared done (``--assume-done``), satisfying the ``external_depends_on`` that
     name them. ``tools``: the tool profile ids steps may name (default: the built-in profiles).
     """
     known_tools = frozenset(profiles.BUILTIN if tools is None else tools)
     with gc_paused():
-        return _load_phase_set(specs_dir, tuple(sorted(set(assume_done))), known_tools)
+        return _load_phase_set(specs_dir, checks, tuple(sorted(set(assume_done))), known_tools)
 
 
 @contextmanager
@@ -86,7 +104,9 @@ def gc_paused() -> Iterator[None]:
             gc.enable()
 
 
-def _load_phase_set(specs_dir: Path, assume_done: tuple[str, ...], tools: frozenset[str]) -> PhaseSet:
+def _load_phase_set(
+    specs_dir: Path, checks: CheckResolver | None, assume_done: tuple[str, ...], tools: frozenset[str]
+) -> PhaseSet:
     if not specs_dir.is_dir():
         reason = "not a folder" if specs_dir.exists() else "no such folder"
         raise PlanError([Problem(reason, file=str(specs_dir))], unreadable=True)
@@ -94,6 +114,7 @@ def _load_phase_set(specs_dir: Path, assume_done: tuple[str, ...], tools: frozen
     if not paths:
         raise PlanError([Problem("no .yaml, .yml or .json files in this folder", file=str(specs_dir))], unreadable=True)
     loaded, problems, unreadable = _load_files(paths)
+    loaded = [_resolved(spec, path, checks, problems) for spec, path in loaded]
     checker = _SetChecker(loaded, assume_done, tools)
     problems += checker.check()
     warnings = _sorted(checker.warnings)
@@ -142,6 +163,36 @@ def _load_files(paths: list[Path]) -> tuple[list[tuple[PhaseSpec, Path]], list[P
         if data is not None:
             loaded.append((uet_contracts.validate(data, PhaseSpec), path))
     return loaded, problems, unreadable
+
+
+def _resolved(
+    spec: PhaseSpec, path: Path, checks: CheckResolver | None, problems: list[Problem]
+) -> tuple[PhaseSpec, Path]:
+    """The spec with its ``verify: NAME`` checks replaced by their commands; a problem for each that cannot be."""
+    lists: dict[Runner, list[Any] | None] = {runner: getattr(spec.acceptance, runner) for runner in RUNNERS}
+    if not any(isinstance(check, VerificationRef) for found in lists.values() for check in found or ()):
+        return spec, path
+    text = uet_contracts.read_text(path)
+    changed: dict[str, list[Any]] = {}
+    for runner, found in lists.items():
+        if not found:
+            continue
+        resolved: list[Any] = []
+        for i, check in enumerate(found):
+            if not isinstance(check, VerificationRef):
+                resolved.append(check)
+                continue
+            parts: list[str | int] = ["acceptance", runner, i, "verify"]
+            try:
+                if checks is None:
+                    raise ValueError("verification templates cannot be used here (no template library was given)")
+                resolved.append(checks(check, runner))
+            except ValueError as exc:
+                line, column = uet_contracts.locate(text, parts)
+                problems.append(Problem(str(exc), json_path(parts), str(path), line, column))
+                resolved.append(check)
+        changed[runner] = resolved
+    return dataclasses.replace(spec, acceptance=dataclasses.replace(spec.acceptance, **changed)), path
 
 
 _VERB = {"create": "creates", "modify": "modifies"}
@@ -331,22 +382,26 @@ SpecFinding = tuple[list[str | int], str]
 
 
 def _steps(spec: PhaseSpec, checker: _SetChecker) -> Iterator[SpecFinding]:
-    """Each step names a runner and its ``run``, or a known tool profile and a prompt."""
-    for i, step in enumerate(spec.steps or []):
-        if profiles.is_runner(step.tool):
-            if not step.run:
-                yield ["steps", i], f"a {step.tool} step needs `run`: the command (or code) to execute"
-        elif step.tool not in checker.tools:
-            known = ", ".join(sorted(checker.tools)) or "none"
-            yield (
-                ["steps", i, "tool"],
-                (
-                    f"unknown tool {step.tool!r}: not a runner (sh, python, powershell) nor a tool profile ({known});"
-                    f" define tool_profiles.{step.tool} in {profiles.CONFIG_FILE}"
-                ),
-            )
-        elif not step.prompt and not step.prompt_file:
-            yield ["steps", i], f"a {step.tool} step needs `prompt` or `prompt_file`: the instructions for the tool"
+    """Each step and fix step names a runner and its ``run``, or a known tool profile and a prompt."""
+    lists: list[tuple[list[str | int], Sequence[Step]]] = [(["steps"], spec.steps or [])]
+    if spec.on_failure is not None:
+        lists.append((["on_failure", "steps"], spec.on_failure.steps))
+    for where, steps in lists:
+        for i, step in enumerate(steps):
+            if profiles.is_runner(step.tool):
+                if not step.run:
+                    yield [*where, i], f"a {step.tool} step needs `run`: the command (or code) to execute"
+            elif step.tool not in checker.tools:
+                known = ", ".join(sorted(checker.tools)) or "none"
+                yield (
+                    [*where, i, "tool"],
+                    (
+                        f"unknown tool {step.tool!r}: not a runner (sh, python, powershell) nor a tool profile"
+                        f" ({known}); define tool_profiles.{step.tool} in {profiles.CONFIG_FILE}"
+                    ),
+                )
+            elif not step.prompt and not step.prompt_file:
+                yield [*where, i], f"a {step.tool} step needs `prompt` or `prompt_file`: the instructions for the tool"
 
 
 def _external(spec: PhaseSpec, checker: _SetChecker) -> Iterator[SpecFinding]:

@@ -10,9 +10,9 @@ from __future__ import annotations
 from typing import TypeVar
 
 import uet_contracts
-from uet_engine.jsonl import encode
+from uet_engine.jsonl import checked, compact, encode
 
-__all__ = ["decode", "encode"]
+__all__ = ["checked", "compact", "decode", "encode"]
 
 T = TypeVar("T")
 

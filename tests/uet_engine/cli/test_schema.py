@@ -72,10 +72,10 @@ CHANGES_SINCE_V1_0_0 = [
     'common.schema.json#/$defs/AcceptanceCommand/properties/retry: compatible: optional property "retry" added',
     'phase_spec.schema.json#/$defs/OnFailure: compatible: definition "OnFailure" added',
     'phase_spec.schema.json#/properties/on_failure: compatible: optional property "on_failure" added',
-    'step_attempt.schema.json#/properties/kind/enum: compatible: enum widened: added "fix"',
+    'step_attempt.schema.json#/properties/kind/enum: compatible: enum widened: added "fix", "pre_flight"',
     'error_event.schema.json#/properties/workstream_id: compatible: property "workstream_id" is no longer required',
-    'error_event.schema.json#/properties/error_type/enum: compatible: enum widened: added "fix_loop_stopped", '
-    '"hook_failed", "hook_timeout", "plugin_failed", "preflight_failed" (via #/$defs/ErrorType)',
+    'error_event.schema.json#/properties/error_type/enum: compatible: enum widened: added "artifact_missing", '
+    '"fix_loop_stopped", "hook_failed", "hook_timeout", "plugin_failed", "preflight_failed" (via #/$defs/ErrorType)',
 ]
 
 

@@ -163,7 +163,8 @@ def test_an_unknown_kind_is_a_usage_error(tmp_path: Path) -> None:
     assert outcome.stderr == [
         "uet validate: unknown contract kind 'phase_plan'; choose one of: phase_spec, dag_snapshot, module_manifest, "
         "module_tasks, execution_request, execution_result, run_record, step_attempt, run_event, patch_ledger_entry, "
-        "audit_event, error_event, execution_log, pattern_candidate, anti_pattern, repo_config"
+        "audit_event, error_event, execution_log, pattern_candidate, anti_pattern, repo_config, pattern_index, "
+        "phase_template, verification_template"
     ]
     assert outcome.code == 2
 

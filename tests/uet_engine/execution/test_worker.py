@@ -1,5 +1,5 @@
-"""``uet_engine.execution.worker``: the order acceptance checks run in, and (in real runs) pre-flight checks, expected
-artifacts, optional acceptance checks, expected output, retries, fix loops and plugins."""
+"""``uet_engine.execution.worker``: the order acceptance checks run in, the tasks of a spec, and (in real runs)
+pre-flight checks, expected artifacts, optional acceptance checks, expected output, retries, fix loops and plugins."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from typing import Any, get_args
 
 import pytest
 
+import uet_contracts
 from tests.uet_engine.cli.test_run import (
     Done,
     assert_every_record_validates,
@@ -26,9 +27,9 @@ from tests.uet_engine.cli.test_run import (
     tracked_and_untracked,
     uet,
 )
-from tests.uet_engine.phase_specs import write
-from uet_contracts import Acceptance, Runner
-from uet_engine.execution.worker import ACCEPTANCE_RUNNERS
+from tests.uet_engine.phase_specs import spec, write
+from uet_contracts import Acceptance, PhaseSpec, Runner
+from uet_engine.execution.worker import ACCEPTANCE_RUNNERS, tasks_of
 
 pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="POSIX shells")
 
@@ -381,7 +382,7 @@ def test_a_raising_plugin_is_recorded_and_the_run_goes_on(tmp_path: Path) -> Non
         (
             "on_failure",
             {"steps": [{"operation_kind": "EXEC-A", "tool": "sh"}]},
-            "20:5: $.on_failure.steps[0].run: missing required field 'run'",
+            "20:5: $.on_failure.steps[0]: a sh step needs `run`: the command (or code) to execute",
         ),
         ("on_failure", {"steps": "fix.sh"}, '19:10: $.on_failure.steps: expected array, got string "fix.sh"'),
         ("step", {"max_attempts": 0}, "19:19: $.steps[0].retry.max_attempts: 0 is less than the minimum of 1"),
@@ -403,3 +404,27 @@ def test_retry_and_on_failure_of_the_wrong_shape_are_located_schema_errors(
     assert done.stderr.splitlines()[0] == f"{tmp_path / 'specs' / 'PH-A.yaml'}:{problem}"
     assert done.stderr.splitlines()[-1] == f"uet run: 1 problem(s) in {tmp_path / 'specs'}; nothing run"
     assert not (repo / ".runs").exists()
+
+
+def templated_spec(**acceptance: object) -> PhaseSpec:
+    data = spec("PH-01")
+    data.update(template_id="python-module", pattern_id="PAT-python-module", acceptance=acceptance)
+    return uet_contracts.validate(data, PhaseSpec)
+
+
+def test_a_templated_spec_carries_its_origin_into_every_request() -> None:
+    checks = ["true", {"run": "pytest", "success_pattern": "passed", "failure_pattern": "^FAILED"}]
+    steps, tasks, _ = tasks_of("run-1", templated_spec(sh=checks))
+    assert steps == []
+    assert [t.request.context for t in tasks] == [
+        {"task_id": f"acceptance/{i}", "attempt": 1, "template_id": "python-module", "pattern_id": "PAT-python-module"}
+        for i in (0, 1)
+    ]
+    assert (tasks[1].success_pattern, tasks[1].failure_pattern) == ("passed", "^FAILED")
+    (_, (plain,), _) = tasks_of("run-1", uet_contracts.validate(spec("PH-02"), PhaseSpec))
+    assert plain.request.context == {"task_id": "acceptance/0", "attempt": 1}
+
+
+def test_an_unresolved_verify_check_is_refused() -> None:
+    with pytest.raises(ValueError, match=r"^acceptance check 'verify: pytest-green' was not resolved into a command$"):
+        tasks_of("run-1", templated_spec(sh=[{"verify": "pytest-green"}]))

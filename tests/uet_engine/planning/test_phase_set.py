@@ -9,7 +9,9 @@ import pytest
 
 from tests.conftest import EXAMPLES
 from tests.uet_engine.phase_specs import spec, write
+from uet_contracts import AcceptanceCommand
 from uet_engine.errors import PlanError
+from uet_engine.patterns.templates import TemplateLibrary
 from uet_engine.planning.phase_set import PhaseSet, load_phase_set
 
 
@@ -252,3 +254,42 @@ def test_an_acceptance_without_checks_is_a_warning(tmp_path: Path) -> None:
         "PH-01.yaml:12:3: $.acceptance: warning: acceptance has no checks, so it proves nothing: add a command that"
         " checks the work"
     ]
+
+
+def with_checks(phase_id: str, *checks: object) -> dict[str, object]:
+    data = spec(phase_id)
+    data["acceptance"] = {"sh": list(checks)}
+    return data
+
+
+def test_verify_checks_are_replaced_by_the_commands_they_stand_for(tmp_path: Path) -> None:
+    ref = {"verify": "ruff-clean", "with": {"paths": "src"}}
+    write(tmp_path / "specs", with_checks("PH-01", "true", ref))
+    phase_set = load_phase_set(tmp_path / "specs", TemplateLibrary(tmp_path).resolver())
+    assert phase_set.specs["PH-01"].acceptance.sh == [
+        "true",
+        AcceptanceCommand(
+            run="python -m ruff check --no-cache src && python -m ruff format --no-cache --check src", timeout_s=300
+        ),
+    ]
+
+
+def test_verify_checks_that_cannot_be_resolved_are_located_problems(tmp_path: Path) -> None:
+    folder = tmp_path / "specs"
+    write(
+        folder,
+        with_checks("PH-01", {"verify": "nope"}),
+        with_checks("PH-02", "true", {"verify": "ruff-clean", "with": {"x": 1}}),
+    )
+    with pytest.raises(PlanError) as caught:
+        load_phase_set(folder, TemplateLibrary(tmp_path).resolver())
+    assert [p.format().replace(f"{folder}{os.sep}", "") for p in caught.value.problems] == [
+        "PH-01.yaml:13:13: $.acceptance.sh[0].verify: templates/verification_templates: $: no verification template "
+        "named 'nope' (known: pytest-green, ruff-clean)",
+        "PH-02.yaml:14:13: $.acceptance.sh[1].verify: verification template 'ruff-clean': unknown parameter 'x' (the "
+        "template declares: paths)",
+    ]
+    assert problems_of(folder)[0] == (
+        "PH-01.yaml:13:13: $.acceptance.sh[0].verify: verification templates cannot be used here (no template library "
+        "was given)"
+    )

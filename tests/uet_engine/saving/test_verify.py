@@ -8,11 +8,15 @@ from pathlib import Path
 
 import pytest
 
+from tests.uet_engine.patterns.records import log
+from tests.uet_engine.patterns.test_advice import anti
+from tests.uet_engine.patterns.test_mining import five_similar
 from tests.uet_engine.run_records import PATCH_DATA, RUN, attempt, record, succeed
 from uet_contracts import ErrorType
 from uet_engine.detection.events import error_event
 from uet_engine.errors import StoreMissing
 from uet_engine.execution.records import task_line
+from uet_engine.patterns.mining import Options, mine
 from uet_engine.saving import ledger
 from uet_engine.saving.store import RunStore, store_path
 from uet_engine.saving.verify import verify
@@ -220,3 +224,50 @@ def test_a_task_line_without_its_attempt_is_a_breach_unless_its_workstream_crash
     assert verify(tmp_path) == [
         f"{RUN} ws-b: {AUDIT} has a task.started line for step/0 attempt 1, which has no step_attempts row"
     ]
+
+
+@pytest.fixture
+def mined(repo: Path) -> Path:
+    with RunStore.open(repo) as store:
+        store.add_execution_logs([*five_similar(), log(9, kind="EXEC-OTHER", success=False, seconds=2.5)])
+        store.put_patterns([], [anti("sha256:" + "a" * 64)])
+    mine(repo, Options())
+    return repo
+
+
+PATTERN_CASES: list[tuple[str, str, list[str]]] = [
+    (
+        "log column disagrees with record",
+        "UPDATE execution_logs SET success = 1, time_taken_seconds = 9 WHERE id = 8",
+        [
+            "- -: execution_logs[8]: column success is 1 but the record says 0",
+            "- -: execution_logs[8]: column time_taken_seconds is 9.0 but the record says 2.5",
+        ],
+    ),
+    (
+        "log list column disagrees",
+        'UPDATE execution_logs SET tools_used = \'["sh"]\', context = \'{"run_id":"run-9"}\' WHERE id = 1',
+        [
+            '- -: execution_logs[1]: column tools_used is \'["sh"]\' but the record says \'["sh","touch"]\'',
+            '- -: execution_logs[1]: column context is \'{"run_id":"run-9"}\' but the record says '
+            '\'{"attempt":1,"run_id":"run-1","task_id":"step/0","workstream_id":"ws-a"}\'',
+        ],
+    ),
+    (
+        "candidate status column",
+        "UPDATE pattern_candidates SET status = 'approved'",
+        ["- -: pattern_candidates[1]: column status is 'approved' but the record says 'pending'"],
+    ),
+    (
+        "invalid anti-pattern record",
+        "UPDATE anti_patterns SET record = json_set(record, '$.status', 'gone')",
+        ['- -: anti_patterns[1]:1:375: $.status: "gone" is not one of: "active", "resolved"'],
+    ),
+]
+
+
+@pytest.mark.parametrize(("name", "statement", "expected"), PATTERN_CASES, ids=[c[0] for c in PATTERN_CASES])
+def test_pattern_rows_are_verified_too(mined: Path, name: str, statement: str, expected: list[str]) -> None:
+    assert verify(mined) == []
+    sql(mined, statement)
+    assert verify(mined) == expected
