@@ -230,7 +230,9 @@ def _record_problems(repo: Path, key: Key, record: RunRecord, seen: _Seen) -> li
         for event_type in (AUDIT_FOR_STATUS[status].event_type for status in went_through):
             if (record.run_id, record.workstream_id, event_type) not in seen.audited:
                 problems.append(f"succeeded but {audit.AUDIT_FILE.as_posix()} has no {event_type} line")
-        if not record.reused_from:
+        # Results name their patch since the task-level records: a run without task lines predates them.
+        linked = (record.run_id, record.workstream_id, TASK_STARTED.event_type) in seen.audited
+        if not record.reused_from and linked:
             problems += _patch_links(record, seen.attempts.get(key, []))
     return problems
 
@@ -274,7 +276,11 @@ def _task_problems(seen: _Seen) -> list[str]:
     problems = []
     rows: set[TaskKey] = set()
     log = audit.AUDIT_FILE.as_posix()
+    # Runs recorded before task-level lines existed (a store migrated from an older version) have none.
+    with_task_lines = {key[0] for key in seen.task_lines}
     for (run_id, workstream_id), attempts in seen.attempts.items():
+        if run_id not in with_task_lines:
+            continue
         for attempt in attempts:
             task = f"{attempt.kind}/{attempt.index}"
             key = (run_id, workstream_id, task, attempt.attempt)
@@ -288,8 +294,11 @@ def _task_problems(seen: _Seen) -> list[str]:
                     problems.append(f"{what} has no {event_type} line in {log}")
                 else:
                     problems += [f"{what}: its {event_type} line {why}" for why in _line_problems(line, attempt)]
+    stored_runs = {run_id for run_id, _ in seen.rows}
     for key in sorted(seen.task_lines.keys() - rows):
         run_id, workstream_id, task, number = key
+        if run_id not in stored_runs:
+            continue  # a run pruned from the store (``uet runs prune``) keeps its audit lines
         record = seen.records.get((run_id, workstream_id))
         # A line is written just before its row: a crash in between leaves a line alone, on a crashed record.
         if record is None or (record.status in FINAL_STATUSES and record.status != "crashed"):

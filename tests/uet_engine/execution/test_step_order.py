@@ -75,7 +75,7 @@ def run(
         spec=uet_contracts.validate(data, PhaseSpec),
         root=repo,
         base_commit=git(repo, "rev-parse", "HEAD").strip(),
-        patches=[],
+        parents=[],
         worktree=repo / ".runs" / "worktrees" / RUN_ID / slot,
         env={},
         live=LiveProcesses(),
