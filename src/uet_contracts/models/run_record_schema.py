@@ -9,7 +9,7 @@ from . import common_schema
 
 SandboxMechanism: TypeAlias = Literal["none", "bubblewrap", "landlock", "seatbelt"]
 """
-What the operating system used to confine a workstream's commands: `bubblewrap` (Linux namespaces: read-only filesystem but the worktree, private /tmp, PID namespace), `landlock` (Linux Landlock rules: writes only in the worktree and /tmp), `seatbelt` (macOS sandbox-exec profile), or `none` (unconfined; only the engine's after-step checks guard the repository).
+What the operating system used to confine a workstream's commands: `bubblewrap` (Linux namespaces: read-only filesystem but the worktree, private /tmp, PID namespace), `landlock` (Linux Landlock rules: writes only in the worktree and a private temporary folder), `seatbelt` (macOS sandbox-exec profile), or `none` (unconfined; only the engine's after-step checks guard the repository).
 """
 
 
@@ -73,7 +73,11 @@ class RunRecord:
     """
     reused_from: common_schema.RunId | None = None
     """
-    With --resume: the earlier run whose success this record reuses instead of running again.
+    With --resume, or when the workstream is up to date: the earlier run whose success this record reuses instead of running again.
+    """
+    inputs_sha256: common_schema.Sha256 | None = None
+    """
+    On a success: the key of what the workstream's result depends on (its file-scope files in the tree it left and its direct prerequisites' keys), so a later run can tell it is up to date. See docs/guides/incremental-runs.md.
     """
     sandbox: SandboxMechanism | None = None
     """

@@ -1,5 +1,7 @@
 """``uet run SPECS_DIR [--repo DIR] [--init] [--ws-id ID]… [--no-deps] [--jobs N] [--dry-run] [--resume RUN_ID]
-[--hook MODULE:ATTR]… [--hook-budget SECONDS] [--sandbox MODE] [--no-network]``.
+[--force] [--snapshot FILE]… [--modules DIR] [--hook MODULE:ATTR]… [--hook-budget SECONDS] [--executor local|dask]
+[--remote URL] [--sandbox MODE]
+[--no-network]``.
 
 Plans the phase specs under SPECS_DIR (``verify: NAME`` checks filled in from DIR's verification
 templates), then runs the workstreams in dependency order, up to N at once,
@@ -15,6 +17,17 @@ what depends on it; a phase waiting for a phase outside the set (external_depend
 that one is declared done with --assume-done. Steps with an AI tool (tool: aider, codex, claude-code,
 copilot, or a profile of DIR/uet.config.yaml or --config FILE) run through its tool profile.
 
+A workstream whose last success ran the same spec on the same inputs (its file-scope files and its
+prerequisites' results, see docs/guides/incremental-runs.md) is up to date: it is recorded as reused
+from that run with reason "up to date" and does not run; what changed and its dependants run. A second
+run of an unchanged set runs nothing, exits 0 and writes no patch. --force runs everything.
+--snapshot FILE runs a reviewed plan: a committed pipeline DagSnapshot (``uet plan -o FILE``) or task tier
+(``uet plan --tier task -o FILE``), given once each at most. The file's graph is checked, then compared
+with what the specs give now; a stale file is refused (exit 1), each difference named, and nothing runs.
+The run's first record names the snapshot it executed. Module manifests (``--modules DIR``, default the
+``modules`` folder beside SPECS_DIR) are checked as by ``uet plan``, and each task's request names the
+modules its phase writes.
+
 --sandbox MODE confines every step and check to its own worktree with the operating system's sandbox:
 auto (the default) uses bubblewrap, else Landlock (Linux), else Seatbelt (macOS), and runs unconfined
 with a warning when none works; required refuses to run without one; off never confines; bubblewrap,
@@ -25,10 +38,14 @@ user's working tree, .git/config, .git/hooks and its own records, and fails the 
 change. A repository in the middle of a merge, rebase, cherry-pick, revert or bisect is refused.
 
 --dask-scheduler ADDRESS runs each workstream as a task on that existing Dask cluster instead of on
-local threads (needs the dask extra). This process stays the only writer of the records and the tree;
-the workers must see DIR at the same path (same machine or a shared filesystem). --jobs defaults to the
-cluster's total threads. A workstream's step progress arrives when it ends, not live. On Ctrl-C/SIGTERM
-waiting tasks are cancelled and running ones are asked to kill their processes (best effort).
+local threads (needs the dask extra); --executor dask without an address starts a LocalCluster of
+--jobs worker processes on this machine. This process stays the only writer of the records and the
+tree. The workers must see DIR at the same path (same machine or a shared filesystem) unless --remote
+URL names a git remote that this machine and every worker can push to and fetch from: the run's
+commits travel through it (docs/guides/dask-cluster.md). --jobs defaults to the cluster's total
+threads. A workstream's step progress arrives when it ends, not live. A worker that dies in the middle
+of a workstream makes it crashed (--resume runs it again). On Ctrl-C/SIGTERM waiting tasks are
+cancelled and running ones are asked to kill their processes (best effort).
 
 --hook MODULE:ATTR adds a hook (a class or factory called with no arguments, or a hook object) that is
 told of every workstream's start and end, every try's start and completion and every error recorded;
@@ -54,9 +71,11 @@ import os
 import sys
 from pathlib import Path
 
-from uet_contracts import ContractError, RepoConfig
+import uet_contracts
+from uet_contracts import ContractError, ModuleTasks, RepoConfig
 from uet_engine.cli import Subparsers, add_command, print_plan_problems
-from uet_engine.cli.options import add_planning_options, load_for
+from uet_engine.cli.options import add_planning_options, load_for, load_manifests
+from uet_engine.cli.plan import stale
 from uet_engine.detection.hooks import DEFAULT_BUDGET_S, installed_hooks, load_hook
 from uet_engine.errors import GitError, PlanError
 from uet_engine.execution import isolation, sandbox
@@ -67,6 +86,8 @@ from uet_engine.execution.sandbox import MODES, Sandbox
 from uet_engine.execution.selection import Options, plan_lines
 from uet_engine.patterns.templates import TemplateLibrary
 from uet_engine.planning import profiles
+from uet_engine.planning.phase_set import PhaseSet
+from uet_engine.planning.snapshot import build_module_tasks, build_snapshot
 
 
 def register(subparsers: Subparsers) -> None:
@@ -89,7 +110,15 @@ def register(subparsers: Subparsers) -> None:
     )
     add_planning_options(parser, "DIR")
     parser.add_argument("--dry-run", action="store_true", help="print what would run; write nothing")
+    parser.add_argument("--force", action="store_true", help="run every selected workstream, even one up to date")
     parser.add_argument("--resume", metavar="RUN_ID", help="rerun what did not succeed in RUN_ID, reuse its successes")
+    parser.add_argument(
+        "--snapshot",
+        metavar="FILE",
+        action="append",
+        default=[],
+        help="run only if FILE (a pipeline DagSnapshot or a task-tier ModuleTasks) is current for the specs",
+    )
     parser.add_argument(
         "--dask-scheduler",
         metavar="ADDRESS",
@@ -111,6 +140,19 @@ def register(subparsers: Subparsers) -> None:
         type=float,
         default=DEFAULT_BUDGET_S,
         help=f"seconds a hook call may take before the hook is disabled (default: {DEFAULT_BUDGET_S:g})",
+    )
+    parser.add_argument(
+        "--executor",
+        choices=("local", "dask"),
+        default=None,
+        help="where workstreams run: local threads (default), or Dask (a LocalCluster of --jobs worker "
+        "processes unless --dask-scheduler names a cluster)",
+    )
+    parser.add_argument(
+        "--remote",
+        metavar="URL",
+        help="with Dask: a git remote the workers fetch the run's commits from and push theirs to, so they "
+        "need no shared filesystem",
     )
     parser.add_argument(
         "--sandbox",
@@ -158,6 +200,11 @@ def run(args: argparse.Namespace) -> int:
         return _usage("--resume reruns the workstreams of that run; it cannot be combined with --ws-id")
     if args.init and args.dry_run:
         return _usage("--init writes a repository; it cannot be combined with --dry-run")
+    if args.executor == "local" and args.dask_scheduler:
+        return _usage("--dask-scheduler runs on Dask; it cannot be combined with --executor local")
+    on_dask = bool(args.dask_scheduler) or args.executor == "dask"
+    if args.remote and not on_dask:
+        return _usage("--remote needs Dask: add --executor dask or --dask-scheduler ADDRESS")
     if not 0 < args.hook_budget <= MAX_HOOK_BUDGET_S:  # also refuses nan and inf
         return _usage(f"--hook-budget must be more than 0 and at most {MAX_HOOK_BUDGET_S} seconds")
     hooks = [*installed_hooks(), *(load_hook(spec) for spec in args.hooks)]  # BadHook: exit 2, nothing run
@@ -169,6 +216,7 @@ def run(args: argparse.Namespace) -> int:
         return _usage(f"cannot prepare {args.repo}: {exc}")
     try:
         phase_set, config = load_for(args, root, TemplateLibrary(root).resolver())
+        phase_set, _ = load_manifests(args, phase_set)
     except ContractError as exc:
         print_plan_problems(PlanError(exc.errors))
         return _usage(f"{exc.errors[0].file} is not a valid RepoConfig; nothing run")
@@ -177,6 +225,9 @@ def run(args: argparse.Namespace) -> int:
         print(f"uet run: {len(exc.problems)} problem(s) in {args.specs_dir}; nothing run", file=sys.stderr)
         return exc.exit_code
     sys.stderr.write("".join(problem.format() + "\n" for problem in phase_set.warnings))
+    executed = reviewed_plan(args.snapshot, phase_set, args.specs_dir)
+    if isinstance(executed, int):
+        return executed
     box = _sandbox(args, config)
     options = Options(
         ws_ids=args.ws_ids,
@@ -186,6 +237,8 @@ def run(args: argparse.Namespace) -> int:
         project_id=config.project_id if config is not None else None,
         profiles=profiles.profiles(config),
         hook_budget_s=args.hook_budget,
+        force=args.force,
+        snapshot=executed,
         sandbox=box,
     )
     if args.dry_run:
@@ -193,9 +246,13 @@ def run(args: argparse.Namespace) -> int:
         return 0
     with contextlib.ExitStack() as stack:
         executor: Executor | None = None
-        if args.dask_scheduler:
-            dask = stack.enter_context(DaskExecutor.connect(args.dask_scheduler))
-            if args.jobs is None:
+        if on_dask:
+            if args.dask_scheduler:
+                dask = stack.enter_context(DaskExecutor.connect(args.dask_scheduler))
+            else:
+                dask = stack.enter_context(DaskExecutor.local_cluster(options.jobs))
+            dask.remote = args.remote
+            if args.jobs is None and args.dask_scheduler:
                 threads = dask.threads
                 if threads < 1:
                     return _usage(f"the Dask cluster at {args.dask_scheduler} has no workers")
@@ -210,3 +267,57 @@ def run(args: argparse.Namespace) -> int:
     if os.environ.get("UET_PROFILE"):
         print(f"uet-profile: git {isolation.GIT_TIME.calls} calls {isolation.GIT_TIME.seconds:.6f} s", file=sys.stderr)
     return 0 if outcome.succeeded else 1
+
+
+def reviewed_plan(files: list[str], phase_set: PhaseSet, specs_dir: str) -> str | int | None:
+    """What ``--snapshot`` names, once each file is checked current for the specs: a line for the run's
+    records naming the files and their hashes (None without ``--snapshot``), or the exit code after
+    printing why a file is refused (unreadable or given twice 2; not a sound snapshot, of a tier that
+    does not run, or stale 1)."""
+    if not files:
+        return None
+    seen: dict[str, str] = {}
+    named = []
+    for name in files:
+        path = Path(name)
+        if not path.is_file() or not os.access(path, os.R_OK):
+            return _usage(f"--snapshot {name}: {'cannot read file' if path.is_file() else 'no such file'}")
+        kind = _kind_of(path)
+        if kind in ("module", "task"):
+            print(
+                f"uet run: --snapshot {name}: a {kind}-tier DagSnapshot does not say what runs; give the pipeline"
+                f" snapshot (uet plan {specs_dir} -o FILE) or the task tier (uet plan {specs_dir} --tier task -o FILE)",
+                file=sys.stderr,
+            )
+            return 1
+        if kind in seen:
+            return _usage(f"--snapshot {name}: a second {kind} file (the first is {seen[kind]})")
+        seen[kind] = name
+        current = build_module_tasks(phase_set) if kind == "task tier" else build_snapshot(phase_set)
+        differences = stale(path, current, "run")
+        if differences is None:
+            return 1
+        if differences:
+            sys.stderr.write("".join(problem.format() + "\n" for problem in differences))
+            again = " --tier task" if kind == "task tier" else ""
+            print(
+                f"uet run: {name} is out of date with {specs_dir} ({len(differences)} difference(s)); nothing run."
+                f" Review the plan again: uet plan {specs_dir}{again} -o {name}",
+                file=sys.stderr,
+            )
+            return 1
+        named.append(f"{name} ({kind}, {current.source_hash})")
+    return "snapshot " + ", ".join(named)
+
+
+def _kind_of(path: Path) -> str:
+    """``task tier`` for a ModuleTasks file (it lists workstreams), else the ``dag_type`` a DagSnapshot
+    claims (``pipeline`` when it claims none: checking it as a DagSnapshot then says what is wrong)."""
+    try:
+        data, _ = uet_contracts.check_text(uet_contracts.read_text(path), ModuleTasks, uet_contracts.format_of(path))
+    except ContractError:
+        return "pipeline"
+    if isinstance(data, dict) and "workstreams" in data:
+        return "task tier"
+    dag_type = data.get("dag_type") if isinstance(data, dict) else None
+    return dag_type if dag_type in ("module", "task") else "pipeline"

@@ -7,7 +7,8 @@ people copy into bug reports. So before anything is stored:
   (``*_TOKEN``, ``*_PASSWORD``, ``*_KEY``, ``DATABASE_URL``, …; case-insensitive) are replaced by ``***``,
   and so are their base64, URL-encoded and hex forms, which is how they leak through ``curl -v``, HTTP
   headers and dumps. Names are matched whole, never by substring, so ``SSH_AUTH_SOCK``,
-  ``GIT_AUTHOR_NAME`` or ``XDG_SESSION_TYPE`` stay readable;
+  ``GIT_AUTHOR_NAME``, ``XDG_SESSION_TYPE`` or ``NOX_CURRENT_SESSION`` stay readable (a substring rule
+  masked the word ``tests`` in every path of a run under ``nox -s tests``);
 - the password of any URL with userinfo (``scheme://user:password@host``) is a secret too, whichever
   variable holds it, and any such password in the text is masked wherever it appears;
 - output longer than a limit keeps only its head and tail with a marker saying how much was left out.

@@ -7,16 +7,20 @@ message. The coordinator alone writes.
 
 The order inside a workstream:
 
-1. the worktree is made from the run's base commit plus the patches of the prerequisites that
-   succeeded in this run, in dependency order;
+1. the worktree is a slot reset to the commit the workstream starts from: the run's base commit, or
+   the commit of its one direct prerequisite that succeeded in this run, or the merge of several
+   (``isolation.start_commit``);
 2. the pre-flight checks run; a failing critical one fails the workstream (its fix hint in the reason)
    before any step, a failing other one is recorded as a warning; what they wrote is discarded;
-3. the steps run in order (a runner's command, or an AI tool through its profile: ``agents``), each
-   confined by the run's sandbox (``uet_engine.execution.sandbox``) when there is one; after each, a
-   write the sandbox blocked fails it, and without a sandbox the ``Guard`` looks for changes outside the
-   worktree (the user's tree, git's config and hooks) before the engine runs git there again; then what
-   git would silently drop (a nested ``.git``, the worktree's ``.runs/``) is looked for, the worktree is
-   staged and the paths it touched recorded;
+3. the steps run in order (a runner's command, or an AI tool through its profile: ``agents``), or, when
+   they declare ``depends_on``, in the batches of their task graph (``step_order``: steps whose declared
+   ``writes`` do not overlap run side by side); every command is confined by the run's sandbox
+   (``uet_engine.execution.sandbox``) when there is one, and after each try a write the sandbox blocked
+   fails it, and without a sandbox the ``Guard`` looks for changes outside the worktree (the user's tree,
+   git's config and hooks) before the engine runs git there again; after each step (or batch), what git
+   would silently drop (a nested ``.git``, the worktree's ``.runs/``) is looked for, the worktree is staged
+   and the paths it touched recorded, and a step that wrote outside the ``writes`` it declared fails the
+   workstream;
 4. the file scope is checked against everything the steps touched, and so is what the changes are (file
    types and modes: ``uet_engine.detection.patch_data``), then the expected artifacts must exist (any of
    these failing fails the workstream before any acceptance check runs);
@@ -28,7 +32,8 @@ The order inside a workstream:
    ``max_fix_attempts`` times. A circuit breaker stops the loop as soon as one error fingerprint has been
    seen ``max_same_error`` times (the fix is going round in circles) and says so in the reason;
 7. the workstream's patch is the diff between the tree it started from and the tree the steps (and
-   fix steps) left. Pre-flight and acceptance checks verify, they never contribute: files they create
+   fix steps) left, and its commit (that tree on top of the start) is what its dependants start from.
+   Pre-flight and acceptance checks verify, they never contribute: files they create
    (caches, reports) are not part of the patch and are not subject to the scope check. A patch holding
    the value of a secret variable fails the workstream instead (it would be stored in ``.ledger/``).
 
@@ -39,7 +44,7 @@ A failed try's ErrorEvents are the engine's own (what failed, its exit code, the
 the error plugins' findings in its output (``uet_engine.detection.plugins``).
 
 Worktrees are slots: a run keeps one per workstream running at the same time and resets it to a
-pristine state for the next workstream (``isolation.prepare``); the run removes them when it ends.
+pristine state for the next workstream (``isolation.prepare``); slots are kept for the next run.
 """
 
 from __future__ import annotations
@@ -54,7 +59,7 @@ from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Final, Literal, get_args
+from typing import Final, Literal, NamedTuple, get_args
 
 import uet_contracts
 from uet_contracts import (
@@ -80,12 +85,14 @@ from uet_engine.detection.failure_report import location
 from uet_engine.detection.plugins.registry import registry
 from uet_engine.detection.redact import DEFAULT_OUTPUT_LIMIT, Redactor
 from uet_engine.detection.scope import describe, violations
-from uet_engine.errors import GitError
-from uet_engine.execution import agents, isolation
+from uet_engine.errors import GitError, MergeConflict
+from uet_engine.execution import agents, inputs, isolation
 from uet_engine.execution.guard import Guard
 from uet_engine.execution.process import LiveProcesses, execute
 from uet_engine.execution.sandbox import UNCONFINED, Confinement, Sandbox
+from uet_engine.execution.step_order import Stray, at_once, credit, run_batches, stray
 from uet_engine.planning.profiles import is_runner
+from uet_engine.planning.tasks import step_node
 from uet_engine.states import WorkerStatus
 
 # The order acceptance checks run in (and are numbered in): the schema's Runner enum, sh, python, powershell,
@@ -112,15 +119,20 @@ class Job:
     spec: PhaseSpec
     root: Path
     base_commit: str
-    patches: Sequence[Path]
+    parents: Sequence[str]  # the commits of its direct prerequisites that succeeded in this run, in order
     worktree: Path
     env: Mapping[str, str]
     live: LiveProcesses
     redact: Redactor
     output_limit: int = DEFAULT_OUTPUT_LIMIT
     profiles: Mapping[str, ToolProfile] = field(default_factory=dict)
+    check_slot: bool = False  # a slot carried over from an earlier run: confirm it is pristine first
+    key_scope: inputs.KeyScope = field(default_factory=inputs.KeyScope)  # the files of its inputs key (inputs.py)
+    start_tree: str | None = None  # the tree of the base or of its one parent, when the coordinator knows it
+    slot_at: str | None = None  # the commit its slot was left at unchanged, when the coordinator knows it
+    modules: tuple[str, ...] = ()  # the modules the phase writes, when module manifests exist
     sandbox: Sandbox = UNCONFINED
-    guard: Guard | None = None
+    guard: Guard | None = None  # without a sandbox: the after-step watch outside the worktree
 
 
 @dataclass
@@ -137,6 +149,9 @@ class Finished:
     errors: list[ErrorEvent] = field(default_factory=list)
     patch: bytes = b""
     changes: dict[str, str] = field(default_factory=dict)
+    commit: str | None = None  # on success: the end tree as a commit on top of the start (dependants start here)
+    scope_sha256: str | None = None  # on success: the digest of its file-scope files in that tree (inputs.py)
+    tree: str | None = None  # on success: the tree it left (its commit's tree)
 
 
 @dataclass(frozen=True)
@@ -158,12 +173,16 @@ class _Task:
         return f"{self.kind}/{self.index}"
 
 
-def tasks_of(run_id: str, spec: PhaseSpec) -> tuple[list[_Task], list[_Task], list[_Task]]:
-    """The workstream's steps, acceptance checks and fix steps as ExecutionRequests, in the order they run.
+def tasks_of(run_id: str, spec: PhaseSpec, modules: Sequence[str] = ()) -> tuple[list[_Task], list[_Task], list[_Task]]:
+    """The workstream's steps (in the order listed), acceptance checks and fix steps as ExecutionRequests.
 
-    A spec written from a template carries its template and pattern ids into every request's context,
-    so the execution logs say which pattern each task came from.
+    Each request's context names its task, workstream, phase and (when manifests exist) modules; a spec
+    written from a template carries its template and pattern ids into every request's context too, so the
+    execution logs say which pattern each task came from.
     """
+    where: dict[str, object] = {"workstream_id": spec.workstream_id, "phase_id": spec.phase_id}
+    if modules:
+        where["module_ids"] = list(modules)
     origin = {"template_id": spec.template_id, "pattern_id": spec.pattern_id}
     origin = {key: value for key, value in origin.items() if value is not None}
 
@@ -182,7 +201,7 @@ def tasks_of(run_id: str, spec: PhaseSpec) -> tuple[list[_Task], list[_Task], li
             run=run,
             file_scope=spec.file_scope,
             tools_used=[tool],
-            context={"task_id": f"{kind}/{index}", "attempt": 1, **origin, **(more or {})},
+            context={"task_id": f"{kind}/{index}", "attempt": 1, **where, **origin, **(more or {})},
             run_id=run_id,
             workstream_id=spec.workstream_id,
             phase_id=spec.phase_id,
@@ -344,6 +363,16 @@ def _change_problems(job: Job, entries: Entries, reserved: set[str]) -> tuple[Fi
     return Finished(job.spec.workstream_id, "failed", reason, [error], changes=changes), changes
 
 
+class _Started(NamedTuple):
+    """A try that has run and is not recorded yet: its started attempt, the stored request, the result."""
+
+    attempt: StepAttempt
+    stored: ExecutionRequest
+    result: ExecutionResult
+    refusal: Finished | None = None  # the try reached outside its worktree (``_after_task``)
+    since_ns: int = 0  # when it started, less a margin for coarse mtimes (where planted entries are looked for)
+
+
 @dataclass
 class _Failed:
     """A task whose last try failed: the reason it gives the workstream and that try's ErrorEvents."""
@@ -386,7 +415,8 @@ def run_workstream(job: Job, post: Callable[[Report], None]) -> Finished:
     try:
         return _Run(job, post).run()
     except GitError as exc:
-        error = _error(job, "patch_conflict" if "apply" in str(exc) else "internal", str(exc))
+        conflict = isinstance(exc, MergeConflict) or "apply" in str(exc)
+        error = _error(job, "patch_conflict" if conflict else "internal", str(exc))
         return Finished(job.spec.workstream_id, "failed", str(exc), [error])
     except Exception as exc:  # a bug must fail one workstream, not the coordinator
         message = f"internal error: {type(exc).__name__}: {exc}"
@@ -404,22 +434,32 @@ class _Run:
         self.tries: Counter[str] = Counter()
         self.base_tree = ""
         self.tree = ""
-        self.mutations: list[Entries] = []  # what each successful step or fix step touched, with modes
+        self.start = ""  # the commit it starts from
+        self.scope: str | None = None  # the digest of its key's files in the tree the steps left
+        self.mutations: list[dict[str, str]] = []  # what each successful step or fix step touched
+        self.entries: list[Entries] = []  # the same, with git modes and symlink targets
         self.warnings: list[str] = []  # what the optional checks that failed said
+        self.strays: Stray | None = None  # paths written outside the writes the steps declared
         self.confinement: Confinement | None = None
         self.known_dirs: set[str] = set()  # the worktree's folders, where a planted .git is looked for
         self.reserved: set[str] = set()  # what git would have dropped from the patch (a nested .git, .runs/…)
+        self.planted: list[str] = []  # what the last staging found of those
 
     def run(self) -> Finished:
-        steps, checks, fixes = tasks_of(self.job.run_id, self.job.spec)
-        self.base_tree = self.tree = isolation.prepare(self.job.root, self.path, self.job.base_commit, self.job.patches)
-        if self.job.guard is not None:
-            self.job.guard.watch_slot(self.path)
+        steps, checks, fixes = tasks_of(self.job.run_id, self.job.spec, self.job.modules)
+        job = self.job
+        self.start = isolation.start_commit(job.root, job.base_commit, job.parents)
+        known = job.start_tree if len(job.parents) < 2 else None
+        self.base_tree = self.tree = isolation.prepare(
+            job.root, self.path, self.start, check=job.check_slot, tree=known, at=job.slot_at
+        )
+        if job.guard is not None:
+            job.guard.watch_slot(self.path)
         if steps or fixes:
             self.known_dirs = set(isolation.tree_dirs(self.path, self.base_tree))
-        read_only = [p for p in self.job.spec.file_scope.read_only if not any(c in p for c in "*?[")]
-        self.confinement = self.job.sandbox.confine(
-            self.path, self.job.root, read_only=read_only, network=not self.job.spec.no_network
+        read_only = [p for p in job.spec.file_scope.read_only if not any(c in p for c in "*?[")]
+        self.confinement = job.sandbox.confine(
+            self.path, job.root, read_only=read_only, network=not job.spec.no_network
         )
         try:
             return self._run(steps, checks, fixes)
@@ -433,15 +473,15 @@ class _Run:
             if failed is not None:
                 return failed.finished(self.ws)
         if self.job.spec.pre_flight and isolation.stage_all(self.path) != self.base_tree:  # checks never contribute
-            self.base_tree = self.tree = isolation.prepare(
-                self.job.root, self.path, self.job.base_commit, self.job.patches
-            )
-        for task in steps:
-            failed = self._with_retries(task)
-            if failed is not None:
-                return failed.finished(self.ws)
-            if self.reserved:
-                break
+            self.base_tree = self.tree = isolation.prepare(self.job.root, self.path, self.start, tree=self.base_tree)
+        stop = lambda: self.strays is not None or bool(self.reserved)  # noqa: E731 - the batches' stop signal
+        failed = run_batches(self.job.spec, steps, self._alone, self._side_by_side, stop)
+        if failed is not None:
+            return failed.finished(self.ws)
+        if self.strays is not None:
+            error = _error(self.job, "scope_violation", self.strays.reason, files=self.strays.paths)
+            changes = isolation.changes_between(self.path, self.base_tree, self.tree)
+            return Finished(self.ws, "failed", self.strays.reason, [error], changes=changes)
         changes, refused = self._scope()
         if refused is not None:
             return refused
@@ -465,17 +505,54 @@ class _Run:
             reason = "its patch holds the value of a secret variable, in: " + ", ".join(leaking)
             error = _error(self.job, "secret_leak", reason, files=leaking)
             return Finished(self.ws, "failed", reason + "; the patch was not stored", [error], changes=changes)
-        return Finished(self.ws, "succeeded", note, [], patch, changes)
+        commit = (
+            self.start if self.tree == self.base_tree else isolation.commit_result(self.path, self.tree, self.start)
+        )
+        return Finished(self.ws, "succeeded", note, [], patch, changes, commit, self.scope, self.tree)
 
     def _scope(self) -> tuple[dict[str, str], Finished | None]:
         """Everything touched so far, and the Finished of a scope violation (None when the scope holds): paths,
         file types and modes, and what git would have dropped."""
-        if len(self.mutations) == 1:  # one step's changes are the workstream's: no second diff
-            entries = self.mutations[0]
+        if len(self.entries) == 1:  # one step's changes are the workstream's: no second diff
+            entries = self.entries[0]
         else:
             entries = isolation.diff_entries(self.path, self.base_tree, self.tree)
         refused, changes = _change_problems(self.job, entries, self.reserved)
+        if refused is None:
+            # Now, before the acceptance checks (which may leave files behind): the key is of what the steps made.
+            include = self.job.key_scope.include
+            self.scope = inputs.scope_digest(
+                inputs.blobs_after_steps(self.path, self.tree, include), self.job.key_scope
+            )
+            return changes, None
         return changes, refused
+
+    # -- the steps, in the batches of their task graph (``step_order``) -----------------------------------------
+
+    def _step(self, task: _Task) -> Step:
+        return (self.job.spec.steps or [])[task.index]
+
+    def _alone(self, task: _Task) -> _Failed | None:
+        """One step on its own, with its retries; what it touched must lie in the writes it declared."""
+        before = len(self.mutations)
+        failed = self._with_retries(task)
+        if failed is None and len(self.mutations) > before:
+            credited = credit(self.mutations[-1], [self._step(task).writes])
+            self.strays = stray([step_node(self._step(task), task.index)], credited)
+        return failed
+
+    def _side_by_side(self, batch: Sequence[_Task]) -> _Failed | None:
+        """Steps with disjoint writes (and no retry) at the same time; the tree staged once after them all,
+        each changed path credited to the step whose writes cover it. After a failure nothing is staged."""
+        started = at_once(lambda task: self._start(task, None), batch)
+        files: list[list[str]] = [[] for _ in batch]
+        if all(begun.result.success and begun.refusal is None for begun in started):
+            touched = self._stage(min(begun.since_ns for begun in started))
+            credited = credit(touched, [self._step(task).writes for task in batch])
+            files = credited.files
+            self.strays = stray([step_node(self._step(task), task.index) for task in batch], credited)
+        ended = [self._end(task, begun, paths) for task, begun, paths in zip(batch, started, files, strict=True)]
+        return next((failed for failed in ended if failed is not None), None)
 
     def _checks(self, checks: Sequence[_Task]) -> _Failed | None:
         for task in checks:
@@ -507,6 +584,10 @@ class _Run:
 
         A failed optional check (``required: false``) posts its events as warnings and counts as passed.
         """
+        return self._end(task, self._start(task, env), None)
+
+    def _start(self, task: _Task, env: Mapping[str, str] | None) -> _Started:
+        """A try up to its result: the started StepAttempt posted, the command run (not yet recorded)."""
         number = self.tries[task.task_id] = self.tries[task.task_id] + 1
         with tempfile.TemporaryDirectory(prefix="uet-agent-") as scratch:
             if self.confinement is not None:
@@ -530,7 +611,7 @@ class _Run:
                 request=stored,
             )
             self.post(attempt)
-            started_ns = time.time_ns() - 2_000_000_000  # filesystems with coarse mtimes
+            since_ns = time.time_ns() - 2_000_000_000  # filesystems with coarse mtimes
             result = (
                 agents.refused(refused)
                 if refused is not None
@@ -548,20 +629,37 @@ class _Run:
                 )
             )
         refusal = _after_task(self.job, task, result, self.confinement)
+        return _Started(attempt, stored, result, refusal, since_ns)
+
+    def _stage(self, since_ns: int) -> dict[str, str]:
+        """Stage what the steps left (unless git would drop something: then nothing is staged and the scope check
+        names it) and record what they touched; the touched paths."""
+        found = patch_data.reserved_paths(self.path, self.known_dirs, since_ns)
+        self.reserved.update(found)
+        after = isolation.stage_all(self.path) if not found else self.tree
+        entries = isolation.diff_entries(self.path, self.tree, after)
+        touched = {p: kind for p, (kind, _mode, _target) in entries.items()}
+        if entries:
+            self.entries.append(entries)
+            self.mutations.append(touched)
+        self.known_dirs.update(posixpath.dirname(p) for p in entries)
+        self.tree = after
+        self.planted = found
+        return touched
+
+    def _end(self, task: _Task, started: _Started, credited: list[str] | None) -> _Failed | None:
+        """A try's end: the tree staged and what it touched recorded (unless ``credited`` is given: the paths
+        credited to it after a batch), the finished StepAttempt posted, its ErrorEvents when it failed."""
+        attempt, stored, result, refusal, since_ns = started
         if refusal is not None:
             result = dataclasses.replace(result, success=False, error=refusal.reason)
             self.post(dataclasses.replace(attempt, result=result))
             return _Failed(task, result, [], refusal)
-        if task.kind in MUTATING and result.success:
-            found = patch_data.reserved_paths(self.path, self.known_dirs, started_ns)
-            self.reserved.update(found)
-            after = isolation.stage_all(self.path) if not found else self.tree
-            entries = isolation.diff_entries(self.path, self.tree, after)
-            if entries:
-                self.mutations.append(entries)
-            self.known_dirs.update(posixpath.dirname(p) for p in entries)
-            result = dataclasses.replace(result, files_touched=sorted({*entries, *found}))
-            self.tree = after
+        if credited is not None:
+            result = dataclasses.replace(result, files_touched=sorted(credited))
+        elif task.kind in MUTATING and result.success:
+            touched = self._stage(since_ns)
+            result = dataclasses.replace(result, files_touched=sorted({*touched, *self.planted}))
         self.post(dataclasses.replace(attempt, result=result))
         if result.success:
             return None

@@ -1,4 +1,5 @@
-"""The hash chains of the records: each run event and each audit line names the SHA-256 of the one before.
+"""The hash chains of the records: each run event (within its run) and each audit line names the SHA-256 of the
+one before.
 
 Why: schemas and the saving invariant check what records say, not whether one was quietly deleted,
 duplicated, reordered or edited afterwards. A chain makes any such change break a link that ``uet runs
@@ -49,21 +50,8 @@ def first_break(links: Iterable[Link], digest: Callable[[str], str], what: str) 
             if link.prev != digest(previous.text):
                 return (
                     f"{link.label}: prev_sha256 does not match {previous.label} "
-                    f"(a {what} before it was deleted, inserted, duplicated, reordered or altered)"
+                    "(a record before it was deleted, inserted, duplicated, reordered or altered)"
                 )
         started = started or link.prev is not None
         previous = link
-    return None
-
-
-def sequence_gap(seqs: Iterable[int]) -> str | None:
-    """The first hole in the run events' ``seq`` (1, 2, 3, … with no gap, as the store hands them out)."""
-    expected = 1
-    for seq in seqs:
-        if seq != expected:
-            if seq > expected:
-                missing = f"seq {expected}" if seq == expected + 1 else f"seqs {expected}-{seq - 1}"
-                return f"run_events seq {seq} follows seq {expected - 1}: {missing} missing (deleted)"
-            return f"run_events seq {seq} follows seq {expected - 1}: out of order"
-        expected = seq + 1
     return None

@@ -48,6 +48,7 @@ NOT_SECRET_NAMES = [
     "MONKEY",
     "AUTHOR",
     "SECRETS_DIR",
+    "NOX_CURRENT_SESSION",  # its value is the session name ("tests"), which a substring rule masked in every path
 ]
 
 

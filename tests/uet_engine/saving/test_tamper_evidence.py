@@ -90,7 +90,7 @@ CASES: list[tuple[str, Callable[[Path], None], str]] = [
     (
         "a middle event deleted",
         lambda r: sql(r, "DELETE FROM run_events WHERE seq = 5"),
-        "- -: run_events seq 6 follows seq 4: seq 5 missing (deleted)",
+        "-: run_events seq 6: prev_sha256 does not match run_events seq 4",
     ),
     (
         "an event altered",
