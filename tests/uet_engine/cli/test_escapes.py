@@ -54,6 +54,9 @@ def mode(request: pytest.FixtureRequest) -> str:
     return request.param if request.param == "off" else _mechanism(request.param)
 
 
+UP = '"$(git rev-parse --git-common-dir)/.."'
+
+
 def run_one(tmp_path: Path, mode: str, run: str, **scope: Any) -> tuple[Path, Any, dict[str, Any]]:
     """A repository with README.md and config.yaml, one phase with one step ``run``; (repo, done, record)."""
     repo = tmp_path / "repo"
@@ -70,7 +73,7 @@ def scope_errors(repo: Path) -> list[dict[str, Any]]:
 
 
 def test_a_write_four_levels_up_lands_nowhere(tmp_path: Path, mode: str) -> None:
-    repo, done, record = run_one(tmp_path, mode, "echo out > out.txt; echo x > ../../../../escaped.txt")
+    repo, done, record = run_one(tmp_path, mode, f"echo out > out.txt; echo x > {UP}/escaped.txt")
     assert done.code == 1
     assert record["status"] == "failed"
     if mode == "off":
@@ -92,7 +95,7 @@ def test_a_write_four_levels_up_lands_nowhere(tmp_path: Path, mode: str) -> None
 
 def test_appending_to_a_read_only_file_through_the_parent_folders(tmp_path: Path, mode: str) -> None:
     repo, done, record = run_one(
-        tmp_path, mode, "echo y >> ../../../../config.yaml", modify=["config.yaml"], read_only=["README.md"]
+        tmp_path, mode, f"echo y >> {UP}/config.yaml", modify=["config.yaml"], read_only=["README.md"]
     )
     assert done.code == 1
     if mode == "off":
@@ -191,7 +194,7 @@ def _sleepers(tag: str) -> list[psutil.Process]:
 
 def test_a_setsid_job_ends_with_its_step(tmp_path: Path, confined: str) -> None:
     tag = f"{int(time.time() * 1000) % 100000}.{os.getpid() % 1000}"
-    run = f"(setsid sh -c 'sleep {tag}; echo late > ../../../../late.txt' &); setsid sleep {tag} & echo out > out.txt"
+    run = f"(setsid sh -c 'sleep {tag}; echo late > {UP}/late.txt' &); setsid sleep {tag} & echo out > out.txt"
     repo, done, record = run_one(tmp_path, confined, run)
     assert (done.code, record["status"]) == (0, "succeeded"), done.stderr
     deadline = time.monotonic() + 10
@@ -202,7 +205,7 @@ def test_a_setsid_job_ends_with_its_step(tmp_path: Path, confined: str) -> None:
 
 
 def test_a_step_that_succeeds_while_its_write_was_blocked_still_fails(tmp_path: Path, confined: str) -> None:
-    _repo, done, record = run_one(tmp_path, confined, "echo x > ../../../../escaped.txt || true; echo out > out.txt")
+    _repo, done, record = run_one(tmp_path, confined, f"echo x > {UP}/escaped.txt || true; echo out > out.txt")
     assert done.code == 1
     assert record["reason"].startswith(f"step/0 (sh) the {confined} sandbox blocked a write: escaped.txt")
 

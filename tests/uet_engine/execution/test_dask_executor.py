@@ -281,7 +281,8 @@ def test_a_worker_killed_mid_step_makes_the_workstream_crashed_and_resume_runs_i
         phase("PH-A", [], [step(slow)], create=["a.txt"]),
         phase("PH-B", ["PH-A"], [step("cat a.txt > b.txt")], create=["b.txt"]),
     )[0].parent
-    args = ["run", str(specs), "--executor", "dask", "--jobs", "2", "--remote", url]
+    # The marker outside the worktree and the worker's pid ($PPID) are what the test needs: no sandbox here.
+    args = ["run", str(specs), "--executor", "dask", "--jobs", "2", "--remote", url, "--sandbox", "off"]
     # No retry on another worker: the first loss is Dask's KilledWorker.
     env = {**os.environ, "DASK_DISTRIBUTED__SCHEDULER__ALLOWED_FAILURES": "0"}
     proc = subprocess.Popen(

@@ -38,8 +38,8 @@ def test_the_engines_own_patch_is_not_a_change(tmp_path: Path) -> None:
 
 def test_a_worktrees_pointer_and_admin_files_are_watched(tmp_path: Path) -> None:
     repo = make_repo(tmp_path / "repo")
-    slot = isolation.worktree_path(repo, "run-1", "slot-0")
-    isolation.prepare(repo, slot, isolation.head_commit(repo), [])
+    slot = isolation.slot_path(repo, 0)
+    isolation.prepare(repo, slot, isolation.head_commit(repo))
     guard = Guard(repo)
     guard.watch_slot(slot)
     assert guard.check(slot) == []

@@ -86,8 +86,8 @@ def mechanism(request: pytest.FixtureRequest) -> str:
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="bubblewrap and Landlock are Linux's")
 def test_a_confined_command_writes_its_worktree_and_its_temporary_folder_only(tmp_path: Path, mechanism: str) -> None:
     repo = make_repo(tmp_path / "repo")
-    slot = isolation.worktree_path(repo, "run-1", "slot-0")
-    isolation.prepare(repo, slot, isolation.head_commit(repo), [])
+    slot = isolation.slot_path(repo, 0)
+    isolation.prepare(repo, slot, isolation.head_commit(repo))
     confinement = choose(mechanism).confine(slot, repo)  # type: ignore[arg-type]
     assert confinement is not None
     outside = tmp_path / "outside.txt"
