@@ -74,6 +74,11 @@ class StoreMissing(StoreError):
     """There is no run store in the repository (nothing has been run there yet)."""
 
 
+class UnknownRun(StoreError):
+    """A run named on the command line (a run id, ``latest`` or the start of a run id) that matches no
+    recorded run, or more than one; the message says where it looked and lists the matching runs."""
+
+
 class IllegalTransition(StoreError):
     """A status change the state machine does not allow, or for a workstream not in the run."""
 

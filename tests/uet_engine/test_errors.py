@@ -25,6 +25,7 @@ from uet_engine.errors import (
     SavingInvariantError,
     StoreError,
     StoreMissing,
+    UnknownRun,
 )
 
 ENGINE = REPO_ROOT / "src" / "uet_engine"
@@ -60,12 +61,14 @@ def test_every_error_of_the_family_derives_from_engine_error() -> None:
         BackendError,
         StoreError,
         StoreMissing,
+        UnknownRun,
         IllegalTransition,
         SavingInvariantError,
         LockHeld,
     }
     assert all(issubclass(kind, EngineError) for kind in family)
     assert issubclass(StoreMissing, StoreError) and issubclass(SavingInvariantError, StoreError)
+    assert issubclass(UnknownRun, StoreError)
 
 
 def _problem() -> Problem:

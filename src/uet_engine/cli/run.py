@@ -1,24 +1,8 @@
-"""``uet run SPECS_DIR [--repo DIR] [--init] [--ws-id ID]… [--no-deps] [--jobs N] [--dry-run] [--resume RUN_ID]``.
+"""``uet run``: plan a phase set and hand it to the coordinator, with live progress and a summary.
 
-Plans the phase specs under SPECS_DIR, then runs the workstreams in dependency order, up to N at once,
-each in its own git worktree of DIR (default: the current folder, which must be a git repository
-with at least one commit; --init makes it one). Succeeded workstreams' patches land in DIR's working tree; everything is
-recorded in DIR/.runs/uet.sqlite, DIR/.runs/audit.jsonl and DIR/.ledger/patches/.
-
---ws-id ID runs that workstream and, unless --no-deps, its prerequisites that have not succeeded in an
-earlier run. --resume RUN_ID reruns what in that run did not succeed, reusing its successes.
---dry-run prints the levels, what would run and why anything is left out, and writes nothing.
-
---dask-scheduler ADDRESS runs each workstream as a task on that existing Dask cluster instead of on
-local threads (needs the dask extra). This process stays the only writer of the records and the tree;
-the workers must see DIR at the same path (same machine or a shared filesystem). --jobs defaults to the
-cluster's total threads. A workstream's step progress arrives when it ends, not live. On Ctrl-C/SIGTERM
-waiting tasks are cancelled and running ones are asked to kill their processes (best effort).
-
-Exit 0 when every selected workstream succeeded; 1 when one failed, was skipped, crashed or was
-cancelled, or when the specs have problems (printed as PATH:LINE:COL: JSON-PATH: message, as by
-``uet plan``); 2 for usage errors: unreadable specs, an unknown workstream or run, a folder that is not a
-git repository, or another ``uet run`` holding the repository.
+What the command does for a user is its ``HELP`` text below (shown by ``uet run --help`` and on the CLI
+reference page); this module only checks the options, picks the executor and the reporter, and maps the
+outcome to an exit status.
 """
 
 from __future__ import annotations
@@ -39,15 +23,52 @@ from uet_engine.execution.progress import reporter
 from uet_engine.execution.selection import Options, plan_lines
 from uet_engine.planning.phase_set import load_phase_set
 
+HELP = """\
+Plan the phase specs under SPECS_DIR, then run their workstreams in dependency order, up to N at once,
+each in its own git worktree of DIR. DIR is the git repository holding the current folder unless --repo
+says otherwise; it needs at least one commit (--init makes a folder such a repository). The patches of
+the workstreams that succeed land in DIR's working tree; everything is recorded in DIR/.runs/uet.sqlite,
+DIR/.runs/audit.jsonl and DIR/.ledger/patches/.
+
+--ws-id ID runs that workstream (a workstream id such as ws-docs, or the id of its phase such as PH-01)
+and, unless --no-deps, its prerequisites that have not succeeded in an earlier run. --resume RUN_ID
+reruns what in that run did not succeed and reuses its successes; RUN_ID may be "latest" or the start
+of a run id, as "uet runs list" prints them. --dry-run prints the levels, what would run and why
+anything is left out, and writes nothing.
+
+On a terminal each running workstream shows its current step and how long it has been running; in a
+pipe or a CI log there is one line per change of state. -q prints only the summary, -v also each step
+as it starts and ends. NO_COLOR=1 turns every style off; FORCE_COLOR=1 keeps the styles in a pipe.
+
+--dask-scheduler ADDRESS runs each workstream as a task on that existing Dask cluster instead of on
+local threads (needs the dask and distributed packages). This process stays the only writer of the
+records and the tree; the workers must see DIR at the same path (the same machine or a shared
+filesystem). --jobs defaults to the cluster's total threads. A workstream's step progress arrives when
+it ends, not live. On Ctrl-C or SIGTERM waiting tasks are cancelled and running ones are asked to kill
+their processes.
+
+Exit status: 0 every selected workstream succeeded; 1 one failed, was skipped, crashed or was
+cancelled, or the specs have problems (printed as PATH:LINE:COL: JSON-PATH: message, as by "uet
+plan"); 2 a usage error: unreadable specs, an unknown workstream or run, a folder that is not a git
+repository, or another "uet run" holding the repository.
+"""
+
 
 def register(subparsers: Subparsers) -> None:
     parser = add_command(
-        subparsers, "run", "run the workstreams of a phase set in isolated git worktrees and record everything", __doc__
+        subparsers, "run", "run the workstreams of a phase set in isolated git worktrees and record everything", HELP
     )
     parser.add_argument("specs_dir", metavar="SPECS_DIR", help="folder searched for *.yaml, *.yml and *.json specs")
-    parser.add_argument("--repo", metavar="DIR", default=".", help="the git repository to work in (default: .)")
     parser.add_argument(
-        "--ws-id", metavar="ID", action="append", default=[], dest="ws_ids", help="run this workstream (repeatable)"
+        "--repo", metavar="DIR", default=".", help="the git repository to work in (default: the one holding .)"
+    )
+    parser.add_argument(
+        "--ws-id",
+        metavar="ID",
+        action="append",
+        default=[],
+        dest="ws_ids",
+        help="run this workstream, named by its workstream id or its phase id (repeatable)",
     )
     parser.add_argument("--no-deps", action="store_true", help="with --ws-id: do not run prerequisites")
     parser.add_argument(
@@ -59,7 +80,16 @@ def register(subparsers: Subparsers) -> None:
         help="make DIR a git repository with a first commit when it is not one yet (created if missing)",
     )
     parser.add_argument("--dry-run", action="store_true", help="print what would run; write nothing")
-    parser.add_argument("--resume", metavar="RUN_ID", help="rerun what did not succeed in RUN_ID, reuse its successes")
+    parser.add_argument(
+        "--resume",
+        metavar="RUN_ID",
+        help="rerun what did not succeed in RUN_ID (latest, a run id or its start), reuse its successes",
+    )
+    loudness = parser.add_mutually_exclusive_group()
+    loudness.add_argument("-q", "--quiet", action="store_true", help="print only the summary at the end")
+    loudness.add_argument(
+        "-v", "--verbose", action="store_true", help="also print each step and check as it starts and ends"
+    )
     parser.add_argument(
         "--dask-scheduler",
         metavar="ADDRESS",

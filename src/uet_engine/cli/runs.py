@@ -1,15 +1,15 @@
-"""``uet runs list|show RUN_ID|verify``: let a person see what runs did, and check the records hold up.
+"""``uet runs list|show|verify``: let a person see what runs did, and check the records hold up.
 
-``list`` and ``show`` print a table (rich on a terminal, plain aligned columns otherwise, so pipes and
-tests get stable text); ``show --json`` prints the stored contract records themselves. ``verify`` prints
-one line per breach of the schemas or the saving invariant. Exit codes: 0 fine, 1 breaches found,
-2 usage error, no store, or an unknown run.
+What each action does for a user is in the ``HELP`` texts below. ``list`` and ``show`` print a table
+(rich on a terminal, plain aligned columns otherwise, so pipes and tests get stable text); ``--json``
+prints the data instead (``uet_engine.cli.output``). Every action reads the store of the repository
+holding ``--repo`` (``uet_engine.saving.lookup.find_repo``), and ``RUN_ID`` may be ``latest`` or the start
+of a run id (``lookup.resolve_run``).
 """
 
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from collections import Counter
 from datetime import UTC, datetime
@@ -17,7 +17,9 @@ from pathlib import Path
 
 import uet_contracts
 from uet_contracts import RunStatus, StepAttempt
-from uet_engine.cli import Subparsers, add_command
+from uet_engine.cli import Subparsers, add_action, add_group, completes
+from uet_engine.cli.output import add_json_option, emit, status
+from uet_engine.saving.lookup import LATEST, find_repo, resolve_run
 from uet_engine.saving.store import RunStore
 from uet_engine.saving.verify import verify
 from uet_engine.states import FINAL_STATUSES, IN_FLIGHT_STATUSES
@@ -27,17 +29,72 @@ from uet_engine.states import FINAL_STATUSES, IN_FLIGHT_STATUSES
 _STATUS_ORDER: tuple[RunStatus, ...] = (*FINAL_STATUSES, *reversed(IN_FLIGHT_STATUSES))
 
 
+HELP = """\
+See what runs did and check that their records hold up. Each action reads the records of the
+repository holding the current folder (or --repo DIR), from any of its subfolders: DIR/.runs/uet.sqlite
+and DIR/.runs/audit.jsonl. A RUN_ID may be written in full, as "latest" for the most recent run, or as
+any start of a run id that only one run has (with or without "run-"); a start that several runs share
+lists them. With --json, stdout holds one JSON document instead of the text.
+
+Exit status: 0 fine, 1 breaches found (verify) or a stored record that does not match its schema, 2 a
+usage error, no run store, or a run that is unknown or ambiguous.
+"""
+
+LIST_HELP = """\
+Print every recorded run, newest first: its id, when it started and how many of its workstreams ended
+in each state. --json prints a list of objects with run_id, started_at and workstreams (a count per
+state).
+"""
+
+SHOW_HELP = """\
+Print one run's workstreams: the state each ended in, why, how many tries its steps took (and how many
+failed), and the patch it produced. --json prints the stored records themselves, each valid against its
+contract: the run's records (RunRecord), attempts (StepAttempt), events (RunEvent), patches
+(PatchLedgerEntry) and errors (ErrorEvent).
+"""
+
+VERIFY_HELP = """\
+Check every stored record against its schema, and the saving invariant: no workstream is marked
+succeeded without its run record, step attempts, events, patch ledger entry and patch file with the
+recorded checksum, and its audit lines. Prints one line per breach, naming the run and the workstream.
+--json prints "status" and "breaches" (run_id, workstream_id, message).
+"""
+
+
 def register(subparsers: Subparsers) -> None:
-    parser = add_command(subparsers, "runs", "list, show and verify recorded runs", __doc__)
-    actions = parser.add_subparsers(dest="action", metavar="ACTION", required=True)
+    actions = add_group(subparsers, "runs", "list, show and verify recorded runs", HELP)
     repo = argparse.ArgumentParser(add_help=False)
-    repo.add_argument("--repo", default=".", type=Path, help="the repository whose runs to read (default: .)")
-    actions.add_parser("list", parents=[repo], help="every run, newest first, with its workstreams by status")
-    show = actions.add_parser("show", parents=[repo], help="one run's workstreams: status, reason, attempts, patch")
-    show.add_argument("run_id", metavar="RUN_ID")
-    show.add_argument("--json", action="store_true", help="print the stored contract records as JSON")
-    actions.add_parser("verify", parents=[repo], help="check every record against its schema and the saving invariant")
-    parser.set_defaults(handler=run)
+    repo.add_argument(
+        "--repo",
+        metavar="DIR",
+        default=".",
+        type=Path,
+        help="a folder of the repository whose runs to read (default: the current folder)",
+    )
+    listing = add_action(actions, "list", "every run, newest first, with its workstreams by state", LIST_HELP, [repo])
+    add_json_option(listing, "the runs")
+    show = add_action(actions, "show", "one run's workstreams: state, reason, tries, patch", SHOW_HELP, [repo])
+    completes(
+        show.add_argument("run_id", metavar="RUN_ID", help="the run: its id, the start of it, or latest"),
+        complete_run_id,
+    )
+    add_json_option(show, "the stored contract records")
+    verify_ = add_action(
+        actions, "verify", "check every record against its schema and the saving invariant", VERIFY_HELP, [repo]
+    )
+    add_json_option(verify_, "the breaches")
+    for action in (listing, show, verify_):
+        action.set_defaults(handler=run)
+
+
+def complete_run_id(prefix: str, parsed_args: argparse.Namespace, **_: object) -> list[str]:
+    """Shell completion of RUN_ID: latest and the recorded run ids that start with what is typed."""
+    try:
+        with RunStore.open(find_repo(parsed_args.repo), create=False, audit=False) as store:
+            ids = store.run_ids_starting(prefix, 50)
+    except Exception:  # completion must never print a traceback into the shell
+        ids = []
+    return [LATEST, *ids] if LATEST.startswith(prefix) else ids
 
 
 def _print_table(headers: list[str], rows: list[list[str]]) -> None:
@@ -61,17 +118,31 @@ def _by_status(statuses: list[RunStatus]) -> str:
     return ", ".join(f"{counts[s]} {s}" for s in _STATUS_ORDER if counts[s])
 
 
-def _list(store: RunStore) -> int:
+def _list(store: RunStore, as_json: bool) -> int:
     rows = []
+    runs = []
     for run_id in store.run_ids():
         records = store.records(run_id)
         started = min(r.created_at for r in records)
+        counts = Counter(r.status for r in records)
+        runs.append({"run_id": run_id, "started_at": _iso(started), "workstreams": _ordered(counts)})
         rows.append([run_id, _when(started), _by_status([r.status for r in records])])
+    if as_json:
+        emit(runs)
+        return 0
     if not rows:
         print(f"no runs recorded in {store.path}", file=sys.stderr)
         return 0
     _print_table(["RUN", "STARTED", "WORKSTREAMS"], rows)
     return 0
+
+
+def _ordered(counts: Counter[RunStatus]) -> dict[str, int]:
+    return {s: counts[s] for s in _STATUS_ORDER if counts[s]}
+
+
+def _iso(moment: datetime) -> str:
+    return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 
 def _when(moment: datetime) -> str:
@@ -88,11 +159,9 @@ def _attempts_cell(attempts: list[StepAttempt]) -> str:
     return f"{len(attempts)}" + (f" ({', '.join(extra)})" if extra else "")
 
 
-def _show(store: RunStore, run_id: str, as_json: bool) -> int:
+def _show(store: RunStore, name: str, as_json: bool) -> int:
+    run_id = resolve_run(store, name)
     records = store.records(run_id)
-    if not records:
-        print(f"uet runs show: no run {run_id} in {store.path}", file=sys.stderr)
-        return 2
     attempts = store.attempts(run_id)
     if as_json:
         document = {
@@ -103,7 +172,7 @@ def _show(store: RunStore, run_id: str, as_json: bool) -> int:
             "patches": [uet_contracts.to_dict(p) for p in store.patches(run_id)],
             "errors": [uet_contracts.to_dict(e) for e in store.errors(run_id)],
         }
-        print(json.dumps(document, indent=2, ensure_ascii=False))
+        emit(document)
         return 0
     rows = []
     for record in records:
@@ -115,10 +184,24 @@ def _show(store: RunStore, run_id: str, as_json: bool) -> int:
     return 0
 
 
-def _verify(repo: Path) -> int:
+def _breach_json(line: str) -> dict[str, str | None]:
+    """A breach line ``RUN WORKSTREAM: message`` (``-`` for an id that could not be read) as an object."""
+    who, message = line.split(": ", 1)
+    run_id, workstream_id = who.split(" ", 1)
+    return {
+        "run_id": None if run_id == "-" else run_id,
+        "workstream_id": None if workstream_id == "-" else workstream_id,
+        "message": message,
+    }
+
+
+def _verify(repo: Path, as_json: bool) -> int:
     breaches = verify(repo)
-    for line in breaches:
-        print(line)
+    if as_json:
+        emit({"status": status(bool(breaches)), "breaches": [_breach_json(line) for line in breaches]})
+    else:
+        for line in breaches:
+            print(line)
     if breaches:
         print(f"uet runs verify: {len(breaches)} breach(es) in {repo}", file=sys.stderr)
         return 1
@@ -127,13 +210,13 @@ def _verify(repo: Path) -> int:
 
 
 def run(args: argparse.Namespace) -> int:
-    repo: Path = args.repo
+    repo = find_repo(args.repo)
     try:
         if args.action == "verify":
-            return _verify(repo)
+            return _verify(repo, args.json)
         with RunStore.open(repo, create=False, audit=False) as store:
             if args.action == "list":
-                return _list(store)
+                return _list(store, args.json)
             return _show(store, args.run_id, args.json)
     except uet_contracts.ContractError as exc:
         print(f"uet runs {args.action}: a stored record is invalid ({exc}); run `uet runs verify`", file=sys.stderr)

@@ -1,9 +1,8 @@
-"""``uet validate [--kind KIND] PATH…``: check contract files, one line per problem.
+"""``uet validate``: check contract files, one line (or one JSON problem) per problem.
 
-Directories are searched for ``*.yaml``, ``*.yml`` and ``*.json``. Problems go to stdout as
-``PATH:LINE:COL: JSON-PATH: message``; the summary goes to stderr so stdout stays machine-readable.
-Files are reported in the order given (folders sorted); large batches are spread over the CPUs
-(``uet_engine.planning.parallel``), with the same output.
+What the command does for a user is its ``HELP`` text below. Files are reported in the order given
+(folders sorted); large batches are spread over the CPUs (``uet_engine.planning.parallel``), with the
+same output.
 """
 
 from __future__ import annotations
@@ -16,37 +15,54 @@ from functools import partial
 from pathlib import Path
 
 import uet_contracts
-from uet_contracts import CONTRACTS, contract_named
-from uet_engine.cli import Subparsers, add_command, contract_or_usage
+from uet_contracts import CONTRACTS, Problem, contract_named
+from uet_engine.cli import Subparsers, add_command, complete_kinds, completes, contract_or_usage
+from uet_engine.cli.output import add_json_option, emit, problem_json, status
 from uet_engine.planning.parallel import map_files
+
+HELP = """\
+Check contract files (phase specs unless --kind says otherwise) against their schemas. Folders are
+searched for .yaml, .yml and .json files. Each problem is printed on its own line as
+
+  PATH:LINE:COL: JSON-PATH: message
+
+on stdout, in the order the files were given; a summary goes to stderr. Loading is strict: duplicate
+keys, YAML anchors and aliases, values YAML 1.1 would turn into booleans or dates, and files over 1 MB
+are refused. With --json, stdout holds one JSON document shaped like check-jsonschema's JSON output
+("status", "errors" with filename, line, column, path and message, "parse_errors").
+
+Exit status: 0 every file is valid, 1 some file is invalid, 2 a usage error or a path that cannot be read.
+"""
 
 
 def register(subparsers: Subparsers) -> None:
-    parser = add_command(subparsers, "validate", "check contract files against their schemas", __doc__)
-    parser.add_argument(
+    parser = add_command(subparsers, "validate", "check contract files against their schemas", HELP)
+    kind = parser.add_argument(
         "--kind",
         default="phase_spec",
         help="the contract the files hold (default: phase_spec); one of: " + ", ".join(c.kind for c in CONTRACTS),
     )
+    completes(kind, complete_kinds)
     parser.add_argument("paths", nargs="+", metavar="PATH", help="files, or folders to search for contract files")
+    add_json_option(parser, "the problems")
     parser.set_defaults(handler=run)
 
 
-def expand(paths: list[str]) -> tuple[list[str], list[str]]:
-    """(files to check, paths that cannot be read); folders give their contract files, sorted."""
+def expand(paths: list[str]) -> tuple[list[str], list[tuple[str, str]]]:
+    """(files to check, (path, why) of each path that cannot be read); folders give their contract files, sorted."""
     files: list[str] = []
-    unreadable: list[str] = []
+    unreadable: list[tuple[str, str]] = []
     for raw in paths:
         path = Path(raw)
         if path.is_dir():
             found = [str(p) for p in uet_contracts.contract_files(path)]
             if not found:
-                unreadable.append(f"{raw}: no .yaml, .yml or .json files in this folder")
+                unreadable.append((raw, "no .yaml, .yml or .json files in this folder"))
             files.extend(found)
         elif not path.exists():
-            unreadable.append(f"{raw}: no such file")
+            unreadable.append((raw, "no such file"))
         elif not os.access(path, os.R_OK):
-            unreadable.append(f"{raw}: permission denied")
+            unreadable.append((raw, "permission denied"))
         else:
             files.append(raw)
     return files, unreadable
@@ -54,7 +70,12 @@ def expand(paths: list[str]) -> tuple[list[str], list[str]]:
 
 def problem_lines(file: str, kind: str) -> list[str]:
     """The output lines for one file: one per problem, none when it is valid."""
-    return [problem.format() for problem in uet_contracts.check_file(file, contract_named(kind).type)]
+    return [problem.format() for problem in file_problems(file, kind)]
+
+
+def file_problems(file: str, kind: str) -> list[Problem]:
+    """Every problem of one file; none when it is valid."""
+    return uet_contracts.check_file(file, contract_named(kind).type)
 
 
 def check_files(files: list[str], kind: str, jobs: int | None = None) -> Iterator[list[str]]:
@@ -62,24 +83,52 @@ def check_files(files: list[str], kind: str, jobs: int | None = None) -> Iterato
     return map_files(partial(problem_lines, kind=kind), files, jobs)
 
 
+def _json_report(files: list[str], unreadable: list[tuple[str, str]], kind: str) -> int:
+    """The ``--json`` document: check-jsonschema's ``status``/``errors``/``parse_errors`` plus counts."""
+    errors: list[dict[str, object]] = []
+    invalid = 0
+    for problems in map_files(partial(file_problems, kind=kind), files, None):
+        invalid += bool(problems)
+        errors += [problem_json(problem) for problem in problems]
+    parse_errors = [{"filename": path, "message": why} for path, why in unreadable]
+    emit(
+        {
+            "status": status(bool(errors or parse_errors)),
+            "kind": kind,
+            "checked": len(files),
+            "valid": len(files) - invalid,
+            "invalid": invalid,
+            "errors": errors,
+            "parse_errors": parse_errors,
+        }
+    )
+    return _summary(len(files), invalid, len(unreadable), kind)
+
+
+def _summary(checked: int, invalid: int, unreadable: int, kind: str) -> int:
+    """Print the summary line on stderr; the exit status."""
+    summary = f"{checked} file(s) checked as {kind}: {checked - invalid} valid, {invalid} invalid"
+    if unreadable:
+        summary += f", {unreadable} unreadable"
+    print(summary, file=sys.stderr)
+    if unreadable:
+        return 2
+    return 1 if invalid else 0
+
+
 def run(args: argparse.Namespace) -> int:
     contract = contract_or_usage("validate", args.kind)
     if contract is None:
         return 2
     files, unreadable = expand(args.paths)
-    for line in unreadable:
-        print(line)
+    if args.json:
+        return _json_report(files, unreadable, contract.kind)
+    for path, why in unreadable:
+        print(f"{path}: {why}")
     invalid = 0
     out = sys.stdout
     for lines in check_files(files, contract.kind):
         if lines:
             invalid += 1
             out.write("".join(line + "\n" for line in lines))
-    valid = len(files) - invalid
-    summary = f"{len(files)} file(s) checked as {contract.kind}: {valid} valid, {invalid} invalid"
-    if unreadable:
-        summary += f", {len(unreadable)} unreadable"
-    print(summary, file=sys.stderr)
-    if unreadable:
-        return 2
-    return 1 if invalid else 0
+    return _summary(len(files), invalid, len(unreadable), contract.kind)

@@ -12,6 +12,7 @@ an earlier run did not succeed and reuses its successes (Dagster's rule).
 
 from __future__ import annotations
 
+import difflib
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,6 +21,7 @@ from uet_contracts import PatchLedgerEntry, RunRecord
 from uet_engine.errors import RunRefused
 from uet_engine.planning.graph import prerequisites_of
 from uet_engine.planning.phase_set import PhaseSet
+from uet_engine.saving.lookup import resolve_run
 from uet_engine.saving.store import RunStore, store_path
 
 
@@ -56,10 +58,19 @@ class Selection:
 
 
 def _phase_of(phase_set: PhaseSet, ws_id: str) -> str:
+    """The phase ``--ws-id`` names: by its workstream id, or by the phase's own id."""
+    if ws_id in phase_set.specs:
+        return ws_id
     try:
         return phase_set.by_workstream(ws_id).phase_id
     except KeyError:
-        raise RunRefused(f"unknown workstream {ws_id!r}: no phase in the spec folder has it") from None
+        pass
+    known = [*(spec.workstream_id for spec in phase_set.specs.values()), *phase_set.specs]
+    close = difflib.get_close_matches(ws_id, known, n=3)
+    hint = f"; did you mean {' or '.join(close)}?" if close else ""
+    raise RunRefused(
+        f"unknown workstream {ws_id!r}: no phase in the spec folder has that workstream id or phase id{hint}"
+    ) from None
 
 
 def _reuse_of(store: RunStore | None, record: RunRecord) -> Reuse:
@@ -82,20 +93,20 @@ def select(phase_set: PhaseSet, options: Options, store: RunStore | None) -> Sel
     """The phases of this run; ``RunRefused`` when the options name something that does not exist."""
     specs = phase_set.specs
     if options.resume is not None:
-        earlier = store.records(options.resume) if store is not None else []
-        if not earlier:
-            raise RunRefused(f"no run {options.resume} in {'the run store' if store else 'this repository'}")
+        if store is None:
+            raise RunRefused(f"no run {options.resume} in this repository: nothing has been run here yet")
+        resume = resolve_run(store, options.resume)
         selection = Selection(run=[])
-        for record in earlier:
+        for record in store.records(resume):
             if record.phase_id not in specs or specs[record.phase_id].workstream_id != record.workstream_id:
-                raise RunRefused(f"{record.workstream_id} ({record.phase_id}) of {options.resume} is not in the specs")
+                raise RunRefused(f"{record.workstream_id} ({record.phase_id}) of {resume} is not in the specs")
             if record.status == "succeeded":
                 selection.reused[record.phase_id] = _reuse_of(store, record)
             else:
                 selection.run.append(record.phase_id)
         for phase in specs:
             if phase not in selection.phases:
-                selection.why_not[phase] = f"not part of {options.resume}"
+                selection.why_not[phase] = f"not part of {resume}"
         return selection
     if not options.ws_ids:
         return Selection(run=sorted(specs))

@@ -43,9 +43,14 @@ from uet_engine.execution.executors import DASK_EXTRA, run_on_worker, wire_field
 from uet_engine.execution.process import LiveProcesses
 from uet_engine.execution.worker import Job
 
-distributed = pytest.importorskip("distributed", reason="the dask extra is not installed")
+distributed = pytest.importorskip(
+    "distributed", reason="Dask is not installed: run pip install -e '.[dask]' to test the Dask executor"
+)
 
-pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="POSIX shells and signals")
+pytestmark = pytest.mark.skipif(
+    sys.platform == "win32",
+    reason="needs POSIX shells and signals, which Windows lacks: run these tests on Linux or macOS",
+)
 
 EXAMPLE_WORKSTREAMS = {
     "ws-pipeline-plus-0-bootstrap": "succeeded",

@@ -35,9 +35,11 @@ def test_no_deps_leaves_prerequisites_out() -> None:
 
 
 def test_unknown_workstream_and_run_are_refused() -> None:
-    with pytest.raises(RunRefused, match=r"^unknown workstream 'ws-x': no phase in the spec folder has it$"):
+    with pytest.raises(
+        RunRefused, match=r"^unknown workstream 'ws-x': no phase in the spec folder has that workstream id or phase id$"
+    ):
         select(PHASES, Options(ws_ids=["ws-x"]), None)
-    with pytest.raises(RunRefused, match=r"^no run run-x in this repository$"):
+    with pytest.raises(RunRefused, match=r"^no run run-x in this repository: nothing has been run here yet$"):
         select(PHASES, Options(resume="run-x"), None)
 
 
