@@ -76,7 +76,7 @@ def run(args: argparse.Namespace) -> int:
                     path.rmdir()
                 elif path.exists():
                     path.unlink()
-        print(f"uet init: cannot write in {root}: {exc.strerror or exc}", file=sys.stderr)
+        print(f"uet init: cannot write {exc.filename or root}: {exc.strerror or exc}", file=sys.stderr)
         return 2
     for change in plan.changes:
         print(f"{change.what} {change.path.as_posix()}")

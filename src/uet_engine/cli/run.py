@@ -142,7 +142,7 @@ def run(args: argparse.Namespace) -> int:
                     return _usage(f"the Dask cluster at {args.dask_scheduler} has no workers")
                 options = dataclasses.replace(options, jobs=threads)
             executor = dask
-        with reporter() as progress:
+        with reporter(verbosity=-1 if args.quiet else int(args.verbose)) as progress:
             outcome = execute_run(root, phase_set, options, progress, executor)
             progress.close()
             progress.summary(outcome.records)

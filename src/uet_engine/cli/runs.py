@@ -100,13 +100,14 @@ def complete_run_id(prefix: str, parsed_args: argparse.Namespace, **_: object) -
 def _print_table(headers: list[str], rows: list[list[str]]) -> None:
     """A table: rich's on a terminal, plain columns separated by two spaces otherwise."""
     if sys.stdout.isatty():
-        from rich.console import Console
         from rich.table import Table
+
+        from uet_engine.execution.progress import console_for
 
         table = Table(*headers)
         for row in rows:
             table.add_row(*row)
-        Console().print(table)
+        console_for(sys.stdout).print(table)
         return
     widths = [max(len(cell) for cell in column) for column in zip(headers, *rows, strict=True)]
     for line in [headers, *rows]:

@@ -148,8 +148,11 @@ def plan(root: Path, *, local: bool = False) -> Plan:
         changes.append(Change(Path(CONFIG_FILE), config, "created"))
 
     hook = PRE_COMMIT_HOOK.format(specs=SPECS_DIR)
-    if (root / PRE_COMMIT_FILE).exists():
-        kept.append(f"{PRE_COMMIT_FILE} exists; to check the phase specs on commit, add under repos:\n{hook}")
+    pre_commit = root / PRE_COMMIT_FILE
+    if pre_commit.is_file() and re.search(r"uet[- ]plan", pre_commit.read_text(encoding="utf-8", errors="replace")):
+        kept.append(f"{PRE_COMMIT_FILE} already checks the phase specs")
+    elif pre_commit.exists():
+        kept.append(f"{PRE_COMMIT_FILE} exists; to check the phase specs on commit, add under repos:\n{hook.rstrip()}")
     else:
         changes.append(Change(Path(PRE_COMMIT_FILE), PRE_COMMIT.format(docs=docs, hook=hook), "created"))
 
