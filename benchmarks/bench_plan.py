@@ -7,7 +7,10 @@ each, no scope clashes, so the whole plan runs) and prints, per size:
   the plan process's peak memory (``ru_maxrss`` of that child; goal: under 1 GB at 100,000 phases);
 - ``uet plan`` against the check-jsonschema CLI alone (10,000 files or fewer: it is slow; goal 10x);
 - the graph part in-process: the set-level checks plus levels and critical path, against plain
-  ``graphlib`` doing levels plus a longest-path pass on the same edges.
+  ``graphlib`` doing levels plus a longest-path pass on the same edges;
+- the overlap index in-process on entries with globs (the generated phases write plain paths only):
+  per phase a module, a ``tests/<package>/test_m<i>_*.py`` and a folder ``<package>/m<i>/**``, plus a
+  ``**/*.lock`` that overlaps nearly all of them; its time should grow with the size, not its square.
 
 Default sizes 10,000 and 100,000 phases (several minutes, mostly writing and validating the 100,000
 files); ``--quick``: 2,000.
@@ -26,6 +29,7 @@ from pathlib import Path
 import uet_contracts
 from benchmarks.bench_validate import BUNDLED_SCHEMA, console_script
 from benchmarks.corpus import write_phase_set
+from uet_engine.paths import PathIndex
 from uet_engine.planning import phase_set as phase_set_module
 from uet_engine.planning.snapshot import critical_path, weight
 
@@ -73,6 +77,21 @@ def graph_part(folder: Path) -> tuple[float, float]:
     return ours, plain
 
 
+def overlap_part(n: int) -> tuple[float, int, int]:
+    """(CPU seconds, entries, overlapping pairs) of ``PathIndex.pairs`` on ``n`` phases' glob-heavy entries."""
+    packages = ("core", "api", "queue", "store", "cli", "web", "auth", "billing", "reports", "sync")
+    entries = ["**/*.lock", "*.toml"]
+    for i in range(n):
+        package = packages[i % len(packages)]
+        entries += [f"{package}/m{i}.py", f"tests/{package}/test_m{i}_*.py", f"{package}/m{i}/**"]
+        if i % 100 == 0:
+            entries += [f"docs/{package}/*.md", f"{package}/generated{i}"]
+    start = time.process_time()
+    with phase_set_module.gc_paused():  # as in uet plan
+        found = len(PathIndex(entries).pairs())
+    return time.process_time() - start, len(entries), found
+
+
 def main(quick: bool) -> int:
     uet = console_script("uet")
     sizes = [2_000] if quick else [10_000, 100_000]
@@ -110,6 +129,11 @@ def main(quick: bool) -> int:
             print(
                 f"  graph part in-process: ours {ours * 1000:.0f} ms (set checks + levels + critical path),"
                 f" plain graphlib {plain * 1000:.0f} ms (levels + longest path): {ours / plain:.1f}x"
+            )
+            cpu, entries, found = overlap_part(n)
+            print(
+                f"  overlap index in-process: {entries:,} entries with globs, {cpu * 1000:.0f} ms CPU,"
+                f" {found:,} overlapping pairs ({cpu / entries * 1e6:.1f} us per entry)"
             )
     return failed
 

@@ -1,12 +1,9 @@
 """The file-scope check: did a workstream touch only what its ``file_scope`` allows?
 
-Patterns are matched the way ``.gitignore`` lines are (``pathspec``'s ``gitignore`` flavour), always
-anchored at the repository root:
-
-- ``*`` and ``?`` match within one path segment, ``[abc]`` a character class;
-- ``**`` matches any number of segments (``src/**/test_*.py``, ``docs/**``);
-- a pattern naming a folder covers everything under it (``docs`` and ``docs/`` cover ``docs/a/b.md``);
-- a pattern never matches below the root on its own: ``setup.py`` is the top-level file only.
+Entries are read in the one glob dialect of ``uet_engine.paths`` (gitignore lines anchored at the
+repository root: ``*`` stays within a segment, ``**`` crosses them, ``docs`` covers ``docs/a/b.md``,
+``setup.py`` is the top-level file only), the same reading ``uet plan`` uses to find phases that may
+write the same file, so what the plan lets run side by side cannot collide here.
 
 A touched path is allowed when it matches ``create`` or ``modify`` and matches neither ``read_only``
 nor ``forbidden_paths`` (those win when a path matches both). ``create`` means the path did not exist
@@ -16,17 +13,10 @@ both lists may be either.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
-
-from pathspec import PathSpec, Pattern
+from collections.abc import Callable, Mapping
 
 from uet_contracts import FileScope
-
-
-def compile_patterns(patterns: Iterable[str]) -> PathSpec[Pattern]:
-    """A matcher for scope patterns, anchored at the repository root (see the module docstring)."""
-    # A leading "/" anchors a gitignore pattern at the root and makes "!" and "#" literal.
-    return PathSpec.from_lines("gitignore", ["/" + p for p in patterns])
+from uet_engine.paths import compile_entries
 
 
 def violations(
@@ -35,10 +25,10 @@ def violations(
     existed_before: Callable[[str], bool],
 ) -> dict[str, str]:
     """Each touched path the scope does not allow, mapped to why, in path order."""
-    forbidden = compile_patterns(file_scope.forbidden_paths or [])
-    read_only = compile_patterns(file_scope.read_only)
-    create = compile_patterns(file_scope.create)
-    modify = compile_patterns(file_scope.modify)
+    forbidden = compile_entries(file_scope.forbidden_paths or [])
+    read_only = compile_entries(file_scope.read_only)
+    create = compile_entries(file_scope.create)
+    modify = compile_entries(file_scope.modify)
     found: dict[str, str] = {}
     for path in sorted(changes):
         if forbidden.match_file(path):

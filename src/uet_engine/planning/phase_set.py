@@ -254,7 +254,8 @@ class _SetChecker:
         self._read_only(ancestry, writes, index)
 
     def _clashes(self, ancestry: graph.Ancestry, writes: dict[str, list[_Write]], index: PathIndex) -> None:
-        """Two phases that may run at the same time must not write the same (or an overlapping) path.
+        """Two phases that may run at the same time must not write the same path: one entry, or two that
+        some path matches both of, read in the dialect ``uet run`` checks scopes with (``uet_engine.paths``).
 
         The writers of one path must form a chain of ancestors; checking neighbours in topological order
         proves that, and reports at most one clash per writer (a path written by k phases gives at most
@@ -268,14 +269,9 @@ class _SetChecker:
         for group in writes.values():
             if len(group) > 1:  # most paths have one writer: nothing to sort
                 pairs.extend(itertools.pairwise(sorted(group, key=topological)))
-        seen: set[frozenset[str]] = set()
-        for glob in index.globs():
-            for other in index.overlapping(glob):
-                if frozenset((glob, other)) in seen:
-                    continue
-                seen.add(frozenset((glob, other)))
-                for a in writes[glob]:
-                    pairs.extend((a, b) if topological(a) < topological(b) else (b, a) for b in writes[other])
+        for first, second in index.pairs():
+            for a in writes[first]:
+                pairs.extend((a, b) if topological(a) < topological(b) else (b, a) for b in writes[second])
         pairs = [(lo, hi) for lo, hi in pairs if lo.phase != hi.phase]
         ordered = ancestry.ancestor_pairs((lo.phase, hi.phase) for lo, hi in pairs)
         for lo, hi in pairs:

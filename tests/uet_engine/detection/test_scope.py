@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from uet_contracts import FileScope
-from uet_engine.detection.scope import check_scope, compile_patterns
+from uet_engine.detection.scope import check_scope
+from uet_engine.paths import compile_entries
 
 
 def scope(create: list[str], modify: list[str], read_only: list[str], forbidden: list[str] | None = None) -> FileScope:
@@ -66,7 +67,7 @@ def test_read_only_wins_over_modify() -> None:
 
 
 def test_glob_semantics() -> None:
-    spec = compile_patterns(["core/*.py", "docs", "a/**/b.txt", "setup.py", "!literal"])
+    spec = compile_entries(["core/*.py", "docs", "a/**/b.txt", "setup.py", "!literal"])
     matches = {p: spec.match_file(p) for p in ["core/a.py", "core/s/a.py", "docs/x/y.md", "a/b.txt", "a/q/r/b.txt"]}
     assert matches == {
         "core/a.py": True,

@@ -137,17 +137,20 @@ def test_a_path_written_by_many_concurrent_phases_gives_one_line_per_neighbour(t
     ]
 
 
-def test_globs_clash_when_one_matches_the_other(tmp_path: Path) -> None:
+def test_globs_clash_when_some_path_matches_both(tmp_path: Path) -> None:
     write(
         tmp_path,
         spec("PH-1", create=["src/*.py"]),
         spec("PH-2", modify=["src/a.py"]),
-        spec("PH-3", modify=["src/a*"]),  # overlaps src/*.py in fact, but neither pattern matches the other
-        spec("PH-4", ["PH-1"], modify=["src/**"]),  # matches src/*.py, but PH-1 is its ancestor
+        spec("PH-3", modify=["src/a*"]),  # neither it nor src/*.py matches the other, but both match src/a.py
+        spec("PH-4", ["PH-1"], modify=["src/**"]),  # overlaps src/*.py, but PH-1 is its ancestor
     )
     assert problems_of(tmp_path) == [
         "PH-2.yaml:10:5: $.file_scope.modify[0]: PH-2 and PH-1 can run at the same time (neither depends on the"
         " other) but both write 'src/a.py' (PH-1 creates 'src/*.py' in PH-1.yaml, and the two"
+        " overlap); make one depend on the other",
+        "PH-3.yaml:10:5: $.file_scope.modify[0]: PH-3 and PH-1 can run at the same time (neither depends on the"
+        " other) but both write 'src/a*' (PH-1 creates 'src/*.py' in PH-1.yaml, and the two"
         " overlap); make one depend on the other",
         "PH-3.yaml:10:5: $.file_scope.modify[0]: PH-3 and PH-2 can run at the same time (neither depends on the"
         " other) but both write 'src/a*' (PH-2 modifies 'src/a.py' in PH-2.yaml, and the two"
