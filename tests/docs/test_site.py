@@ -132,7 +132,7 @@ def test_reference_page_renders_fields_and_example(browser: Browser, base_url: s
     assert _h1(page) == "PhaseSpec"
     assert page.title() == "PhaseSpec - UET contracts"
     first_field = page.locator("article table").first.locator("tbody tr").first.locator("td").first
-    assert first_field.inner_text() == "phase_id"
+    assert first_field.inner_text() == "phase_id\nrequired"
     assert _heading(page.locator("article h2#example")) == "Example"
 
 
@@ -165,3 +165,97 @@ def test_mermaid_dag_renders_as_svg(browser: Browser, base_url: str) -> None:
     # Each node's label is "PHASE_ID<br>title"; its first text node is the phase id.
     labels = diagram.locator("g.node .nodeLabel p").evaluate_all("ps => ps.map(p => p.firstChild.textContent)")
     assert sorted(labels) == ["PH-00", "PH-01A", "PH-01B", "PH-02"]
+
+
+# -- pages that fit ------------------------------------------------------------------------------------------
+
+# The pages whose tables and code blocks must fit their column on a laptop screen.
+FITTING_PAGES = [
+    "reference/phase_spec/",
+    "reference/common/",
+    "reference/error_event/",
+    "reference/run_record/",
+    "reference/index/",
+    "cli/",
+    "json-output/",
+    "contracts/",
+    "architecture/",
+]
+# What overflows in a page: a table wider than its scroll box, a code block wider than itself, or code
+# in a table's first columns split inside a word (an identifier cut in two: "step_attemp ts").
+OVERFLOWS = """() => {
+  const where = e => (e.innerText || '').trim().split('\\n')[0].slice(0, 60);
+  const found = [];
+  for (const table of document.querySelectorAll('article table')) {
+    const box = table.closest('.md-typeset__scrollwrap') || table.parentElement;
+    if (table.scrollWidth > box.clientWidth + 1) {
+      found.push(`table ${table.scrollWidth}px in ${box.clientWidth}px: ${where(table)}`);
+    }
+    for (const code of table.querySelectorAll('td:not(:last-child) code')) {
+      if (!/\\s/.test(code.textContent) && code.getClientRects().length > 1) {
+        found.push(`split identifier: ${code.textContent}`);
+      }
+    }
+  }
+  for (const code of document.querySelectorAll('article pre > code')) {
+    if (code.scrollWidth > code.clientWidth + 1) {
+      found.push(`code block ${code.scrollWidth}px in ${code.clientWidth}px: ${where(code)}`);
+    }
+  }
+  return found;
+}"""
+
+
+@pytest.mark.parametrize("width", [1280, 1400])
+def test_tables_and_code_blocks_fit_their_column(context: Any, base_url: str, width: int) -> None:
+    page = context.new_page()
+    page.set_viewport_size({"width": width, "height": 900})
+    try:
+        problems = {}
+        for path in FITTING_PAGES:
+            page.goto(base_url + path)
+            found = page.evaluate(OVERFLOWS)
+            if found:
+                problems[path] = found
+    finally:
+        page.close()
+    assert problems == {}
+
+
+def test_the_overflow_check_sees_a_table_that_is_too_wide(context: Any, base_url: str) -> None:
+    page = context.new_page()
+    try:
+        page.goto(base_url + "reference/phase_spec/")
+        page.evaluate("() => { document.querySelector('article td:last-child').style.minWidth = '3000px'; }")
+        page.evaluate(
+            "() => { document.querySelector('article pre > code').style.whiteSpace = 'pre'; "
+            "document.querySelector('article pre > code').textContent = 'x'.repeat(400); }"
+        )
+        found = page.evaluate(OVERFLOWS)
+    finally:
+        page.close()
+    assert [line.split(" ")[0] for line in found] == ["table", "code"]
+
+
+# Mermaid draws a diagram at its natural size and the page scales it down to the column; a wide diagram
+# shrinks its labels until nobody can read them.
+LABEL_SIZES = """() => Array.from(document.querySelectorAll('div.mermaid')).map(holder => {
+  const svg = (holder.shadowRoot || holder).querySelector('svg');
+  const scale = svg.getBoundingClientRect().width / svg.viewBox.baseVal.width;
+  return Array.from(svg.querySelectorAll('.nodeLabel, .edgeLabel')).map(
+    label => [label.textContent.trim(), parseFloat(getComputedStyle(label).fontSize) * scale]);
+})"""
+SMALLEST_LABEL_PX = 12
+
+
+@pytest.mark.parametrize("path", ["contracts/", "architecture/", "guides/plan-and-run/"])
+def test_diagram_labels_are_readable(browser: Browser, base_url: str, path: str) -> None:
+    page = browser.page
+    page.goto(base_url + path)
+    page.locator("div.mermaid svg").first.wait_for(state="visible")
+    diagrams = page.evaluate(LABEL_SIZES)
+    assert diagrams and all(diagrams)
+    small = [
+        (text, round(size, 1)) for labels in diagrams for text, size in labels if text and size < SMALLEST_LABEL_PX
+    ]
+    assert small == []

@@ -188,6 +188,9 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         complete(build_parser())
     argv = sys.argv[1:] if argv is None else list(argv)
+    if argv == ["--version"]:  # no command's module is needed for that
+        print(f"uet {version()}")
+        return 0
     # Import only the chosen subcommand: ``uet validate`` runs on every commit (pre-commit) and must
     # not wait for the imports of ``uet run`` and the others. ``uet --help`` still loads them all.
     chosen = argv[0] if argv and argv[0] in COMMANDS else None

@@ -179,7 +179,9 @@ def test_missing_distributed_package_names_the_extra(tmp_path: Path) -> None:
     done = subprocess.run(command, cwd=repo, capture_output=True, text=True, check=False)
     assert done.returncode == 2
     assert done.stderr == f"uet run: --dask-scheduler needs the distributed package; {DASK_EXTRA}\n"
-    assert DASK_EXTRA == "install the dask extra: pip install 'uet-contracts[dask]'"
+    assert DASK_EXTRA == (
+        "install Dask: pip install 'dask>=2024.8' 'distributed>=2024.8' (from a checkout: pip install '.[dask]')"
+    )
     assert not (repo / ".runs").exists()
 
 
