@@ -29,7 +29,7 @@ from mkdocs.exceptions import PluginError
 from mkdocs.structure.files import File, Files
 
 MARKER = re.compile(r"<!--\s*uet:(?P<name>[a-z-]+)(?P<args>[^>]*?)\s*-->")
-HELP_WIDTH = "88"
+HELP_WIDTH = "80"
 
 
 def _root(config: Any) -> Path:

@@ -30,17 +30,18 @@ common.schema.json is reported at every contract location that uses it.
 Each change is printed on its own line as FILE#/JSON-POINTER: VERDICT: what changed, where VERDICT is
 one of:
 
-  compatible    every document valid under OLD stays valid under NEW: an added
-                optional property, a widened type or enum, a loosened bound, a
-                dropped "required", edits of description, title or examples
-                (marked "docs only")
-  breaking      some document valid under OLD is rejected by NEW: a removed or
-                newly required property, a narrowed type or enum, an added or
-                changed pattern, an added or tightened minimum or maximum,
-                additionalProperties closed, an added format, a changed $id
-  unclassified  a change no rule covers (an added if/then, a changed $ref
-                target, an unknown keyword): the check fails closed and counts
-                it as breaking
+  compatible    every document valid under OLD stays valid under NEW:
+                an added optional property, a widened type or enum, a
+                loosened bound, a dropped "required", edits of
+                description, title or examples (marked "docs only")
+  breaking      some document valid under OLD is rejected by NEW: a
+                removed or newly required property, a narrowed type or
+                enum, an added or changed pattern, an added or tightened
+                minimum or maximum, additionalProperties closed, an added
+                format, a changed $id
+  unclassified  a change no rule covers (an added if/then, a changed
+                $ref target, an unknown keyword): the check fails closed
+                and counts it as breaking
 
 With --json, stdout holds one JSON document: "status" and "changes" (file, pointer, verdict, message).
 

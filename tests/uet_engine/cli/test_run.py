@@ -513,7 +513,7 @@ def test_unknown_resume_run_is_a_usage_error(tmp_path: Path) -> None:
     done = uet(repo, "run", str(EXAMPLES / "phases"), "--resume", "run-nope")
     assert (done.code, done.stderr) == (
         2,
-        "uet run: no run run-nope in this repository: nothing has been run here yet\n",
+        f"uet run: no run run-nope in {repo / '.runs' / 'uet.sqlite'}; uet runs list shows the recorded runs\n",
     )
 
 
