@@ -9,7 +9,10 @@ not counted as a saving): the engine's overhead over the plain commands, split i
 (worktree add, stage, diff, apply, remove: summed from the engine's own counters, ``UET_PROFILE=1``)
 and everything else (records, scheduling, process handling). The fixed cost of starting Python and
 planning the specs (a ``--dry-run`` of the same set) is measured separately and left out of the per
-workstream figures. Peak memory is the engine process's maximum resident set size.
+workstream figures. Peak memory is the engine process's maximum resident set size. The same set run
+once more with a no-op ``--hook`` (six calls per workstream on its helper thread) shows what observing a
+run costs; the built-in hooks (the ExecutionLog writer) are in both runs and measured alone by
+``python -m benchmarks detection``.
 
 ``python -m benchmarks.bench_run --dask [--quick]`` compares instead the two executors on 100 of those
 workstreams: local threads (``--jobs 2``) against a Dask ``LocalCluster`` of two single-threaded worker
@@ -126,6 +129,7 @@ def main(quick: bool = False) -> int:
         baseline = plain(repo, count)
         total, stderr = uet(repo, specs)
         peak_kib = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+        hooked, _ = uet(make_repo(root / "hooked"), specs, "--hook", "benchmarks.bench_detection:NoopHook")
     found = re.search(r"uet-profile: git (\d+) calls ([0-9.]+) s", stderr)
     if found is None:
         print("bench_run: the engine reported no profile line", file=sys.stderr)
@@ -141,6 +145,9 @@ def main(quick: bool = False) -> int:
     print(f"    git ({git_calls / count:.1f} calls/ws):      {git_per_ws * 1000:8.2f} ms")
     print(f"    everything else:          {(per_ws - git_per_ws) * 1000:8.2f} ms  (goal <= 5 ms)")
     print(f"  peak memory (max RSS):      {peak_kib / 1024:8.1f} MiB  (goal < 200 MiB)")
+    hook_per_ws = (hooked - total) * JOBS / count
+    print(f"  with a no-op --hook:        {hooked:8.2f} s  ({hook_per_ws * 1000:+.2f} ms/ws; the built-in hooks alone:")
+    print("                                         python -m benchmarks detection)")
     return 0
 
 

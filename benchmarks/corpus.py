@@ -153,8 +153,8 @@ def _empty_acceptance(spec: dict[str, Any]) -> None:
     spec["acceptance"] = {}
 
 
-def _step_without_run(spec: dict[str, Any]) -> None:
-    spec["steps"] = [{"operation_kind": "EXEC-ATOMIC-CREATE", "tool": "sh"}]
+def _step_without_tool(spec: dict[str, Any]) -> None:
+    spec["steps"] = [{"operation_kind": "EXEC-ATOMIC-CREATE", "run": "true"}]
 
 
 def _zero_estimate(spec: dict[str, Any]) -> None:
@@ -173,7 +173,7 @@ DEFECTS: tuple[Callable[[dict[str, Any]], None], ...] = (
     _absolute_path,
     _bad_enum,
     _empty_acceptance,
-    _step_without_run,
+    _step_without_tool,
     _zero_estimate,
     _wrong_type,
 )

@@ -69,6 +69,13 @@ HANDOFFS: tuple[Handoff, ...] = (
                 "the scheduler inside `uet run`",
                 "`uet plan -o FILE`",
             ),
+            Role(
+                "repo_config.schema.json",
+                "execution",
+                "the repository's maintainers (a hand-written `uet.config.yaml`)",
+                "`uet run` (tool profiles of AI-tool steps, the project id of the run records), `uet plan`",
+                "`uet.config.yaml` at the repository root",
+            ),
         ),
     ),
     Handoff(
@@ -154,16 +161,37 @@ HANDOFFS: tuple[Handoff, ...] = (
             Role(
                 "pattern_candidate.schema.json",
                 "patterns",
-                "pattern automation, from recurring successful `execution_logs` (outside this engine)",
-                "reviewers approving patterns; future planning",
+                "`uet patterns mine`, from recurring successful `execution_logs`",
+                "`uet patterns list`, `show`, `approve`, `reject`",
                 "table `pattern_candidates`",
             ),
             Role(
                 "anti_pattern.schema.json",
                 "patterns",
-                "pattern automation, from recurring failing `execution_logs` (outside this engine)",
-                "planners avoiding known failures",
+                "`uet patterns mine`, from recurring failing `execution_logs` and their error fingerprints",
+                "`uet plan` (warnings), `uet patterns list`",
                 "table `anti_patterns`",
+            ),
+            Role(
+                "pattern_index.schema.json",
+                "patterns",
+                "`uet patterns approve`; `uet patterns mine` (proven uses); people",
+                "`uet patterns`, reviewers",
+                "`patterns/registry/PATTERN_INDEX.yaml`",
+            ),
+            Role(
+                "phase_template.schema.json",
+                "patterns",
+                "`uet patterns approve` (from a candidate's draft), people; built-in templates",
+                "`uet new phase --template`, `uet templates list`",
+                "`templates/phase_templates/NAME.template.yaml`",
+            ),
+            Role(
+                "verification_template.schema.json",
+                "patterns",
+                "people; built-in templates",
+                "`uet plan` and `uet run` (acceptance checks `verify: NAME`), `uet templates list`",
+                "`templates/verification_templates/NAME.template.yaml`",
             ),
         ),
     ),
@@ -182,20 +210,26 @@ PATTERN_SAMPLES = {
     "^ws-[a-z0-9][a-z0-9-]{0,127}$": "ws-pipeline-plus-1a-task-queue",
     "^run-[A-Za-z0-9_-]{1,64}$": "run-20261125T101500Z-3f9a",
     "^PATCH-[A-Za-z0-9][A-Za-z0-9._-]{0,199}$": "PATCH-ws-pipeline-plus-1a-task-queue-run-20261125T101500Z-3f9a",
-    "^[A-Z][A-Z0-9]*(-[A-Z0-9]+)*$": "EXEC-ATOMIC-CREATE",
+    "^[A-Z][A-Z0-9]*(-[A-Z0-9]+)*$|^[A-Z][A-Z0-9]*(_[A-Z0-9]+)*$": "EXEC-ATOMIC-CREATE",
+    "^[a-z][a-z0-9._-]{0,63}$": "aider",
     "^sha256:[0-9a-f]{64}$": "sha256:" + "3f9a" * 16,
     "^([0-9a-f]{40}|[0-9a-f]{64})$": "1b880dd" + "0" * 33,
     "^(?![/~])(?![A-Za-z]:)(?!\\.\\.(/|$))(?!.*/\\.\\.(/|$))[^\\\\\\u0000]+$": "core/state/task_queue.py",
     "^AP-[A-Za-z0-9_-]{1,80}$": "AP-scope-violation-create",
     "^[a-z][a-z_]*(\\.[a-z][a-z_]*)+$": "step.finished",
-    "^(step|acceptance)/[0-9]+$": "step/0",
+    "^(step|acceptance)/[0-9]+$|^pre_flight/[0-9]+$": "step/0",
     "^1\\.[0-9]+\\.[0-9]+$": "1.0.0",
     "^UET-E[0-9]{3}$": "UET-E101",
     "^(\\.[A-Za-z0-9_+-]+|<none>)$": ".py",
     "^\\.ledger/patches/ws-[a-z0-9-]+-run-[A-Za-z0-9_-]+\\.patch$": (
         ".ledger/patches/ws-pipeline-plus-1a-task-queue-run-20261125T101500Z-3f9a.patch"
     ),
-    "^PC-[A-Za-z0-9_-]{1,80}$": "PC-exec-atomic-create-py",
+    "^PC-[A-Za-z0-9_-]{1,80}$": "PC-exec-atomic-create-3f9a3f9a3f9a",
+    "^[a-z0-9][a-z0-9_-]{0,63}$": "python-module",
+    "^PAT-[A-Za-z0-9_-]{1,80}$": "PAT-python-module",
+    "^[A-Za-z_][A-Za-z0-9_]{0,63}$": "module",
+    "^[0-9]+\\.[0-9]+\\.[0-9]+$": "1.0.0",
+    "^(PAT|PC)-[A-Za-z0-9_-]{1,80}$": "PAT-python-module",
 }
 FORMAT_SAMPLES = {"date-time": "2026-11-25T10:15:00Z", "regex": "passed"}
 # Values by property name where the generic rule would read as a contradiction (success and timed out).
@@ -527,8 +561,8 @@ class Renderer:
 
     def field_map(self) -> str:
         lines = [
-            "| Contract | Field | Stage | Meaning |",
-            "| --- | --- | --- | --- |",
+            "| Contract, stage | Field | Meaning |",
+            "| --- | --- | --- |",
         ]
         for handoff in HANDOFFS:
             for role in handoff.roles:
@@ -536,9 +570,9 @@ class Renderer:
                 required = set(doc.get("required", []))
                 for name, prop in doc["properties"].items():
                     lines.append(
-                        f"| [{doc['title']}](reference/{kind_of(role.file)}.md) | "
+                        f"| [{doc['title']}](reference/{kind_of(role.file)}.md)<br>{handoff.number}. {role.stage} | "
                         f"`{name}`<br>{'required' if name in required else 'optional'} | "
-                        f"{handoff.number}. {role.stage} | {_cell(prop.get('description', ''))} |"
+                        f"{_cell(prop.get('description', ''))} |"
                     )
         return _page(lines)
 

@@ -7,7 +7,8 @@
 - ``on_page_markdown`` replaces two markers with output rendered at build time:
   ``<!-- uet:cli -->`` becomes the help of ``uet`` and every subcommand, taken from
   ``uet_engine.cli.build_parser()``; ``<!-- uet:plan-mermaid DIR -->`` becomes the Mermaid diagram that
-  ``uet plan DIR --format mermaid`` prints.
+  ``uet plan DIR --format mermaid`` prints; ``<!-- uet:import-mapping v3|legacy -->`` becomes the field
+  mapping table of ``uet import`` for that format, rendered from the mapping data the importer runs on.
 
 Any failure (a missing generated folder, a command that fails, an unknown marker) stops the build
 with a message saying what to run; a page is never published with a stale or empty block.
@@ -134,6 +135,10 @@ def on_page_markdown(markdown: str, page: Any, config: Any, files: Files) -> str
             return cli_reference()
         if name == "plan-mermaid" and len(args) == 1:
             return plan_mermaid(args[0], _root(config))
+        if name == "import-mapping" and len(args) == 1 and args[0] in ("v3", "legacy"):
+            from uet_engine.planning.importing.mapping import markdown_table
+
+            return markdown_table(args[0])
         raise PluginError(f"{page.file.src_uri}: unknown marker {match.group(0)!r}")
 
     return MARKER.sub(expand, markdown)

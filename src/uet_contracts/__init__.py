@@ -4,15 +4,18 @@ Public surface (everything else is private and may change):
 
 - the contract types: ``PhaseSpec``, ``DagSnapshot``, ``ExecutionRequest``, ``ExecutionResult``,
   ``RunRecord``, ``StepAttempt``, ``RunEvent``, ``PatchLedgerEntry``, ``AuditEvent``, ``ErrorEvent``,
-  ``ExecutionLog``, ``PatternCandidate``, ``AntiPattern`` and their nested types;
+  ``ExecutionLog``, ``PatternCandidate``, ``AntiPattern``, ``RepoConfig``, ``PatternIndex``, ``PhaseTemplate``,
+  ``VerificationTemplate`` and their nested types;
 - the schemas' named enums as ``Literal`` aliases (``RunStatus``, ``Runner``, ``RunEventType``,
   ``AuditOutcome``, ``ErrorType``) and ``ErrorCode``, so code that handles these values is type-checked
   against the schema, and ``typing.get_args`` gives the values without a copy of the list;
 - ``load``, ``loads``, ``validate``, ``check``, ``to_dict``, ``to_json``, ``schema``, ``check_file``;
 - ``check_text`` (the parsed data and its problems, never raising: for tools that batch files);
 - ``contract_files`` (the contract files below a folder, sorted);
-- ``read_text`` and ``format_of`` (read a contract file as ``load`` does, telling unreadable from invalid)
-  and ``locate`` (line and column of a JSON path in a file's text, for problems found after loading);
+- ``read_text`` and ``format_of`` (read a contract file as ``load`` does, telling unreadable from invalid),
+  ``parse`` (the plain data of such a text, read as strictly as ``load`` reads it, not checked against any
+  contract: for tools that read other formats) and ``locate`` (line and column of a JSON path in a file's
+  text, for problems found after loading);
 - ``ContractError`` (a ``ValueError``) and ``Problem``, the entries of its ``errors``;
 - ``CONTRACTS`` and ``contract_named`` to look contracts up by kind.
 
@@ -41,7 +44,7 @@ from uet_contracts.api import (
 )
 from uet_contracts.contracts import CONTRACTS, Contract, contract_for, contract_named
 from uet_contracts.errors import ContractError, Problem
-from uet_contracts.parsing import locate
+from uet_contracts.parsing import locate, parse
 
 if TYPE_CHECKING:
     from uet_contracts.models.anti_pattern_schema import AntiPattern
@@ -51,10 +54,15 @@ if TYPE_CHECKING:
         AcceptanceCheck,
         AcceptanceCommand,
         FileScope,
+        PreFlightCheck,
+        Retry,
         Runner,
         RunStatus,
         Step,
+        TemplateParameter,
+        ToolProfileId,
         Tools,
+        VerificationRef,
     )
     from uet_contracts.models.dag_snapshot_schema import DagSnapshot
     from uet_contracts.models.error_event_schema import ErrorCategory, ErrorCode, ErrorEvent, ErrorType
@@ -63,27 +71,39 @@ if TYPE_CHECKING:
     from uet_contracts.models.execution_result_schema import ExecutionResult
     from uet_contracts.models.patch_ledger_entry_schema import PatchLedgerEntry
     from uet_contracts.models.pattern_candidate_schema import PatternCandidate
-    from uet_contracts.models.phase_spec_schema import PhaseSpec
+    from uet_contracts.models.pattern_index_schema import PatternEntry, PatternIndex, PatternPaths, PatternStatus
+    from uet_contracts.models.phase_spec_schema import OnFailure, PhaseSpec
+    from uet_contracts.models.phase_template_schema import PhaseTemplate
+    from uet_contracts.models.repo_config_schema import RepoConfig, ToolProfile
     from uet_contracts.models.run_event_schema import RunEvent, RunEventType
     from uet_contracts.models.run_record_schema import RunRecord
     from uet_contracts.models.step_attempt_schema import StepAttempt
+    from uet_contracts.models.verification_template_schema import VerificationTemplate
 
 # The generated types are imported when first asked for (PEP 562), so a tool that needs one contract
-# (``uet validate``, a pre-commit hook) does not pay for all thirteen. Type checkers see the imports above.
+# (``uet validate``, a pre-commit hook) does not pay for all of them. Type checkers see the imports above.
 _SHARED_TYPES = (
     "Acceptance",
     "AcceptanceCheck",
     "AcceptanceCommand",
     "FileScope",
+    "PreFlightCheck",
+    "Retry",
     "Runner",
     "RunStatus",
     "Step",
+    "ToolProfileId",
+    "TemplateParameter",
     "Tools",
+    "VerificationRef",
 )
 # Types a contract defines in its own ``$defs`` (used by that contract only), by the contract's kind.
 _CONTRACT_TYPES = {
     "audit_event": ("AuditOutcome",),
     "error_event": ("ErrorCategory", "ErrorCode", "ErrorType"),
+    "repo_config": ("ToolProfile",),
+    "phase_spec": ("OnFailure",),
+    "pattern_index": ("PatternEntry", "PatternPaths", "PatternStatus"),
     "run_event": ("RunEventType",),
 }
 _LAZY_MODULES = {
@@ -123,10 +143,19 @@ __all__ = [
     "ExecutionRequest",
     "ExecutionResult",
     "FileScope",
+    "OnFailure",
     "PatchLedgerEntry",
     "PatternCandidate",
+    "PatternEntry",
+    "PatternIndex",
+    "PatternPaths",
+    "PatternStatus",
     "PhaseSpec",
+    "PhaseTemplate",
+    "PreFlightCheck",
     "Problem",
+    "RepoConfig",
+    "Retry",
     "RunEvent",
     "RunEventType",
     "RunRecord",
@@ -134,7 +163,12 @@ __all__ = [
     "Runner",
     "Step",
     "StepAttempt",
+    "TemplateParameter",
+    "ToolProfile",
+    "ToolProfileId",
     "Tools",
+    "VerificationRef",
+    "VerificationTemplate",
     "check",
     "check_file",
     "check_text",
@@ -145,6 +179,7 @@ __all__ = [
     "load",
     "loads",
     "locate",
+    "parse",
     "read_text",
     "schema",
     "to_dict",

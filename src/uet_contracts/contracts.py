@@ -14,7 +14,7 @@ class Contract:
     """One contract: its kind name (``phase_spec``), generated type name and canonical schema file.
 
     The generated type is imported on first use (``.type``), so looking a contract up — as
-    ``uet validate`` does for one kind — does not import the modules of the twelve others.
+    ``uet validate`` does for one kind — does not import the modules of the others.
     """
 
     kind: str
@@ -58,6 +58,10 @@ CONTRACTS: tuple[Contract, ...] = tuple(
         ("execution_log", "ExecutionLog"),
         ("pattern_candidate", "PatternCandidate"),
         ("anti_pattern", "AntiPattern"),
+        ("repo_config", "RepoConfig"),
+        ("pattern_index", "PatternIndex"),
+        ("phase_template", "PhaseTemplate"),
+        ("verification_template", "VerificationTemplate"),
     )
 )
 

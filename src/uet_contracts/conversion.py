@@ -1,8 +1,10 @@
 """Plain JSON data ⇄ generated dataclasses, with cattrs.
 
 Data reaches ``structure`` only after it passed its schema, so the converter's job is shape, not
-checking. Two things need care: RFC 3339 timestamps (``datetime`` in the models) and optional fields,
-which are written back only when set, so ``to_dict(load(x))`` has exactly the keys of ``x``.
+checking. Three things need care: RFC 3339 timestamps (``datetime`` in the models), optional fields,
+which are written back only when set, so ``to_dict(load(x))`` has exactly the keys of ``x``, and
+properties named after a Python keyword (``with``), which the generator writes as ``with_``: their key
+in the data stays the schema's.
 
 cattrs is imported when the first instance is built, not with the package: ``uet validate`` never
 structures anything and should not pay for it at start-up (about 40 ms).
@@ -11,6 +13,7 @@ structures anything and should not pay for it at start-up (about 40 ms).
 from __future__ import annotations
 
 import dataclasses
+import keyword
 from datetime import UTC, datetime
 from functools import cache
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -41,11 +44,20 @@ def format_timestamp(moment: datetime) -> str:
     return text[:-6] + "Z" if text.endswith("+00:00") else text
 
 
+def _renamed(cls: type) -> dict[str, str]:
+    """Field name -> key in the data, for the fields the generator renamed (``with_`` for ``with``)."""
+    return {
+        field.name: field.name[:-1]
+        for field in dataclasses.fields(cls)
+        if field.name.endswith("_") and keyword.iskeyword(field.name[:-1])
+    }
+
+
 @cache
 def converter() -> cattrs.Converter:
     """The one converter, built on first use."""
     import cattrs
-    from cattrs.gen import make_dict_unstructure_fn, override
+    from cattrs.gen import make_dict_structure_fn, make_dict_unstructure_fn, override
     from cattrs.strategies import configure_union_passthrough
 
     conv = cattrs.Converter(forbid_extra_keys=True)
@@ -55,12 +67,22 @@ def converter() -> cattrs.Converter:
     conv.register_structure_hook(float, lambda value, _: value)
 
     def unstructure_factory(cls: type) -> Any:
-        omitted = {
-            field.name: override(omit_if_default=True) for field in dataclasses.fields(cls) if field.default is None
+        renamed = _renamed(cls)
+        overrides = {
+            field.name: override(omit_if_default=field.default is None, rename=renamed.get(field.name))
+            for field in dataclasses.fields(cls)
+            if field.default is None or field.name in renamed
         }
-        return make_dict_unstructure_fn(cls, conv, **omitted)  # type: ignore[arg-type]
+        return make_dict_unstructure_fn(cls, conv, **overrides)  # type: ignore[arg-type]
+
+    def structure_factory(cls: type) -> Any:
+        renames = {name: override(rename=key) for name, key in _renamed(cls).items()}
+        return make_dict_structure_fn(cls, conv, _cattrs_forbid_extra_keys=True, **renames)  # type: ignore[arg-type]
 
     conv.register_unstructure_hook_factory(dataclasses.is_dataclass, unstructure_factory)
+    conv.register_structure_hook_factory(
+        lambda cls: isinstance(cls, type) and dataclasses.is_dataclass(cls) and bool(_renamed(cls)), structure_factory
+    )
     return conv
 
 

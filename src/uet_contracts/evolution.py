@@ -152,6 +152,8 @@ class _Differ:
                 old=site.old.in_subresource(Resource.from_contents(old, default_specification=DRAFT202012)),
                 new=site.new.in_subresource(Resource.from_contents(new, default_specification=DRAFT202012)),
             )
+        if self.wrapped(old, new, site):
+            return
         if ("$ref" in old) != ("$ref" in new):
             why = self.inlined(old, new, site)
             if why is None:
@@ -163,6 +165,29 @@ class _Differ:
         self.required(old, new, site)
         for keyword in sorted((old.keys() | new.keys()) - {"$ref", "required"}):
             self.keyword(keyword, old, new, site)
+
+    def wrapped(self, old: dict[str, Any], new: dict[str, Any], site: _Site) -> bool:
+        """Whether ``old`` became the first branch of a new ``anyOf`` (compared as such); False to go on as usual.
+
+        Why: naming a second shape a value may take (a step's ``tool``: a runner, or now a tool profile)
+        writes the old schema as the first branch of an ``anyOf`` beside the new ones; every document the
+        old schema accepted passes that branch, so the whole. Only docs may sit beside the ``anyOf``, and the
+        first branch is compared with the old schema as usual (a change in it is reported as any other).
+        """
+        branches = new.get("anyOf")
+        if "anyOf" in old or not isinstance(branches, list) or len(branches) < 2 or set(new) - _DOCS != {"anyOf"}:
+            return False
+        core = {k: v for k, v in old.items() if k not in _DOCS}
+        if not core or not isinstance(branches[0], dict):
+            return False
+        added = len(branches) - 1
+        self.emit(
+            site.child("anyOf"), Verdict.COMPATIBLE, f"schema became the first anyOf branch, {added} added beside it"
+        )
+        self.node(core, branches[0], site.child("anyOf", "0"))
+        for keyword in sorted((old.keys() | new.keys()) & _DOCS):
+            self.keyword(keyword, old, new, site)
+        return True
 
     def ref(self, old: dict[str, Any], new: dict[str, Any], site: _Site) -> None:
         """A ``$ref`` on both sides: the same target is compared through (a changed target is unclassified)."""
@@ -280,6 +305,8 @@ class _Differ:
             rule(keyword, before, after, site)
         elif keyword in _LOWER or keyword in _UPPER:
             self.bound(keyword, before, after, site)
+        elif keyword == "pattern" and _alternative_added(before, after):
+            self.emit(site, Verdict.COMPATIBLE, f"pattern widened: {_dump(before)} kept as the first alternative")
         elif keyword in ("pattern", "format", "const", "$id"):
             self.emit(site, Verdict.BREAKING, f"{keyword} changed from {_dump(before)} to {_dump(after)}")
         elif keyword == "$schema":
@@ -434,6 +461,27 @@ class _Differ:
             self.emit(site, Verdict.COMPATIBLE, f"anyOf widened from {len(before)} to {len(after)} branches")
         else:
             self.emit(site, Verdict.UNCLASSIFIED, f"{keyword} changed from {len(before)} to {len(after)} branches")
+
+
+def _alternative_added(before: Any, after: Any) -> bool:
+    """Whether ``after`` is ``before|X``, both halves valid patterns: a widening.
+
+    A JSON Schema ``pattern`` is searched, not matched whole, and where ``before`` matches, the alternation
+    ``before|X`` matches too (its first alternative is tried first at every position). Each half must be a
+    valid pattern on its own, so the ``|`` really is the outermost alternation (not inside a class or group).
+    A pattern rewritten any other way stays "changed" (breaking): equivalence of regexes is not decided here.
+    """
+    import re
+
+    if not isinstance(before, str) or not isinstance(after, str) or not after.startswith(before + "|"):
+        return False
+    try:
+        re.compile(before)
+        re.compile(after[len(before) + 1 :])
+        re.compile(after)
+    except (re.error, RecursionError, OverflowError):
+        return False
+    return True
 
 
 def _has_ref(value: Any) -> bool:

@@ -85,10 +85,27 @@ def _describe(error: Any) -> list[tuple[str, list[str | int], str | None]]:
     if kind in ("anyOf", "oneOf") and error.context:
         from jsonschema.exceptions import best_match
 
+        scalar = _scalar_alternatives(error)
+        if scalar is not None:
+            return [(scalar, path, None)]
+
         # A branch of the wrong type says little ("expected string"); the branch whose type fits
-        # knows what is really wrong (an unknown field, a missing key).
+        # knows what is really wrong (an unknown field, a missing key). Of several object branches,
+        # the one whose keys the value has (no missing or unknown key at its level) is the one meant.
         fitting = [e for e in error.context if e.validator != "type" or e.absolute_path != error.absolute_path]
-        return _describe(best_match(fitting or error.context))
+        branches: dict[Any, list[Any]] = {}
+        for e in fitting:
+            branches.setdefault(e.relative_schema_path[0], []).append(e)
+        shaped = [
+            e
+            for found in branches.values()
+            if not any(
+                e.validator in ("required", "additionalProperties") and e.absolute_path == error.absolute_path
+                for e in found
+            )
+            for e in found
+        ]
+        return _describe(best_match(shaped or fitting or error.context))
     if kind == "required":
         missing = error.message.split("'")[1] if error.message.count("'") >= 2 else str(error.message)
         return [(f"missing required field {missing!r}", [*path, missing], None)]
@@ -96,10 +113,8 @@ def _describe(error: Any) -> list[tuple[str, list[str | int], str | None]]:
         allowed = sorted(schema.get("properties", {}))
         found = []
         for key in sorted(k for k in value if k not in allowed):
-            import difflib  # only on the error path
-
-            hint = difflib.get_close_matches(key, allowed, n=1)
-            suggestion = f" (did you mean {hint[0]!r}?)" if hint else f" (allowed: {', '.join(allowed)})"
+            hint = did_you_mean(key, allowed)
+            suggestion = f" (did you mean {hint!r}?)" if hint else f" (allowed: {', '.join(allowed)})"
             found.append((f"unknown field {key!r}{suggestion}", [*path, key], key))
         return found
     if kind == "type":
@@ -131,6 +146,43 @@ def _describe(error: Any) -> list[tuple[str, list[str | int], str | None]]:
     if kind == "uniqueItems":
         return [("lists the same item more than once", path, None)]
     return [(str(error.message), path, None)]
+
+
+def did_you_mean(key: str, allowed: list[str]) -> str | None:
+    """The allowed name ``key`` is most likely a typo of, or None: only names of the same object, within a
+    small edit distance (one edit for names up to 5 characters, two up to 10, three beyond; a swap of two
+    neighbours counts as one). Why not difflib's ratio: it offers ``tags`` for ``tasks`` and ``phase_id`` for
+    ``phase_identity``, which sends a person the wrong way."""
+    from rapidfuzz.distance import OSA  # only on the error path
+
+    limit = 1 + (len(key) > 5) + (len(key) > 10)
+    scored = sorted((OSA.distance(key, name, score_cutoff=limit), name) for name in allowed)
+    best = [name for distance, name in scored if distance <= limit]
+    return best[0] if best else None
+
+
+def _scalar_alternatives(error: Any) -> str | None:
+    """``"Bash" is neither one of "sh", "python", "powershell" nor a valid ToolProfileId. …`` for a value that
+    fails every branch of an anyOf of scalar shapes (an enum, a pattern); None for any other anyOf.
+
+    Why: best_match picks one branch, and "not one of sh, python, powershell" hides that a tool profile id
+    is allowed too."""
+    branches: list[str] = []
+    about = ""
+    for sub in error.context:
+        if list(sub.absolute_path) != list(error.absolute_path):
+            return None
+        if sub.validator == "enum":
+            branches.append("one of " + ", ".join(json.dumps(o) for o in sub.validator_value))
+        elif sub.validator == "pattern":
+            title = sub.schema.get("title")
+            branches.append(f"a valid {title}" if title else f"matching {sub.validator_value!r}")
+            about = about or (f" {sub.schema['description']}" if sub.schema.get("description") else "")
+        else:
+            return None
+    if len(branches) != 2:
+        return None
+    return f"{json.dumps(error.instance)} is neither {branches[0]} nor {branches[1]}.{about}"
 
 
 def problems(

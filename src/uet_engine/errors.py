@@ -63,6 +63,11 @@ class BackendError(EngineError):
     """The chosen backend cannot be used (package missing, scheduler unreachable); nothing was run."""
 
 
+class BadHook(EngineError):
+    """A hook (``--hook MODULE:ATTR`` or a ``uet.hooks`` entry point) that cannot be imported, names a missing
+    attribute, fails to be made, or is not a Hook; the message names it. Nothing was run."""
+
+
 # -- saving -------------------------------------------------------------------------------------------------
 
 
@@ -103,3 +108,39 @@ class LockHeld(EngineError):
         who = holder_run_id or "unknown run"
         pid = f"pid {holder_pid}" if holder_pid is not None else "pid unknown"
         super().__init__(f"another uet run ({who}, {pid}) is using this repo: {repo}")
+
+
+# -- patterns -----------------------------------------------------------------------------------------------
+
+
+class PatternNotFound(EngineError):
+    """No pattern candidate or anti-pattern has the id asked for; names the id and where it looked."""
+
+
+class ReviewRefused(EngineError):
+    """An approval or rejection that cannot be done as asked (a name already taken, rejecting an approved
+    pattern); nothing was changed. Exit 1."""
+
+    exit_code = 1
+
+
+class ProblemsFound(EngineError):
+    """Input the patterns stage reads is invalid: ``problems`` lists each, located (file, line, JSON path)
+    where possible; the message is the first. Nothing was written. Exit 1."""
+
+    exit_code = 1
+
+    def __init__(self, problems: list[Problem], summary: str) -> None:
+        if not problems:
+            raise ValueError(f"{type(self).__name__} needs at least one problem")
+        self.problems = problems
+        self.summary = summary
+        super().__init__(summary)
+
+
+class RegistryError(ProblemsFound):
+    """The pattern registry (``patterns/registry/PATTERN_INDEX.yaml``) is broken; it is left as it is."""
+
+
+class TemplateError(ProblemsFound):
+    """A template that cannot be found, loaded or filled in (missing, unknown or ill-typed parameters)."""

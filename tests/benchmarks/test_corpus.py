@@ -17,7 +17,7 @@ DEFECT_PATHS = [
     "$.file_scope.create[0]",
     "$.phase_type",
     "$.acceptance",
-    "$.steps[0].run",
+    "$.steps[0].tool",
     "$.estimate_hours",
     "$.depends_on",
 ]

@@ -51,7 +51,7 @@ def test_cli_reference_has_a_section_with_the_help_of_every_command() -> None:
 
 def test_cli_reference_lists_nested_actions_of_runs() -> None:
     headings = re.findall(r"^#+ `(uet runs [a-z]+)`$", _hooks().cli_reference(), re.M)
-    assert headings == ["uet runs list", "uet runs show", "uet runs verify"]
+    assert headings == ["uet runs list", "uet runs show", "uet runs logs", "uet runs verify"]
 
 
 def test_built_cli_page_shows_each_commands_help(built_site: Path) -> None:
@@ -75,6 +75,16 @@ def test_built_dag_is_what_uet_plan_prints(built_site: Path) -> None:
     block = re.search(r'<pre class="mermaid"><code>(.*?)</code></pre>', page, re.S)
     assert block is not None
     assert html.unescape(block.group(1)).strip() == done.stdout.strip()
+
+
+def test_built_import_guide_has_every_row_of_the_mapping_tables(built_site: Path) -> None:
+    """The guide's tables are rendered from the importer's own mapping data, row for row."""
+    from uet_engine.planning.importing.mapping import RULES
+
+    page = (built_site / "guides" / "existing-plans" / "index.html").read_text(encoding="utf-8")
+    cells = re.findall(r"<tr>\s*<td><code>([^<]+)</code></td>\s*<td>([a-z]+)</td>", page)
+    expected = [(rule.source, rule.fate) for fmt in ("v3", "legacy") for rule in RULES[fmt]]
+    assert [(html.unescape(source), fate) for source, fate in cells] == expected
 
 
 def test_failing_uet_plan_stops_the_build_naming_the_command(tmp_path: Path) -> None:

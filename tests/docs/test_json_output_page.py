@@ -14,12 +14,30 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import uet_contracts
 from tests.conftest import EXAMPLES, REPO_ROOT
 from tests.uet_engine.phase_specs import spec, write
 from tests.uet_engine.run_records import RUN, record, succeed
+from uet_contracts import ErrorEvent
+from uet_engine.saving.error_log import ErrorLog
 from uet_engine.saving.store import RunStore
 
 PAGE = REPO_ROOT / "docs" / "json-output.md"
+ERROR = uet_contracts.loads(
+    json.dumps(
+        {
+            "timestamp": "2026-11-25T10:15:00Z",
+            "run_id": RUN,
+            "workstream_id": "ws-a",
+            "error_type": "step_failed",
+            "error_code": "UET-E101",
+            "message": "step/0 (sh) failed: exit code 1, expected 0",
+            "severity": "error",
+        }
+    ),
+    ErrorEvent,
+    format="json",
+)
 
 
 def sections() -> dict[str, str]:
@@ -50,8 +68,18 @@ def real_keys(tmp_path: Path) -> dict[str, set[str]]:
         run(tmp_path, "plan", "phases", "-o", "dag.json", "--json"),
         run(tmp_path, "plan", "phases", "--check", "dag.json", "--json"),
     ]
+    with ErrorLog(tmp_path) as log:
+        log.append(ERROR)
+    fingerprint = run(tmp_path, "errors", "list", "--json")[0]["fingerprint"]
+    plan_file = REPO_ROOT / "tests" / "uet_engine" / "planning" / "importing" / "data" / "v3" / "PH-09.yaml"
     return {
         "uet validate --json": set(run(tmp_path, "validate", "bad", "--json")),
+        "uet runs logs --json": set().union(*run(tmp_path, "runs", "logs", RUN, "--json")),
+        "uet errors list --json": set().union(*run(tmp_path, "errors", "list", "--json")),
+        "uet errors show --json": set(run(tmp_path, "errors", "show", fingerprint, "--json")),
+        "uet patterns list --json": set(run(tmp_path, "patterns", "list", "--json")),
+        "uet templates list --json": set(run(tmp_path, "templates", "list", "--json")),
+        "uet import… -o --json": set(run(tmp_path, "import", str(plan_file), "-o", "out", "--dry-run", "--json")),
         "uet plan --json": set().union(*plan),
         "uet runs list --json": set().union(*run(tmp_path, "runs", "list", "--json")),
         "uet runs show --json": set(run(tmp_path, "runs", "show", RUN, "--json")),

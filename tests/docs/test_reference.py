@@ -43,7 +43,8 @@ def test_committed_reference_pages_are_what_codegen_writes() -> None:
 def test_each_contract_page_lists_every_field_and_its_example_validates(contract: uet_contracts.Contract) -> None:
     text = (REFERENCE / f"{contract.kind}.md").read_text(encoding="utf-8")
     assert text.startswith(f"# {contract.type.__name__}\n")
-    rows = re.findall(r"^\| `(\w+)`<br>(?:required|optional) \|", text.split("## Example")[0], re.M)
+    fields = text.split("\n## Fields\n")[1].split("\n## ")[0]  # the contract's own table, not its $defs
+    rows = re.findall(r"^\| `(\w+)`<br>(?:required|optional) \|", fields, re.M)
     assert rows == list(uet_contracts.schema(contract.type)["properties"])
     found = EXAMPLE.search(text)
     assert found is not None
@@ -70,7 +71,7 @@ def test_each_shared_definition_example_validates() -> None:
 
 def test_field_map_maps_every_field_of_every_contract_to_a_stage() -> None:
     rows = re.findall(
-        r"^\| \[(\w+)\]\(reference/(\w+)\.md\) \| `(\w+)`<br>(?:required|optional) \| (\d)\. ([a-z ]+) \|",
+        r"^\| \[(\w+)\]\(reference/(\w+)\.md\)<br>(\d)\. ([a-z ]+) \| `(\w+)`<br>(?:required|optional) \|",
         _read("_field_map.md"),
         re.M,
     )
@@ -79,7 +80,7 @@ def test_field_map_maps_every_field_of_every_contract_to_a_stage() -> None:
         for role in handoff.roles:
             doc = _schemas()[role.file]
             expected += [
-                (doc["title"], kind_of(role.file), name, str(handoff.number), role.stage) for name in doc["properties"]
+                (doc["title"], kind_of(role.file), str(handoff.number), role.stage, name) for name in doc["properties"]
             ]
     assert rows == expected
     assert {kind for _, kind, *_ in rows} == {c.kind for c in uet_contracts.CONTRACTS}

@@ -37,6 +37,9 @@ REPO_PATH_RULE = (
 )
 
 
+_FIRST_CHECK = '    - run: "python -m pytest -q tests/test_task_queue.py"\n      success_pattern: "1 passed"'
+
+
 def edit(base: str, old: str, new: str) -> str:
     """``base`` with its one occurrence of ``old`` replaced: a case fails loudly if the example changes."""
     assert base.count(old) == 1, f"{old!r} must occur exactly once in the base file"
@@ -334,7 +337,7 @@ CASES: list[Case] = [
             13,
             "$.phase_type",
             '"impl" is not one of: "implementation", "integration", "refactor", "test", "documentation", '
-            '"infrastructure", "migration", "analysis"',
+            '"infrastructure", "migration", "analysis", "validation_only", "documentation_only", "enhancement"',
         ),
     ),
     _c(
@@ -423,9 +426,47 @@ CASES: list[Case] = [
         (59, 24, "$.acceptance.sh[0].success_pattern", "'(?<count>[0-9]+) passed' is not a valid regex"),
     ),
     _c(
+        "invalid-failure-pattern-regex",
+        edit(PHASE, 'success_pattern: "1 passed"', 'failure_pattern: "(unclosed"'),
+        (59, 24, "$.acceptance.sh[0].failure_pattern", "'(unclosed' is not a valid regex"),
+    ),
+    _c(
+        "verify-ref-bad-template-name",
+        edit(PHASE, _FIRST_CHECK, '    - verify: "Pytest Green"'),
+        (
+            58,
+            15,
+            "$.acceptance.sh[0].verify",
+            "'Pytest Green' is not a valid TemplateName. The name of a phase or verification template, e.g. "
+            "python-module: lowercase letters, digits, '-' and '_'; the file is templates/phase_templates/"
+            "NAME.template.yaml or templates/verification_templates/NAME.template.yaml.",
+        ),
+    ),
+    _c(
+        "verify-ref-mixed-with-a-command",
+        edit(PHASE, _FIRST_CHECK, '    - verify: pytest-green\n      run: "x"'),
+        (
+            58,
+            7,
+            "$.acceptance.sh[0].verify",
+            "unknown field 'verify' (allowed: description, expect_exit, expect_output, failure_pattern, id, required, "
+            "retry, run, success_pattern, timeout_s)",
+        ),
+    ),
+    _c(
+        "verify-ref-with-not-a-mapping",
+        edit(PHASE, _FIRST_CHECK, "    - verify: pytest-green\n      with: [1]"),
+        (59, 13, "$.acceptance.sh[0].with", "expected object, got array [1]"),
+    ),
+    _c(
+        "verify-ref-value-not-a-scalar",
+        edit(PHASE, _FIRST_CHECK, "    - verify: pytest-green\n      with: {tests: [a]}"),
+        (59, 21, "$.acceptance.sh[0].with.tests", 'expected string or number or integer or boolean, got array ["a"]'),
+    ),
+    _c(
         "unknown-acceptance-runner",
         edit(PHASE, "  python:\n    - ", "  bash:\n    - "),
-        (60, 3, "$.acceptance.bash", "unknown field 'bash' (did you mean 'sh'?)"),
+        (60, 3, "$.acceptance.bash", "unknown field 'bash' (allowed: powershell, python, sh)"),
     ),
     _c(
         "empty-acceptance",
@@ -449,8 +490,15 @@ CASES: list[Case] = [
     ),
     _c(
         "unknown-step-tool",
-        edit(PHASE, '    tool: "sh"', '    tool: "bash"'),
-        (21, 11, "$.steps[0].tool", '"bash" is not one of: "sh", "python", "powershell"'),
+        edit(PHASE, '    tool: "sh"', '    tool: "Bash"'),
+        (
+            21,
+            11,
+            "$.steps[0].tool",
+            '"Bash" is neither one of "sh", "python", "powershell" nor a valid ToolProfileId. The id of a tool'
+            " profile, e.g. aider: an AI coding tool (or any program) that a step runs through a command line the"
+            " profile defines (built in, or in the repository's uet.config.yaml).",
+        ),
     ),
     # --- the file itself ----------------------------------------------------------------------
     _c(

@@ -51,7 +51,15 @@ def named_enums() -> dict[str, list[object]]:
 
 
 def test_the_named_enums_are_the_ones_the_engine_uses() -> None:
-    assert set(named_enums()) == {"Runner", "RunStatus", "RunEventType", "AuditOutcome", "ErrorType", "ErrorCategory"}
+    assert set(named_enums()) == {
+        "Runner",
+        "RunStatus",
+        "RunEventType",
+        "AuditOutcome",
+        "ErrorType",
+        "ErrorCategory",
+        "PatternStatus",
+    }
 
 
 @pytest.mark.parametrize("name", sorted(named_enums()))

@@ -129,6 +129,24 @@ CASES: list[tuple[str, Any, Any, list[str]]] = [
         ['#/properties/p/pattern: breaking: pattern changed from "^ab" to "^a"'],
     ),
     ("pattern removed", prop(pattern="^a"), prop(), ['#/properties/p/pattern: compatible: pattern removed (was "^a")']),
+    (
+        "pattern widened by an alternative after it",
+        prop(pattern="^a$"),
+        prop(pattern="^a$|^b$"),
+        ['#/properties/p/pattern: compatible: pattern widened: "^a$" kept as the first alternative'],
+    ),
+    (
+        "pattern with an alternative before it",
+        prop(pattern="^a$"),
+        prop(pattern="^b$|^a$"),
+        ['#/properties/p/pattern: breaking: pattern changed from "^a$" to "^b$|^a$"'],
+    ),
+    (
+        "pattern whose '|' is not the outermost alternation",
+        prop(pattern="^(a"),
+        prop(pattern="^(a|b)$"),
+        ['#/properties/p/pattern: breaking: pattern changed from "^(a" to "^(a|b)$"'],
+    ),
     ("format added", prop(), prop(format="date-time"), ['#/properties/p/format: breaking: format added: "date-time"']),
     (
         "format removed",
@@ -309,6 +327,30 @@ CASES: list[tuple[str, Any, Any, list[str]]] = [
         prop(anyOf=[{"type": "string"}]),
         prop(anyOf=[{"type": "string"}, {"type": "null"}]),
         ["#/properties/p/anyOf: compatible: anyOf widened from 1 to 2 branches"],
+    ),
+    (
+        "schema became the first anyOf branch",
+        prop(type="string", description="d"),
+        prop(anyOf=[{"type": "string"}, {"type": "integer"}], description="d"),
+        ["#/properties/p/anyOf: compatible: schema became the first anyOf branch, 1 added beside it"],
+    ),
+    (
+        "schema became the first anyOf branch, narrowed",
+        prop(type="string"),
+        prop(anyOf=[{"type": "string", "maxLength": 3}, {"type": "integer"}]),
+        [
+            "#/properties/p/anyOf: compatible: schema became the first anyOf branch, 1 added beside it",
+            "#/properties/p/anyOf/0/maxLength: breaking: maxLength added: 3",
+        ],
+    ),
+    (
+        "schema became a later anyOf branch",
+        prop(type="string"),
+        prop(anyOf=[{"type": "integer"}, {"type": "string"}]),
+        [
+            "#/properties/p/anyOf: compatible: schema became the first anyOf branch, 1 added beside it",
+            '#/properties/p/anyOf/0/type: breaking: type narrowed from "string" to "integer"',
+        ],
     ),
     (
         "anyOf branch narrowed",

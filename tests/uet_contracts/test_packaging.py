@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import sqlite3
 import subprocess
 import sys
 import tarfile
@@ -16,12 +17,16 @@ import pytest
 
 import uet_contracts
 from tests.conftest import EXAMPLE_PHASES, REPO_ROOT
+from tests.docs.test_guides import titled_blocks
 from uet_contracts.evolution import diff_dirs
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(1200)]
 
 VERSION_SCHEMAS = sorted(p.name for p in (REPO_ROOT / "schemas" / "v1").glob("*.schema.json"))
+RELEASED_SCHEMAS = sorted(p.name for p in (REPO_ROOT / "schemas" / "released" / "v1.0.0").glob("*.schema.json"))
 BUNDLES = sorted(p.name for p in (REPO_ROOT / "generated" / "bundled").glob("*.schema.json"))
+BUILTIN = REPO_ROOT / "src" / "uet_engine" / "patterns" / "builtin"
+BUILTIN_TEMPLATES = sorted(p.relative_to(BUILTIN).as_posix() for p in BUILTIN.rglob("*.template.yaml"))
 
 
 def run(*args: str | Path, cwd: Path) -> subprocess.CompletedProcess[str]:
@@ -63,7 +68,7 @@ def test_sdist_carries_the_sources_schemas_and_hooks(dist: tuple[Path, Path]) ->
         "src/uet_contracts/__init__.py",
         "schemas/released/v1.0.0/SHA256SUMS",
         *(f"schemas/v1/{name}" for name in VERSION_SCHEMAS),
-        *(f"schemas/released/v1.0.0/{name}" for name in VERSION_SCHEMAS),
+        *(f"schemas/released/v1.0.0/{name}" for name in RELEASED_SCHEMAS),
         *(f"generated/bundled/{name}" for name in BUNDLES),
     }
     assert expected - names == set()
@@ -81,6 +86,7 @@ def test_wheel_carries_package_data_and_entry_points(dist: tuple[Path, Path]) ->
         "uet_contracts/hooks.py",
         *(f"uet_contracts/_data/schemas/v1/{name}" for name in VERSION_SCHEMAS),
         *(f"uet_contracts/_data/bundled/{name}" for name in BUNDLES),
+        *(f"uet_engine/patterns/builtin/{name}" for name in BUILTIN_TEMPLATES),
     }
     assert expected - names == set()
     assert {n.split("/")[0] for n in names if not n.startswith("uet_contracts-")} == {"uet_contracts", "uet_engine"}
@@ -157,6 +163,14 @@ def test_installed_commands(venv: Path, tmp_path: Path) -> None:
     in_repo = diff_dirs(REPO_ROOT / "schemas" / "released" / "v1.0.0", REPO_ROOT / "schemas" / "v1")
     assert done.stdout.splitlines() == [c.format() for c in in_repo]
     assert (done.returncode, done.stderr.endswith(" 0 breaking, 0 unclassified\n")) == (0, True), done.stderr
+    # the built-in templates are package data: listed (and valid) in the installed copy
+    done = run(bin_dir / "uet", "templates", "list", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert [line.split()[:3] for line in done.stdout.splitlines()[1:]] == [
+        ["python-module", "phase", "built-in"],
+        ["pytest-green", "verification", "built-in"],
+        ["ruff-clean", "verification", "built-in"],
+    ]
     # check-jsonschema is not a dependency of the package: the hook script says how to get it.
     done = run(bin_dir / "uet-check-phase-specs", *EXAMPLE_PHASES, cwd=tmp_path)
     assert (done.returncode, done.stdout) == (2, "")
@@ -164,3 +178,42 @@ def test_installed_commands(venv: Path, tmp_path: Path) -> None:
         "uet-check-phase-specs: check-jsonschema is not installed; install it with: "
         "pip install 'check-jsonschema>=0.39,<1' (the pre-commit hook installs it itself)\n"
     )
+
+
+def test_an_installed_plugin_package_takes_part_in_a_real_run(venv: Path, tmp_path: Path) -> None:
+    """The hooks-and-plugins guide's package, pip-installed into the fresh venv: its entry points are found."""
+    files = titled_blocks("hooks-and-plugins.md")
+    package = tmp_path / "package"
+    package.mkdir()
+    for name in ("my_hooks.py", "my_plugins.py", "pyproject.toml"):
+        (package / name).write_text(files[name], encoding="utf-8")
+    pyproject = (package / "pyproject.toml").read_text(encoding="utf-8")
+    (package / "pyproject.toml").write_text(  # the hook as an entry point too, so no --hook is needed
+        pyproject.replace(
+            "[tool.setuptools]",
+            '[project.entry-points."uet.hooks"]\ntimeline = "my_hooks:Timeline"\n\n[tool.setuptools]',
+        ),
+        encoding="utf-8",
+    )
+    done = run(venv, "-m", "pip", "install", "--quiet", "--disable-pip-version-check", package, cwd=tmp_path)
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    repo = tmp_path / "repo"
+    (repo / "src").mkdir(parents=True)
+    (repo / "src" / "app.py").write_text("x = 1  # TODO: name it\n", encoding="utf-8")
+    (repo / "check_todos.py").write_text(files["check_todos.py"], encoding="utf-8")
+    (tmp_path / "phases").mkdir()
+    (tmp_path / "phases" / "PH-01.yaml").write_text(files["phases/PH-01.yaml"], encoding="utf-8")
+    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "VIRTUAL_ENV", "PYTHONHOME")}
+    command = [str(venv.parent / "uet"), "run", str(tmp_path / "phases"), "--repo", str(repo), "--init"]
+    ran = subprocess.run(
+        command, cwd=tmp_path, env={**env, "TIMELINE_DIR": str(tmp_path)}, capture_output=True, text=True
+    )
+    assert ran.returncode == 0, ran.stdout + ran.stderr
+    assert (repo / "src" / "app.py").read_text(encoding="utf-8") == "x = 1  # DONE: name it\n"
+    with sqlite3.connect(repo / ".runs" / "uet.sqlite") as db:
+        events = [json.loads(text) for (text,) in db.execute("SELECT record FROM error_events ORDER BY id")]
+    assert [(e.get("plugin"), e.get("path"), e.get("line")) for e in events if e.get("plugin")] == [
+        ("todos", "src/app.py", 1)
+    ] * 2
+    seen = [json.loads(line) for line in (tmp_path / "errors-seen.jsonl").read_text(encoding="utf-8").splitlines()]
+    assert seen == events

@@ -15,16 +15,22 @@ from uet_engine import errors
 from uet_engine.cli import report_failure
 from uet_engine.errors import (
     BackendError,
+    BadHook,
     EngineError,
     GitError,
     IllegalTransition,
     LockHeld,
     NotAGitRepo,
+    PatternNotFound,
     PlanError,
+    ProblemsFound,
+    RegistryError,
+    ReviewRefused,
     RunRefused,
     SavingInvariantError,
     StoreError,
     StoreMissing,
+    TemplateError,
     UnknownRun,
 )
 
@@ -59,14 +65,21 @@ def test_every_error_of_the_family_derives_from_engine_error() -> None:
         GitError,
         NotAGitRepo,
         BackendError,
+        BadHook,
         StoreError,
         StoreMissing,
         UnknownRun,
         IllegalTransition,
         SavingInvariantError,
         LockHeld,
+        PatternNotFound,
+        ReviewRefused,
+        ProblemsFound,
+        RegistryError,
+        TemplateError,
     }
     assert all(issubclass(kind, EngineError) for kind in family)
+    assert issubclass(RegistryError, ProblemsFound) and issubclass(TemplateError, ProblemsFound)
     assert issubclass(StoreMissing, StoreError) and issubclass(SavingInvariantError, StoreError)
     assert issubclass(UnknownRun, StoreError)
 
@@ -92,6 +105,18 @@ def _problem() -> Problem:
         ),
         (PlanError([_problem()]), "uet run: phases/a.yaml:3:1: $: bad", 1),
         (PlanError([_problem()], unreadable=True), "uet run: phases/a.yaml:3:1: $: bad", 2),
+        (PatternNotFound("no pattern candidate 'PC-x'"), "uet run: no pattern candidate 'PC-x'", 2),
+        (ReviewRefused("PAT-x is already in the registry"), "uet run: PAT-x is already in the registry", 1),
+        (
+            RegistryError([_problem()], "PATTERN_INDEX.yaml is broken"),
+            "phases/a.yaml:3:1: $: bad\nuet run: PATTERN_INDEX.yaml is broken",
+            1,
+        ),
+        (
+            TemplateError([_problem(), _problem()], "2 problem(s)"),
+            "phases/a.yaml:3:1: $: bad\nphases/a.yaml:3:1: $: bad\nuet run: 2 problem(s)",
+            1,
+        ),
     ],
 )
 def test_the_cli_maps_each_error_to_one_line_and_its_exit_code(error: EngineError, line: str, code: int) -> None:
@@ -99,3 +124,8 @@ def test_the_cli_maps_each_error_to_one_line_and_its_exit_code(error: EngineErro
     with redirect_stderr(err):
         assert report_failure("run", error) == code
     assert err.getvalue() == line + "\n"
+
+
+def test_a_problems_error_needs_a_problem() -> None:
+    with pytest.raises(ValueError, match="RegistryError needs at least one problem"):
+        RegistryError([], "broken")

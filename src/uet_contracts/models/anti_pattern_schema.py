@@ -2,8 +2,15 @@
 #   filename:  anti_pattern.schema.json
 
 from __future__ import annotations
+from typing import Literal, TypeAlias
 from dataclasses import dataclass
 from . import common_schema
+
+
+AffectedPattern: TypeAlias = str
+
+
+MemberLogId: TypeAlias = int
 
 
 @dataclass(kw_only=True)
@@ -18,7 +25,7 @@ class AntiPattern:
     """
     signature: common_schema.Sha256
     """
-    The input signature the executions share.
+    The input signature of the failing executions (the one most of them share when grouped by error fingerprint); `uet plan` warns about tasks with this signature.
     """
     operation_kind: common_schema.OperationKind
     """
@@ -26,7 +33,7 @@ class AntiPattern:
     """
     occurrences: int
     """
-    How many executions share the signature.
+    How many failing executions the anti-pattern groups.
     """
     first_seen: common_schema.Timestamp
     """
@@ -38,7 +45,7 @@ class AntiPattern:
     """
     failure_rate: float
     """
-    Share of the executions that failed, 0 to 1.
+    Share of the executions with the signature that failed, 0 to 1.
     """
     file_types: list[str] | None = None
     """
@@ -50,7 +57,7 @@ class AntiPattern:
     """
     example_run_ids: list[common_schema.RunId] | None = None
     """
-    Some runs that show it.
+    Some runs that show it (up to five, oldest first).
     """
     error_types: list[str] | None = None
     """
@@ -58,5 +65,37 @@ class AntiPattern:
     """
     recommendation: str | None = None
     """
-    What to do instead.
+    What to do instead, for the planner reading the warning.
+    """
+    name: str | None = None
+    """
+    A short name a person recognises, e.g. ACCEPTANCE-CHECK failing with UET-E102.
+    """
+    description: str | None = None
+    """
+    What keeps failing, in one or two sentences.
+    """
+    grouped_by: Literal["error_fingerprint", "input_signature"] | None = None
+    """
+    Why the failures were grouped: they share an error fingerprint, or an input signature.
+    """
+    failure_signature: common_schema.Sha256 | None = None
+    """
+    The output signature most of the failures share: how they fail.
+    """
+    error_fingerprints: list[common_schema.Sha256] | None = None
+    """
+    The fingerprints (ErrorEvent.fingerprint) of the failures' error events, sorted.
+    """
+    affected_patterns: list[AffectedPattern] | None = None
+    """
+    Patterns and pattern candidates the failures concern: the pattern ids the failing executions carried and the candidates with the same signature.
+    """
+    member_log_ids: list[MemberLogId] | None = None
+    """
+    The execution_logs ids of the failures, oldest first (the first 100 when there are more).
+    """
+    status: Literal["active", "resolved"] | None = None
+    """
+    active while the failures go on; resolved once an execution with the signature succeeded after the last of them.
     """

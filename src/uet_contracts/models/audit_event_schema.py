@@ -41,7 +41,7 @@ class AuditEvent:
     """
     task_id: str | None = None
     """
-    The task concerned within the workstream, e.g. step/0 or acceptance/1.
+    The task concerned within the workstream, e.g. pre_flight/0, step/0 or acceptance/1.
     """
     tool: str | None = None
     """

@@ -39,7 +39,7 @@ Identifier of a captured patch, e.g. PATCH-ws-pipeline-plus-0-bootstrap-run-2026
 
 OperationKind: TypeAlias = str
 """
-The kind of operation a step performs, e.g. EXEC-ATOMIC-CREATE: uppercase words joined by '-'; pattern automation clusters executions by it.
+The kind of operation a step performs, e.g. EXEC-ATOMIC-CREATE: uppercase words joined by '-', or by '_' as template V3 plans write them (CREATE_FILE); pattern automation clusters executions by it.
 """
 
 
@@ -70,6 +70,12 @@ A path or glob relative to the repository root, written with '/' separators: not
 Runner: TypeAlias = Literal["sh", "python", "powershell"]
 """
 How a command is run: 'sh' through /bin/sh, 'python' as code for the running Python interpreter, 'powershell' through pwsh. The engine never picks a shell on its own.
+"""
+
+
+ToolProfileId: TypeAlias = str
+"""
+The id of a tool profile, e.g. aider: an AI coding tool (or any program) that a step runs through a command line the profile defines (built in, or in the repository's uet.config.yaml).
 """
 
 
@@ -106,22 +112,170 @@ class FileScope:
 
 
 @dataclass(kw_only=True)
+class PreFlightCheck:
+    """
+    A check run in the workstream's tree before its steps, to find out early that the work cannot succeed (a missing tool, service or file).
+    """
+
+    run: str
+    """
+    The command (sh, powershell) or code (python) to run.
+    """
+    id: str | None = None
+    """
+    A name for the check, unique within the phase (template V3: pre_flight_checks[].name).
+    """
+    description: str | None = None
+    """
+    What the check looks for.
+    """
+    tool: Runner | None = None
+    """
+    The runner that executes `run` (sh when absent).
+    """
+    expect_exit: int | None = None
+    """
+    The exit code that counts as success; 0 when absent.
+    """
+    expect_output: str | None = None
+    """
+    A literal text that must appear in stdout or stderr.
+    """
+    success_pattern: str | None = None
+    """
+    A Python regular expression searched (MULTILINE) in stdout and stderr.
+    """
+    critical: bool | None = None
+    """
+    Whether a failure stops the workstream before its steps run (true when absent); a failing non-critical check is reported and recorded, and the steps run.
+    """
+    fix_hint: str | None = None
+    """
+    What to do when the check fails; shown with the failure.
+    """
+    timeout_s: float | None = None
+    """
+    Seconds after which the check's whole process group is killed and the check fails.
+    """
+
+
+@dataclass(kw_only=True)
+class Tools:
+    """
+    The tools a workstream uses.
+    """
+
+    primary_language: str | None = None
+    """
+    The main language of the code the workstream writes, e.g. python.
+    """
+    test_runners: list[str] | None = None
+    """
+    Commands that run the workstream's tests, e.g. 'python -m pytest -q'.
+    """
+
+
+@dataclass(kw_only=True)
+class Retry:
+    """
+    How often a step or an acceptance check is tried before it counts as failed, and how long to wait between tries.
+    """
+
+    max_attempts: int
+    """
+    Tries in all, the first included (1 means no retry).
+    """
+    delay_s: float | None = None
+    """
+    Seconds to wait before each retry; 0 when absent.
+    """
+
+
+TemplateName: TypeAlias = str
+"""
+The name of a phase or verification template, e.g. python-module: lowercase letters, digits, '-' and '_'; the file is templates/phase_templates/NAME.template.yaml or templates/verification_templates/NAME.template.yaml.
+"""
+
+
+PatternId: TypeAlias = str
+"""
+Identifier of an approved pattern in the pattern registry, e.g. PAT-exec-atomic-create-py: 'PAT-' then letters, digits, '_' or '-'.
+"""
+
+
+TemplateValue: TypeAlias = str | float | int | bool
+"""
+The value of a template parameter: a string, a number, an integer or a boolean.
+"""
+
+
+@dataclass(kw_only=True)
+class VerificationRef:
+    """
+    An acceptance check taken from a verification template: its name and the values of its parameters; `uet plan` and `uet run` replace it by the check the template describes.
+    """
+
+    verify: TemplateName
+    """
+    The verification template to use.
+    """
+    with_: dict[ParameterName, TemplateValue] | None = None
+    """
+    Values of the template's parameters, by name; parameters with a default may be left out.
+    """
+
+
+ParameterName: TypeAlias = str
+"""
+The name of a template parameter, used as ${name} in the template: a letter or '_', then letters, digits or '_'.
+"""
+
+
+@dataclass(kw_only=True)
+class TemplateParameter:
+    """
+    One parameter a template declares: its type, what it means, its default (a parameter without one must be given) and, for strings, a pattern its value must match.
+    """
+
+    type: Literal["string", "integer", "number", "boolean"]
+    """
+    The type a value must have: string, integer, number or boolean.
+    """
+    description: str
+    """
+    What the parameter means, for people filling it in.
+    """
+    default: TemplateValue | None = None
+    """
+    The value used when none is given; of the parameter's type.
+    """
+    pattern: str | None = None
+    """
+    For a string parameter: a Python regular expression the whole value must match.
+    """
+
+
+@dataclass(kw_only=True)
 class Step:
     """
-    One execution step of a workstream: the engine turns it into an ExecutionRequest.
+    One execution step of a workstream: a command run by a runner (`tool` sh, python or powershell with `run`), or an AI tool run through its tool profile (`tool` e.g. aider with `prompt` or `prompt_file`, and `files`); the engine turns it into an ExecutionRequest.
     """
 
     operation_kind: OperationKind
     """
     What the step does, e.g. EXEC-ATOMIC-CREATE.
     """
-    tool: Runner
+    tool: Runner | ToolProfileId
     """
-    The runner that executes `run`.
+    The runner that executes `run` (sh, python, powershell), or the tool profile that runs `prompt` (e.g. aider, codex, claude-code, copilot).
     """
-    run: str
+    id: str | None = None
     """
-    The command (sh, powershell) or code (python) to execute, in the workstream's working tree.
+    A name for the step, unique within the phase, shown in the records (template V3: execution_plan.steps[].id).
+    """
+    run: str | None = None
+    """
+    The command (sh, powershell) or code (python) to execute, in the workstream's working tree; required for a runner, not used with a tool profile.
     """
     description: str | None = None
     """
@@ -131,17 +285,41 @@ class Step:
     """
     Seconds after which the step's whole process group is killed and the step fails.
     """
+    prompt: str | None = None
+    """
+    With a tool profile: the instructions given to the tool (one of prompt and prompt_file is required).
+    """
+    prompt_file: RepoPath | None = None
+    """
+    With a tool profile: a file of the workstream's tree whose text is the instructions given to the tool.
+    """
+    files: list[RepoPath] | None = None
+    """
+    With a tool profile: the files the tool is told to work on (its {files} placeholder).
+    """
+    retry: Retry | None = None
+    """
+    Try again when it fails: up to max_attempts tries in all, delay_s seconds apart; each try is its own StepAttempt.
+    """
 
 
 @dataclass(kw_only=True)
 class AcceptanceCommand:
     """
-    An acceptance check with options: the command, the exit code it must return, a pattern its output must contain, a time limit.
+    An acceptance check with options: the command, the exit code it must return, a pattern or a literal its output must contain, a time limit, and whether its failure fails the workstream.
     """
 
     run: str
     """
     The command (sh, powershell) or code (python) to run.
+    """
+    id: str | None = None
+    """
+    A name for the check, unique within the phase, shown in the records (template V3: acceptance_tests.tests[].id).
+    """
+    description: str | None = None
+    """
+    What the check proves, for people reading the plan and the records.
     """
     expect_exit: int | None = None
     """
@@ -155,11 +333,27 @@ class AcceptanceCommand:
     """
     Seconds after which the check's whole process group is killed and the check fails.
     """
+    expect_output: str | None = None
+    """
+    A literal text that must appear in stdout or stderr; the check fails when it does not.
+    """
+    required: bool | None = None
+    """
+    Whether a failure fails the workstream (true when absent). A failing check with required false is reported and recorded, and the workstream still succeeds.
+    """
+    retry: Retry | None = None
+    """
+    Try again when it fails: up to max_attempts tries in all, delay_s seconds apart; each try is its own StepAttempt.
+    """
+    failure_pattern: str | None = None
+    """
+    A Python regular expression searched (MULTILINE) in stdout and stderr; the check fails when it matches, whatever the exit code.
+    """
 
 
-AcceptanceCheck: TypeAlias = str | AcceptanceCommand
+AcceptanceCheck: TypeAlias = str | AcceptanceCommand | VerificationRef
 """
-An acceptance check: a plain command string (expected to exit 0) or an object with options.
+An acceptance check: a plain command string (expected to exit 0), an object with options, or a reference to a verification template (resolved when the phase set is planned).
 """
 
 
@@ -180,20 +374,4 @@ class Acceptance:
     powershell: list[AcceptanceCheck] | None = None
     """
     Checks run through pwsh (PowerShell 7); a missing pwsh fails the check.
-    """
-
-
-@dataclass(kw_only=True)
-class Tools:
-    """
-    The tools a workstream uses.
-    """
-
-    primary_language: str | None = None
-    """
-    The main language of the code the workstream writes, e.g. python.
-    """
-    test_runners: list[str] | None = None
-    """
-    Commands that run the workstream's tests, e.g. 'python -m pytest -q'.
     """

@@ -45,3 +45,13 @@ class DagSnapshot:
     """
     The longest chain of dependent phases, weighted by estimate_hours (1 when absent), first phase first; ties broken by sorted phase id.
     """
+    external_depends_on: (
+        dict[common_schema.PhaseId, list[common_schema.PhaseId]] | None
+    ) = None
+    """
+    Prerequisites outside the set, by phase (each phase's external_depends_on); absent when there are none.
+    """
+    assumed_done: list[common_schema.PhaseId] | None = None
+    """
+    The phases outside the set declared done with --assume-done when the snapshot was made; absent when none.
+    """

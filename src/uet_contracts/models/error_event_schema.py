@@ -17,9 +17,15 @@ ErrorType: TypeAlias = Literal[
     "crashed",
     "cancelled",
     "internal",
+    "preflight_failed",
+    "artifact_missing",
+    "hook_failed",
+    "hook_timeout",
+    "plugin_failed",
+    "fix_loop_stopped",
 ]
 """
-The class of an execution failure, which error plugins dispatch on: a step or acceptance check failed, a task timed out, the file scope was violated, a runner's tool is missing, a patch did not apply, the engine crashed, the user cancelled, or an internal error.
+The class of an execution failure, which error plugins dispatch on: a step or acceptance check failed, a critical pre-flight check failed, an expected artifact is missing after the steps, a task timed out, the file scope was violated, a runner's tool is missing, a patch did not apply, the engine crashed, the user cancelled, an internal error, a hook raised or overran its time budget, an error plugin raised, the run was refused before it started, or a fix loop stopped without fixing the failure.
 """
 
 
@@ -58,10 +64,6 @@ class ErrorEvent:
     """
     The run concerned.
     """
-    workstream_id: common_schema.WorkstreamId
-    """
-    The workstream concerned.
-    """
     error_type: ErrorType
     """
     The class of error.
@@ -78,6 +80,10 @@ class ErrorEvent:
     """
     How bad it is.
     """
+    workstream_id: common_schema.WorkstreamId | None = None
+    """
+    The workstream concerned; absent for an error of the run as a whole (a hook failing outside any workstream, a pre-flight refusal).
+    """
     phase_id: common_schema.PhaseId | None = None
     """
     The phase concerned.
@@ -88,7 +94,7 @@ class ErrorEvent:
     """
     task_id: str | None = None
     """
-    The task that failed, e.g. step/0 or acceptance/1.
+    The task that failed, e.g. pre_flight/0, step/0 or acceptance/1.
     """
     context: dict[str, Any] | None = None
     """

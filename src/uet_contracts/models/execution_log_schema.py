@@ -33,15 +33,15 @@ class ExecutionLog:
     """
     tools_used: list[ToolsUsedItem]
     """
-    Tools the execution used.
+    The runner, then the programs the command invokes (the first word of each command of a pipeline or a `&&`, `||`, `;` or newline chain), sorted.
     """
     input_signature: common_schema.Sha256
     """
-    Hash of what identifies the input: operation kind, tool, command shape and file scope.
+    Hash of the task's structure, never its values: operation kind, runner, the shape of the file scope (per list, the count of entries by extension) and the programs invoked.
     """
     output_signature: common_schema.Sha256
     """
-    Hash of what identifies the outcome: success, exit code and files touched.
+    Hash of the outcome's shape: the exit class (ok, exit, signal, not started, timeout), the touched files counted by extension and the error code of a failure.
     """
     success: bool
     """
@@ -53,5 +53,5 @@ class ExecutionLog:
     """
     context: dict[str, Any]
     """
-    Free-form context: run, workstream, phase, task.
+    Free-form context: run, workstream, phase, task, and the template_id and pattern_id of a spec written from a template.
     """

@@ -17,13 +17,13 @@ class ExecutionRequest:
     """
     What the task does, e.g. EXEC-ATOMIC-CREATE or ACCEPTANCE-CHECK.
     """
-    tool: common_schema.Runner
+    tool: common_schema.Runner | common_schema.ToolProfileId
     """
-    The runner that executes `run`.
+    The runner that executes `run`, or the tool profile whose command line `argv` is.
     """
     run: str
     """
-    The command or code to execute (secrets redacted when stored).
+    The command or code to execute (secrets redacted when stored); for a tool profile, its command line written out for people (argv is what runs).
     """
     file_scope: common_schema.FileScope
     """
@@ -52,4 +52,8 @@ class ExecutionRequest:
     timeout_s: float | None = None
     """
     Seconds after which the task's process group is killed.
+    """
+    argv: list[str] | None = None
+    """
+    For a tool profile: the exact argument vector started (no shell), its placeholders filled in; secrets redacted when stored.
     """

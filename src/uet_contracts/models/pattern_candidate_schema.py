@@ -2,9 +2,12 @@
 #   filename:  pattern_candidate.schema.json
 
 from __future__ import annotations
-from typing import Literal
+from typing import Literal, TypeAlias
 from dataclasses import dataclass
-from . import common_schema
+from . import common_schema, phase_template_schema
+
+
+MemberLogId: TypeAlias = int
 
 
 @dataclass(kw_only=True)
@@ -19,7 +22,7 @@ class PatternCandidate:
     """
     signature: common_schema.Sha256
     """
-    The input signature the executions share.
+    The input signature of the cluster's leader, the first execution of its shape.
     """
     operation_kind: common_schema.OperationKind
     """
@@ -27,7 +30,7 @@ class PatternCandidate:
     """
     occurrences: int
     """
-    How many executions share the signature.
+    How many executions are in the cluster (similarity to its leader at least 0.75).
     """
     first_seen: common_schema.Timestamp
     """
@@ -39,21 +42,61 @@ class PatternCandidate:
     """
     success_rate: float
     """
-    Share of the executions that succeeded, 0 to 1.
+    Share of the cluster's executions that succeeded, 0 to 1.
     """
-    status: Literal["candidate", "approved", "rejected"]
+    status: Literal["candidate", "approved", "rejected", "pending"]
     """
-    Where the candidate stands in review.
+    Where the candidate stands in review: `uet patterns mine` writes pending (candidate in older records), then approved or rejected.
     """
     file_types: list[str] | None = None
     """
-    File extensions the executions touch.
+    File extensions every member execution touched (the features they share).
     """
     tools_used: list[str] | None = None
     """
-    Tools the executions use.
+    Tools every member execution used (the features they share).
     """
     example_run_ids: list[common_schema.RunId] | None = None
     """
-    Some runs that show it.
+    Some runs that show it (up to five, oldest first).
+    """
+    name: common_schema.TemplateName | None = None
+    """
+    A suggested name for the pattern and its template; `uet patterns approve --name` may choose another.
+    """
+    leader_log_id: int | None = None
+    """
+    The execution_logs id of the cluster's leader, which every member was compared with.
+    """
+    member_log_ids: list[MemberLogId] | None = None
+    """
+    The execution_logs ids of the cluster's members, oldest first (the first 100 when there are more).
+    """
+    median_time_seconds: float | None = None
+    """
+    Median wall-clock seconds of the member executions.
+    """
+    consistency: float | None = None
+    """
+    How steady the members' times are: 1 minus their coefficient of variation, floored at 0 (1 for a single execution).
+    """
+    confidence: float | None = None
+    """
+    0.4 × success rate + 0.3 × min(occurrences / 10, 1) + 0.3 × consistency, 0 to 1.
+    """
+    explanation: str | None = None
+    """
+    In one line: the rule that grouped the members and the features they share.
+    """
+    phase_template: phase_template_schema.PhaseTemplate | None = None
+    """
+    A phase-template draft generated from the leader's workstream: its file-scope paths become parameters.
+    """
+    pattern_id: common_schema.PatternId | None = None
+    """
+    The registry pattern the candidate was approved as.
+    """
+    proven_uses: int | None = None
+    """
+    How many workstreams written from the approved pattern's template succeeded (counted by mining).
     """

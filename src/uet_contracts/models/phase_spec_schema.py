@@ -2,12 +2,32 @@
 #   filename:  phase_spec.schema.json
 
 from __future__ import annotations
-from typing import Literal, TypeAlias
+from typing import Any, Literal, TypeAlias
 from dataclasses import dataclass
 from . import common_schema
 
 
 Tag: TypeAlias = str
+
+
+@dataclass(kw_only=True)
+class OnFailure:
+    """
+    A workstream's fix loop: when its acceptance fails, its fix steps run (the failure's ErrorEvents in the JSON file named by UET_FAILURE_FILE), then every acceptance check runs again, up to max_fix_attempts times; a circuit breaker stops early when the same error (by fingerprint) comes back max_same_error times.
+    """
+
+    steps: list[common_schema.Step]
+    """
+    The fix steps, run in order in the workstream's worktree (a script, or a tool such as an AI agent); their changes are part of the patch and subject to the file scope.
+    """
+    max_fix_attempts: int | None = None
+    """
+    How many times the fix steps run at most before the workstream fails; 3 when absent.
+    """
+    max_same_error: int | None = None
+    """
+    The circuit breaker: the loop stops when one error fingerprint has been seen this many times; 2 when absent.
+    """
 
 
 @dataclass(kw_only=True)
@@ -41,9 +61,12 @@ class PhaseSpec:
         "infrastructure",
         "migration",
         "analysis",
+        "validation_only",
+        "documentation_only",
+        "enhancement",
     ]
     """
-    The kind of work the phase does.
+    The kind of work the phase does (validation_only, documentation_only and enhancement as template V3 plans write them).
     """
     file_scope: common_schema.FileScope
     """
@@ -57,27 +80,73 @@ class PhaseSpec:
     """
     Phases that must succeed before this one starts (template V3: dag_and_dependencies.depends_on).
     """
+    external_depends_on: list[common_schema.PhaseId] | None = None
+    """
+    Phases outside this set that must be done before this one starts (template V3 plans often depend on phases of another set). `uet plan` and `uet run` count one as satisfied only when named by --assume-done; until then the phase and its dependants are not run.
+    """
     may_run_parallel_with: list[common_schema.PhaseId] | None = None
     """
     Phases this one may run beside; none of them may be an ancestor or a descendant of it.
+    """
+    bundle_id: str | None = None
+    """
+    The bundle (group) of workstreams the phase belongs to, e.g. for reviews and for `uet run --bundle` (template V3: dag_and_dependencies.workstream_bundle_id).
     """
     steps: list[common_schema.Step] | None = None
     """
     The execution steps, run in order; each becomes an ExecutionRequest.
     """
+    pre_flight: list[common_schema.PreFlightCheck] | None = None
+    """
+    Checks run in the workstream's tree before the steps; a failing critical one fails the workstream, with its fix hint, before anything is changed (template V3: pre_flight_checks).
+    """
     tools: common_schema.Tools | None = None
     """
     Language and test runners the phase uses.
+    """
+    expected_artifacts: list[common_schema.RepoPath] | None = None
+    """
+    Paths (or globs) that must exist in the workstream's tree after the steps; a missing one fails the workstream before any acceptance check runs.
+    """
+    on_failure: OnFailure | None = None
+    """
+    A fix loop: steps that run when the acceptance checks fail, after which the checks run again.
     """
     estimate_hours: float | None = None
     """
     Estimated effort in hours; the weight of the phase on the critical path (1 when absent).
     """
-    status: Literal["draft", "ready", "in_progress", "done", "blocked"] | None = None
+    status: (
+        Literal[
+            "draft",
+            "ready",
+            "in_progress",
+            "done",
+            "blocked",
+            "planned",
+            "active",
+            "complete",
+            "abandoned",
+            "not_started",
+        ]
+        | None
+    ) = None
     """
-    Planning status of the phase, kept by the planner; the engine's run state lives in RunRecord.
+    Planning status of the phase, kept by the planner; the engine's run state lives in RunRecord. A phase whose status is done or complete counts as satisfied: `uet run` does not run it, and the phases that depend on it may start.
     """
     tags: list[Tag] | None = None
     """
     Free labels for grouping and search.
+    """
+    extensions: dict[str, Any] | None = None
+    """
+    Fields the engine does not use, kept verbatim for people and other tools; `uet import` keeps each source field without a PhaseSpec field here, keyed by its path in the source file (e.g. environment_and_tools.target_os).
+    """
+    template_id: common_schema.TemplateName | None = None
+    """
+    The phase template this spec was written from (`uet new phase --template`); the run's execution logs carry it in their context.
+    """
+    pattern_id: common_schema.PatternId | None = None
+    """
+    The registry pattern the spec's template belongs to; the run's execution logs carry it, and mining counts their successes as the pattern's proven uses.
     """

@@ -36,6 +36,10 @@ class RunRecord:
     """
     When the status last changed.
     """
+    project_id: str | None = None
+    """
+    The project the repository belongs to (uet.config.yaml: project_id), so records of several repositories can be told apart.
+    """
     reason: str | None = None
     """
     Why the workstream is in its state when that needs saying: the failed check, the prerequisite that failed, the crash.

@@ -21,13 +21,13 @@ class StepAttempt:
     """
     The workstream the attempt belongs to.
     """
-    kind: Literal["step", "acceptance"]
+    kind: Literal["step", "acceptance", "pre_flight", "fix"]
     """
-    Whether this is one of the workstream's steps or one of its acceptance checks.
+    Whether this is one of the workstream's pre-flight checks, steps, acceptance checks or fix steps (on_failure).
     """
     index: int
     """
-    Position of the step or check within the workstream (0-based; acceptance checks numbered across runners in order).
+    Position of the check, step or fix step within its kind (0-based; acceptance checks numbered across runners in order).
     """
     attempt: int
     """

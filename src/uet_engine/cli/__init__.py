@@ -21,13 +21,29 @@ import sys
 import textwrap
 from collections.abc import Callable, Sequence
 from importlib import import_module
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeAlias
 
 from uet_contracts import CONTRACTS, Contract, Problem, contract_named
-from uet_engine.errors import EngineError, PlanError
+from uet_engine.errors import EngineError, PlanError, ProblemsFound
 
-# Subcommand modules, in the order ``uet --help`` lists them.
-COMMANDS = ("init", "validate", "schema", "plan", "run", "runs", "completion")
+# Subcommands, in the order ``uet --help`` lists them; each lives in the module of its name, or in the one
+# MODULES names (``import`` is a Python keyword).
+COMMANDS = (
+    "init",
+    "validate",
+    "schema",
+    "import",
+    "plan",
+    "run",
+    "runs",
+    "errors",
+    "patterns",
+    "templates",
+    "new",
+    "completion",
+)
+MODULES = {"import": "imports"}
 
 DESCRIPTION = """\
 Check UET contract files, plan phase sets into DAG snapshots, run their workstreams in isolated git
@@ -119,6 +135,19 @@ def complete_kinds(**_: object) -> list[str]:
     return [c.kind for c in CONTRACTS]
 
 
+def complete_run_id(prefix: str, parsed_args: argparse.Namespace, **_: object) -> list[str]:
+    """Shell completion of a RUN_ID: latest and the recorded run ids (of ``--repo``) that start with ``prefix``."""
+    from uet_engine.saving.lookup import LATEST, find_repo
+    from uet_engine.saving.store import RunStore
+
+    try:
+        with RunStore.open(find_repo(Path(getattr(parsed_args, "repo", "."))), create=False, audit=False) as store:
+            ids = store.run_ids_starting(prefix, 50)
+    except Exception:  # completion must never print a traceback into the shell
+        ids = []
+    return [LATEST, *ids] if LATEST.startswith(prefix) else ids
+
+
 def contract_or_usage(command: str, kind: str) -> Contract | None:
     """The contract named by ``--kind``/``KIND``, or None after printing ``uet COMMAND: <why>`` (exit 2 follows)."""
     try:
@@ -135,7 +164,10 @@ def command_name(args: argparse.Namespace) -> str:
 
 
 def report_failure(command: str, exc: EngineError) -> int:
-    """Print ``exc`` as the one line a person reads (``uet COMMAND: message``); the exit code it maps to."""
+    """Print ``exc`` as the one line a person reads (``uet COMMAND: message``), after the located problems
+    it carries (one line each); the exit code it maps to."""
+    if isinstance(exc, ProblemsFound):
+        sys.stderr.write("".join(problem.format() + "\n" for problem in exc.problems))
     print(f"uet {command}: {exc}", file=sys.stderr)
     return exc.exit_code
 
@@ -148,6 +180,23 @@ def sorted_problems(problems: Sequence[Problem]) -> list[Problem]:
 def print_plan_problems(exc: PlanError) -> None:
     """Every problem and warning of a set that cannot be planned, one located line each, in file order."""
     sys.stderr.write("".join(problem.format() + "\n" for problem in sorted_problems(exc.problems + exc.warnings)))
+
+
+def print_table(headers: list[str], rows: list[list[str]]) -> None:
+    """A table: rich's on a terminal (no style under NO_COLOR), plain columns separated by two spaces otherwise."""
+    if sys.stdout.isatty():
+        from rich.table import Table
+
+        from uet_engine.execution.progress import console_for
+
+        table = Table(*headers)
+        for row in rows:
+            table.add_row(*row)
+        console_for(sys.stdout).print(table)
+        return
+    widths = [max(len(cell) for cell in column) for column in zip(headers, *rows, strict=True)]
+    for line in [headers, *rows]:
+        print("  ".join(cell.ljust(width) for cell, width in zip(line, widths, strict=True)).rstrip())
 
 
 class _Version(argparse.Action):
@@ -178,7 +227,7 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
     parser.add_argument("--version", action=_Version, help="print the version of uet and exit")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", title="commands")
     for name in COMMANDS if only is None else (only,):
-        import_module(f"uet_engine.cli.{name}").register(subparsers)
+        import_module(f"uet_engine.cli.{MODULES.get(name, name)}").register(subparsers)
     return parser
 
 

@@ -14,9 +14,12 @@ from pathlib import Path
 import uet_contracts
 from uet_contracts import ContractError, DagSnapshot, Problem
 from uet_engine.cli import Subparsers, add_command, print_plan_problems, sorted_problems
+from uet_engine.cli.options import add_planning_options, load_for
 from uet_engine.cli.output import add_json_option, emit, problem_json, status
 from uet_engine.errors import PlanError
-from uet_engine.planning.phase_set import PhaseSet, load_phase_set
+from uet_engine.patterns import advice
+from uet_engine.patterns.templates import TemplateLibrary
+from uet_engine.planning.phase_set import PhaseSet
 from uet_engine.planning.snapshot import build_snapshot, compare_snapshots
 from uet_engine.planning.views import to_dot, to_mermaid
 from uet_engine.saving.atomic import write_atomic
@@ -31,6 +34,12 @@ Graphviz DOT diagram with the critical path highlighted), or write it to FILE wi
 
 --check FILE compares a committed snapshot with the specs instead (ignoring when it was generated) and
 names every difference, so CI can fail when someone forgets to regenerate it.
+
+--assume-done PH-... declares a phase outside the set done: it satisfies the external_depends_on that
+name it. Steps may name the built-in tool profiles and those of --config FILE (default: uet.config.yaml
+in the current folder, when there is one). Acceptance checks written "verify: NAME" are filled in from
+the verification templates of --repo DIR ("uet templates list" shows them), and a step or check that
+matches an anti-pattern mined there ("uet patterns mine") is a warning naming it and what to do instead.
 
 Problems and warnings go to stderr as PATH:LINE:COL: JSON-PATH: message; stdout carries only the output.
 With --json, stdout holds one JSON document instead: "status", "problems", "warnings", and the
@@ -54,6 +63,14 @@ def register(subparsers: Subparsers) -> None:
         "--check", metavar="FILE", help="exit 1 when the committed snapshot FILE no longer matches the specs"
     )
     parser.add_argument("--format", choices=FORMATS, default=None, help="output format (default: json)")
+    add_planning_options(parser, "the current folder")
+    parser.add_argument(
+        "--repo",
+        metavar="DIR",
+        default=".",
+        type=Path,
+        help="where the verification templates and mined anti-patterns are (default: .)",
+    )
     add_json_option(parser, "the problems, warnings and snapshot")
     parser.set_defaults(handler=run)
 
@@ -70,7 +87,14 @@ def run(args: argparse.Namespace) -> int:
         print(f"uet plan: --json reports in JSON; it cannot print a {args.format} diagram", file=sys.stderr)
         return 2
     try:
-        phase_set = load_phase_set(Path(args.specs_dir))
+        phase_set, _ = load_for(args, Path.cwd(), TemplateLibrary(args.repo).resolver())
+    except ContractError as exc:
+        if args.json:
+            emit(_report(True, exc.errors, []))
+        else:
+            _print(exc.errors)
+        print(f"uet plan: {exc.errors[0].file} is not a valid RepoConfig; nothing written", file=sys.stderr)
+        return 2
     except PlanError as exc:
         if args.json:
             emit(_report(True, sorted_problems(exc.problems), sorted_problems(exc.warnings)))
@@ -82,6 +106,7 @@ def run(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return exc.exit_code
+    phase_set.warnings.extend(advice.warnings(phase_set, advice.active_anti_patterns(args.repo)))
     if not args.json:
         _print(phase_set.warnings)
     snapshot = build_snapshot(phase_set)

@@ -14,14 +14,18 @@ import os
 import sys
 from pathlib import Path
 
+from uet_contracts import ContractError
 from uet_engine.cli import Subparsers, add_command, print_plan_problems
+from uet_engine.cli.options import add_planning_options, load_for
+from uet_engine.detection.hooks import DEFAULT_BUDGET_S, installed_hooks, load_hook
 from uet_engine.errors import GitError, PlanError
 from uet_engine.execution import isolation
 from uet_engine.execution.coordinator import execute_run
 from uet_engine.execution.executors import DaskExecutor, Executor
 from uet_engine.execution.progress import reporter
 from uet_engine.execution.selection import Options, plan_lines
-from uet_engine.planning.phase_set import load_phase_set
+from uet_engine.patterns.templates import TemplateLibrary
+from uet_engine.planning import profiles
 
 HELP = """\
 Plan the phase specs under SPECS_DIR, then run their workstreams in dependency order, up to N at once,
@@ -36,6 +40,12 @@ reruns what in that run did not succeed and reuses its successes; RUN_ID may be 
 of a run id, as "uet runs list" prints them. --dry-run prints the levels, what would run and why
 anything is left out, and writes nothing.
 
+A phase whose status is done or complete, or named by --assume-done, is not run and does not hold back
+what depends on it; a phase waiting for a phase outside the set (external_depends_on) is left out until
+that one is declared done with --assume-done. Acceptance checks written "verify: NAME" are filled in from
+DIR's verification templates. Steps with an AI tool (tool: aider, codex, claude-code, copilot, or a
+profile of DIR/uet.config.yaml or --config FILE) run through its tool profile.
+
 On a terminal each running workstream shows its current step and how long it has been running; in a
 pipe or a CI log there is one line per change of state. -q prints only the summary, -v also each step
 as it starts and ends. NO_COLOR=1 turns every style off; FORCE_COLOR=1 keeps the styles in a pipe.
@@ -47,10 +57,17 @@ filesystem). --jobs defaults to the cluster's total threads. A workstream's step
 it ends, not live. On Ctrl-C or SIGTERM waiting tasks are cancelled and running ones are asked to kill
 their processes.
 
+--hook MODULE:ATTR adds a hook (a class or factory called with no arguments, or a hook object) that is
+told of every workstream's start and end, every try's start and completion and every error recorded;
+hooks installed as uet.hooks entry points are always added. A hook that raises or takes longer than
+--hook-budget seconds a call (default 2) is recorded as an error event and disabled; it never changes an
+outcome. A hook that cannot be loaded is a usage error: nothing runs. A failed workstream shows the
+issues the error plugins found in its output and the last lines of the failing command's output.
+
 Exit status: 0 every selected workstream succeeded; 1 one failed, was skipped, crashed or was
 cancelled, or the specs have problems (printed as PATH:LINE:COL: JSON-PATH: message, as by "uet
 plan"); 2 a usage error: unreadable specs, an unknown workstream or run, a folder that is not a git
-repository, or another "uet run" holding the repository.
+repository, a --hook that cannot be loaded, or another "uet run" holding the repository.
 """
 
 
@@ -79,6 +96,7 @@ def register(subparsers: Subparsers) -> None:
         action="store_true",
         help="make DIR a git repository with a first commit when it is not one yet (created if missing)",
     )
+    add_planning_options(parser, "DIR")
     parser.add_argument("--dry-run", action="store_true", help="print what would run; write nothing")
     parser.add_argument(
         "--resume",
@@ -96,7 +114,26 @@ def register(subparsers: Subparsers) -> None:
         help="run the workstreams on the Dask cluster at ADDRESS (e.g. tcp://127.0.0.1:8786) instead of local "
         "threads; workers must see DIR at the same path; step progress arrives when each workstream ends",
     )
+    parser.add_argument(
+        "--hook",
+        metavar="MODULE:ATTR",
+        action="append",
+        default=[],
+        dest="hooks",
+        help="observe the run with this hook: a class or factory (called with no arguments) or a hook object "
+        "(repeatable; the uet.hooks entry points are always added)",
+    )
+    parser.add_argument(
+        "--hook-budget",
+        metavar="SECONDS",
+        type=float,
+        default=DEFAULT_BUDGET_S,
+        help=f"seconds a hook call may take before the hook is disabled (default: {DEFAULT_BUDGET_S:g})",
+    )
     parser.set_defaults(handler=run)
+
+
+MAX_HOOK_BUDGET_S = 3600
 
 
 def _usage(message: str) -> int:
@@ -113,6 +150,9 @@ def run(args: argparse.Namespace) -> int:
         return _usage("--resume reruns the workstreams of that run; it cannot be combined with --ws-id")
     if args.init and args.dry_run:
         return _usage("--init writes a repository; it cannot be combined with --dry-run")
+    if not 0 < args.hook_budget <= MAX_HOOK_BUDGET_S:  # also refuses nan and inf
+        return _usage(f"--hook-budget must be more than 0 and at most {MAX_HOOK_BUDGET_S} seconds")
+    hooks = [*installed_hooks(), *(load_hook(spec) for spec in args.hooks)]  # BadHook: exit 2, nothing run
     try:
         if args.init:
             isolation.init_repo(Path(args.repo))
@@ -120,14 +160,23 @@ def run(args: argparse.Namespace) -> int:
     except (GitError, OSError) as exc:
         return _usage(f"cannot prepare {args.repo}: {exc}")
     try:
-        phase_set = load_phase_set(Path(args.specs_dir))
+        phase_set, config = load_for(args, root, TemplateLibrary(root).resolver())
+    except ContractError as exc:
+        print_plan_problems(PlanError(exc.errors))
+        return _usage(f"{exc.errors[0].file} is not a valid RepoConfig; nothing run")
     except PlanError as exc:
         print_plan_problems(exc)
         print(f"uet run: {len(exc.problems)} problem(s) in {args.specs_dir}; nothing run", file=sys.stderr)
         return exc.exit_code
     sys.stderr.write("".join(problem.format() + "\n" for problem in phase_set.warnings))
     options = Options(
-        ws_ids=args.ws_ids, no_deps=args.no_deps, jobs=args.jobs or os.cpu_count() or 1, resume=args.resume
+        ws_ids=args.ws_ids,
+        no_deps=args.no_deps,
+        jobs=args.jobs or os.cpu_count() or 1,
+        resume=args.resume,
+        project_id=config.project_id if config is not None else None,
+        profiles=profiles.profiles(config),
+        hook_budget_s=args.hook_budget,
     )
     if args.dry_run:
         sys.stdout.write("".join(line + "\n" for line in plan_lines(phase_set, options, root)))
@@ -143,9 +192,9 @@ def run(args: argparse.Namespace) -> int:
                 options = dataclasses.replace(options, jobs=threads)
             executor = dask
         with reporter(verbosity=-1 if args.quiet else int(args.verbose)) as progress:
-            outcome = execute_run(root, phase_set, options, progress, executor)
+            outcome = execute_run(root, phase_set, options, progress, executor, hooks)
             progress.close()
-            progress.summary(outcome.records)
+            progress.summary(outcome.records, outcome.failures)
     for problem in outcome.problems:
         print(f"uet run: {problem}", file=sys.stderr)
     if os.environ.get("UET_PROFILE"):

@@ -1,10 +1,12 @@
-"""``uet runs list|show|verify``: let a person see what runs did, and check the records hold up.
+"""``uet runs list|show|logs|verify``: let a person see what runs did, and check the records hold up.
 
 What each action does for a user is in the ``HELP`` texts below. ``list`` and ``show`` print a table
-(rich on a terminal, plain aligned columns otherwise, so pipes and tests get stable text); ``--json``
-prints the data instead (``uet_engine.cli.output``). Every action reads the store of the repository
-holding ``--repo`` (``uet_engine.saving.lookup.find_repo``), and ``RUN_ID`` may be ``latest`` or the start
-of a run id (``lookup.resolve_run``).
+(rich on a terminal, plain aligned columns otherwise, so pipes and tests get stable text); ``show`` adds,
+for each failed workstream, the issues the error plugins found and the last lines of the failing
+command's output (``detection.failure_report``); ``--json`` prints the data instead
+(``uet_engine.cli.output``). Every action reads the store of the repository holding ``--repo``
+(``uet_engine.saving.lookup.find_repo``), and ``RUN_ID`` may be ``latest`` or the start of a run id
+(``lookup.resolve_run``).
 """
 
 from __future__ import annotations
@@ -17,9 +19,10 @@ from pathlib import Path
 
 import uet_contracts
 from uet_contracts import RunStatus, StepAttempt
-from uet_engine.cli import Subparsers, add_action, add_group, completes
+from uet_engine.cli import Subparsers, add_action, add_group, complete_run_id, completes, print_table
 from uet_engine.cli.output import add_json_option, emit, status
-from uet_engine.saving.lookup import LATEST, find_repo, resolve_run
+from uet_engine.detection.failure_report import failure_report
+from uet_engine.saving.lookup import find_repo, resolve_run
 from uet_engine.saving.store import RunStore
 from uet_engine.saving.verify import verify
 from uet_engine.states import FINAL_STATUSES, IN_FLIGHT_STATUSES
@@ -37,7 +40,7 @@ any start of a run id that only one run has (with or without "run-"); a start th
 lists them. With --json, stdout holds one JSON document instead of the text.
 
 Exit status: 0 fine, 1 breaches found (verify) or a stored record that does not match its schema, 2 a
-usage error, no run store, or a run that is unknown or ambiguous.
+usage error, no run store, a run that is unknown or ambiguous, or (logs) an unknown workstream or try.
 """
 
 LIST_HELP = """\
@@ -48,9 +51,18 @@ state).
 
 SHOW_HELP = """\
 Print one run's workstreams: the state each ended in, why, how many tries its steps took (and how many
-failed), and the patch it produced. --json prints the stored records themselves, each valid against its
+failed), and the patch it produced; for each workstream that failed, the issues the error plugins found
+in its output and the last lines of the failing command's output. --json prints the stored records
+themselves, each valid against its
 contract: the run's records (RunRecord), attempts (StepAttempt), events (RunEvent), patches
 (PatchLedgerEntry) and errors (ErrorEvent).
+"""
+
+LOGS_HELP = """\
+Print what each try of a run's steps and checks wrote: the command, then its stdout and stderr as they
+were stored (secrets redacted, long output cut in the middle). --ws WS_ID shows one workstream's tries,
+--attempt N only the Nth try of each step or check. --json prints the tries as a list of StepAttempt
+records (request and result, output included).
 """
 
 VERIFY_HELP = """\
@@ -74,44 +86,26 @@ def register(subparsers: Subparsers) -> None:
     listing = add_action(actions, "list", "every run, newest first, with its workstreams by state", LIST_HELP, [repo])
     add_json_option(listing, "the runs")
     show = add_action(actions, "show", "one run's workstreams: state, reason, tries, patch", SHOW_HELP, [repo])
-    completes(
-        show.add_argument("run_id", metavar="RUN_ID", help="the run: its id, the start of it, or latest"),
-        complete_run_id,
-    )
+    _run_id_argument(show)
     add_json_option(show, "the stored contract records")
+    logs = add_action(actions, "logs", "the stored stdout and stderr of each try of a run", LOGS_HELP, [repo])
+    _run_id_argument(logs)
+    logs.add_argument("--ws", metavar="WS_ID", help="only this workstream's tries")
+    logs.add_argument("--attempt", metavar="N", type=int, help="only try number N of each task")
+    add_json_option(logs, "the tries (StepAttempt records)")
     verify_ = add_action(
         actions, "verify", "check every record against its schema and the saving invariant", VERIFY_HELP, [repo]
     )
     add_json_option(verify_, "the breaches")
-    for action in (listing, show, verify_):
+    for action in (listing, show, logs, verify_):
         action.set_defaults(handler=run)
 
 
-def complete_run_id(prefix: str, parsed_args: argparse.Namespace, **_: object) -> list[str]:
-    """Shell completion of RUN_ID: latest and the recorded run ids that start with what is typed."""
-    try:
-        with RunStore.open(find_repo(parsed_args.repo), create=False, audit=False) as store:
-            ids = store.run_ids_starting(prefix, 50)
-    except Exception:  # completion must never print a traceback into the shell
-        ids = []
-    return [LATEST, *ids] if LATEST.startswith(prefix) else ids
-
-
-def _print_table(headers: list[str], rows: list[list[str]]) -> None:
-    """A table: rich's on a terminal, plain columns separated by two spaces otherwise."""
-    if sys.stdout.isatty():
-        from rich.table import Table
-
-        from uet_engine.execution.progress import console_for
-
-        table = Table(*headers)
-        for row in rows:
-            table.add_row(*row)
-        console_for(sys.stdout).print(table)
-        return
-    widths = [max(len(cell) for cell in column) for column in zip(headers, *rows, strict=True)]
-    for line in [headers, *rows]:
-        print("  ".join(cell.ljust(width) for cell, width in zip(line, widths, strict=True)).rstrip())
+def _run_id_argument(parser: argparse.ArgumentParser) -> None:
+    completes(
+        parser.add_argument("run_id", metavar="RUN_ID", help="the run: its id, the start of it, or latest"),
+        complete_run_id,
+    )
 
 
 def _by_status(statuses: list[RunStatus]) -> str:
@@ -134,7 +128,7 @@ def _list(store: RunStore, as_json: bool) -> int:
     if not rows:
         print(f"no runs recorded in {store.path}", file=sys.stderr)
         return 0
-    _print_table(["RUN", "STARTED", "WORKSTREAMS"], rows)
+    print_table(["RUN", "STARTED", "WORKSTREAMS"], rows)
     return 0
 
 
@@ -181,7 +175,50 @@ def _show(store: RunStore, name: str, as_json: bool) -> int:
         reason = record.reason or (f"reused from {record.reused_from}" if record.reused_from else "")
         rows.append([record.workstream_id, record.status, reason, _attempts_cell(mine), record.patch_id or ""])
     print(f"{run_id}: {_by_status([r.status for r in records])}")
-    _print_table(["WORKSTREAM", "STATUS", "REASON", "ATTEMPTS", "PATCH"], rows)
+    print_table(["WORKSTREAM", "STATUS", "REASON", "ATTEMPTS", "PATCH"], rows)
+    errors = store.errors(run_id)
+    for record in records:
+        if record.status in ("failed", "cancelled", "crashed"):
+            ws = record.workstream_id
+            mine = [a for a in attempts if a.workstream_id == ws]
+            lines = failure_report(mine, [e for e in errors if e.workstream_id == ws]).lines()
+            if lines:
+                print(f"\n{ws} {record.status}: {record.reason or ''}".rstrip())
+                print("\n".join(lines))
+    return 0
+
+
+def _logs(store: RunStore, name: str, ws: str | None, number: int | None, as_json: bool) -> int:
+    run_id = resolve_run(store, name)
+    records = store.records(run_id)
+    if ws is not None and ws not in {r.workstream_id for r in records}:
+        print(f"uet runs logs: {run_id} has no workstream {ws}", file=sys.stderr)
+        return 2
+    attempts = [a for a in store.attempts(run_id, ws) if number is None or a.attempt == number]
+    if not attempts:
+        which = f" attempt {number}" if number is not None else ""
+        print(f"uet runs logs: no{which} tries recorded for {ws or run_id}", file=sys.stderr)
+        return 2
+    if as_json:
+        emit([uet_contracts.to_dict(attempt) for attempt in attempts])
+        return 0
+    for attempt in attempts:
+        result = attempt.result
+        outcome = "unfinished" if result is None else ("ok" if result.success else "failed")
+        if result is not None and result.error:
+            outcome += f": {result.error}"
+        task = f"{attempt.kind}/{attempt.index} attempt {attempt.attempt} ({attempt.request.tool})"
+        print(f"== {attempt.workstream_id} {task}: {outcome} ==")
+        print(f"$ {attempt.request.run}")
+        if result is None:
+            continue
+        for name, text, size in (
+            ("stdout", result.stdout, result.stdout_bytes),
+            ("stderr", result.stderr, result.stderr_bytes),
+        ):
+            print(f"--- {name} ({size if size is not None else len(text.encode())} bytes) ---")
+            if text:
+                sys.stdout.write(text if text.endswith("\n") else text + "\n")
     return 0
 
 
@@ -218,6 +255,8 @@ def run(args: argparse.Namespace) -> int:
         with RunStore.open(repo, create=False, audit=False) as store:
             if args.action == "list":
                 return _list(store, args.json)
+            if args.action == "logs":
+                return _logs(store, args.run_id, args.ws, args.attempt, args.json)
             return _show(store, args.run_id, args.json)
     except uet_contracts.ContractError as exc:
         print(f"uet runs {args.action}: a stored record is invalid ({exc}); run `uet runs verify`", file=sys.stderr)

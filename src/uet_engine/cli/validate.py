@@ -1,8 +1,10 @@
 """``uet validate``: check contract files, one line (or one JSON problem) per problem.
 
-What the command does for a user is its ``HELP`` text below. Files are reported in the order given
-(folders sorted); large batches are spread over the CPUs (``uet_engine.planning.parallel``), with the
-same output.
+What the command does for a user is its ``HELP`` text below. A file that is another contract (a
+DagSnapshot given as a phase spec, say) or a plan ``uet import`` converts (a template-V3 phase plan, a
+legacy workstream) gets one problem naming it and the ``--kind`` or the command to use, instead of one
+per unknown field. Files are reported in the order given (folders sorted); large batches are spread over
+the CPUs (``uet_engine.planning.parallel``), with the same output.
 """
 
 from __future__ import annotations
@@ -28,7 +30,9 @@ searched for .yaml, .yml and .json files. Each problem is printed on its own lin
 
 on stdout, in the order the files were given; a summary goes to stderr. Loading is strict: duplicate
 keys, YAML anchors and aliases, values YAML 1.1 would turn into booleans or dates, and files over 1 MB
-are refused. With --json, stdout holds one JSON document shaped like check-jsonschema's JSON output
+are refused. A file that is another contract, or a plan "uet import" converts (a template-V3 phase
+plan, a legacy workstream), gets one problem saying so and what to use instead. With --json, stdout
+holds one JSON document shaped like check-jsonschema's JSON output
 ("status", "errors" with filename, line, column, path and message, "parse_errors").
 
 Exit status: 0 every file is valid, 1 some file is invalid, 2 a usage error or a path that cannot be read.
@@ -74,8 +78,42 @@ def problem_lines(file: str, kind: str) -> list[str]:
 
 
 def file_problems(file: str, kind: str) -> list[Problem]:
-    """Every problem of one file; none when it is valid."""
-    return uet_contracts.check_file(file, contract_named(kind).type)
+    """Every problem of one file, none when it is valid; one problem naming what the file is instead, when
+    it is another contract or one of the formats ``uet import`` converts."""
+    problems = uet_contracts.check_file(file, contract_named(kind).type)
+    schema_problems = len(problems) > 1 or (len(problems) == 1 and problems[0].json_path != "$")  # it parsed
+    commented = len(problems) == 1 and problems[0].message.startswith("JSON syntax error")  # JSONC, perhaps
+    if schema_problems or commented:
+        what = recognise(file, kind)
+        if what is not None:
+            return [Problem(what, "$", file, 1, 1)]
+    return problems
+
+
+def recognise(file: str, kind: str) -> str | None:
+    """What a file that fails as ``kind`` is, and how to handle it; None when it is none of the known shapes.
+
+    Only asked for files that parsed and failed the schema, so reading them again costs on the error path only.
+    """
+    from uet_engine.planning.importing.detect import detect
+    from uet_engine.planning.importing.mapping import FORMAT_NAMES
+    from uet_engine.planning.importing.reading import read
+
+    data, unreadable = read(Path(file))  # as uet import reads it: JSON with comments too
+    if unreadable:
+        return None
+    asked = contract_named(kind).type.__name__
+    found = detect(data)
+    if found is not None:
+        return f"a {FORMAT_NAMES[found]}, not a {asked}: convert it with `uet import {file} -o DIR`"
+    if not isinstance(data, dict):
+        return None
+    for contract in CONTRACTS:
+        schema = uet_contracts.schema(contract.type)
+        required = set(schema.get("required", ()))
+        if contract.kind != kind and required and required <= data.keys() <= set(schema["properties"]):
+            return f"a {contract.type.__name__}, not a {asked}: validate it with --kind {contract.kind}"
+    return None
 
 
 def check_files(files: list[str], kind: str, jobs: int | None = None) -> Iterator[list[str]]:

@@ -18,20 +18,27 @@ Interrupts (SIGINT, SIGTERM): every running process group is killed, running wor
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import os
 import queue
 import signal
 import threading
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import FrameType
 
-from uet_contracts import PatchLedgerEntry, RunRecord, StepAttempt
+from uet_contracts import ErrorEvent, PatchLedgerEntry, RunRecord, StepAttempt
 from uet_engine import clock
+from uet_engine.detection.events import error_event
+from uet_engine.detection.failure_report import FailureReport, failure_report
+from uet_engine.detection.hooks import NamedHook
+from uet_engine.detection.plugins.registry import registry
 from uet_engine.detection.redact import Redactor
-from uet_engine.execution import isolation
+from uet_engine.errors import GitError, RunRefused
+from uet_engine.execution import isolation, records
 from uet_engine.execution.executors import Executor, LocalExecutor
+from uet_engine.execution.observers import Observers
 from uet_engine.execution.orphans import GroupRegistry
 from uet_engine.execution.process import LiveProcesses
 from uet_engine.execution.progress import Reporter, tasks_in
@@ -56,6 +63,7 @@ class Outcome:
     run_id: str
     records: list[RunRecord]
     problems: list[str] = field(default_factory=list)  # things that went wrong outside any workstream
+    failures: dict[str, FailureReport] = field(default_factory=dict)  # workstream -> what its failure printed
 
     @property
     def succeeded(self) -> bool:
@@ -81,7 +89,7 @@ def _interrupts(on_signal: Callable[[], None]) -> Iterator[None]:
             signal.signal(sig, old)
 
 
-Message = StepAttempt | tuple[str, Finished]
+Message = StepAttempt | ErrorEvent | tuple[str, Finished]
 
 
 class Coordinator:
@@ -97,6 +105,7 @@ class Coordinator:
         reporter: Reporter,
         run_id: str,
         executor: Executor | None = None,
+        hooks: Sequence[NamedHook] = (),
     ) -> None:
         self.root = root
         self.specs = phase_set.specs
@@ -104,6 +113,7 @@ class Coordinator:
         self.options = options
         self.store = store
         self.writer = RunWriter(root, run_id, store)
+        self.failures: dict[str, FailureReport] = {}
         self.reporter = reporter
         self.run_id = run_id
         self.level = {phase: i for i, level in enumerate(phase_set.topo_levels) for phase in level}
@@ -117,6 +127,7 @@ class Coordinator:
         self.problems: list[str] = []
         self.env = {**os.environ, "UET_RUN_ID": run_id}
         self.redact = Redactor.for_environment(self.env)
+        self.observers = Observers(self.writer, hooks, options.hook_budget_s, self.redact)
         self.base_commit = ""
         self.slots: queue.Queue[Path] = queue.Queue()
         for i in range(options.jobs):
@@ -132,6 +143,7 @@ class Coordinator:
 
     def _changed(self, record: RunRecord) -> None:
         self.reporter.changed(record)
+        self.observers.changed(record)
 
     # -- workers ----------------------------------------------------------------------------------------
 
@@ -142,7 +154,8 @@ class Coordinator:
         spec = self.specs[phase]
         env = {**self.env, "UET_WORKSTREAM_ID": spec.workstream_id, "UET_PHASE_ID": phase}
         slot = self.slots.get_nowait()  # at most ``jobs`` run at once, so one is always free
-        return Job(self.run_id, spec, self.root, self.base_commit, patches, slot, env, self.live, self.redact)
+        job = Job(self.run_id, spec, self.root, self.base_commit, patches, slot, env, self.live, self.redact)
+        return dataclasses.replace(job, profiles=self.options.profiles) if self.options.profiles else job
 
     def _start(self, phase: str, job: Job) -> None:
         """Hand the job to the executor; its attempts and then its end arrive in the inbox."""
@@ -156,32 +169,66 @@ class Coordinator:
     def _finish(self, phase: str, finished: Finished) -> bool:
         """Record a workstream's end; whether it succeeded (its dependants may start)."""
         if finished.status != "succeeded":
-            self._changed(self.writer.failed(finished.workstream_id, finished.status, finished.reason, finished.errors))
+            for error in finished.errors:
+                self.observers.error(error)
+            record = self.writer.status(finished.workstream_id, finished.status, finished.reason)
+            self._failed(record)
             return False
         landed = self.writer.succeeded(phase, finished, self.base_commit)
+        self.observers.written(landed.errors)
         if landed.problem is not None:
             self.problems.append(landed.problem)
         if landed.entry is not None:
             self.patches[phase] = landed.entry
-        self._changed(landed.record)
+        if landed.record.status == "succeeded":
+            self._changed(landed.record)
+        else:
+            self._failed(landed.record)
         return landed.entry is not None
+
+    def _failed(self, record: RunRecord) -> None:
+        """A workstream that did not succeed: its state, then what its failure says (issues, output tail)."""
+        self._changed(record)
+        ws = record.workstream_id
+        report = failure_report(self.store.attempts(self.run_id, ws), self.store.errors(self.run_id, ws))
+        self.failures[ws] = report
+        self.reporter.failure(record, report)
 
     # -- the loop ---------------------------------------------------------------------------------------
 
+    def recovered(self, crashed: Sequence[ErrorEvent]) -> None:
+        """Tell the hooks of what a dead run left behind (marked crashed, and written, before this run began)."""
+        self.observers.written(crashed)
+
     def run(self) -> Outcome:
-        brought = self.writer.bring_reused_into_tree(self.selection.reused, self._order(self.selection.reused))
-        self.base_commit = isolation.snapshot_base(self.root, self.run_id)
+        for problem in registry().problems:  # an installed error plugin that cannot be loaded
+            self.observers.error(error_event("plugin_failed", problem, run_id=self.run_id))
+        try:
+            brought = self.writer.bring_reused_into_tree(self.selection.reused, self._order(self.selection.reused))
+            self.base_commit = isolation.snapshot_base(self.root, self.run_id)
+        except (RunRefused, GitError) as exc:
+            self.observers.error(records.preflight_failed(self.run_id, str(exc)))
+            raise
+        try:
+            return self._run(brought)
+        except Exception as exc:  # a bug in the loop: recorded, then the run stops (the next one recovers)
+            with contextlib.suppress(Exception):  # the store itself may be what broke: keep the first error
+                self.observers.error(records.internal(self.run_id, exc))
+            raise
+
+    def _run(self, brought: list[str]) -> Outcome:
         self.reporter.begin(self.run_id, len(self.selection.phases), self.root)
-        records = queued_records(
+        queued = queued_records(
             self.run_id,
             self.specs,
             self._order(self.selection.phases),
             self.selection.reused,
             self.base_commit,
             clock.utc_now(),
+            self.options.project_id,
         )
-        self.writer.queue(records)
-        for record in records:
+        self.writer.queue(queued)
+        for record in queued:
             self._changed(record)
         to_run, reused = len(self.selection.run), len(self.selection.reused)
         started = f"base {self.base_commit}, {to_run} to run, {reused} reused, {self.options.jobs} at once"
@@ -213,9 +260,12 @@ class Coordinator:
             while active:
                 message = self.inbox.get()
                 if isinstance(message, StepAttempt):
-                    self.writer.attempt(message)
+                    self.observers.attempt(message)
                     spec = self.specs[message.request.phase_id or self.phase_of[message.workstream_id]]
                     self.reporter.attempt(message, tasks_in(spec, message.kind))
+                    continue
+                if isinstance(message, ErrorEvent):
+                    self.observers.error(message)
                     continue
                 phase, finished = message
                 active -= 1
@@ -239,17 +289,23 @@ class Coordinator:
         for record in records:
             counts[record.status] = counts.get(record.status, 0) + 1
         summary = ", ".join(f"{n} {status}" for status, n in sorted(counts.items()))
-        outcome = Outcome(self.run_id, records, self.problems)
+        outcome = Outcome(self.run_id, records, self.problems, self.failures)
         self.writer.run_finished(summary, cancelled=self.live.cancelled, succeeded=outcome.succeeded)
         return outcome
 
 
 def execute_run(
-    root: Path, phase_set: PhaseSet, options: Options, reporter: Reporter, executor: Executor | None = None
+    root: Path,
+    phase_set: PhaseSet,
+    options: Options,
+    reporter: Reporter,
+    executor: Executor | None = None,
+    hooks: Sequence[NamedHook] = (),
 ) -> Outcome:
     """Run ``phase_set`` in the git repository ``root`` as ``options`` say; the run's outcome.
 
-    The workstreams run on ``executor`` (default: ``options.jobs`` threads of this process).
+    The workstreams run on ``executor`` (default: ``options.jobs`` threads of this process); ``hooks``
+    observe the run (``uet_engine.detection.hooks``), each call under ``options.hook_budget_s``.
 
     Raises ``LockHeld`` when another run holds the repository, ``RunRefused`` when the options name
     something unknown; in both cases no workstream ran.
@@ -257,12 +313,18 @@ def execute_run(
     run_id = clock.new_run_id()
     with RunLock(root, run_id), RunStore.open(root) as store:
         GroupRegistry(root).kill_leftovers()
-        recovery.mark_crashed(store)
+        recovering = RunWriter(root, run_id, store)
+        try:  # written before anything can refuse the run, so the next run does not find them again
+            crashed = [recovering.error(records.crashed(record)) for record in recovery.mark_crashed(store)]
+        finally:
+            recovering.close()
         isolation.clean_stale(root)
         selection = select(phase_set, options, store)
-        coordinator = Coordinator(root, phase_set, selection, options, store, reporter, run_id, executor)
+        coordinator = Coordinator(root, phase_set, selection, options, store, reporter, run_id, executor, hooks)
         try:
+            coordinator.recovered(crashed)
             return coordinator.run()
         finally:
             coordinator.live.kill_all()
+            coordinator.writer.close()
             isolation.clean_stale(root)

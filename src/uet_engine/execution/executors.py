@@ -6,8 +6,8 @@ the coordinator stays the only writer whatever runs the work, and the choice of 
 
 The interface is three calls, all made from the coordinator's thread (``cancel`` from its signal handler):
 
-- ``start(job, post, done)``: run the job; ``post`` receives its StepAttempts, then ``done`` its Finished,
-  exactly once, from any thread;
+- ``start(job, post, done)``: run the job; ``post`` receives its reports (StepAttempts, and the ErrorEvents
+  of failed tries), then ``done`` its Finished, exactly once, from any thread;
 - ``cancel()``: start nothing that waits; stop what runs as far as the backend allows;
 - ``shutdown()``: the run is over; wait for or let go of what was started.
 
@@ -15,7 +15,7 @@ The interface is three calls, all made from the coordinator's thread (``cancel``
 ``LiveProcesses``, which ``Coordinator.cancel`` kills itself. ``DaskExecutor`` submits each job to a
 Dask cluster. What crosses the wire is the job without its ``LiveProcesses`` (a lock and this process's
 children mean nothing elsewhere); the worker makes a fresh one, runs the workstream, and returns its
-StepAttempts with its Finished, so step progress arrives when the workstream ends. Cancelling sets a
+reports with its Finished, so step progress arrives when the workstream ends. Cancelling sets a
 Dask ``Event`` that each running task watches to kill its own process groups, and cancels the futures
 still waiting. ``dask`` and ``distributed`` are imported only by ``DaskExecutor.connect``.
 """
@@ -31,12 +31,11 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from typing import Any, Protocol
 
-from uet_contracts import StepAttempt
 from uet_engine.errors import BackendError
 from uet_engine.execution.process import LiveProcesses
-from uet_engine.execution.worker import Finished, Job, not_run, run_workstream
+from uet_engine.execution.worker import Finished, Job, Report, not_run, run_workstream
 
-Post = Callable[[StepAttempt], None]
+Post = Callable[[Report], None]
 Done = Callable[[Finished], None]
 
 # How long ``uet run --dask-scheduler`` waits for the scheduler to answer, in seconds.
@@ -61,7 +60,11 @@ def _guarded(job: Job, post: Post) -> Finished:
     try:
         return run_workstream(job, post)
     except BaseException as exc:
-        return Finished(job.spec.workstream_id, "failed", f"internal error: {type(exc).__name__}: {exc}")
+        message = f"internal error: {type(exc).__name__}: {exc}"
+        try:
+            return not_run(job, "failed", "internal", message)
+        except BaseException:
+            return Finished(job.spec.workstream_id, "failed", message)
 
 
 class LocalExecutor:
@@ -97,8 +100,8 @@ def wire_fields(job: Job) -> dict[str, Any]:
     return {f.name: getattr(job, f.name) for f in dataclasses.fields(job) if f.name != "live"}
 
 
-def run_on_worker(fields: dict[str, Any], cancel_event: str) -> tuple[list[StepAttempt], Finished]:
-    """The Dask task: run one workstream on this worker; its StepAttempts in order, and its Finished."""
+def run_on_worker(fields: dict[str, Any], cancel_event: str) -> tuple[list[Report], Finished]:
+    """The Dask task: run one workstream on this worker; its reports in order, and its Finished."""
     distributed = _distributed()
     job = Job(**fields, live=LiveProcesses())
     if not job.root.is_dir():
@@ -118,12 +121,12 @@ def run_on_worker(fields: dict[str, Any], cancel_event: str) -> tuple[list[StepA
             return
 
     threading.Thread(target=watch, name="uet-cancel-watch", daemon=True).start()
-    attempts: list[StepAttempt] = []
+    reports: list[Report] = []
     try:
-        finished = _guarded(job, attempts.append)
+        finished = _guarded(job, reports.append)
     finally:
         over.set()
-    return attempts, finished
+    return reports, finished
 
 
 # Scheduler task states of a task that no worker holds yet.
@@ -181,16 +184,16 @@ class DaskExecutor:
             with self._lock:
                 self._futures.pop(key, None)
             try:
-                attempts, finished = ended.result()
+                reports, finished = ended.result()
             except BaseException as exc:  # cancelled while waiting, a lost worker, a result that would not unpickle
                 if ended.cancelled():
                     finished = not_run(job, "cancelled", "cancelled", "cancelled by the user")
                 else:
                     message = f"internal error: Dask task {key} failed: {type(exc).__name__}: {exc}"
                     finished = not_run(job, "failed", "internal", message)
-                attempts = []
-            for attempt in attempts:
-                post(attempt)
+                reports = []
+            for report in reports:
+                post(report)
             done(finished)
 
         future.add_done_callback(collect)

@@ -246,6 +246,16 @@ def stage_all(cwd: Path) -> str:
     return _out(cwd, "write-tree")
 
 
+def restore(cwd: Path, tree: str) -> None:
+    """Put the worktree back to ``tree`` (the last staged state): before a retry of a step, before fix steps.
+
+    Tracked files are reset and untracked, not ignored ones removed, so a failed try of a step or what an
+    acceptance check left behind never becomes part of the patch. Ignored files (caches) stay.
+    """
+    git(cwd, "read-tree", "-u", "--reset", tree)
+    git(cwd, "clean", "-ffdq", "--", *ALL_BUT_ENGINE)
+
+
 def prepare(root: Path, path: Path, commit: str, patches: Sequence[Path]) -> str:
     """Make ``path`` a pristine worktree of ``commit`` plus ``patches`` in order; returns its tree id.
 

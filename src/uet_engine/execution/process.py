@@ -11,8 +11,11 @@ here, so the rules are in one place:
   cancellation the whole group is killed, grandchildren included, and so is every descendant psutil
   finds under the still-running child, which catches those that left the group for a session of their
   own (on Windows, which has no process groups, that tree is what is killed);
-- success means the expected exit code, and the success pattern (a Python regex, MULTILINE) found in
-  stdout or stderr; the full output is matched, then redacted and capped for storage.
+- success means the expected exit code, and the success pattern (a Python regex, MULTILINE) and the
+  expected output (a literal) found in stdout or stderr; the full output is matched, then redacted and
+  capped for storage;
+- a request with ``argv`` (a tool profile's command line, ``uet_engine.execution.agents``) is started as
+  it is, no shell; its executable missing from PATH is a failed result naming the tool.
 """
 
 from __future__ import annotations
@@ -32,16 +35,14 @@ from pathlib import Path
 from typing import IO, TYPE_CHECKING
 
 from uet_contracts import ExecutionRequest, ExecutionResult
+from uet_engine.detection.error_codes import CANCELLED, PWSH_MISSING, SH_MISSING
 from uet_engine.detection.redact import DEFAULT_OUTPUT_LIMIT, Redactor, cap, decode
+from uet_engine.execution import agents
 
 if TYPE_CHECKING:
     import psutil
 
     from uet_engine.execution.orphans import GroupRegistry
-
-PWSH_MISSING = "pwsh (PowerShell 7) is not installed or not on PATH"
-SH_MISSING = "sh is not on PATH (on Windows install Git for Windows, which provides sh.exe)"
-CANCELLED = "cancelled before it finished"
 
 _WINDOWS = sys.platform == "win32"
 # On Windows a new process group is what lets the engine end the child's tree without ending itself.
@@ -63,6 +64,7 @@ class LiveProcesses:
         self._lock = threading.Lock()
         self._procs: dict[subprocess.Popen[bytes], psutil.Process | None] = {}
         self._registry = registry
+        self._stopped = threading.Event()
         self.cancelled = False
 
     def add(self, proc: subprocess.Popen[bytes]) -> bool:
@@ -97,8 +99,13 @@ class LiveProcesses:
         with self._lock:
             self.cancelled = True
             procs = list(self._procs.items())
+        self._stopped.set()
         for proc, handle in procs:
             kill_group(proc, handle)
+
+    def wait(self, seconds: float) -> bool:
+        """Sleep ``seconds`` (a retry's delay) unless cancelled first; whether cancellation began."""
+        return self._stopped.wait(seconds) if seconds > 0 else self.cancelled
 
 
 def handle_of(proc: subprocess.Popen[bytes]) -> psutil.Process | None:
@@ -180,6 +187,8 @@ def execute(
     *,
     expect_exit: int = 0,
     success_pattern: str | None = None,
+    expect_output: str | None = None,
+    failure_pattern: str | None = None,
     env: Mapping[str, str] | None = None,
     output_limit: int = DEFAULT_OUTPUT_LIMIT,
     live: LiveProcesses | None = None,
@@ -187,7 +196,8 @@ def execute(
     """Run ``request.run`` with ``request.tool`` in ``cwd`` and report the outcome; never raises for the command.
 
     ``env`` is the child's whole environment (the engine's own when None); the values of its
-    secret-looking variables are redacted from the stored output and from nothing else.
+    secret-looking variables are redacted from the stored output and from nothing else. A
+    ``failure_pattern`` found in the output fails the task whatever its exit code.
     """
     child_env = dict(os.environ if env is None else env)
     redact = Redactor.for_environment(child_env)
@@ -218,11 +228,19 @@ def execute(
             error=None if error is None else redact(error),
         )
 
-    try:
-        regex = None if success_pattern is None else re.compile(success_pattern, re.MULTILINE)
-    except re.error as exc:
-        return result(False, None, error=f"invalid success pattern {success_pattern!r}: {exc}")
-    argv = command_for(request.tool, request.run, child_env)
+    patterns: list[re.Pattern[str] | None] = []
+    for what, pattern in (("success", success_pattern), ("failure", failure_pattern)):
+        try:
+            patterns.append(None if pattern is None else re.compile(pattern, re.MULTILINE))
+        except re.error as exc:
+            return result(False, None, error=f"invalid {what} pattern {pattern!r}: {exc}")
+    regex, failure = patterns
+    argv: list[str] | str
+    if request.argv:  # a tool profile's command line: started as it is, its executable looked up on PATH
+        found = shutil.which(request.argv[0], path=child_env.get("PATH"))
+        argv = [found, *request.argv[1:]] if found else agents.not_found(request.tool, request.argv[0])
+    else:
+        argv = command_for(request.tool, request.run, child_env)
     if isinstance(argv, str):
         return result(False, None, error=argv)
     if live is not None and live.cancelled:
@@ -286,10 +304,16 @@ def execute(
         )
     if live is not None and live.cancelled:
         return result(False, exit_code, stdout, stderr, error=CANCELLED)
+    if failure is not None and (failure.search(decode(stdout)) or failure.search(decode(stderr))):
+        return result(
+            False, exit_code, stdout, stderr, error=f"failure pattern {failure_pattern!r} found in the output"
+        )
     if exit_code != expect_exit:
         return result(False, exit_code, stdout, stderr, error=f"exit code {exit_code}, expected {expect_exit}")
     if regex is not None and not (regex.search(decode(stdout)) or regex.search(decode(stderr))):
         return result(
             False, exit_code, stdout, stderr, error=f"success pattern {success_pattern!r} not found in the output"
         )
+    if expect_output is not None and expect_output not in decode(stdout) and expect_output not in decode(stderr):
+        return result(False, exit_code, stdout, stderr, error=f"expected output {expect_output!r} not found")
     return result(True, exit_code, stdout, stderr)

@@ -4,8 +4,11 @@ On a terminal the progress is a rich display (an overall bar, and a spinner per 
 with its current step, ``step 2/3: python -m pytest -q``, and how long the workstream has run; final
 states are printed above it as they happen). Anywhere else (a pipe, a CI log) it degrades to one plain
 line per state change, which greps and diffs well. The summary at the end lists every workstream of the
-run with its final state, how long it took and why. ``verbosity`` -1 (``-q``) prints the summary only,
-1 (``-v``) adds a line for each step as it starts and ends.
+run with its final state, how long it took and why. A workstream that fails shows, below its line and
+again after the summary, what its failure says: the issues the error plugins found
+(``path:line: message``) and the last lines of the failing command's output (see
+``uet_engine.detection.failure_report``). ``verbosity`` -1 (``-q``) prints the summary only, 1 (``-v``)
+adds a line for each step as it starts and ends.
 
 Styles follow the usual conventions: ``NO_COLOR`` (any value) removes every style, bold included;
 ``FORCE_COLOR`` keeps them where output is not a terminal (the plain lines' states are then coloured).
@@ -15,7 +18,7 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from types import TracebackType
 from typing import TextIO
@@ -39,6 +42,7 @@ from rich.text import Text
 
 from uet_contracts import PhaseSpec, RunRecord, StepAttempt
 from uet_engine import clock
+from uet_engine.detection.failure_report import FailureReport
 from uet_engine.states import FINAL_STATUSES
 
 # Statuses without a style (queued) print plain.
@@ -63,16 +67,24 @@ def console_for(stream: TextIO) -> Console:
     return Console(file=stream, force_terminal=True if os.environ.get("FORCE_COLOR") else None)
 
 
+# What a progress line calls each kind of task (StepAttempt.kind).
+TASK_NAMES = {"pre_flight": "pre-flight check", "step": "step", "acceptance": "check", "fix": "fix step"}
+
+
 def tasks_in(spec: PhaseSpec, kind: str) -> int:
-    """How many steps (``kind`` "step") or acceptance checks a workstream has: the N of "step 2/N"."""
+    """How many tasks of ``kind`` (a StepAttempt kind) a workstream has: the N of "step 2/N"."""
     if kind == "step":
         return len(spec.steps or [])
+    if kind == "pre_flight":
+        return len(spec.pre_flight or [])
+    if kind == "fix":
+        return len(spec.on_failure.steps) if spec.on_failure else 0
     return sum(len(getattr(spec.acceptance, runner, None) or []) for runner in ("sh", "python", "powershell"))
 
 
 def step_label(attempt: StepAttempt, total: int) -> str:
     """``step 2/3: python -m pytest -q`` (or ``check 1/2: …``), ``(try 2)`` after a retry."""
-    name = "step" if attempt.kind == "step" else "check"
+    name = TASK_NAMES.get(attempt.kind, attempt.kind)
     command = (attempt.request.run.strip().splitlines() or [""])[0]
     if len(command) > COMMAND_CHARS:
         command = command[: COMMAND_CHARS - 1] + "…"
@@ -154,11 +166,19 @@ class Reporter:
         self.stream.write(f"{clock.utc_now():%H:%M:%S} {where} {attempt_line(attempt, total)}\n")
         self.stream.flush()
 
+    def failure(self, record: RunRecord, report: FailureReport) -> None:
+        """What a workstream's failure says, below its state line."""
+        if self.verbosity < 0:
+            return
+        self.stream.write("".join(line + "\n" for line in report.lines()))
+        self.stream.flush()
+
     def close(self) -> None:
         pass
 
-    def summary(self, records: Sequence[RunRecord]) -> None:
-        """A fixed-width table: phase, workstream, status, and the reason or the patch."""
+    def summary(self, records: Sequence[RunRecord], failures: Mapping[str, FailureReport] | None = None) -> None:
+        """A fixed-width table: phase, workstream, status, how long it ran, and the reason or the patch; then
+        each failure's report."""
         rows = [(r.phase_id, r.workstream_id, r.status, took(r), _detail(r)) for r in records]
         head = ("PHASE", "WORKSTREAM", "STATUS", "TIME", "DETAIL")
         widths = [max(len(row[i]) for row in [head, *rows]) for i in range(4)]
@@ -167,6 +187,7 @@ class Reporter:
             if row is not head:
                 cells[2] = self._paint(row[2]) + " " * (widths[2] - len(row[2]))
             self.stream.write(("  ".join(cells) + f"  {row[4]}").rstrip() + "\n")
+        self.stream.write("".join(line + "\n" for line in _failure_lines(records, failures or {})))
         self.stream.write(_counts(records) + "\n")
         self.stream.flush()
 
@@ -226,10 +247,16 @@ class RichReporter(Reporter):
             )
             self.progress.console.print(line, highlight=False)
 
+    def failure(self, record: RunRecord, report: FailureReport) -> None:
+        if self.verbosity < 0:
+            return
+        for line in report.lines():
+            self.progress.console.print(line, style="dim", markup=False, highlight=False)
+
     def close(self) -> None:
         self.progress.stop()
 
-    def summary(self, records: Sequence[RunRecord]) -> None:
+    def summary(self, records: Sequence[RunRecord], failures: Mapping[str, FailureReport] | None = None) -> None:
         table = Table(title="summary")
         for column in ("phase", "workstream", "status", "time", "detail"):
             table.add_column(column, overflow="fold", justify="right" if column == "time" else "left")
@@ -238,6 +265,8 @@ class RichReporter(Reporter):
                 r.phase_id, r.workstream_id, Text(r.status, style=_STYLE.get(r.status, "")), took(r), _detail(r)
             )
         self.console.print(table)
+        for line in _failure_lines(records, failures or {}):
+            self.console.print(line, markup=False, highlight=False)
         self.console.print(_counts(records), highlight=False)
 
 
@@ -256,6 +285,17 @@ def _detail(record: RunRecord) -> str:
     if record.status == "succeeded":
         return f"reused from {record.reused_from}" if record.reused_from else (record.patch_id or "")
     return record.reason or ""
+
+
+def _failure_lines(records: Sequence[RunRecord], failures: Mapping[str, FailureReport]) -> list[str]:
+    """For each failed workstream with something to say: ``WS failed: reason`` and its report's lines."""
+    out: list[str] = []
+    for record in records:
+        report = failures.get(record.workstream_id)
+        lines = report.lines() if report is not None else []
+        if lines:
+            out += [f"{record.workstream_id} {record.status}: {record.reason or ''}".rstrip(), *lines]
+    return out
 
 
 def _counts(records: Sequence[RunRecord]) -> str:

@@ -12,7 +12,7 @@ from datetime import datetime
 
 from uet_contracts import AuditEvent, AuditOutcome, ErrorEvent, PatchLedgerEntry, PhaseSpec, RunRecord
 from uet_engine import clock
-from uet_engine.detection.error_codes import ERROR_CODES
+from uet_engine.detection.events import error_event
 from uet_engine.execution.selection import Reuse
 from uet_engine.saving import codec, ledger
 
@@ -29,6 +29,7 @@ def queued_records(
     reused: Mapping[str, Reuse],
     base_commit: str,
     now: datetime,
+    project_id: str | None = None,
 ) -> list[RunRecord]:
     """The first row of each workstream of the run: ``queued``, or ``succeeded`` when an earlier success is reused."""
     records: list[RunRecord] = []
@@ -40,6 +41,7 @@ def queued_records(
                 run_id=run_id,
                 workstream_id=spec.workstream_id,
                 phase_id=phase,
+                project_id=project_id,
                 status="succeeded" if reuse else "queued",
                 created_at=now,
                 updated_at=now,
@@ -76,14 +78,35 @@ def audit_line(
 
 def patch_conflict(run_id: str, phase: str, entry: PatchLedgerEntry, why: str) -> ErrorEvent:
     """The error event of a succeeded workstream whose patch does not apply to the user's tree."""
-    return ErrorEvent(
-        timestamp=clock.utc_now(),
+    return error_event(
+        "patch_conflict",
+        why,
         run_id=run_id,
         workstream_id=entry.workstream_id,
         phase_id=phase,
-        error_type="patch_conflict",
-        error_code=ERROR_CODES["patch_conflict"],
-        message=why,
         files=entry.files or None,
-        severity="error",
+        context={"patch_id": entry.patch_id},
     )
+
+
+def crashed(record: RunRecord) -> ErrorEvent:
+    """The error event of a workstream a dead engine left queued or running (found by the next run)."""
+    return error_event(
+        "crashed",
+        record.reason or f"the engine process of {record.run_id} died before this workstream finished",
+        run_id=record.run_id,
+        workstream_id=record.workstream_id,
+        phase_id=record.phase_id,
+    )
+
+
+def preflight_failed(
+    run_id: str, why: str, *, workstream_id: str | None = None, phase: str | None = None
+) -> ErrorEvent:
+    """The error event of a run refused before it queued anything (a reused patch that is damaged…)."""
+    return error_event("preflight_failed", why, run_id=run_id, workstream_id=workstream_id, phase_id=phase)
+
+
+def internal(run_id: str, exc: BaseException) -> ErrorEvent:
+    """The error event of a bug in the run's own loop (the run stops; the next one marks what it left crashed)."""
+    return error_event("internal", f"internal error: {type(exc).__name__}: {exc}", run_id=run_id)

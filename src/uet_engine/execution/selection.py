@@ -7,18 +7,23 @@ so what the dry run prints is exactly what the run would do.
 The rules: all phases by default; ``ws_ids`` picks workstreams plus (unless ``no_deps``) their
 prerequisites that have not succeeded yet — a prerequisite whose last success (any earlier run) was
 applied to the tree is reused, recorded as ``succeeded`` with ``reused_from``. ``resume`` reruns what of
-an earlier run did not succeed and reuses its successes (Dagster's rule).
+an earlier run did not succeed and reuses its successes (Dagster's rule). Phases that count as done
+(their status, ``--assume-done``) are never run and do not hold their dependants back; phases waiting for
+a phase outside the set are left out (``uet_engine.planning.satisfied``), and asking for one by
+``--ws-id`` is refused.
 """
 
 from __future__ import annotations
 
 import difflib
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from uet_contracts import PatchLedgerEntry, RunRecord
+from uet_contracts import PatchLedgerEntry, RunRecord, ToolProfile
+from uet_engine.detection.hooks import DEFAULT_BUDGET_S
 from uet_engine.errors import RunRefused
+from uet_engine.planning import satisfied
 from uet_engine.planning.graph import prerequisites_of
 from uet_engine.planning.phase_set import PhaseSet
 from uet_engine.saving.lookup import resolve_run
@@ -33,6 +38,9 @@ class Options:
     no_deps: bool = False
     jobs: int = 1
     resume: str | None = None
+    project_id: str | None = None  # the repository config's, written on every RunRecord
+    profiles: Mapping[str, ToolProfile] = field(default_factory=dict)  # tool profiles by id, for AI-tool steps
+    hook_budget_s: float = DEFAULT_BUDGET_S  # seconds each hook call may take
 
 
 @dataclass
@@ -108,12 +116,25 @@ def select(phase_set: PhaseSet, options: Options, store: RunStore | None) -> Sel
             if phase not in selection.phases:
                 selection.why_not[phase] = f"not part of {resume}"
         return selection
+    already, waits = satisfied.done(phase_set), satisfied.waiting(phase_set)
     if not options.ws_ids:
-        return Selection(run=sorted(specs))
+        selection = Selection(run=sorted(p for p in specs if p not in already and p not in waits))
+        selection.why_not.update({**already, **waits})
+        return selection
     chosen = {_phase_of(phase_set, ws) for ws in options.ws_ids}
     selection = Selection(run=sorted(chosen))
-    prerequisites = prerequisites_of(phase_set.edges, chosen) - chosen
-    for phase in sorted(prerequisites):
+    # The walk up stops at a phase that is done: what it needed is in the tree already.
+    open_edges = {p: deps for p, deps in phase_set.edges.items() if p not in already}
+    prerequisites = prerequisites_of(open_edges, chosen) - chosen
+    for phase in sorted(chosen | prerequisites):
+        if phase in waits and (phase in chosen or not options.no_deps):
+            why = f"{specs[phase].workstream_id} ({phase}) {waits[phase]}"
+            raise RunRefused(
+                why if phase in chosen else f"cannot run {', '.join(options.ws_ids)}: its prerequisite {why}"
+            )
+    for phase in sorted(prerequisites & already.keys()):
+        selection.why_not[phase] = already[phase]
+    for phase in sorted(prerequisites - already.keys()):
         last = store.last_success(specs[phase].workstream_id) if store is not None else None
         if options.no_deps:
             selection.why_not[phase] = "a prerequisite, left out by --no-deps"

@@ -1,20 +1,36 @@
 """One workstream, start to finish, inside its own git worktree: steps, file scope, acceptance, patch.
 
 Why a module of its own: this is the part that runs on a pool thread, so it must not touch the run
-store. Everything it learns goes to the coordinator through ``post`` (a StepAttempt when a task starts
-and again when it ends) and, at the end, the returned ``Finished`` message. The coordinator alone writes.
+store. Everything it learns goes to the coordinator through ``post`` (a StepAttempt when a try starts and
+again when it ends, then the ErrorEvents of a failed try) and, at the end, the returned ``Finished``
+message. The coordinator alone writes.
 
 The order inside a workstream:
 
 1. the worktree is made from the run's base commit plus the patches of the prerequisites that
    succeeded in this run, in dependency order;
-2. the steps run in order; after each, the worktree is staged and the paths it touched recorded;
-3. the file scope is checked against everything the steps touched (a violation fails the workstream
-   before any acceptance check runs);
-4. the acceptance checks run in order: ``sh``, then ``python``, then ``powershell``;
-5. the workstream's patch is the diff between the tree it started from and the tree the steps left.
-   Acceptance checks verify, they never contribute: files they create (caches, reports) are not part
-   of the patch and are not subject to the scope check.
+2. the pre-flight checks run; a failing critical one fails the workstream (its fix hint in the reason)
+   before any step, a failing other one is recorded as a warning; what they wrote is discarded;
+3. the steps run in order (a runner's command, or an AI tool through its profile: ``agents``); after
+   each, the worktree is staged and the paths it touched recorded;
+4. the file scope is checked against everything the steps touched, then the expected artifacts must
+   exist (either failing fails the workstream before any acceptance check runs);
+5. the acceptance checks run in order: ``sh``, then ``python``, then ``powershell``; a failing check
+   with ``required: false`` is recorded as a warning and the workstream goes on;
+6. when a required check fails and the spec has ``on_failure``, the fix loop runs: the worktree goes back
+   to what the steps left, the fix steps run with the failed try's ErrorEvents in the JSON file named by
+   ``UET_FAILURE_FILE``, the scope is checked again, and every acceptance check runs again, up to
+   ``max_fix_attempts`` times. A circuit breaker stops the loop as soon as one error fingerprint has been
+   seen ``max_same_error`` times (the fix is going round in circles) and says so in the reason;
+7. the workstream's patch is the diff between the tree it started from and the tree the steps (and
+   fix steps) left. Pre-flight and acceptance checks verify, they never contribute: files they create
+   (caches, reports) are not part of the patch and are not subject to the scope check.
+
+A step, check or fix step with ``retry`` is tried up to ``max_attempts`` times, ``delay_s`` apart; a step
+retried starts again from the tree before its first try. Every try is its own StepAttempt (``attempt``
+1, 2, …) and every command sees ``UET_RUN_ID``, ``UET_PHASE_ID``, ``UET_WORKSTREAM_ID`` and ``UET_ATTEMPT``.
+A failed try's ErrorEvents are the engine's own (what failed, its exit code, the tail of its stderr) plus
+the error plugins' findings in its output (``uet_engine.detection.plugins``).
 
 Worktrees are slots: a run keeps one per workstream running at the same time and resets it to a
 pristine state for the next workstream (``isolation.prepare``); the run removes them when it ends.
@@ -23,11 +39,16 @@ pristine state for the next workstream (``isolation.prepare``); the run removes 
 from __future__ import annotations
 
 import dataclasses
+import json
+import shutil
+import tempfile
+from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Final, Literal, get_args
 
+import uet_contracts
 from uet_contracts import (
     AcceptanceCommand,
     ErrorEvent,
@@ -35,22 +56,41 @@ from uet_contracts import (
     ExecutionRequest,
     ExecutionResult,
     PhaseSpec,
+    Retry,
     Runner,
+    Step,
     StepAttempt,
+    ToolProfile,
+    VerificationRef,
 )
-from uet_engine import clock
-from uet_engine.detection.error_codes import ERROR_CODES
+from uet_engine.detection.artifacts import missing_artifacts
+from uet_engine.detection.error_codes import CANCELLED, failure_type
+from uet_engine.detection.events import error_event
+from uet_engine.detection.execution_log import ACCEPTANCE_KIND
+from uet_engine.detection.failure_report import location
+from uet_engine.detection.plugins.registry import registry
 from uet_engine.detection.redact import DEFAULT_OUTPUT_LIMIT, Redactor
 from uet_engine.detection.scope import describe, violations
 from uet_engine.errors import GitError
-from uet_engine.execution import isolation
-from uet_engine.execution.process import CANCELLED, PWSH_MISSING, SH_MISSING, LiveProcesses, execute
+from uet_engine.execution import agents, isolation
+from uet_engine.execution.process import LiveProcesses, execute
+from uet_engine.planning.profiles import is_runner
 from uet_engine.states import WorkerStatus
 
 # The order acceptance checks run in (and are numbered in): the schema's Runner enum, sh, python, powershell,
 # which is also the order of Acceptance's fields (a test holds the two together).
 ACCEPTANCE_RUNNERS: Final[tuple[Runner, ...]] = get_args(Runner)
-ACCEPTANCE_KIND = "ACCEPTANCE-CHECK"
+PRE_FLIGHT_KIND = "PRE-FLIGHT-CHECK"
+# A fix loop's limits when the spec leaves them out.
+DEFAULT_MAX_FIX_ATTEMPTS: Final = 3
+DEFAULT_MAX_SAME_ERROR: Final = 2
+STDERR_TAIL: Final = 500
+
+# What a worker posts while its workstream runs: the tries, and the errors of those that failed.
+Report = StepAttempt | ErrorEvent
+TaskKind = Literal["pre_flight", "step", "acceptance", "fix"]
+# Tasks whose successful tries change the tree (the others only verify).
+MUTATING: Final[frozenset[TaskKind]] = frozenset({"step", "fix"})
 
 
 @dataclass(frozen=True)
@@ -67,11 +107,16 @@ class Job:
     live: LiveProcesses
     redact: Redactor
     output_limit: int = DEFAULT_OUTPUT_LIMIT
+    profiles: Mapping[str, ToolProfile] = field(default_factory=dict)
 
 
 @dataclass
 class Finished:
-    """The message a pool thread sends when its workstream is over (the coordinator records it)."""
+    """The message a pool thread sends when its workstream is over (the coordinator records it).
+
+    ``errors`` are the ErrorEvents not posted with a try: a scope violation, a stopped fix loop, an
+    internal error, a refusal of a remote executor.
+    """
 
     workstream_id: str
     status: WorkerStatus
@@ -83,72 +128,134 @@ class Finished:
 
 @dataclass(frozen=True)
 class _Task:
-    kind: Literal["step", "acceptance"]
+    kind: TaskKind
     index: int
     request: ExecutionRequest
     expect_exit: int = 0
     success_pattern: str | None = None
+    retry: Retry | None = None
+    expect_output: str | None = None
+    required: bool = True  # False: a failure is recorded as a warning and the workstream goes on
+    fix_hint: str | None = None
+    step: Step | None = None  # a step with a tool profile: its request is made when it runs
+    failure_pattern: str | None = None
 
     @property
     def task_id(self) -> str:
         return f"{self.kind}/{self.index}"
 
 
-def tasks_of(run_id: str, spec: PhaseSpec) -> tuple[list[_Task], list[_Task]]:
-    """The workstream's steps and acceptance checks as ExecutionRequests, in the order they run."""
+def tasks_of(run_id: str, spec: PhaseSpec) -> tuple[list[_Task], list[_Task], list[_Task]]:
+    """The workstream's steps, acceptance checks and fix steps as ExecutionRequests, in the order they run.
 
-    def request(kind: str, tool: Runner, run: str, index: int, timeout_s: float | None) -> ExecutionRequest:
+    A spec written from a template carries its template and pattern ids into every request's context,
+    so the execution logs say which pattern each task came from.
+    """
+    origin = {"template_id": spec.template_id, "pattern_id": spec.pattern_id}
+    origin = {key: value for key, value in origin.items() if value is not None}
+
+    def request(
+        kind: TaskKind,
+        operation: str,
+        tool: str,
+        run: str,
+        index: int,
+        timeout_s: float | None,
+        more: Mapping[str, object] | None = None,
+    ) -> ExecutionRequest:
         return ExecutionRequest(
-            operation_kind=kind,
+            operation_kind=operation,
             tool=tool,
             run=run,
             file_scope=spec.file_scope,
             tools_used=[tool],
-            context={"task_id": f"{'acceptance' if kind == ACCEPTANCE_KIND else 'step'}/{index}", "attempt": 1},
+            context={"task_id": f"{kind}/{index}", "attempt": 1, **origin, **(more or {})},
             run_id=run_id,
             workstream_id=spec.workstream_id,
             phase_id=spec.phase_id,
             timeout_s=timeout_s,
         )
 
-    steps = [
-        _Task("step", i, request(step.operation_kind, step.tool, step.run, i, step.timeout_s))
-        for i, step in enumerate(spec.steps or [])
-    ]
+    def steps_of(kind: TaskKind, steps: Sequence[Step]) -> list[_Task]:
+        return [
+            _Task(kind, i, request(kind, s.operation_kind, s.tool, s.run or s.tool, i, s.timeout_s), retry=s.retry)
+            if is_runner(s.tool)
+            else _Task(
+                kind, i, request(kind, s.operation_kind, s.tool, s.prompt or s.tool, i, None), retry=s.retry, step=s
+            )
+            for i, s in enumerate(steps)
+        ]
+
     checks: list[_Task] = []
     for runner in ACCEPTANCE_RUNNERS:
         for check in getattr(spec.acceptance, runner) or []:
             index = len(checks)
             if isinstance(check, AcceptanceCommand):
+                optional = {"required": False} if check.required is False else {}
                 checks.append(
                     _Task(
                         "acceptance",
                         index,
-                        request(ACCEPTANCE_KIND, runner, check.run, index, check.timeout_s),
+                        request("acceptance", ACCEPTANCE_KIND, runner, check.run, index, check.timeout_s, optional),
                         check.expect_exit or 0,
                         check.success_pattern,
+                        check.retry,
+                        check.expect_output,
+                        check.required is not False,
+                        failure_pattern=check.failure_pattern,
                     )
                 )
+            elif isinstance(check, VerificationRef):  # load_phase_set resolves these; a caller that did not, fails
+                raise ValueError(f"acceptance check 'verify: {check.verify}' was not resolved into a command")
             else:
-                checks.append(_Task("acceptance", index, request(ACCEPTANCE_KIND, runner, check, index, None)))
-    return steps, checks
+                checks.append(
+                    _Task("acceptance", index, request("acceptance", ACCEPTANCE_KIND, runner, check, index, None))
+                )
+    fixes = steps_of("fix", spec.on_failure.steps) if spec.on_failure else []
+    return steps_of("step", spec.steps or []), checks, fixes
+
+
+def pre_flight_of(run_id: str, spec: PhaseSpec) -> list[_Task]:
+    """The workstream's pre-flight checks as tasks, in order (a critical one is required)."""
+    tasks = []
+    for i, check in enumerate(spec.pre_flight or []):
+        request = ExecutionRequest(
+            operation_kind=PRE_FLIGHT_KIND,
+            tool=check.tool or "sh",
+            run=check.run,
+            file_scope=spec.file_scope,
+            tools_used=[check.tool or "sh"],
+            context={
+                "task_id": f"pre_flight/{i}",
+                "attempt": 1,
+                **({"required": False} if check.critical is False else {}),
+            },
+            run_id=run_id,
+            workstream_id=spec.workstream_id,
+            phase_id=spec.phase_id,
+            timeout_s=check.timeout_s,
+        )
+        expect = (check.expect_exit or 0, check.success_pattern, check.expect_output, check.critical is not False)
+        exit_code, pattern, output, required = expect
+        tasks.append(_Task("pre_flight", i, request, exit_code, pattern, None, output, required, check.fix_hint))
+    return tasks
 
 
 def _error(job: Job, error_type: ErrorType, message: str, *, task_id: str | None = None, **more: object) -> ErrorEvent:
-    context = {k: v for k, v in more.items() if k != "files" and v is not None}
-    files = more.get("files")
-    return ErrorEvent(
-        timestamp=clock.utc_now(),
+    """An ErrorEvent of this job's workstream; ``more`` goes to its context (``files`` to its files)."""
+    files = more.pop("files", None)
+    context = dict(more)
+    if task_id is not None and not task_id.startswith(("step/", "acceptance/", "pre_flight/")):
+        context["task"], task_id = task_id, None  # fix/N: the schema's task_id names steps and checks only
+    return error_event(
+        error_type,
+        message,
         run_id=job.run_id,
         workstream_id=job.spec.workstream_id,
         phase_id=job.spec.phase_id,
-        error_type=error_type,
-        error_code=ERROR_CODES[error_type],
-        message=message,
-        files=sorted(files) if isinstance(files, list | set | dict) else None,
         task_id=task_id,
-        severity="error",
-        context=context or None,
+        files=sorted(files) if isinstance(files, list | set | dict) else None,
+        context=context,
     )
 
 
@@ -157,30 +264,39 @@ def not_run(job: Job, status: WorkerStatus, error_type: ErrorType, reason: str) 
     return Finished(job.spec.workstream_id, status, reason, [_error(job, error_type, reason)])
 
 
-def _failure(job: Job, task: _Task, result: ExecutionResult) -> Finished:
-    """The Finished message for a task that did not succeed, with its error event."""
-    why = result.error or "failed"
-    if why == CANCELLED:
-        error = _error(job, "cancelled", f"{task.task_id} was interrupted", task_id=task.task_id)
-        return Finished(job.spec.workstream_id, "cancelled", "cancelled by the user", [error])
-    error_type: ErrorType
-    if result.timed_out:
-        error_type = "timeout"
-    elif why in (PWSH_MISSING, SH_MISSING):
-        error_type = "tool_missing"
-    else:
-        error_type = "step_failed" if task.kind == "step" else "acceptance_failed"
-    reason = f"{task.task_id} ({task.request.tool}) failed: {why}"
-    tail = result.stderr[-500:] if result.stderr else None
-    error = _error(job, error_type, reason, task_id=task.task_id, exit_code=result.exit_code, stderr_tail=tail)
-    return Finished(job.spec.workstream_id, "failed", reason, [error])
+@dataclass
+class _Failed:
+    """A task whose last try failed: the reason it gives the workstream and that try's ErrorEvents."""
+
+    task: _Task
+    result: ExecutionResult
+    events: list[ErrorEvent]
+
+    @property
+    def cancelled(self) -> bool:
+        return self.result.error == CANCELLED
+
+    @property
+    def reason(self) -> str:
+        why = f"{self.task.task_id} ({self.task.request.tool}) failed: {self.result.error or 'failed'}"
+        return why + (f"; fix: {self.task.fix_hint}" if self.task.fix_hint else "")
+
+    def finished(self, workstream_id: str, *, more: str = "", errors: Sequence[ErrorEvent] = ()) -> Finished:
+        if self.cancelled:
+            return Finished(workstream_id, "cancelled", "cancelled by the user", list(errors))
+        return Finished(workstream_id, "failed", self.reason + more, list(errors))
 
 
-def run_workstream(job: Job, post: Callable[[StepAttempt], None]) -> Finished:
+def _signature(events: Sequence[ErrorEvent]) -> set[str]:
+    """The fingerprints a fix loop compares tries by: the plugins' findings, else the engine's own event."""
+    findings = [e for e in events if e.plugin is not None]
+    return {e.fingerprint for e in (findings or events) if e.fingerprint is not None}
+
+
+def run_workstream(job: Job, post: Callable[[Report], None]) -> Finished:
     """Run one workstream in its own worktree and describe the outcome; never raises for the work itself."""
-    path = job.worktree
     try:
-        return _run(job, path, post)
+        return _Run(job, post).run()
     except GitError as exc:
         error = _error(job, "patch_conflict" if "apply" in str(exc) else "internal", str(exc))
         return Finished(job.spec.workstream_id, "failed", str(exc), [error])
@@ -189,51 +305,224 @@ def run_workstream(job: Job, post: Callable[[StepAttempt], None]) -> Finished:
         return Finished(job.spec.workstream_id, "failed", message, [_error(job, "internal", message)])
 
 
-def _run(job: Job, path: Path, post: Callable[[StepAttempt], None]) -> Finished:
-    ws = job.spec.workstream_id
-    steps, checks = tasks_of(job.run_id, job.spec)
-    base_tree = isolation.prepare(job.root, path, job.base_commit, job.patches)
-    tree = base_tree
-    step_changes: dict[str, str] = {}
+class _Run:
+    """One workstream's run inside its worktree: the state its tries share (tree, changes, try counters)."""
 
-    def run_task(task: _Task) -> ExecutionResult:
-        stored = dataclasses.replace(task.request, run=job.redact(task.request.run))
-        attempt = StepAttempt(
-            run_id=job.run_id, workstream_id=ws, kind=task.kind, index=task.index, attempt=1, request=stored
-        )
-        post(attempt)
-        result = execute(
-            task.request,
-            path,
-            expect_exit=task.expect_exit,
-            success_pattern=task.success_pattern,
-            env=job.env,
-            output_limit=job.output_limit,
-            live=job.live,
-        )
-        if task.kind == "step" and result.success:
-            nonlocal tree
-            after = isolation.stage_all(path)
-            touched = isolation.changes_between(path, tree, after)
-            step_changes.update(touched)
-            result = dataclasses.replace(result, files_touched=sorted(touched))
-            tree = after
-        post(dataclasses.replace(attempt, result=result))
-        return result
+    def __init__(self, job: Job, post: Callable[[Report], None]) -> None:
+        self.job = job
+        self.post = post
+        self.path = job.worktree
+        self.ws = job.spec.workstream_id
+        self.tries: Counter[str] = Counter()
+        self.base_tree = ""
+        self.tree = ""
+        self.mutations: list[dict[str, str]] = []  # what each successful step or fix step touched
+        self.warnings: list[str] = []  # what the optional checks that failed said
 
-    for task in steps:
-        result = run_task(task)
-        if not result.success:
-            return _failure(job, task, result)
-    changes = step_changes if len(steps) == 1 else isolation.changes_between(path, base_tree, tree)
-    existed = {p for p, kind in changes.items() if kind in ("modified", "deleted")}
-    problems = violations(job.spec.file_scope, changes, existed.__contains__)
-    if problems:
+    def run(self) -> Finished:
+        steps, checks, fixes = tasks_of(self.job.run_id, self.job.spec)
+        self.base_tree = self.tree = isolation.prepare(self.job.root, self.path, self.job.base_commit, self.job.patches)
+        for task in pre_flight_of(self.job.run_id, self.job.spec):
+            failed = self._with_retries(task)
+            if failed is not None:
+                return failed.finished(self.ws)
+        if self.job.spec.pre_flight and isolation.stage_all(self.path) != self.base_tree:  # checks never contribute
+            self.base_tree = self.tree = isolation.prepare(
+                self.job.root, self.path, self.job.base_commit, self.job.patches
+            )
+        for task in steps:
+            failed = self._with_retries(task)
+            if failed is not None:
+                return failed.finished(self.ws)
+        changes, refused = self._scope()
+        if refused is not None:
+            return refused
+        missing = missing_artifacts(self.path, self.job.spec.expected_artifacts or [])
+        if missing:
+            reason = "expected artifacts missing after the steps: " + ", ".join(missing)
+            error = _error(self.job, "artifact_missing", reason, files=missing)
+            return Finished(self.ws, "failed", reason, [error], changes=changes)
+        failed = self._checks(checks)
+        if failed is not None and fixes and not failed.cancelled:
+            return self._fix_loop(failed, checks, fixes)
+        if failed is not None:
+            return failed.finished(self.ws)
+        return self._succeeded(changes)
+
+    def _succeeded(self, changes: dict[str, str]) -> Finished:
+        note = "; ".join(f"optional {warning}" for warning in self.warnings) or None
+        return Finished(self.ws, "succeeded", note, [], isolation.diff(self.path, self.base_tree, self.tree), changes)
+
+    def _scope(self) -> tuple[dict[str, str], Finished | None]:
+        """Everything touched so far, and the Finished of a scope violation (None when the scope holds)."""
+        if len(self.mutations) == 1:
+            changes = self.mutations[0]
+        else:
+            changes = isolation.changes_between(self.path, self.base_tree, self.tree)
+        existed = {p for p, kind in changes.items() if kind in ("modified", "deleted")}
+        problems = violations(self.job.spec.file_scope, changes, existed.__contains__)
+        if not problems:
+            return changes, None
         reason = "file scope violated: " + "; ".join(describe(changes, problems))
-        error = _error(job, "scope_violation", reason, files=list(problems))
-        return Finished(ws, "failed", reason, [error], changes=changes)
-    for task in checks:
-        result = run_task(task)
-        if not result.success:
-            return _failure(job, task, result)
-    return Finished(ws, "succeeded", None, [], isolation.diff(path, base_tree, tree), changes)
+        error = _error(self.job, "scope_violation", reason, files=list(problems))
+        return changes, Finished(self.ws, "failed", reason, [error], changes=changes)
+
+    def _checks(self, checks: Sequence[_Task]) -> _Failed | None:
+        for task in checks:
+            failed = self._with_retries(task)
+            if failed is not None:
+                return failed
+        return None
+
+    # -- one task, one try ------------------------------------------------------------------------------
+
+    def _with_retries(self, task: _Task, env: Mapping[str, str] | None = None) -> _Failed | None:
+        """Try ``task`` until it succeeds or its ``retry`` is spent; the last failed try, or None."""
+        tries = task.retry.max_attempts if task.retry else 1
+        delay = (task.retry.delay_s or 0) if task.retry else 0
+        failed: _Failed | None = None
+        for number in range(tries):
+            if number:
+                # Cancelled while waiting: the next try starts nothing and is recorded as cancelled.
+                self.job.live.wait(delay)
+                if task.kind != "acceptance":
+                    isolation.restore(self.path, self.tree)
+            failed = self._try(task, env)
+            if failed is None or failed.cancelled:
+                return failed
+        return failed
+
+    def _try(self, task: _Task, env: Mapping[str, str] | None) -> _Failed | None:
+        """One try of ``task``: its StepAttempt before and after, and its ErrorEvents when it fails.
+
+        A failed optional check (``required: false``) posts its events as warnings and counts as passed.
+        """
+        number = self.tries[task.task_id] = self.tries[task.task_id] + 1
+        with tempfile.TemporaryDirectory(prefix="uet-agent-") as scratch:
+            request = dataclasses.replace(task.request, context={**task.request.context, "attempt": number})
+            command_env, refused = {**self.job.env, **(env or {}), "UET_ATTEMPT": str(number)}, None
+            if task.step is not None:  # a tool profile's command line, made now (it names the worktree)
+                prepared = agents.request_for(request, task.step, self.job.profiles, self.path, Path(scratch))
+                if isinstance(prepared, str):
+                    refused = prepared
+                else:
+                    request, command_env = prepared[0], {**command_env, **prepared[1]}
+            argv = [self.job.redact(arg) for arg in request.argv] if request.argv else None
+            stored = dataclasses.replace(request, run=self.job.redact(request.run), argv=argv)
+            attempt = StepAttempt(
+                run_id=self.job.run_id,
+                workstream_id=self.ws,
+                kind=task.kind,
+                index=task.index,
+                attempt=number,
+                request=stored,
+            )
+            self.post(attempt)
+            result = (
+                agents.refused(refused)
+                if refused is not None
+                else execute(
+                    request,
+                    self.path,
+                    expect_exit=task.expect_exit,
+                    success_pattern=task.success_pattern,
+                    expect_output=task.expect_output,
+                    failure_pattern=task.failure_pattern,
+                    env=command_env,
+                    output_limit=self.job.output_limit,
+                    live=self.job.live,
+                )
+            )
+        if task.kind in MUTATING and result.success:
+            after = isolation.stage_all(self.path)
+            touched = isolation.changes_between(self.path, self.tree, after)
+            if touched:
+                self.mutations.append(touched)
+            result = dataclasses.replace(result, files_touched=sorted(touched))
+            self.tree = after
+        self.post(dataclasses.replace(attempt, result=result))
+        if result.success:
+            return None
+        events = self._failure_events(task, stored, result)
+        if not task.required and result.error != CANCELLED:
+            events = [dataclasses.replace(event, severity="warning") for event in events]
+            self.warnings.append(events[0].message)
+            for event in events:
+                self.post(event)
+            return None
+        for event in events:
+            self.post(event)
+        return _Failed(task, result, events)
+
+    def _failure_events(self, task: _Task, request: ExecutionRequest, result: ExecutionResult) -> list[ErrorEvent]:
+        """The engine's event for a failed try, then the error plugins' findings in its output."""
+        why = result.error or "failed"
+        attempt = request.context["attempt"]
+        if why == CANCELLED:
+            return [
+                _error(self.job, "cancelled", f"{task.task_id} was interrupted", task_id=task.task_id, attempt=attempt)
+            ]
+        error_type = failure_type(task.kind, result) or "internal"
+        own = _error(
+            self.job,
+            error_type,
+            f"{task.task_id} ({task.request.tool}) failed: {why}"
+            + (f"; fix: {task.fix_hint}" if task.fix_hint else ""),
+            task_id=task.task_id,
+            attempt=attempt,
+            exit_code=result.exit_code,
+            stderr_tail=result.stderr[-STDERR_TAIL:] if result.stderr else None,
+        )
+        if result.exit_code is None and not result.timed_out:
+            return [own]  # it never ran: there is no output to read
+        findings, broken = registry().findings(request, result, self.path)
+        return [own, *findings, *broken]
+
+    # -- the fix loop -----------------------------------------------------------------------------------
+
+    def _fix_loop(self, failed: _Failed, checks: Sequence[_Task], fixes: Sequence[_Task]) -> Finished:
+        on_failure = self.job.spec.on_failure
+        assert on_failure is not None
+        max_fixes = on_failure.max_fix_attempts or DEFAULT_MAX_FIX_ATTEMPTS
+        max_same = on_failure.max_same_error or DEFAULT_MAX_SAME_ERROR
+        seen: Counter[str] = Counter(_signature(failed.events))
+        folder = Path(tempfile.mkdtemp(prefix="uet-failure-"))
+        try:
+            for round_number in range(1, max_fixes + 1):
+                isolation.restore(self.path, self.tree)  # what the checks left behind is never part of the fix
+                failure_file = folder / f"failure-{round_number}.json"
+                failure_file.write_text(
+                    json.dumps([uet_contracts.to_dict(e) for e in failed.events], ensure_ascii=False, indent=2),
+                    encoding="utf-8",
+                )
+                for task in fixes:
+                    broken = self._with_retries(task, {"UET_FAILURE_FILE": str(failure_file)})
+                    if broken is not None:
+                        return broken.finished(self.ws)
+                changes, refused = self._scope()
+                if refused is not None:
+                    return refused
+                again = self._checks(checks)
+                if again is None:
+                    return self._succeeded(changes)
+                if again.cancelled:
+                    return again.finished(self.ws)
+                failed = again
+                seen.update(_signature(failed.events))
+                repeated = next((e for e in failed.events if e.fingerprint and seen[e.fingerprint] >= max_same), None)
+                if repeated is not None:
+                    why = (
+                        f"fix loop stopped by its circuit breaker after {round_number} fix attempt(s): the same "
+                        f"error came back {seen[repeated.fingerprint or '']} times ({location(repeated)})"
+                    )
+                    return self._stopped(failed, why, round_number, repeated.fingerprint)
+            why = f"fix loop gave up after {max_fixes} fix attempt(s)"
+            return self._stopped(failed, why, max_fixes, None)
+        finally:
+            shutil.rmtree(folder, ignore_errors=True)
+
+    def _stopped(self, failed: _Failed, why: str, rounds: int, fingerprint: str | None) -> Finished:
+        stop = _error(
+            self.job, "fix_loop_stopped", why, task_id=failed.task.task_id, fix_attempts=rounds, repeated=fingerprint
+        )
+        return failed.finished(self.ws, more=f"; {why}", errors=[stop])

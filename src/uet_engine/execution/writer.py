@@ -17,14 +17,15 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from uet_contracts import ErrorEvent, PatchLedgerEntry, RunRecord, RunStatus, StepAttempt
-from uet_engine.detection.execution_log import execution_log
+from uet_contracts import ErrorEvent, ExecutionLog, PatchLedgerEntry, RunRecord, RunStatus, StepAttempt
+from uet_engine.detection.events import stamp
 from uet_engine.errors import GitError, RunRefused
 from uet_engine.execution import isolation
 from uet_engine.execution.records import audit_line, patch_conflict
 from uet_engine.execution.selection import Reuse
 from uet_engine.execution.worker import Finished
 from uet_engine.saving import ledger
+from uet_engine.saving.error_log import ErrorLog
 from uet_engine.saving.store import RunStore
 
 
@@ -39,6 +40,7 @@ class Landed:
     record: RunRecord
     entry: PatchLedgerEntry | None
     problem: str | None = None
+    errors: tuple[ErrorEvent, ...] = ()  # the error events written on the way (a patch that does not apply)
 
 
 class RunWriter:
@@ -48,6 +50,10 @@ class RunWriter:
         self.root = root
         self.run_id = run_id
         self.store = store
+        self.error_log = ErrorLog(root)
+
+    def close(self) -> None:
+        self.error_log.close()
 
     # -- the start of a run -------------------------------------------------------------------------
 
@@ -94,31 +100,52 @@ class RunWriter:
         return self.store.transition(self.run_id, workstream_id, to_status, reason=reason)
 
     def attempt(self, attempt: StepAttempt) -> None:
-        """A step or check that started (no result yet) or ended, with its timeline event and log row."""
+        """A try of a step, check or fix step that started (no result yet) or ended, with its timeline event.
+
+        (Its ExecutionLog row is written by the built-in hook ``detection.hooks.ExecutionLogHook``, through
+        ``execution_log``, once this returns.)
+        """
         self.store.add_attempt(attempt)
         task = f"{attempt.kind}/{attempt.index}"
+        if attempt.attempt > 1:
+            task += f" attempt {attempt.attempt}"
         if attempt.result is None:
             self.store.event(self.run_id, "step_started", workstream_id=attempt.workstream_id, message=task)
             return
-        self.store.add_execution_log(execution_log(attempt))
         outcome = "ok" if attempt.result.success else (attempt.result.error or "failed")
         self.store.event(
             self.run_id, "step_finished", workstream_id=attempt.workstream_id, message=f"{task}: {outcome}"
         )
+
+    def execution_log(self, log: ExecutionLog) -> None:
+        """One ExecutionLog row (the built-in hook's sink)."""
+        self.store.add_execution_log(log)
+
+    def error(self, event: ErrorEvent) -> ErrorEvent:
+        """An error event, fingerprinted: its store row, then its line in ``.runs/errors.jsonl`` (and the
+        ``scope_violation`` timeline event of a scope error). Returns the event as written."""
+        event = stamp(event)
+        self.store.add_error(event)
+        self.error_log.append(event)
+        if event.error_type == "scope_violation" and event.workstream_id is not None:
+            self.store.event(self.run_id, "scope_violation", workstream_id=event.workstream_id, message=event.message)
+        return event
 
     def failed(
         self, workstream_id: str, status: RunStatus, reason: str | None, errors: Sequence[ErrorEvent]
     ) -> RunRecord:
         """A workstream that did not succeed: its error events (and scope events), then its final status."""
         for error in errors:
-            self.store.add_error(error)
-            if error.error_type == "scope_violation":
-                self.store.event(self.run_id, "scope_violation", workstream_id=workstream_id, message=error.message)
+            self.error(error)
         return self.store.transition(self.run_id, workstream_id, status, reason=reason)
 
     def succeeded(self, phase: str, finished: Finished, base_commit: str) -> Landed:
-        """Record a success and land its patch in the user's tree, in the order of the module docstring."""
+        """Record a success and land its patch in the user's tree, in the order of the module docstring.
+
+        Its warnings (failed optional checks) are recorded first, and its reason says what they were.
+        """
         ws = finished.workstream_id
+        warnings = tuple(self.error(warning) for warning in finished.errors)
         entry = ledger.write_patch(
             self.root,
             run_id=self.run_id,
@@ -139,17 +166,19 @@ class RunWriter:
         patch = ledger.patch_path(self.root, entry)
         if not isolation.applies(self.root, patch):
             why = f"its patch {entry.path} does not apply to the working tree (changed during the run?)"
-            record = self.failed(ws, "failed", why, [patch_conflict(self.run_id, phase, entry, why)])
-            return Landed(record, None)
-        record = self.store.transition(self.run_id, ws, "succeeded", patch_id=entry.patch_id)
+            conflict = self.error(patch_conflict(self.run_id, phase, entry, why))
+            record = self.failed(ws, "failed", why, [])
+            return Landed(record, None, errors=(*warnings, conflict))
+        record = self.store.transition(self.run_id, ws, "succeeded", reason=finished.reason, patch_id=entry.patch_id)
         try:
             isolation.apply_to_tree(self.root, patch)
         except GitError as exc:  # the tree changed between the check and now
             why = f"succeeded, but its patch {entry.path} could not be applied to the working tree: {exc}"
-            self.store.add_error(patch_conflict(self.run_id, phase, entry, why))
-            return Landed(record, entry, f"{ws}: {why}; apply it by hand with: git apply {entry.path}")
+            conflict = self.error(patch_conflict(self.run_id, phase, entry, why))
+            fix = f"{ws}: {why}; apply it by hand with: git apply {entry.path}"
+            return Landed(record, entry, fix, errors=(*warnings, conflict))
         self.store.event(self.run_id, "patch_applied", workstream_id=ws, message=entry.path)
-        return Landed(record, entry)
+        return Landed(record, entry, errors=warnings)
 
     # -- the end of a run ---------------------------------------------------------------------------
 

@@ -5,26 +5,42 @@ structuring per file). Then the set-level rules no single file can break on its 
 workstream ids, known dependencies, no dependency cycle, ``may_run_parallel_with`` consistent with the
 DAG, and no two phases that may run at the same time writing the same path. Every problem of the set is
 collected before ``PlanError`` is raised, so one run shows them all, each naming its file.
+
+Also per spec, what needs the set's context: each step's ``tool`` is a runner with ``run`` or a known tool
+profile with a prompt; ``external_depends_on`` names phases outside the set (a warning for each one not
+declared done with ``assume_done``, since the run leaves the phase out until it is); an acceptance with
+no check at all proves nothing (a warning).
+
+An acceptance check may name a verification template (``verify: NAME`` with ``with: {…}``): the caller
+passes ``checks``, which turns each such reference into the AcceptanceCommand it stands for, so the
+checked set holds only runnable checks. Planning does not know where templates live (the patterns stage
+does); without ``checks`` a reference is a problem of its file.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import gc
 import graphlib
 import itertools
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, get_args
 
 import uet_contracts
-from uet_contracts import ContractError, PhaseSpec, Problem
+from uet_contracts import AcceptanceCommand, ContractError, PhaseSpec, Problem, Runner, Step, VerificationRef
 from uet_engine.errors import PlanError
 from uet_engine.paths import PathIndex
-from uet_engine.planning import graph
+from uet_engine.planning import graph, profiles
 from uet_engine.planning.parallel import map_files
+
+RUNNERS: tuple[Runner, ...] = get_args(Runner)
+
+CheckResolver = Callable[[VerificationRef, Runner], AcceptanceCommand]
+"""Turns a ``verify: NAME`` acceptance check listed under a runner into its command; ``ValueError`` says why not."""
 
 
 @dataclass(frozen=True)
@@ -40,6 +56,7 @@ class PhaseSet:
     edges: dict[str, list[str]]
     topo_levels: list[list[str]]
     warnings: list[Problem] = field(default_factory=list)
+    assumed_done: tuple[str, ...] = ()  # phases declared done (--assume-done), sorted
 
     def by_workstream(self, ws_id: str) -> PhaseSpec:
         """The phase of workstream ``ws_id``; ``KeyError`` naming it when no phase has that workstream."""
@@ -49,10 +66,22 @@ class PhaseSet:
         raise KeyError(f"no phase has workstream_id {ws_id!r}")
 
 
-def load_phase_set(specs_dir: Path) -> PhaseSet:
-    """The checked phase set of the spec files under ``specs_dir``; ``PlanError`` with every problem."""
+def load_phase_set(
+    specs_dir: Path,
+    checks: CheckResolver | None = None,
+    *,
+    assume_done: Iterable[str] = (),
+    tools: Iterable[str] | None = None,
+) -> PhaseSet:
+    """The checked phase set of the spec files under ``specs_dir``; ``PlanError`` with every problem.
+
+    ``checks`` resolves acceptance checks that name a verification template (see the module docstring).
+    ``assume_done``: phases declared done (``--assume-done``), satisfying the ``external_depends_on`` that
+    name them. ``tools``: the tool profile ids steps may name (default: the built-in profiles).
+    """
+    known_tools = frozenset(profiles.BUILTIN if tools is None else tools)
     with gc_paused():
-        return _load_phase_set(specs_dir)
+        return _load_phase_set(specs_dir, checks, tuple(sorted(set(assume_done))), known_tools)
 
 
 @contextmanager
@@ -72,7 +101,9 @@ def gc_paused() -> Iterator[None]:
             gc.enable()
 
 
-def _load_phase_set(specs_dir: Path) -> PhaseSet:
+def _load_phase_set(
+    specs_dir: Path, checks: CheckResolver | None, assume_done: tuple[str, ...], tools: frozenset[str]
+) -> PhaseSet:
     if not specs_dir.is_dir():
         reason = "not a folder" if specs_dir.exists() else "no such folder"
         raise PlanError([Problem(reason, file=str(specs_dir))], unreadable=True)
@@ -80,7 +111,8 @@ def _load_phase_set(specs_dir: Path) -> PhaseSet:
     if not paths:
         raise PlanError([Problem("no .yaml, .yml or .json files in this folder", file=str(specs_dir))], unreadable=True)
     loaded, problems, unreadable = _load_files(paths)
-    checker = _SetChecker(loaded)
+    loaded = [_resolved(spec, path, checks, problems) for spec, path in loaded]
+    checker = _SetChecker(loaded, assume_done, tools)
     problems += checker.check()
     warnings = _sorted(checker.warnings)
     if problems:
@@ -91,6 +123,7 @@ def _load_phase_set(specs_dir: Path) -> PhaseSet:
         edges=checker.edges,
         topo_levels=checker.levels,
         warnings=warnings,
+        assumed_done=assume_done,
     )
 
 
@@ -129,6 +162,36 @@ def _load_files(paths: list[Path]) -> tuple[list[tuple[PhaseSpec, Path]], list[P
     return loaded, problems, unreadable
 
 
+def _resolved(
+    spec: PhaseSpec, path: Path, checks: CheckResolver | None, problems: list[Problem]
+) -> tuple[PhaseSpec, Path]:
+    """The spec with its ``verify: NAME`` checks replaced by their commands; a problem for each that cannot be."""
+    lists: dict[Runner, list[Any] | None] = {runner: getattr(spec.acceptance, runner) for runner in RUNNERS}
+    if not any(isinstance(check, VerificationRef) for found in lists.values() for check in found or ()):
+        return spec, path
+    text = uet_contracts.read_text(path)
+    changed: dict[str, list[Any]] = {}
+    for runner, found in lists.items():
+        if not found:
+            continue
+        resolved: list[Any] = []
+        for i, check in enumerate(found):
+            if not isinstance(check, VerificationRef):
+                resolved.append(check)
+                continue
+            parts: list[str | int] = ["acceptance", runner, i, "verify"]
+            try:
+                if checks is None:
+                    raise ValueError("verification templates cannot be used here (no template library was given)")
+                resolved.append(checks(check, runner))
+            except ValueError as exc:
+                line, column = uet_contracts.locate(text, parts)
+                problems.append(Problem(str(exc), json_path(parts), str(path), line, column))
+                resolved.append(check)
+        changed[runner] = resolved
+    return dataclasses.replace(spec, acceptance=dataclasses.replace(spec.acceptance, **changed)), path
+
+
 _VERB = {"create": "creates", "modify": "modifies"}
 
 
@@ -145,8 +208,15 @@ class _Write(NamedTuple):
 class _SetChecker:
     """The set-level rules, run over the specs that loaded. Problems are found in bulk (see ``Ancestry``)."""
 
-    def __init__(self, loaded: list[tuple[PhaseSpec, Path]]) -> None:
+    def __init__(
+        self,
+        loaded: list[tuple[PhaseSpec, Path]],
+        assume_done: tuple[str, ...] = (),
+        tools: frozenset[str] = frozenset(),
+    ) -> None:
         self._loaded = loaded
+        self.assume_done = assume_done
+        self.tools = tools
         self.specs: dict[str, PhaseSpec] = {}
         self.files: dict[str, Path] = {}
         self.edges: dict[str, list[str]] = {}
@@ -162,6 +232,11 @@ class _SetChecker:
 
     def _check(self) -> list[Problem]:
         self._unique_ids()
+        for phase, spec in self.specs.items():
+            for rule in SPEC_RULES:
+                for parts, message in rule(spec, self):
+                    target = self.warnings if message.startswith("warning: ") else self._problems
+                    target.append(self._at(self.files[phase], parts, message))
         prereqs = self._known_prerequisites()
         try:
             self.levels = graph.kahn_levels(prereqs)
@@ -305,6 +380,62 @@ class _SetChecker:
                 f" {phase} reads it"
             )
             self.warnings.append(self._at(self.files[phase], ["file_scope", "read_only", i], message))
+
+
+SpecFinding = tuple[list[str | int], str]
+
+
+def _steps(spec: PhaseSpec, checker: _SetChecker) -> Iterator[SpecFinding]:
+    """Each step and fix step names a runner and its ``run``, or a known tool profile and a prompt."""
+    lists: list[tuple[list[str | int], Sequence[Step]]] = [(["steps"], spec.steps or [])]
+    if spec.on_failure is not None:
+        lists.append((["on_failure", "steps"], spec.on_failure.steps))
+    for where, steps in lists:
+        for i, step in enumerate(steps):
+            if profiles.is_runner(step.tool):
+                if not step.run:
+                    yield [*where, i], f"a {step.tool} step needs `run`: the command (or code) to execute"
+            elif step.tool not in checker.tools:
+                known = ", ".join(sorted(checker.tools)) or "none"
+                yield (
+                    [*where, i, "tool"],
+                    (
+                        f"unknown tool {step.tool!r}: not a runner (sh, python, powershell) nor a tool profile"
+                        f" ({known}); define tool_profiles.{step.tool} in {profiles.CONFIG_FILE}"
+                    ),
+                )
+            elif not step.prompt and not step.prompt_file:
+                yield [*where, i], f"a {step.tool} step needs `prompt` or `prompt_file`: the instructions for the tool"
+
+
+def _external(spec: PhaseSpec, checker: _SetChecker) -> Iterator[SpecFinding]:
+    """``external_depends_on`` names phases outside the set; each one not assumed done is a warning."""
+    for i, other in enumerate(spec.external_depends_on or []):
+        where: list[str | int] = ["external_depends_on", i]
+        if other in checker.specs:
+            yield where, f"{other} is in this set: list it in depends_on instead"
+        elif other not in checker.assume_done:
+            yield (
+                where,
+                (
+                    f"warning: {spec.phase_id} waits for {other}, outside this set: `uet run` leaves it (and what"
+                    f" depends on it) out until {other} is declared done with --assume-done {other}"
+                ),
+            )
+
+
+def _acceptance(spec: PhaseSpec, checker: _SetChecker) -> Iterator[SpecFinding]:
+    """An acceptance without a single check proves nothing."""
+    if not any(getattr(spec.acceptance, runner) for runner in profiles.RUNNERS):
+        yield (
+            ["acceptance"],
+            "warning: acceptance has no checks, so it proves nothing: add a command that checks the work",
+        )
+
+
+SPEC_RULES: tuple[Callable[[PhaseSpec, _SetChecker], Iterator[SpecFinding]], ...] = (_steps, _external, _acceptance)
+"""The checks of one spec that need the set's context (tool profiles, the set, --assume-done); a message
+starting with ``warning: `` is a warning."""
 
 
 def json_path(parts: list[str | int]) -> str:

@@ -97,6 +97,11 @@ def build_snapshot(phase_set: PhaseSet, *, generated_at: datetime | None = None)
             edges={node: list(prereqs) for node, prereqs in phase_set.edges.items()},
             topo_levels=[list(level) for level in phase_set.topo_levels],
             critical_path=critical_path(phase_set.edges, phase_set.topo_levels, weights),
+            external_depends_on={
+                p: list(s.external_depends_on) for p, s in phase_set.specs.items() if s.external_depends_on
+            }
+            or None,
+            assumed_done=list(phase_set.assumed_done) or None,
         )
         uet_contracts.check(uet_contracts.to_dict(snapshot), DagSnapshot)
     return snapshot
@@ -151,6 +156,12 @@ def compare_snapshots(committed: DagSnapshot, current: DagSnapshot, *, file: str
         new_level = current.topo_levels[level] if level < len(current.topo_levels) else []
         message = f"topo_levels changed from level {level} on: snapshot has {old_level}, specs give {new_level}"
         found.append(Problem(message, f"$.topo_levels[{level}]", file))
+    for name in ("external_depends_on", "assumed_done"):
+        old, new = getattr(committed, name), getattr(current, name)
+        if old != new:
+            found.append(
+                Problem(f"{name} changed: snapshot has {old or 'none'}, specs give {new or 'none'}", f"$.{name}", file)
+            )
     if committed.critical_path != current.critical_path:
         message = (
             f"critical_path changed: snapshot has {' -> '.join(committed.critical_path) or '(empty)'},"

@@ -2,18 +2,20 @@
 
 Each line is written with a single ``write`` on an ``O_APPEND`` descriptor and fsynced, so a crash
 can at worst leave the *last* line torn (no trailing newline). Readers ignore such a tail; the next
-writer cuts it off before appending, so a torn line never glues onto the next record.
+writer cuts it off before appending, so a torn line never glues onto the next record. The mechanics
+are ``uet_engine.jsonl``'s, shared with the error log and with plugin authors.
 """
 
 from __future__ import annotations
 
-import os
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
-from types import TracebackType
 
 from uet_contracts import AuditEvent
+from uet_engine.jsonl import JsonlWriter, read_lines, repair
 from uet_engine.saving import codec
+
+__all__ = ["AUDIT_FILE", "AuditLog", "audit_path", "read", "read_lines", "repair"]
 
 AUDIT_FILE = Path(".runs") / "audit.jsonl"
 
@@ -23,102 +25,22 @@ def audit_path(repo: Path) -> Path:
     return Path(repo) / AUDIT_FILE
 
 
-def repair(path: Path) -> int:
-    """Cuts a torn last line (one without a newline) off ``path``; returns the bytes removed."""
-    if not path.exists():
-        return 0
-    with open(path, "r+b") as handle:
-        size = handle.seek(0, os.SEEK_END)
-        if size == 0:
-            return 0
-        handle.seek(size - 1)
-        if handle.read(1) == b"\n":
-            return 0
-        # Walk back block by block to the last newline; the torn tail is at most one record long.
-        end = size
-        keep = 0
-        while end > 0:
-            start = max(0, end - 65536)
-            handle.seek(start)
-            block = handle.read(end - start)
-            newline = block.rfind(b"\n")
-            if newline >= 0:
-                keep = start + newline + 1
-                break
-            end = start
-        handle.truncate(keep)
-        handle.flush()
-        os.fsync(handle.fileno())
-        return size - keep
-
-
-def read_lines(path: Path) -> Iterator[tuple[int, str]]:
-    """(1-based line number, text) of every complete line; a torn last line is left out."""
-    try:
-        raw = path.read_bytes()
-    except FileNotFoundError:
-        return
-    lines = raw.split(b"\n")
-    # The element after the last newline is "" for a whole file, or the torn tail: never a record.
-    for number, line in enumerate(lines[:-1], start=1):
-        yield number, line.decode("utf-8", errors="replace")
-
-
 def read(path: Path) -> Iterator[tuple[int, AuditEvent]]:
     """Every complete line of the log as an AuditEvent; ``ContractError`` naming the line for a bad one."""
     for number, text in read_lines(path):
         yield number, codec.decode(text, AuditEvent, where=f"{path}:{number}")
 
 
-# fdatasync flushes the bytes and the new size, all a reader needs, without the inode's times.
-_sync = getattr(os, "fdatasync", os.fsync)
+class AuditLog(JsonlWriter):
+    """Appends validated AuditEvents to a repository's ``.runs/audit.jsonl``, one fsynced line each.
 
-
-class AuditLog:
-    """Appends validated AuditEvents to a repository's ``.runs/audit.jsonl``, one fsynced line each."""
+    ``durable=False`` (on ``append`` and ``extend``) is for lines that only need to be durable once a
+    later line is: the engine fsyncs at the lines the saving invariant rests on (final states, run
+    start and end) and saves the fsync in between.
+    """
 
     def __init__(self, repo: Path) -> None:
-        self.path = audit_path(repo)
-        self._fd: int | None = None
-
-    def _open(self) -> int:
-        if self._fd is None:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            repair(self.path)
-            self._fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
-        return self._fd
-
-    def append(self, event: AuditEvent, *, durable: bool = True) -> None:
-        """Validates ``event`` and appends it as one line; durably (write + fsync) unless told otherwise."""
-        self.extend([event], durable=durable)
-
-    def extend(self, events: Iterable[AuditEvent], *, durable: bool = True) -> None:
-        """Validates every event first, then appends them all with one write and (when ``durable``) one fsync.
-
-        ``durable=False`` is for lines that only need to be durable once a later line is: an fsync of
-        this file also makes every earlier write to it durable, so the engine fsyncs at the lines the
-        saving invariant rests on (final states, run start and end) and saves the fsync in between.
-        """
-        data = "".join(codec.encode(event) + "\n" for event in events).encode("utf-8")
-        if not data:
-            return
-        fd = self._open()
-        view = memoryview(data)
-        while view:
-            written = os.write(fd, view)
-            view = view[written:]
-        if durable:
-            _sync(fd)
-
-    def close(self) -> None:
-        if self._fd is not None:
-            os.close(self._fd)
-            self._fd = None
+        super().__init__(audit_path(repo))
 
     def __enter__(self) -> AuditLog:
         return self
-
-    def __exit__(
-        self, kind: type[BaseException] | None, error: BaseException | None, trace: TracebackType | None
-    ) -> None:
-        self.close()

@@ -1,27 +1,20 @@
 """Contract instances ⇄ the JSON text the engine stores (SQLite ``record`` columns, JSONL lines).
 
-Every write goes through ``encode``, which validates against the contract's schema first, so the
-store and the audit log never hold a record their schema rejects. ``decode`` is the strict way back.
+Every write goes through ``encode`` (``uet_engine.jsonl``'s: one encoder for every record), which validates
+against the contract's schema first, so the store and the JSONL logs never hold a record their schema
+rejects. ``decode`` is the strict way back.
 """
 
 from __future__ import annotations
 
-import json
-from typing import Any, TypeVar
+from typing import TypeVar
 
 import uet_contracts
+from uet_engine.jsonl import checked, compact, encode
+
+__all__ = ["checked", "compact", "decode", "encode"]
 
 T = TypeVar("T")
-
-# One encoder for every write: json.dumps with options builds a new JSONEncoder per call.
-_ENCODER = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), sort_keys=True)
-
-
-def encode(instance: Any) -> str:
-    """Compact, key-sorted JSON of a contract instance after it passed its schema (``ContractError`` if not)."""
-    data = uet_contracts.to_dict(instance)
-    uet_contracts.check(data, type(instance))
-    return _ENCODER.encode(data)
 
 
 def decode(text: str, cls: type[T], *, where: str | None = None) -> T:

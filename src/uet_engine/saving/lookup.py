@@ -29,17 +29,23 @@ def find_repo(start: Path) -> Path:
     ``start`` itself or the nearest folder above it with a run store; the search stops at the top of the
     git repository holding ``start`` (a folder with ``.git``), so records of an enclosing project are never
     read by mistake. Without a store anywhere on the way, the repository's top (or ``start`` outside any
-    repository): opening its store then says that nothing has been run there.
+    repository): opening its store then says that nothing has been run there. ``start`` itself comes back
+    as given (relative, say) when it is the answer, so messages name it as the person wrote it.
     """
-    start = Path(start).absolute()
-    for folder in (start, *start.parents):
+    given = Path(start)
+    here = given.absolute()
+    for folder in (here, *here.parents):
         if store_path(folder).is_file() or (folder / ".git").exists():
-            return folder
-    return start
+            return given if folder == here else folder
+    return given
 
 
-def resolve_run(store: RunStore, name: str) -> str:
-    """The run id ``name`` stands for in ``store``; ``UnknownRun`` when it matches none or several."""
+def resolve_run(store: RunStore, name: str, *, missing_ok: bool = False) -> str:
+    """The run id ``name`` stands for in ``store``; ``UnknownRun`` when it matches none or several.
+
+    ``missing_ok``: a name no run of the store has is given back as it is (for records kept outside the
+    store, such as the error log, which may name runs the store no longer holds).
+    """
     wanted = name.strip()
     if wanted == LATEST:
         newest = store.run_ids_starting("", 1)
@@ -55,6 +61,8 @@ def resolve_run(store: RunStore, name: str) -> str:
         return wanted
     if len(matches) == 1:
         return matches[0]
+    if not matches and missing_ok:
+        return name.strip()
     if not matches:
         raise UnknownRun(f"no run {name} in {store.path}; uet runs list shows the recorded runs")
     shown = ", ".join(matches[:SHOWN_MATCHES])

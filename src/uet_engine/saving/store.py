@@ -2,10 +2,14 @@
 
 Each table keeps a few indexed key columns for lookups plus a ``record`` column holding the contract
 instance as validated JSON (see ``codec``), so what is stored is exactly what the schemas describe and
-``uet runs verify`` can re-check it. SQLite runs in WAL mode with ``synchronous=NORMAL`` (a commit
-survives a crash of the process; Prefect uses the same settings), writes take ``BEGIN IMMEDIATE`` so
-they never deadlock on a lock upgrade, and a status change commits in the same transaction as the
-``state_changed`` event that records it. One writer, the coordinator, owns a ``RunStore``.
+``uet runs verify`` can re-check it. ``execution_logs`` also spreads its record over the columns of the
+original pipeline design (timestamp, operation_kind, file_types, … — lists and context as JSON text), so
+a plain SQL query and the pattern miner read them without decoding records. A store of an older schema
+version is upgraded when it is opened (``MIGRATIONS``, one transaction per step). SQLite runs in WAL
+mode with ``synchronous=NORMAL`` (a commit survives a crash of the process; Prefect uses the same
+settings), writes take ``BEGIN IMMEDIATE`` so they never deadlock on a lock upgrade, and a status change
+commits in the same transaction as the ``state_changed`` event that records it. One writer, the
+coordinator, owns a ``RunStore``.
 """
 
 from __future__ import annotations
@@ -15,16 +19,18 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import replace
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from types import TracebackType
 from typing import Any, Final, TypeVar
 
 from uet_contracts import (
+    AntiPattern,
     AuditEvent,
     ErrorEvent,
     ExecutionLog,
     PatchLedgerEntry,
+    PatternCandidate,
     RunEvent,
     RunEventType,
     RunRecord,
@@ -40,10 +46,41 @@ from uet_engine.states import AUDIT_FOR_STATUS, ENTRY_STATUS, FINAL_STATUSES, IN
 T = TypeVar("T")
 
 STORE_FILE = Path(".runs") / "uet.sqlite"
-SCHEMA_VERSION: Final = 1
+SCHEMA_VERSION: Final = 2
 BUSY_TIMEOUT_MS: Final = 10_000
 
-_DDL = """
+_EXECUTION_LOGS = """CREATE TABLE IF NOT EXISTS {name} (
+    id INTEGER PRIMARY KEY,
+    timestamp TEXT NOT NULL,
+    operation_kind TEXT NOT NULL,
+    file_types TEXT NOT NULL,
+    tools_used TEXT NOT NULL,
+    input_signature TEXT NOT NULL,
+    output_signature TEXT NOT NULL,
+    success INTEGER NOT NULL,
+    time_taken_seconds REAL NOT NULL,
+    context TEXT NOT NULL,
+    record TEXT NOT NULL
+);"""
+_PATTERN_TABLES = """CREATE TABLE IF NOT EXISTS pattern_candidates (
+    id INTEGER PRIMARY KEY,
+    candidate_id TEXT NOT NULL UNIQUE,
+    status TEXT NOT NULL,
+    record TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS anti_patterns (
+    id INTEGER PRIMARY KEY,
+    anti_pattern_id TEXT NOT NULL UNIQUE,
+    status TEXT,
+    signature TEXT NOT NULL,
+    record TEXT NOT NULL
+);
+-- Proven uses are counted from the logs of templated specs only: a partial index finds them without a scan.
+CREATE INDEX IF NOT EXISTS execution_logs_by_pattern ON execution_logs (json_extract(context, '$.pattern_id'))
+    WHERE json_extract(context, '$.pattern_id') IS NOT NULL;
+"""
+
+_DDL = f"""
 CREATE TABLE IF NOT EXISTS uet_runs (
     run_id TEXT NOT NULL,
     workstream_id TEXT NOT NULL,
@@ -80,11 +117,7 @@ CREATE TABLE IF NOT EXISTS patch_ledger (
     record TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS patch_ledger_by_run ON patch_ledger (run_id, workstream_id);
-CREATE TABLE IF NOT EXISTS execution_logs (
-    id INTEGER PRIMARY KEY,
-    operation_kind TEXT NOT NULL,
-    record TEXT NOT NULL
-);
+{_EXECUTION_LOGS.format(name="execution_logs")}
 CREATE TABLE IF NOT EXISTS error_events (
     id INTEGER PRIMARY KEY,
     run_id TEXT NOT NULL,
@@ -92,7 +125,41 @@ CREATE TABLE IF NOT EXISTS error_events (
     record TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS error_events_by_run ON error_events (run_id, workstream_id);
-"""
+{_PATTERN_TABLES}"""
+
+# The columns of execution_logs a row is written with, after its id (see ``execution_log_columns``);
+# those holding JSON text.
+LOG_COLUMNS: Final = (
+    "timestamp",
+    "operation_kind",
+    "file_types",
+    "tools_used",
+    "input_signature",
+    "output_signature",
+    "success",
+    "time_taken_seconds",
+    "context",
+    "record",
+)
+LOG_JSON_COLUMNS: Final = frozenset({"file_types", "tools_used", "context"})
+_LOG_COLUMNS = ", ".join(LOG_COLUMNS)
+
+# Version N -> the script that upgrades a store of version N to N + 1 (run in one transaction with the
+# new user_version). 1 -> 2: execution_logs gains the original pipeline design's columns, filled from each
+# row's record; the pattern tables are created.
+MIGRATIONS: Final[dict[int, str]] = {
+    1: f"""
+{_EXECUTION_LOGS.format(name="execution_logs_v2")}
+INSERT INTO execution_logs_v2 (id, {_LOG_COLUMNS})
+SELECT id, json_extract(record, '$.timestamp'), operation_kind, json_extract(record, '$.file_types'),
+    json_extract(record, '$.tools_used'), json_extract(record, '$.input_signature'),
+    json_extract(record, '$.output_signature'), json_extract(record, '$.success'),
+    json_extract(record, '$.time_taken_seconds'), json_extract(record, '$.context'), record
+FROM execution_logs ORDER BY id;
+DROP TABLE execution_logs;
+ALTER TABLE execution_logs_v2 RENAME TO execution_logs;
+{_PATTERN_TABLES}""",
+}
 
 # Tables in the order verify reads them, with the contract each ``record`` column holds.
 TABLES: Final[dict[str, type]] = {
@@ -102,6 +169,8 @@ TABLES: Final[dict[str, type]] = {
     "patch_ledger": PatchLedgerEntry,
     "execution_logs": ExecutionLog,
     "error_events": ErrorEvent,
+    "pattern_candidates": PatternCandidate,
+    "anti_patterns": AntiPattern,
 }
 
 # Every record still queued or running (a status some move leads out of), in the order they were queued.
@@ -121,8 +190,10 @@ def success_problems(
 
     ``attempts`` and ``patches`` are that workstream's rows in that run; ``reused_status`` is the status of
     the record ``reused_from`` names, when it names one. Empty when the success is fully backed: every
-    attempt has its result, the last try of each step and check succeeded, and the changes the steps made
-    are in a recorded patch whose file exists with the recorded size and hash.
+    attempt has its result, the tries of each step, check and fix step are numbered 1, 2, … without a gap
+    and the last one succeeded (but for checks whose request's context says ``required: false``: optional
+    pre-flight and acceptance checks), and the changes the steps and fix steps made are in a recorded patch
+    whose file exists with the recorded size and hash.
     """
     if record.reused_from:
         if reused_status != "succeeded":
@@ -132,13 +203,19 @@ def success_problems(
     last: dict[tuple[str, int], StepAttempt] = {}
     changed: set[str] = set()
     for attempt in sorted(attempts, key=lambda a: (a.kind, a.index, a.attempt)):
+        previous = last.get((attempt.kind, attempt.index))
+        if attempt.attempt != (previous.attempt if previous else 0) + 1:
+            problems.append(
+                f"{attempt.kind}/{attempt.index} attempt {attempt.attempt} follows no attempt {attempt.attempt - 1}"
+            )
         last[(attempt.kind, attempt.index)] = attempt
         if attempt.result is None:
             problems.append(f"{attempt.kind}/{attempt.index} attempt {attempt.attempt} has no result")
-        elif attempt.kind == "step":
+        elif attempt.kind in ("step", "fix"):  # steps and fix steps make the patch; checks only verify
             changed.update(attempt.result.files_touched)
     for (kind, index), attempt in sorted(last.items()):
-        if attempt.result is not None and not attempt.result.success:
+        optional = attempt.request.context.get("required") is False  # a check the spec lets fail
+        if attempt.result is not None and not attempt.result.success and not optional:
             problems.append(f"{kind}/{index}: its last attempt ({attempt.attempt}) did not succeed")
     if record.patch_id is None:
         if patches:
@@ -154,9 +231,61 @@ def success_problems(
     return problems
 
 
+def execution_log_columns(log: ExecutionLog) -> tuple[Any, ...]:
+    """The values of ``LOG_COLUMNS`` for one log, its record validated (``ContractError`` if not).
+
+    Lists and the context are the record's own JSON (compact, keys sorted), the timestamp its RFC 3339
+    text, ``success`` 0 or 1: what ``json_extract`` gives from the record, so migrated rows read alike.
+    """
+    data, text = codec.checked(log)
+    dump = codec.compact
+    return (
+        data["timestamp"],
+        log.operation_kind,
+        dump(data["file_types"]),
+        dump(data["tools_used"]),
+        log.input_signature,
+        log.output_signature,
+        int(log.success),
+        data["time_taken_seconds"],
+        dump(data["context"]),
+        text,
+    )
+
+
 def store_path(repo: Path) -> Path:
     """Where a repository's run store lives."""
     return Path(repo) / STORE_FILE
+
+
+def _migrate(db: sqlite3.Connection) -> None:
+    """Upgrades an older store step by step, each step in one transaction with its new version number.
+
+    The version is read again inside each transaction, so two processes opening an old store at once
+    upgrade it once; a failing step rolls back and leaves the store at the version before it.
+    """
+    while True:
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            version = db.execute("PRAGMA user_version").fetchone()[0]
+            if version >= SCHEMA_VERSION:
+                db.execute("COMMIT")
+                return
+            for statement in _statements(MIGRATIONS[version]):
+                db.execute(statement)
+            db.execute(f"PRAGMA user_version = {version + 1}")
+            db.execute("COMMIT")
+        except BaseException:
+            if db.in_transaction:
+                db.execute("ROLLBACK")
+            raise
+
+
+def _statements(script: str) -> list[str]:
+    """The statements of a script, for ``execute`` one by one (``executescript`` would commit the
+    transaction the migration runs in). Comment lines are dropped; no statement of ours holds a ';'."""
+    code = "\n".join(line for line in script.splitlines() if not line.lstrip().startswith("--"))
+    return [part.strip() for part in code.split(";") if part.strip()]
 
 
 class RunStore:
@@ -194,6 +323,8 @@ class RunStore:
             if version == 0 and create:
                 # Idempotent DDL in one transaction: two processes creating the store at once both succeed.
                 db.executescript(f"BEGIN IMMEDIATE;{_DDL}PRAGMA user_version = {SCHEMA_VERSION};COMMIT;")
+            elif 0 < version < SCHEMA_VERSION:
+                _migrate(db)
             elif version != SCHEMA_VERSION:
                 raise StoreError(f"{path}: store schema version {version}, this uet reads version {SCHEMA_VERSION}")
         except sqlite3.DatabaseError as exc:
@@ -465,9 +596,13 @@ class RunStore:
 
     def add_execution_log(self, log: ExecutionLog) -> None:
         """Records one execution for pattern automation."""
-        text = codec.encode(log)
+        self.add_execution_logs([log])
+
+    def add_execution_logs(self, logs: list[ExecutionLog]) -> None:
+        """Records executions for pattern automation, all in one transaction."""
+        rows = [execution_log_columns(log) for log in logs]
         with self._writing() as db:
-            db.execute("INSERT INTO execution_logs (operation_kind, record) VALUES (?, ?)", (log.operation_kind, text))
+            db.executemany(f"INSERT INTO execution_logs ({_LOG_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
 
     def add_error(self, error: ErrorEvent) -> None:
         """Records one error event for the error plugins."""
@@ -475,7 +610,24 @@ class RunStore:
         with self._writing() as db:
             db.execute(
                 "INSERT INTO error_events (run_id, workstream_id, record) VALUES (?, ?, ?)",
-                (error.run_id, error.workstream_id, text),
+                (error.run_id, error.workstream_id or "", text),  # "": an error of the whole run
+            )
+
+    def put_patterns(self, candidates: list[PatternCandidate], anti_patterns: list[AntiPattern]) -> None:
+        """Inserts pattern candidates and anti-patterns, or replaces those with the same id, in one transaction."""
+        rows = [(c.candidate_id, c.status, codec.encode(c)) for c in candidates]
+        bad = [(a.anti_pattern_id, a.status, a.signature, codec.encode(a)) for a in anti_patterns]
+        with self._writing() as db:
+            db.executemany(
+                "INSERT INTO pattern_candidates (candidate_id, status, record) VALUES (?, ?, ?) ON CONFLICT "
+                "(candidate_id) DO UPDATE SET status = excluded.status, record = excluded.record",
+                rows,
+            )
+            db.executemany(
+                "INSERT INTO anti_patterns (anti_pattern_id, status, signature, record) VALUES (?, ?, ?, ?) "
+                "ON CONFLICT (anti_pattern_id) DO UPDATE SET status = excluded.status, "
+                "signature = excluded.signature, record = excluded.record",
+                bad,
             )
 
     # -- the saving invariant --------------------------------------------------------------------------
@@ -579,13 +731,100 @@ class RunStore:
         """A run's patch ledger entries, in the order they were recorded."""
         return self._query("SELECT record FROM patch_ledger WHERE run_id = ? ORDER BY id", (run_id,), PatchLedgerEntry)
 
-    def errors(self, run_id: str) -> list[ErrorEvent]:
-        """A run's error events, in the order they were recorded."""
-        return self._query("SELECT record FROM error_events WHERE run_id = ? ORDER BY id", (run_id,), ErrorEvent)
+    def errors(self, run_id: str, workstream_id: str | None = None) -> list[ErrorEvent]:
+        """A run's error events (optionally one workstream's), in the order they were recorded."""
+        if workstream_id is None:
+            return self._query("SELECT record FROM error_events WHERE run_id = ? ORDER BY id", (run_id,), ErrorEvent)
+        return self._query(
+            "SELECT record FROM error_events WHERE run_id = ? AND workstream_id = ? ORDER BY id",
+            (run_id, workstream_id),
+            ErrorEvent,
+        )
 
     def execution_logs(self) -> list[ExecutionLog]:
         """Every recorded execution, oldest first."""
         return self._query("SELECT record FROM execution_logs ORDER BY id", (), ExecutionLog)
+
+    def pattern_candidates(self) -> list[PatternCandidate]:
+        """Every pattern candidate, in the order they were first mined."""
+        return self._query("SELECT record FROM pattern_candidates ORDER BY id", (), PatternCandidate)
+
+    def anti_patterns(self) -> list[AntiPattern]:
+        """Every anti-pattern, in the order they were first mined."""
+        return self._query("SELECT record FROM anti_patterns ORDER BY id", (), AntiPattern)
+
+    @staticmethod
+    def _log_window(since: datetime | None) -> tuple[str, tuple[Any, ...]]:
+        """The WHERE clause of the mining reads: rows at or after ``since``."""
+        if since is None:
+            return "", ()
+        return " WHERE julianday(timestamp) >= julianday(?)", (since.astimezone(UTC).isoformat(),)
+
+    def execution_log_rows(self, since: datetime | None = None) -> list[Any]:
+        """The execution logs as pattern mining reads them, oldest first, without decoding records.
+
+        Per row: id, operation_kind, file_types and tools_used (their JSON text), input_signature, success
+        (0/1) and time_taken_seconds. ``since``: only rows at or after that
+        moment. The columns are written from each validated record, and ``uet runs verify`` checks that they
+        match it.
+        """
+        where, params = self._log_window(since)
+        sql = (
+            "SELECT id, operation_kind, file_types, tools_used, input_signature, success, time_taken_seconds"
+            f" FROM execution_logs{where} ORDER BY id"
+        )
+        with self._mutex:
+            return self._db.execute(sql, params).fetchall()
+
+    def failed_log_rows(self, since: datetime | None = None) -> list[Any]:
+        """The failed rows of ``execution_log_rows`` with what anti-patterns need besides: per row id, timestamp,
+        operation_kind, file_types, tools_used, input_signature, output_signature and the context's
+        run_id, workstream_id, task_id, error_code and pattern_id."""
+        where, params = self._log_window(since)
+        sql = (
+            "SELECT id, timestamp, operation_kind, file_types, tools_used, input_signature,"
+            " output_signature, json_extract(context, '$.run_id'), json_extract(context, '$.workstream_id'),"
+            " json_extract(context, '$.task_id'), json_extract(context, '$.error_code'),"
+            f" json_extract(context, '$.pattern_id') FROM execution_logs{where}"
+            f" {'AND' if where else 'WHERE'} success = 0 ORDER BY id"
+        )
+        with self._mutex:
+            return self._db.execute(sql, params).fetchall()
+
+    def log_details(self, ids: list[int]) -> dict[int, tuple[str, str | None, str | None]]:
+        """Per execution log id asked for: its timestamp text and its context's run_id and workstream_id."""
+        found: dict[int, tuple[str, str | None, str | None]] = {}
+        unique = sorted(set(ids))
+        with self._mutex:
+            for start in range(0, len(unique), 500):
+                chunk = unique[start : start + 500]
+                sql = (
+                    "SELECT id, timestamp, json_extract(context, '$.run_id'), json_extract(context, '$.workstream_id')"
+                    f" FROM execution_logs WHERE id IN ({', '.join('?' * len(chunk))})"
+                )
+                found.update((row[0], row[1:]) for row in self._db.execute(sql, chunk))
+        return found
+
+    def pattern_use_rows(self) -> list[tuple[Any, ...]]:
+        """Per execution log whose spec came from a registry pattern: pattern_id, run_id, workstream_id, success."""
+        sql = (
+            "SELECT json_extract(context, '$.pattern_id'), json_extract(context, '$.run_id'),"
+            " json_extract(context, '$.workstream_id'), success FROM execution_logs"
+            " WHERE json_extract(context, '$.pattern_id') IS NOT NULL"
+        )
+        with self._mutex:
+            return self._db.execute(sql).fetchall()
+
+    def error_rows(self) -> list[tuple[Any, ...]]:
+        """Per error event that names its task, as pattern mining joins them to execution logs: run_id,
+        workstream_id, task_id, error_code, fingerprint (None when the record has none), path, message."""
+        sql = (
+            "SELECT run_id, workstream_id, json_extract(record, '$.task_id'), json_extract(record, '$.error_code'),"
+            " json_extract(record, '$.fingerprint'), json_extract(record, '$.path'), json_extract(record, '$.message')"
+            " FROM error_events WHERE json_extract(record, '$.task_id') IS NOT NULL ORDER BY id"
+        )
+        with self._mutex:
+            return self._db.execute(sql).fetchall()
 
     def last_success(self, workstream_id: str) -> RunRecord | None:
         """The most recently queued record of ``workstream_id`` that succeeded, in any run."""

@@ -11,15 +11,18 @@ from __future__ import annotations
 import json
 from collections import defaultdict
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from uet_contracts import (
+    AntiPattern,
     AuditEvent,
     ContractError,
     ErrorEvent,
     ExecutionLog,
     PatchLedgerEntry,
+    PatternCandidate,
     Problem,
     RunEvent,
     RunRecord,
@@ -27,7 +30,14 @@ from uet_contracts import (
     StepAttempt,
 )
 from uet_engine.saving import audit, codec, ledger
-from uet_engine.saving.store import TABLES, RunStore, success_problems
+from uet_engine.saving.store import (
+    LOG_COLUMNS,
+    LOG_JSON_COLUMNS,
+    TABLES,
+    RunStore,
+    execution_log_columns,
+    success_problems,
+)
 from uet_engine.states import AUDIT_FOR_STATUS, TRANSITIONS, may_enter
 
 Key = tuple[str, str]
@@ -44,9 +54,31 @@ _KEY_COLUMNS: dict[str, dict[str, str]] = {
     },
     "run_events": {"seq": "seq", "run_id": "run_id", "workstream_id": "workstream_id", "event_type": "event_type"},
     "patch_ledger": {"patch_id": "patch_id", "run_id": "run_id", "workstream_id": "workstream_id"},
-    "execution_logs": {"operation_kind": "operation_kind"},
+    "execution_logs": {},  # every column: see _expected
     "error_events": {"run_id": "run_id", "workstream_id": "workstream_id"},
+    "pattern_candidates": {"candidate_id": "candidate_id", "status": "status"},
+    "anti_patterns": {"anti_pattern_id": "anti_pattern_id", "status": "status", "signature": "signature"},
 }
+
+
+def _expected(table: str, instance: Any) -> dict[str, Any]:
+    """What each key column of a row must hold, given the row's decoded record."""
+    if table == "execution_logs":
+        return dict(zip(LOG_COLUMNS[:-1], execution_log_columns(instance)[:-1], strict=True))
+    return {column: getattr(instance, attribute) for column, attribute in _KEY_COLUMNS[table].items()}
+
+
+def _same(column: str, stored: Any, expected: Any) -> bool:
+    """Whether a key column holds what the record says: JSON and timestamps compared by value, not spelling
+    (a row migrated from an older store keeps its record's text, e.g. ``.5Z`` for ``.500000Z``)."""
+    if isinstance(stored, str) and (column in LOG_JSON_COLUMNS or column == "timestamp"):
+        try:
+            if column == "timestamp":
+                return datetime.fromisoformat(stored) == datetime.fromisoformat(expected)
+            return bool(json.loads(stored) == json.loads(expected))
+        except ValueError:
+            return False
+    return bool(stored == expected)
 
 
 @dataclass
@@ -89,11 +121,12 @@ def _read_tables(store: RunStore, seen: _Seen, breaches: list[str]) -> None:
             except ContractError as exc:
                 breaches.extend(f"{who}: {problem.format()}" for problem in exc.errors)
                 continue
-            for column, attribute in _KEY_COLUMNS[table].items():
-                if row[column] != getattr(instance, attribute):
+            for column, expected in _expected(table, instance).items():
+                if table == "error_events" and column == "workstream_id" and expected is None:
+                    expected = ""  # the column of a run-wide error (no workstream)
+                if not _same(column, row[column], expected):
                     breaches.append(
-                        f"{who}: {where}: column {column} is {row[column]!r} but the record says "
-                        f"{getattr(instance, attribute)!r}"
+                        f"{who}: {where}: column {column} is {row[column]!r} but the record says {expected!r}"
                     )
             _collect(instance, seen)
 
@@ -116,8 +149,12 @@ def _collect(instance: object, seen: _Seen) -> None:
         seen.patches[key].append(instance)
         seen.others.append((f"patch {instance.patch_id}", key))
     elif isinstance(instance, ErrorEvent):
-        seen.others.append((f"error event {instance.error_code}", (instance.run_id, instance.workstream_id)))
-    elif not isinstance(instance, ExecutionLog):  # pragma: no cover - TABLES lists every type handled here
+        # A run-wide error names no workstream; a pre-flight refusal comes before its run queued anything.
+        if instance.workstream_id is not None and instance.error_type != "preflight_failed":
+            seen.others.append((f"error event {instance.error_code}", (instance.run_id, instance.workstream_id)))
+    elif not isinstance(
+        instance, ExecutionLog | PatternCandidate | AntiPattern
+    ):  # pragma: no cover - TABLES lists them all
         raise TypeError(type(instance).__name__)
 
 

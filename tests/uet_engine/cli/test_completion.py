@@ -64,12 +64,12 @@ def words(offered: list[str]) -> list[str]:
 
 def test_bash_completes_commands(shell_path: str, tmp_path: Path) -> None:
     assert complete("uet ru", shell_path, tmp_path) == ["run", "runs"]
-    assert words(complete("uet runs ", shell_path, tmp_path)) == ["list", "show", "verify"]
+    assert words(complete("uet runs ", shell_path, tmp_path)) == ["list", "show", "logs", "verify"]
     assert complete("uet validate --k", shell_path, tmp_path) == ["--kind"]
 
 
 def test_bash_completes_contract_kinds_and_run_ids(shell_path: str, tmp_path: Path) -> None:
-    assert complete("uet schema path ph", shell_path, tmp_path) == ["phase_spec"]
+    assert complete("uet schema path phase_s", shell_path, tmp_path) == ["phase_spec"]
     with RunStore.open(tmp_path) as store:
         for run_id in (RUN, RUN2):
             store.queue(run_id, [record(run_id, "ws-a")])

@@ -457,6 +457,10 @@ def test_kill_9_mid_run_is_recovered_by_the_next_run(tmp_path: Path) -> None:
     assert list((repo / ".runs" / "pgroups").iterdir()) == []
     assert statuses(repo, run1) == {"ws-ph-a": "succeeded", "ws-ph-s": "crashed", "ws-ph-t": "crashed"}
     assert [e["event_type"] for e in rows(repo, "run_events") if e["run_id"] == run1].count("run_crashed") == 1
+    crashes = [(e["run_id"], e["workstream_id"], e["error_code"]) for e in rows(repo, "error_events")]
+    assert crashes == [(run1, "ws-ph-s", "UET-E108"), (run1, "ws-ph-t", "UET-E108")]
+    logged = [json.loads(line) for line in (repo / ".runs" / "errors.jsonl").read_text().splitlines()]
+    assert logged == rows(repo, "error_events")
     assert git(repo, "worktree", "list", "--porcelain").count("worktree ") == 1
     assert not (repo / ".runs" / "worktrees" / run1).exists()
     assert tracked_and_untracked(repo) == ["README.md", "a.txt", "s.txt", "t.txt"]

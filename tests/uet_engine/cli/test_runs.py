@@ -11,8 +11,9 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import REPO_ROOT
-from tests.uet_engine.run_records import RUN, RUN2
-from uet_engine.saving.store import store_path
+from tests.uet_engine.run_records import RUN, RUN2, T0, attempt, record
+from uet_contracts import ErrorEvent
+from uet_engine.saving.store import RunStore, store_path
 
 
 def uet(*args: str, cwd: Path = REPO_ROOT) -> subprocess.CompletedProcess[str]:
@@ -87,11 +88,8 @@ def test_every_action_finds_the_store_from_a_subfolder(repo: Path, action: list[
     from_top = uet(*action, cwd=repo)
     from_below = uet(*action, cwd=repo / "src" / "deep")
     assert from_top.returncode == 0, from_top.stderr
-    assert (from_below.returncode, from_below.stdout, from_below.stderr) == (
-        from_top.returncode,
-        from_top.stdout,
-        from_top.stderr,
-    )
+    assert (from_below.returncode, from_below.stdout) == (from_top.returncode, from_top.stdout)
+    assert from_below.stderr.replace(str(repo), ".") == from_top.stderr  # verify names the repository it read
     assert uet(*action, "--repo", str(repo / "src")).stdout == from_top.stdout
 
 
@@ -112,6 +110,83 @@ def test_verify_names_each_breach_and_exits_1(repo: Path) -> None:
         f"{RUN} ws-a: patch file .ledger/patches/ws-a-{RUN}.patch is missing",
     ]
     assert done.stderr == f"uet runs verify: 2 breach(es) in {repo}\n"
+
+
+@pytest.fixture
+def failed(tmp_path: Path) -> Path:
+    """A run whose one workstream failed its check twice, the second try with a pytest finding recorded."""
+    output = "".join(f"line {i}\n" for i in range(1, 31))
+    with RunStore.open(tmp_path) as store:
+        store.queue(RUN, [record(RUN, "ws-a")])
+        store.transition(RUN, "ws-a", "running")
+        for number in (1, 2):
+            failing = attempt(RUN, "ws-a", kind="acceptance", number=number, success=False)
+            assert failing.result is not None
+            failing.result.stdout, failing.result.stderr = output, "boom\n"
+            store.add_attempt(failing)
+        finding = ErrorEvent(
+            timestamp=T0,
+            run_id=RUN,
+            workstream_id="ws-a",
+            error_type="acceptance_failed",
+            error_code="UET-E102",
+            message="test_fifo failed: assert 1 == 2",
+            severity="error",
+            task_id="acceptance/0",
+            path="tests/test_q.py",
+            line=2,
+            plugin="pytest",
+            context={"attempt": 2},
+        )
+        store.add_error(finding)
+        store.transition(RUN, "ws-a", "failed", reason="acceptance/0 (sh) failed: exit code 1, expected 0")
+    return tmp_path
+
+
+def test_show_prints_what_a_failure_says(failed: Path) -> None:
+    done = uet("show", RUN, "--repo", str(failed))
+    assert (done.returncode, done.stderr) == (0, "")
+    lines = done.stdout.splitlines()
+    at = lines.index("ws-a failed: acceptance/0 (sh) failed: exit code 1, expected 0")
+    assert lines[at + 1 :] == [
+        "  issues:",
+        "    tests/test_q.py:2: test_fifo failed: assert 1 == 2",
+        "  last 20 line(s) of the output of acceptance/0 attempt 2 (sh):",
+        *(f"    | line {i}" for i in range(12, 31)),
+        "    | boom",
+    ]
+
+
+def test_logs_print_each_try_s_output(failed: Path) -> None:
+    done = uet("logs", RUN, "--repo", str(failed), "--ws", "ws-a", "--attempt", "2")
+    assert (done.returncode, done.stderr) == (0, "")
+    assert done.stdout.splitlines() == [
+        "== ws-a acceptance/0 attempt 2 (sh): failed ==",
+        "$ echo hi > a.py",
+        "--- stdout (231 bytes) ---",
+        *(f"line {i}" for i in range(1, 31)),
+        "--- stderr (5 bytes) ---",
+        "boom",
+    ]
+    both = uet("logs", RUN, "--repo", str(failed))
+    assert [line for line in both.stdout.splitlines() if line.startswith("== ")] == [
+        "== ws-a acceptance/0 attempt 1 (sh): failed ==",
+        "== ws-a acceptance/0 attempt 2 (sh): failed ==",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["run-nope"], "no run run-nope in {store}; uet runs list shows the recorded runs"),
+        ([RUN, "--ws", "ws-zz"], f"{RUN} has no workstream ws-zz"),
+        ([RUN, "--ws", "ws-a", "--attempt", "7"], "no attempt 7 tries recorded for ws-a"),
+    ],
+)
+def test_logs_of_something_unknown_exit_2(failed: Path, args: list[str], message: str) -> None:
+    done = uet("logs", *args, "--repo", str(failed))
+    assert (done.returncode, done.stdout) == (2, "")
+    assert done.stderr == "uet runs logs: " + message.format(store=store_path(failed)) + "\n"
 
 
 @pytest.mark.parametrize("action", [["list"], ["show", RUN], ["verify"]])

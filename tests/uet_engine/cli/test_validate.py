@@ -134,7 +134,8 @@ def test_an_unknown_kind_is_a_usage_error(tmp_path: Path) -> None:
     assert outcome.stderr == [
         "uet validate: unknown contract kind 'phase_plan'; choose one of: phase_spec, dag_snapshot, "
         "execution_request, execution_result, run_record, step_attempt, run_event, patch_ledger_entry, "
-        "audit_event, error_event, execution_log, pattern_candidate, anti_pattern"
+        "audit_event, error_event, execution_log, pattern_candidate, anti_pattern, repo_config, pattern_index, "
+        "phase_template, verification_template"
     ]
     assert outcome.code == 2
 
@@ -143,3 +144,34 @@ def test_no_path_is_a_usage_error(tmp_path: Path) -> None:
     outcome = uet(tmp_path, "validate")
     assert outcome.stderr[-1] == "uet validate: error: the following arguments are required: PATH"
     assert outcome.code == 2
+
+
+IMPORT_DATA = Path(__file__).parents[1] / "planning" / "importing" / "data"
+
+
+def test_a_plan_for_uet_import_or_another_contract_is_named_in_one_line(tmp_path: Path) -> None:
+    shutil.copy(IMPORT_DATA / "v3" / "PH-11.yaml", tmp_path / "plan.yaml")
+    shutil.copy(IMPORT_DATA / "legacy" / "ws-api-auth.json", tmp_path / "ws.json")
+    shutil.copy(EXAMPLES / "dag_snapshot.json", tmp_path / "dag.json")
+    shutil.copy(IMPORT_DATA / "legacy" / "ws-core-state-store.json", tmp_path / "commented.json")
+    (tmp_path / "broken.json").write_text('{"phase_id": "PH-1",,}')
+    outcome = uet(tmp_path, "validate", "plan.yaml", "ws.json", "dag.json", "commented.json", "broken.json")
+    assert outcome.code == 1
+    assert outcome.stdout == [
+        "plan.yaml:1:1: $: a template-V3 phase plan, not a PhaseSpec: convert it with `uet import plan.yaml -o DIR`",
+        "ws.json:1:1: $: a legacy workstream JSON, not a PhaseSpec: convert it with `uet import ws.json -o DIR`",
+        "dag.json:1:1: $: a DagSnapshot, not a PhaseSpec: validate it with --kind dag_snapshot",
+        "commented.json:1:1: $: a legacy workstream JSON, not a PhaseSpec: convert it with `uet import commented.json"
+        " -o DIR`",
+        "broken.json:1:21: $: JSON syntax error: Expecting property name enclosed in double quotes",
+    ]
+    assert uet(tmp_path, "validate", "--kind", "dag_snapshot", "dag.json").code == 0
+
+
+def test_did_you_mean_only_within_a_small_edit_distance(tmp_path: Path) -> None:
+    text = PHASE.replace("objective:", "objectve:") + "tasks: [write it]\nextension: {}\n"
+    (tmp_path / "typos.yaml").write_text(text)
+    lines = uet(tmp_path, "validate", "typos.yaml").stdout
+    assert any("unknown field 'objectve' (did you mean 'objective'?)" in line for line in lines)
+    assert any("unknown field 'extension' (did you mean 'extensions'?)" in line for line in lines)
+    assert any("unknown field 'tasks' (allowed: acceptance, bundle_id, depends_on," in line for line in lines)

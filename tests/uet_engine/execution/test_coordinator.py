@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import json
+import sqlite3
 import subprocess
 import sys
 from pathlib import Path
+
+from tests.uet_engine.cli.test_run import make_repo, only_run_id, phase, rows, step, uet
+from tests.uet_engine.phase_specs import write
 
 
 def test_dirty_tree_is_the_base_and_survives_the_run(tmp_path: Path) -> None:
@@ -28,3 +33,34 @@ def test_dirty_tree_is_the_base_and_survives_the_run(tmp_path: Path) -> None:
     assert done.returncode == 0, done.stdout + done.stderr
     assert (repo / "copy.txt").read_text() == "mine\n"
     assert (repo / "notes.txt").read_text() == "mine\n"
+
+
+def test_a_run_refused_before_it_starts_is_an_error_event(tmp_path: Path) -> None:
+    """A reused success whose patch never reached the tree and is now damaged: refused, and recorded as such."""
+    repo = make_repo(tmp_path / "repo")
+    write(
+        tmp_path / "specs",
+        phase("PH-A", [], [step("echo a > a.txt")], create=["a.txt"]),
+        phase("PH-B", ["PH-A"], [step("exit 3")], create=["b.txt"]),
+    )
+    assert uet(repo, "run", str(tmp_path / "specs")).code == 1
+    run1 = only_run_id(repo)
+    # As if the engine had died between PH-A's success and its patch reaching the tree, and the patch then broke.
+    db = sqlite3.connect(repo / ".runs" / "uet.sqlite")
+    with db:
+        db.execute("DELETE FROM run_events WHERE event_type = 'patch_applied'")
+    db.close()
+    (patch,) = rows(repo, "patch_ledger")
+    (repo / patch["path"]).write_bytes(b"garbage")
+    done = uet(repo, "run", str(tmp_path / "specs"), "--resume", run1)
+    why = f"cannot reuse ws-ph-a: its patch {patch['path']} is damaged"
+    assert (done.code, done.stderr) == (2, f"uet run: {why}\n")
+    refused = rows(repo, "error_events")[-1]
+    assert (refused["error_type"], refused["error_code"], refused["message"]) == ("preflight_failed", "UET-E109", why)
+    assert refused["run_id"] != run1 and "workstream_id" not in refused
+    logged = [json.loads(line) for line in (repo / ".runs" / "errors.jsonl").read_text().splitlines()]
+    assert logged[-1] == refused
+    # verify names the damaged patch and nothing about the refused run's error event.
+    verified = uet(repo, "runs", "verify")
+    assert verified.code == 1
+    assert all(patch["path"] in line for line in verified.stdout.splitlines())

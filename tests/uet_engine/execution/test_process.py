@@ -12,7 +12,8 @@ import pytest
 
 import uet_contracts
 from uet_contracts import ExecutionRequest, ExecutionResult, FileScope
-from uet_engine.execution.process import PWSH_MISSING, LiveProcesses, execute
+from uet_engine.detection.error_codes import PWSH_MISSING
+from uet_engine.execution.process import LiveProcesses, execute
 
 pytestmark = pytest.mark.skipif(
     sys.platform == "win32", reason="needs POSIX process groups, which Windows lacks: run these tests on Linux or macOS"
@@ -69,6 +70,16 @@ def test_success_pattern_is_searched_multiline_in_stdout_and_stderr(tmp_path: Pa
     result = execute(request("echo '1 failed'"), tmp_path, success_pattern="passed")
     assert (result.success, result.exit_code) == (False, 0)
     assert result.error == "success pattern 'passed' not found in the output"
+
+
+def test_failure_pattern_fails_the_task_whatever_its_exit_code(tmp_path: Path) -> None:
+    result = execute(request("echo '2 passed'; echo 'E   AssertionError' >&2"), tmp_path, failure_pattern="^E +")
+    assert (result.success, result.exit_code) == (False, 0)
+    assert result.error == "failure pattern '^E +' found in the output"
+    assert execute(request("echo fine"), tmp_path, failure_pattern="^E +", success_pattern="fine").success is True
+    bad = execute(request("touch ran"), tmp_path, failure_pattern="[")
+    assert bad.error is not None and bad.error.startswith("invalid failure pattern '[': ")
+    assert not (tmp_path / "ran").exists()
 
 
 def test_invalid_success_pattern_fails_without_running(tmp_path: Path) -> None:

@@ -82,3 +82,38 @@ def test_dry_run_lines_without_a_store(tmp_path: Path) -> None:
         "would run   PH-02 ws-pipeline-plus-2-integration",
     ]
     assert list(tmp_path.iterdir()) == []
+
+
+def test_done_phases_are_not_run_and_stop_the_walk_to_prerequisites(tmp_path: Path) -> None:
+    from tests.uet_engine.phase_specs import spec, write
+
+    first, second, third = spec("PH-01"), spec("PH-02", ["PH-01"]), spec("PH-03", ["PH-02"])
+    second["status"] = "complete"
+    write(tmp_path, first, second, third)
+    phase_set = load_phase_set(tmp_path)
+    everything = select(phase_set, Options(), None)
+    assert everything.run == ["PH-01", "PH-03"]
+    assert everything.why_not == {"PH-02": "status complete in its spec: counts as done"}
+    chosen = select(phase_set, Options(ws_ids=["ws-ph-03"]), None)
+    assert chosen.run == ["PH-03"]  # PH-02 is done, so PH-01 (needed only through it) is not run either
+    assert chosen.why_not["PH-02"] == "status complete in its spec: counts as done"
+    assumed = select(load_phase_set(tmp_path, assume_done=["PH-01"]), Options(), None)
+    assert assumed.run == ["PH-03"]
+    assert assumed.why_not["PH-01"] == "declared done (--assume-done)"
+
+
+def test_a_phase_waiting_outside_the_set_is_left_out_with_its_dependants(tmp_path: Path) -> None:
+    from tests.uet_engine.phase_specs import spec, write
+
+    first, second = spec("PH-01"), spec("PH-02", ["PH-01"])
+    first["external_depends_on"] = ["PH-90"]
+    write(tmp_path, first, second, spec("PH-03"))
+    selection = select(load_phase_set(tmp_path), Options(), None)
+    assert selection.run == ["PH-03"]
+    assert selection.why_not == {
+        "PH-01": "waits for PH-90 outside this set (pass --assume-done PH-90 once done)",
+        "PH-02": "waits for PH-01, which cannot start in this run",
+    }
+    with pytest.raises(RunRefused, match=r"^ws-ph-01 \(PH-01\) waits for PH-90 outside this set"):
+        select(load_phase_set(tmp_path), Options(ws_ids=["ws-ph-01"]), None)
+    assert select(load_phase_set(tmp_path, assume_done=["PH-90"]), Options(), None).run == ["PH-01", "PH-02", "PH-03"]

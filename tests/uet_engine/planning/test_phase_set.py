@@ -9,7 +9,9 @@ import pytest
 
 from tests.conftest import EXAMPLES
 from tests.uet_engine.phase_specs import spec, write
+from uet_contracts import AcceptanceCommand
 from uet_engine.errors import PlanError
+from uet_engine.patterns.templates import TemplateLibrary
 from uet_engine.planning.phase_set import PhaseSet, load_phase_set
 
 
@@ -203,3 +205,94 @@ def test_a_file_without_read_permission_is_unreadable(tmp_path: Path) -> None:
         load_phase_set(tmp_path)
     assert caught.value.unreadable
     assert caught.value.problems[0].format() == f"{path}: $: cannot read file: permission denied"
+
+
+def test_steps_name_a_runner_with_run_or_a_known_tool_with_a_prompt(tmp_path: Path) -> None:
+    data = spec("PH-01")
+    data["steps"] = [
+        {"operation_kind": "EXEC-STEP", "tool": "sh"},
+        {"operation_kind": "EXEC-AI-EDIT", "tool": "aider"},
+        {"operation_kind": "EXEC-AI-EDIT", "tool": "bash", "prompt": "x"},
+        {"operation_kind": "EXEC-AI-EDIT", "tool": "codex", "prompt": "ok"},
+    ]
+    write(tmp_path, data)
+    assert problems_of(tmp_path) == [
+        "PH-01.yaml:15:3: $.steps[0]: a sh step needs `run`: the command (or code) to execute",
+        "PH-01.yaml:17:3: $.steps[1]: a aider step needs `prompt` or `prompt_file`: the instructions for the tool",
+        "PH-01.yaml:20:9: $.steps[2].tool: unknown tool 'bash': not a runner (sh, python, powershell) nor a tool"
+        " profile (aider, claude-code, codex, copilot); define tool_profiles.bash in uet.config.yaml",
+    ]
+
+
+def test_a_tool_of_the_config_is_known(tmp_path: Path) -> None:
+    data = spec("PH-01")
+    data["steps"] = [{"operation_kind": "EXEC-AI-EDIT", "tool": "my-agent", "prompt": "x"}]
+    write(tmp_path, data)
+    assert list(load_phase_set(tmp_path, tools={"my-agent"}).specs) == ["PH-01"]
+
+
+def test_external_dependencies_warn_until_assumed_done(tmp_path: Path) -> None:
+    first = spec("PH-01")
+    first["external_depends_on"] = ["PH-99"]
+    second = spec("PH-02", ["PH-01"])
+    second["external_depends_on"] = ["PH-01"]
+    write(tmp_path, first, second)
+    assert problems_of(tmp_path) == [
+        "PH-02.yaml:16:3: $.external_depends_on[0]: PH-01 is in this set: list it in depends_on instead"
+    ]
+    write(tmp_path, spec("PH-02", ["PH-01"]))
+    assert warnings_of(load_phase_set(tmp_path), tmp_path) == [
+        "PH-01.yaml:15:3: $.external_depends_on[0]: warning: PH-01 waits for PH-99, outside this set: `uet run`"
+        " leaves it (and what depends on it) out until PH-99 is declared done with --assume-done PH-99"
+    ]
+    declared = load_phase_set(tmp_path, assume_done=["PH-99"])
+    assert (declared.warnings, declared.assumed_done) == ([], ("PH-99",))
+
+
+def test_an_acceptance_without_checks_is_a_warning(tmp_path: Path) -> None:
+    data = spec("PH-01")
+    data["acceptance"] = {"sh": [], "python": []}
+    write(tmp_path, data)
+    assert warnings_of(load_phase_set(tmp_path), tmp_path) == [
+        "PH-01.yaml:12:3: $.acceptance: warning: acceptance has no checks, so it proves nothing: add a command that"
+        " checks the work"
+    ]
+
+
+def with_checks(phase_id: str, *checks: object) -> dict[str, object]:
+    data = spec(phase_id)
+    data["acceptance"] = {"sh": list(checks)}
+    return data
+
+
+def test_verify_checks_are_replaced_by_the_commands_they_stand_for(tmp_path: Path) -> None:
+    ref = {"verify": "ruff-clean", "with": {"paths": "src"}}
+    write(tmp_path / "specs", with_checks("PH-01", "true", ref))
+    phase_set = load_phase_set(tmp_path / "specs", TemplateLibrary(tmp_path).resolver())
+    assert phase_set.specs["PH-01"].acceptance.sh == [
+        "true",
+        AcceptanceCommand(
+            run="python -m ruff check --no-cache src && python -m ruff format --no-cache --check src", timeout_s=300
+        ),
+    ]
+
+
+def test_verify_checks_that_cannot_be_resolved_are_located_problems(tmp_path: Path) -> None:
+    folder = tmp_path / "specs"
+    write(
+        folder,
+        with_checks("PH-01", {"verify": "nope"}),
+        with_checks("PH-02", "true", {"verify": "ruff-clean", "with": {"x": 1}}),
+    )
+    with pytest.raises(PlanError) as caught:
+        load_phase_set(folder, TemplateLibrary(tmp_path).resolver())
+    assert [p.format().replace(f"{folder}{os.sep}", "") for p in caught.value.problems] == [
+        "PH-01.yaml:13:13: $.acceptance.sh[0].verify: templates/verification_templates: $: no verification template "
+        "named 'nope' (known: pytest-green, ruff-clean)",
+        "PH-02.yaml:14:13: $.acceptance.sh[1].verify: verification template 'ruff-clean': unknown parameter 'x' (the "
+        "template declares: paths)",
+    ]
+    assert problems_of(folder)[0] == (
+        "PH-01.yaml:13:13: $.acceptance.sh[0].verify: verification templates cannot be used here (no template library "
+        "was given)"
+    )

@@ -70,11 +70,21 @@ def test_latest_in_an_empty_store(tmp_path: Path) -> None:
         resolve_run(store, "latest")
 
 
-def test_find_repo_walks_up_to_the_store(store: RunStore) -> None:
+def test_find_repo_walks_up_to_the_store(store: RunStore, monkeypatch: pytest.MonkeyPatch) -> None:
     deep = store.repo / "src" / "pkg"
     deep.mkdir(parents=True)
     assert find_repo(deep) == store.repo.absolute()
-    assert find_repo(store.repo) == store.repo.absolute()
+    assert find_repo(store.repo) == store.repo
+    monkeypatch.chdir(store.repo)
+    assert find_repo(Path(".")) == Path(".")  # as the person wrote it, so messages name .runs/uet.sqlite
+    assert find_repo(Path("src/pkg")) == store.repo.absolute()
+
+
+def test_a_name_no_run_has_may_be_kept(store: RunStore) -> None:
+    assert resolve_run(store, "run-2027", missing_ok=True) == "run-2027"
+    assert resolve_run(store, "latest", missing_ok=True) == RUN3
+    with pytest.raises(UnknownRun, match="is the start of several runs"):
+        resolve_run(store, "20261125T11", missing_ok=True)
 
 
 def test_find_repo_stops_at_the_top_of_a_git_repository(tmp_path: Path) -> None:

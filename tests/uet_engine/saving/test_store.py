@@ -12,11 +12,12 @@ import pytest
 
 import uet_contracts
 from tests.uet_engine.run_records import RUN, RUN2, T0, attempt, record, save_patch, succeed
-from uet_contracts import ContractError, RunEvent
+from uet_contracts import ContractError, ErrorEvent, RunEvent
 from uet_engine import clock
 from uet_engine.errors import IllegalTransition, SavingInvariantError, StoreError, StoreMissing
 from uet_engine.saving import ledger
 from uet_engine.saving.store import TABLES, RunStore, store_path
+from uet_engine.saving.verify import verify
 
 
 @pytest.fixture
@@ -177,6 +178,33 @@ def test_success_is_refused_without_the_records_that_back_it(store: RunStore, tm
     assert store.transition(RUN, "ws-a", "succeeded", patch_id=entry.patch_id).status == "succeeded"
 
 
+def test_every_try_is_covered_numbered_without_gaps_and_fix_steps_make_the_patch(store: RunStore) -> None:
+    store.queue(RUN, [record(RUN, "ws-a")])
+    store.transition(RUN, "ws-a", "running")
+    store.add_attempt(attempt(RUN, "ws-a", kind="acceptance", success=False))
+    store.add_attempt(attempt(RUN, "ws-a", kind="fix", files=["a.py"]))
+    store.add_attempt(attempt(RUN, "ws-a", kind="acceptance", number=3))
+    with pytest.raises(SavingInvariantError) as caught:
+        store.transition(RUN, "ws-a", "succeeded")
+    assert caught.value.problems == [
+        "acceptance/0 attempt 3 follows no attempt 2",
+        "steps changed a.py but no patch is recorded",
+    ]
+    store.add_attempt(attempt(RUN, "ws-a", kind="acceptance", number=2, success=False))
+    with pytest.raises(SavingInvariantError) as caught:
+        store.transition(RUN, "ws-a", "succeeded")
+    assert caught.value.problems == ["steps changed a.py but no patch is recorded"]
+
+
+def test_an_error_of_the_whole_run_is_stored_without_a_workstream(store: RunStore, tmp_path: Path) -> None:
+    event = ErrorEvent(
+        timestamp=T0, run_id=RUN, error_type="preflight_failed", error_code="UET-E109", message="m", severity="error"
+    )
+    store.add_error(event)
+    assert store.errors(RUN) == [event] and store.errors(RUN, "ws-a") == []
+    assert raw(tmp_path, "SELECT workstream_id FROM error_events") == [("",)]
+
+
 def test_a_success_without_changes_needs_no_patch(store: RunStore) -> None:
     store.queue(RUN, [record(RUN, "ws-a")])
     succeed(store, RUN, "ws-a", changes=False)
@@ -328,3 +356,109 @@ def test_run_ids_from_the_clock_match_the_pattern_sort_by_time_and_are_unique() 
     assert early.startswith("run-20261125T101500000000Z-")
     assert sorted([clock.new_run_id(), early])[0] == early
     assert clock.utc_now().tzinfo is not None
+
+
+V1_DDL = (Path(__file__).parent / "data" / "store_v1.sql").read_text(encoding="utf-8")
+V1_LOG = {
+    "timestamp": "2026-11-25T10:15:00.5Z",
+    "operation_kind": "EXEC-ATOMIC-CREATE",
+    "file_types": [".py", "<none>"],
+    "tools_used": ["sh"],
+    "input_signature": "sha256:" + "0" * 64,
+    "output_signature": "sha256:" + "1" * 64,
+    "success": False,
+    "time_taken_seconds": 1.25,
+    "context": {"run_id": RUN, "workstream_id": "ws-a", "task_id": "step/0", "note": "é"},
+}
+
+
+def make_v1_store(repo: Path, *records: dict[str, object] | str) -> None:
+    """A store as uet 1.0 left it: the version-1 tables, execution logs with only their record."""
+    path = store_path(repo)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with sqlite3.connect(path) as db:
+        db.executescript(V1_DDL)
+        for data in records:
+            text = (
+                data
+                if isinstance(data, str)
+                else json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+            )
+            db.execute(
+                "INSERT INTO execution_logs (operation_kind, record) VALUES (?, ?)", ("EXEC-ATOMIC-CREATE", text)
+            )
+
+
+def test_a_version_1_store_is_upgraded_when_opened(tmp_path: Path) -> None:
+    make_v1_store(tmp_path, V1_LOG, {**V1_LOG, "success": True, "context": {}})
+    with RunStore.open(tmp_path, create=False) as store:
+        logs = store.execution_logs()
+        assert [log.success for log in logs] == [False, True]
+    assert raw(tmp_path, "PRAGMA user_version") == [(2,)]
+    tables = {name for (name,) in raw(tmp_path, "SELECT name FROM sqlite_master WHERE type = 'table'")}
+    assert tables == set(TABLES)
+    assert raw(
+        tmp_path,
+        "SELECT id, timestamp, operation_kind, file_types, tools_used, success, time_taken_seconds, context "
+        "FROM execution_logs",
+    ) == [
+        (
+            1,
+            "2026-11-25T10:15:00.5Z",
+            "EXEC-ATOMIC-CREATE",
+            '[".py","<none>"]',
+            '["sh"]',
+            0,
+            1.25,
+            '{"note":"é","run_id":"' + RUN + '","task_id":"step/0","workstream_id":"ws-a"}',
+        ),
+        (2, "2026-11-25T10:15:00.5Z", "EXEC-ATOMIC-CREATE", '[".py","<none>"]', '["sh"]', 1, 1.25, "{}"),
+    ]
+    # a migrated row reads exactly like one written now
+    with RunStore.open(tmp_path) as store:
+        store.add_execution_log(logs[0])
+    columns = "julianday(timestamp), file_types, tools_used, input_signature, success, context"
+    rows = raw(tmp_path, f"SELECT {columns} FROM execution_logs")
+    assert rows[2] == rows[0]
+    assert every_row_validates(tmp_path) == 3
+    assert [line for line in verify(tmp_path) if "execution_logs" in line] == []
+    with RunStore.open(tmp_path, create=False):  # opening again changes nothing
+        pass
+    assert raw(tmp_path, "PRAGMA user_version") == [(2,)]
+
+
+def test_a_failed_upgrade_leaves_the_version_1_store_as_it_was(tmp_path: Path) -> None:
+    make_v1_store(tmp_path, V1_LOG, "{not json")
+    with pytest.raises(StoreError, match="not a usable run store: malformed JSON"):
+        RunStore.open(tmp_path)
+    assert raw(tmp_path, "PRAGMA user_version") == [(1,)]
+    assert raw(tmp_path, "SELECT COUNT(*) FROM execution_logs") == [(2,)]
+    assert [name for (name,) in raw(tmp_path, "SELECT name FROM pragma_table_info('execution_logs')")] == [
+        "id",
+        "operation_kind",
+        "record",
+    ]
+
+
+def test_a_store_of_a_newer_uet_is_refused(tmp_path: Path) -> None:
+    RunStore.open(tmp_path).close()
+    with sqlite3.connect(store_path(tmp_path)) as db:
+        db.execute("PRAGMA user_version = 3")
+    with pytest.raises(StoreError, match=r"store schema version 3, this uet reads version 2$"):
+        RunStore.open(tmp_path)
+
+
+def test_execution_logs_spread_their_record_over_the_design_columns(store: RunStore, tmp_path: Path) -> None:
+    log = uet_contracts.loads(json.dumps(V1_LOG), uet_contracts.ExecutionLog, "json")
+    store.add_execution_logs([log, replace(log, success=True)])
+    assert raw(
+        tmp_path,
+        "SELECT operation_kind, input_signature, success, COUNT(*) FROM execution_logs "
+        "GROUP BY operation_kind, input_signature, success ORDER BY success",
+    ) == [("EXEC-ATOMIC-CREATE", "sha256:" + "0" * 64, 0, 1), ("EXEC-ATOMIC-CREATE", "sha256:" + "0" * 64, 1, 1)]
+    assert raw(
+        tmp_path, "SELECT json_extract(context, '$.task_id'), json_array_length(file_types) FROM execution_logs"
+    ) == [
+        ("step/0", 2),
+        ("step/0", 2),
+    ]

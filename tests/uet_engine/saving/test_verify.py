@@ -8,8 +8,14 @@ from pathlib import Path
 
 import pytest
 
+from tests.uet_engine.patterns.records import log
+from tests.uet_engine.patterns.test_advice import anti
+from tests.uet_engine.patterns.test_mining import five_similar
 from tests.uet_engine.run_records import PATCH_DATA, RUN, record, succeed
+from uet_contracts import ErrorType
+from uet_engine.detection.events import error_event
 from uet_engine.errors import StoreMissing
+from uet_engine.patterns.mining import Options, mine
 from uet_engine.saving import ledger
 from uet_engine.saving.store import RunStore, store_path
 from uet_engine.saving.verify import verify
@@ -122,7 +128,32 @@ CASES: list[tuple[str, Callable[[Path], None], list[str]]] = [
         ),
         [f"{RUN} ws-z: step attempt step/0 try 1 belongs to no uet_runs row"],
     ),
+    (
+        "gap in the tries",
+        lambda r: sql(r, "UPDATE step_attempts SET attempt = 2, record = json_set(record, '$.attempt', 2)"),
+        [f"{A}: step/0 attempt 2 follows no attempt 1"],
+    ),
+    (
+        "error event of no run",
+        lambda r: add_error(r, "ws-z", "step_failed"),
+        [f"{RUN} ws-z: error event UET-E101 belongs to no uet_runs row"],
+    ),
 ]
+
+
+def add_error(repo: Path, workstream_id: str | None, error_type: ErrorType) -> None:
+    with RunStore.open(repo, audit=False) as store:
+        store.add_error(error_event(error_type, "something failed", run_id=RUN, workstream_id=workstream_id))
+
+
+@pytest.mark.parametrize(
+    ("workstream_id", "error_type"), [(None, "hook_failed"), ("ws-a", "step_failed"), ("ws-q", "preflight_failed")]
+)
+def test_error_events_of_the_run_and_of_a_refused_start_are_sound(
+    repo: Path, workstream_id: str | None, error_type: ErrorType
+) -> None:
+    add_error(repo, workstream_id, error_type)
+    assert verify(repo) == []
 
 
 @pytest.mark.parametrize(("name", "damage", "expected"), CASES, ids=[c[0] for c in CASES])
@@ -135,3 +166,50 @@ def test_a_torn_audit_line_is_not_a_breach(repo: Path) -> None:
     with (repo / AUDIT).open("ab") as handle:
         handle.write(b'{"event_type":"run.fin')
     assert verify(repo) == []
+
+
+@pytest.fixture
+def mined(repo: Path) -> Path:
+    with RunStore.open(repo) as store:
+        store.add_execution_logs([*five_similar(), log(9, kind="EXEC-OTHER", success=False, seconds=2.5)])
+        store.put_patterns([], [anti("sha256:" + "a" * 64)])
+    mine(repo, Options())
+    return repo
+
+
+PATTERN_CASES: list[tuple[str, str, list[str]]] = [
+    (
+        "log column disagrees with record",
+        "UPDATE execution_logs SET success = 1, time_taken_seconds = 9 WHERE id = 8",
+        [
+            "- -: execution_logs[8]: column success is 1 but the record says 0",
+            "- -: execution_logs[8]: column time_taken_seconds is 9.0 but the record says 2.5",
+        ],
+    ),
+    (
+        "log list column disagrees",
+        'UPDATE execution_logs SET tools_used = \'["sh"]\', context = \'{"run_id":"run-9"}\' WHERE id = 1',
+        [
+            '- -: execution_logs[1]: column tools_used is \'["sh"]\' but the record says \'["sh","touch"]\'',
+            '- -: execution_logs[1]: column context is \'{"run_id":"run-9"}\' but the record says '
+            '\'{"attempt":1,"run_id":"run-1","task_id":"step/0","workstream_id":"ws-a"}\'',
+        ],
+    ),
+    (
+        "candidate status column",
+        "UPDATE pattern_candidates SET status = 'approved'",
+        ["- -: pattern_candidates[1]: column status is 'approved' but the record says 'pending'"],
+    ),
+    (
+        "invalid anti-pattern record",
+        "UPDATE anti_patterns SET record = json_set(record, '$.status', 'gone')",
+        ['- -: anti_patterns[1]:1:375: $.status: "gone" is not one of: "active", "resolved"'],
+    ),
+]
+
+
+@pytest.mark.parametrize(("name", "statement", "expected"), PATTERN_CASES, ids=[c[0] for c in PATTERN_CASES])
+def test_pattern_rows_are_verified_too(mined: Path, name: str, statement: str, expected: list[str]) -> None:
+    assert verify(mined) == []
+    sql(mined, statement)
+    assert verify(mined) == expected
