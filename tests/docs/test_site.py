@@ -18,6 +18,9 @@ from typing import Any
 
 import pytest
 
+from tests.conftest import REPO_ROOT
+from uet_contracts import CONTRACTS
+
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_FLAGS = [
     "--headless",
@@ -171,15 +174,14 @@ def test_mermaid_dag_renders_as_svg(browser: Browser, base_url: str) -> None:
 
 # The pages whose tables and code blocks must fit their column on a laptop screen.
 FITTING_PAGES = [
-    "reference/phase_spec/",
+    "reference/",
+    *(f"reference/{contract.kind}/" for contract in CONTRACTS),
     "reference/common/",
-    "reference/error_event/",
-    "reference/run_record/",
-    "reference/index/",
     "cli/",
     "json-output/",
     "contracts/",
     "architecture/",
+    *(f"guides/{page.stem}/" for page in sorted((REPO_ROOT / "docs" / "guides").glob("*.md"))),
 ]
 # What overflows in a page: a table wider than its scroll box, a code block wider than itself, or code
 # in a table's first columns split inside a word (an identifier cut in two: "step_attemp ts").
@@ -213,7 +215,8 @@ def test_tables_and_code_blocks_fit_their_column(context: Any, base_url: str, wi
     try:
         problems = {}
         for path in FITTING_PAGES:
-            page.goto(base_url + path)
+            response = page.goto(base_url + path)
+            assert response is not None and response.ok, path
             found = page.evaluate(OVERFLOWS)
             if found:
                 problems[path] = found

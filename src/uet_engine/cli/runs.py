@@ -74,7 +74,7 @@ recorded checksum, and its audit lines. Prints one line per breach, naming the r
 
 
 def register(subparsers: Subparsers) -> None:
-    actions = add_group(subparsers, "runs", "list, show and verify recorded runs", HELP)
+    actions = add_group(subparsers, "runs", "list and show recorded runs, their logs, and verify the records", HELP)
     repo = argparse.ArgumentParser(add_help=False)
     repo.add_argument(
         "--repo",
