@@ -17,6 +17,15 @@ run costs; the built-in hooks (the ExecutionLog writer) are in both runs and mea
 ``python -m benchmarks.bench_run --dask [--quick]`` compares instead the two executors on 100 of those
 workstreams: local threads (``--jobs 2``) against a Dask ``LocalCluster`` of two single-threaded worker
 processes on this machine (``--dask-scheduler``, also ``--jobs 2``), and prints the ratio. It needs the dask extra.
+
+``--chain``: 100 workstreams that each write one file (``--quick``: 25), run as a chain (each depends on
+the one before) and as a fan (independent), ``--jobs 2``; the ratio chain / fan (goal <= 1.3).
+
+``--large``: 50 no-op workstreams (``--quick``: 20) in repositories of 200, 5,000 and 50,000 files
+(``--quick``: 200 and 5,000): a first run, then a second one with ``--force`` (worktree slots kept under
+``.runs/`` are reused); each against the 200-file repository (goal: 5,000 files <= 1.3x, second run).
+
+Without a flag: the overhead figures above, then ``--chain`` and ``--large``.
 """
 
 from __future__ import annotations
@@ -34,25 +43,33 @@ from pathlib import Path
 
 JOBS = 2
 FILES = 200
+ROUNDS = 3
+# Whether this engine knows --force (the second run of --large must run everything again).
+FORCE: tuple[str, ...] = ("--force",) if os.environ.get("UET_BENCH_NO_FORCE") is None else ()
 GIT_ID = ["-c", "user.name=bench", "-c", "user.email=bench@localhost"]
 
 
-def make_repo(root: Path) -> Path:
+def make_repo(root: Path, files: int = FILES) -> Path:
     repo = root / "repo"
-    for i in range(FILES):
-        path = repo / f"pkg{i % 10}" / f"module_{i}.py"
+    for i in range(files):
+        path = repo / f"pkg{i % 10}" / f"sub{i % 100 // 10}" / f"module_{i}.py"
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(f'"""Module {i}."""\n\nVALUE = {i}\n' + "# filler line\n" * 20)
     subprocess.run(["git", "init", "-q"], cwd=repo, check=True)
     subprocess.run(["git", "add", "-A"], cwd=repo, check=True)
-    subprocess.run(["git", *GIT_ID, "commit", "-qm", "200 files"], cwd=repo, check=True)
+    subprocess.run(["git", *GIT_ID, "commit", "-qm", f"{files} files"], cwd=repo, check=True)
     return repo
 
 
-def make_specs(root: Path, count: int) -> Path:
-    specs = root / "specs"
+def make_specs(
+    root: Path, count: int, *, chain: bool = False, width: int = 1, writing: bool = False, name: str = "specs"
+) -> Path:
+    """``count`` no-op workstreams; ``chain``: each depends on the one ``width`` before (``width`` chains);
+    ``writing``: each writes one file."""
+    specs = root / name
     specs.mkdir()
     for i in range(count):
+        out = f"out/f_{i:04d}.txt"
         spec = {
             "phase_id": f"PH-{i:04d}",
             "workstream_id": f"ws-bench-{i:04d}",
@@ -63,6 +80,11 @@ def make_specs(root: Path, count: int) -> Path:
             "steps": [{"operation_kind": "EXEC-NOOP", "tool": "sh", "run": "true"}],
             "acceptance": {"sh": ["true"]},
         }
+        if chain and i >= width:
+            spec["depends_on"] = [f"PH-{i - width:04d}"]
+        if writing:
+            spec["file_scope"] = {"create": [out], "modify": [], "read_only": []}
+            spec["steps"] = [{"operation_kind": "EXEC-WRITE", "tool": "sh", "run": f"mkdir -p out && echo {i} > {out}"}]
         (specs / f"PH-{i:04d}.json").write_text(json.dumps(spec))
     return specs
 
@@ -92,8 +114,74 @@ def uet(repo: Path, specs: Path, *extra: str) -> tuple[float, str]:
     )
     elapsed = time.perf_counter() - start
     if done.returncode != 0:
-        raise RuntimeError(f"uet run exited {done.returncode}: {done.stderr[-2000:]}")
+        shown = subprocess.run(
+            [sys.executable, "-m", "uet_engine", "runs", "list", "--repo", str(repo), "--limit", "1", "--json"],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        run_id = json.loads(shown.stdout or "[{}]")[0].get("run_id", "?")
+        show = subprocess.run(
+            [sys.executable, "-m", "uet_engine", "runs", "show", run_id, "--repo", str(repo), "--json"],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        errors = [e["message"] for e in json.loads(show.stdout or "{}").get("errors", [])]
+        raise RuntimeError(f"uet run exited {done.returncode}: {done.stderr[-2000:]} {errors[:3]}")
     return elapsed, done.stderr
+
+
+def chain_main(quick: bool = False) -> int:
+    """A chain of writing workstreams against a fan of the same ones; the ratio of wall times."""
+    count = 25 if quick else 100
+    times: dict[str, tuple[float, str]] = {}
+    with tempfile.TemporaryDirectory(prefix="uet-bench-chain-") as tmp:
+        root = Path(tmp)
+        specs = {
+            shape: make_specs(root, count, chain=shape == "chain", writing=True, name=f"specs-{shape}")
+            for shape in ("fan", "chain")
+        }
+        for round_ in range(ROUNDS):  # interleaved, best of ROUNDS: a busy machine weighs on both alike
+            for shape in ("fan", "chain"):
+                measured = uet(make_repo(root / f"{shape}-{round_}"), specs[shape])
+                if shape not in times or measured[0] < times[shape][0]:
+                    times[shape] = measured
+    print(f"run --chain: {count} workstreams each writing one file, {FILES}-file repo, --jobs {JOBS}, best of {ROUNDS}")
+    for shape, (seconds, stderr) in times.items():
+        found = re.search(r"uet-profile: git (\d+) calls", stderr)
+        calls = found[1] if found else "?"
+        print(f"  {shape + ':':<27} {seconds:8.2f} s  ({calls} git calls)")
+    ratio = times["chain"][0] / times["fan"][0]
+    print(f"  ratio chain / fan:          {ratio:8.2f}x  (goal <= 1.3x)")
+    return 0
+
+
+def large_main(quick: bool = False) -> int:
+    """The same no-op workstreams in repositories of growing size: first run and a second (slots reused)."""
+    count = 20 if quick else 50
+    sizes = (FILES, 5_000) if quick else (FILES, 5_000, 50_000)
+    rows: dict[int, tuple[float, float]] = {}
+    with tempfile.TemporaryDirectory(prefix="uet-bench-large-") as tmp:
+        root = Path(tmp)
+        specs = make_specs(root, count)
+        for size in sizes:
+            repo = make_repo(root / str(size), size)
+            first, _ = uet(repo, specs)
+            second = min(uet(repo, specs, *FORCE)[0] for _ in range(ROUNDS))
+            rows[size] = (first, second)
+    print(
+        f"run --large: {count} no-op workstreams, --jobs {JOBS}; a first run, then again {' '.join(FORCE)} "
+        f"(best of {ROUNDS})"
+    )
+    small = rows[FILES]
+    for size, (first, second) in rows.items():
+        print(
+            f"  {size:>6,} files: first {first:7.2f} s ({first / small[0]:5.2f}x)   "
+            f"second {second:7.2f} s ({second / small[1]:5.2f}x)"
+        )
+    print("  goal: 5,000 files <= 1.3x 200 files")
+    return 0
 
 
 def dask_main(quick: bool = False) -> int:
@@ -119,7 +207,8 @@ def dask_main(quick: bool = False) -> int:
     return 0
 
 
-def main(quick: bool = False) -> int:
+def overhead_main(quick: bool = False) -> int:
+    """The engine's overhead per workstream over plain subprocess, split into git and the rest."""
     count = 100 if quick else 1000
     with tempfile.TemporaryDirectory(prefix="uet-bench-run-") as tmp:
         root = Path(tmp)
@@ -151,5 +240,14 @@ def main(quick: bool = False) -> int:
     return 0
 
 
+def all_main(quick: bool = False) -> int:
+    """``python -m benchmarks run``: the overhead figures, then the chain and the large-repository ones."""
+    return overhead_main(quick) | chain_main(quick) | large_main(quick)
+
+
+main = all_main
+MODES = {"--dask": dask_main, "--chain": chain_main, "--large": large_main, "--overhead": overhead_main}
+
 if __name__ == "__main__":
-    sys.exit((dask_main if "--dask" in sys.argv else main)("--quick" in sys.argv))
+    chosen = [MODES[arg] for arg in sys.argv[1:] if arg in MODES]
+    sys.exit((chosen[0] if chosen else all_main)("--quick" in sys.argv))

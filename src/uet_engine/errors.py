@@ -55,6 +55,10 @@ class GitError(EngineError):
     """A git command failed; the message names the command and git's own one-line explanation."""
 
 
+class MergeConflict(GitError):
+    """The changes of a workstream's prerequisites cannot be merged: they change the same lines. Names the paths."""
+
+
 class NotAGitRepo(EngineError):
     """The folder cannot host a run: not a git repository, or one without a commit. Says how to fix it."""
 

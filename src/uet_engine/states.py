@@ -34,11 +34,11 @@ TRANSITIONS: Final[Mapping[RunStatus, frozenset[RunStatus]]] = {
 FINAL_STATUSES: Final[tuple[RunStatus, ...]] = tuple(s for s in STATUSES if s not in TRANSITIONS)
 IN_FLIGHT_STATUSES: Final[tuple[RunStatus, ...]] = tuple(s for s in STATUSES if s in TRANSITIONS)
 
-# What a worker reports when a workstream's own tasks are over. The coordinator alone decides the other
-# final states: skipped (a prerequisite did not succeed) and crashed (found by recovery). Where a worker's
-# status reaches a ``RunStatus`` parameter, mypy checks these values are the schema's; a test checks
-# they are final.
-WorkerStatus = Literal["succeeded", "failed", "cancelled"]
+# What a worker reports when a workstream's own tasks are over: crashed when the process running it died
+# (a Dask worker lost in the middle). The coordinator alone decides skipped (a prerequisite did not
+# succeed), and recovery finds the crashes of the engine itself. Where a worker's status reaches a
+# ``RunStatus`` parameter, mypy checks these values are the schema's; a test checks they are final.
+WorkerStatus = Literal["succeeded", "failed", "cancelled", "crashed"]
 
 
 class AuditLine(NamedTuple):
@@ -58,6 +58,18 @@ AUDIT_FOR_STATUS: Final[Mapping[RunStatus, AuditLine]] = {
     "crashed": AuditLine("workstream.crashed", "failure"),
     "cancelled": AuditLine("workstream.cancelled", "failure"),
 }
+
+
+# The audit lines of one task (a step or an acceptance check, one try of it): ``task.started`` (outcome
+# info) when it starts and ``task.finished`` (success or failure) when it ends, each naming the workstream,
+# the task, the try and the tool. ``uet runs verify`` matches them with the step attempts.
+TASK_STARTED: Final[AuditLine] = AuditLine("task.started", "info")
+TASK_FINISHED: Final = "task.finished"
+
+
+def task_outcome(success: bool) -> AuditOutcome:
+    """The outcome of a ``task.finished`` line."""
+    return "success" if success else "failure"
 
 
 def may_enter(status: RunStatus | None, reused_from: str | None) -> bool:

@@ -20,6 +20,7 @@ from uet_engine.errors import (
     GitError,
     IllegalTransition,
     LockHeld,
+    MergeConflict,
     NotAGitRepo,
     PatternNotFound,
     PlanError,
@@ -63,6 +64,7 @@ def test_every_error_of_the_family_derives_from_engine_error() -> None:
         PlanError,
         RunRefused,
         GitError,
+        MergeConflict,
         NotAGitRepo,
         BackendError,
         BadHook,
@@ -82,6 +84,7 @@ def test_every_error_of_the_family_derives_from_engine_error() -> None:
     assert issubclass(RegistryError, ProblemsFound) and issubclass(TemplateError, ProblemsFound)
     assert issubclass(StoreMissing, StoreError) and issubclass(SavingInvariantError, StoreError)
     assert issubclass(UnknownRun, StoreError)
+    assert issubclass(MergeConflict, GitError)
 
 
 def _problem() -> Problem:

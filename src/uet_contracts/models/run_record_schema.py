@@ -66,5 +66,9 @@ class RunRecord:
     """
     reused_from: common_schema.RunId | None = None
     """
-    With --resume: the earlier run whose success this record reuses instead of running again.
+    With --resume, or when the workstream is up to date: the earlier run whose success this record reuses instead of running again.
+    """
+    inputs_sha256: common_schema.Sha256 | None = None
+    """
+    On a success: the key of what the workstream's result depends on (its file-scope files in the tree it left and its direct prerequisites' keys), so a later run can tell it is up to date. See docs/guides/incremental-runs.md.
     """

@@ -14,9 +14,11 @@ import os
 import sys
 from pathlib import Path
 
-from uet_contracts import ContractError
+import uet_contracts
+from uet_contracts import ContractError, ModuleTasks
 from uet_engine.cli import Subparsers, add_command, print_plan_problems
-from uet_engine.cli.options import add_planning_options, load_for
+from uet_engine.cli.options import add_planning_options, load_for, load_manifests
+from uet_engine.cli.plan import stale
 from uet_engine.detection.hooks import DEFAULT_BUDGET_S, installed_hooks, load_hook
 from uet_engine.errors import GitError, PlanError
 from uet_engine.execution import isolation
@@ -26,6 +28,8 @@ from uet_engine.execution.progress import reporter
 from uet_engine.execution.selection import Options, plan_lines
 from uet_engine.patterns.templates import TemplateLibrary
 from uet_engine.planning import profiles
+from uet_engine.planning.phase_set import PhaseSet
+from uet_engine.planning.snapshot import build_module_tasks, build_snapshot
 
 HELP = """\
 Plan the phase specs under SPECS_DIR, then run their workstreams in dependency order, up to N at once,
@@ -46,16 +50,31 @@ that one is declared done with --assume-done. Acceptance checks written "verify:
 DIR's verification templates. Steps with an AI tool (tool: aider, codex, claude-code, copilot, or a
 profile of DIR/uet.config.yaml or --config FILE) run through its tool profile.
 
+A workstream whose last success ran the same spec on the same inputs (its file-scope files and its
+prerequisites' results; see the "Re-run incrementally" guide) is up to date: it is recorded as
+reused from that run with reason "up to date" and does not run; what changed and its dependants run. A
+second run of an unchanged set runs nothing, exits 0 and writes no patch. --force runs everything.
+
+--snapshot FILE runs a reviewed plan: a committed pipeline DAG snapshot ("uet plan -o FILE") or task tier
+("uet plan --tier task -o FILE"), given once each at most. The file's graph is checked, then compared
+with what the specs give now; a stale file is refused (exit 1), each difference named, and nothing runs.
+The run's first record names the snapshot it executed. Module manifests (--modules DIR, default the
+modules folder beside SPECS_DIR) are checked as by "uet plan", and each task's request names the
+modules its phase writes.
+
 On a terminal each running workstream shows its current step and how long it has been running; in a
 pipe or a CI log there is one line per change of state. -q prints only the summary, -v also each step
 as it starts and ends. NO_COLOR=1 turns every style off; FORCE_COLOR=1 keeps the styles in a pipe.
 
 --dask-scheduler ADDRESS runs each workstream as a task on that existing Dask cluster instead of on
-local threads (needs the dask and distributed packages). This process stays the only writer of the
-records and the tree; the workers must see DIR at the same path (the same machine or a shared
-filesystem). --jobs defaults to the cluster's total threads. A workstream's step progress arrives when
-it ends, not live. On Ctrl-C or SIGTERM waiting tasks are cancelled and running ones are asked to kill
-their processes.
+local threads (needs the dask and distributed packages); --executor dask without an address starts a
+local cluster of --jobs worker processes on this machine. This process stays the only writer of the
+records and the tree. The workers must see DIR at the same path (the same machine or a shared
+filesystem) unless --remote URL names a git remote that this machine and every worker can push to and
+fetch from: the run's commits travel through it (see the "Run on several machines" guide). --jobs defaults
+to the cluster's total threads. A workstream's step progress arrives when it ends, not live. A worker
+that dies in the middle of a workstream makes it crashed (--resume runs it again). On Ctrl-C or SIGTERM
+waiting tasks are cancelled and running ones are asked to kill their processes.
 
 --hook MODULE:ATTR adds a hook (a class or factory called with no arguments, or a hook object) that is
 told of every workstream's start and end, every try's start and completion and every error recorded;
@@ -98,6 +117,7 @@ def register(subparsers: Subparsers) -> None:
     )
     add_planning_options(parser, "DIR")
     parser.add_argument("--dry-run", action="store_true", help="print what would run; write nothing")
+    parser.add_argument("--force", action="store_true", help="run every selected workstream, even one up to date")
     parser.add_argument(
         "--resume",
         metavar="RUN_ID",
@@ -107,6 +127,13 @@ def register(subparsers: Subparsers) -> None:
     loudness.add_argument("-q", "--quiet", action="store_true", help="print only the summary at the end")
     loudness.add_argument(
         "-v", "--verbose", action="store_true", help="also print each step and check as it starts and ends"
+    )
+    parser.add_argument(
+        "--snapshot",
+        metavar="FILE",
+        action="append",
+        default=[],
+        help="run only if FILE (a pipeline DagSnapshot or a task-tier ModuleTasks) is current for the specs",
     )
     parser.add_argument(
         "--dask-scheduler",
@@ -130,6 +157,19 @@ def register(subparsers: Subparsers) -> None:
         default=DEFAULT_BUDGET_S,
         help=f"seconds a hook call may take before the hook is disabled (default: {DEFAULT_BUDGET_S:g})",
     )
+    parser.add_argument(
+        "--executor",
+        choices=("local", "dask"),
+        default=None,
+        help="where workstreams run: local threads (default), or Dask (a LocalCluster of --jobs worker "
+        "processes unless --dask-scheduler names a cluster)",
+    )
+    parser.add_argument(
+        "--remote",
+        metavar="URL",
+        help="with Dask: a git remote the workers fetch the run's commits from and push theirs to, so they "
+        "need no shared filesystem",
+    )
     parser.set_defaults(handler=run)
 
 
@@ -150,6 +190,11 @@ def run(args: argparse.Namespace) -> int:
         return _usage("--resume reruns the workstreams of that run; it cannot be combined with --ws-id")
     if args.init and args.dry_run:
         return _usage("--init writes a repository; it cannot be combined with --dry-run")
+    if args.executor == "local" and args.dask_scheduler:
+        return _usage("--dask-scheduler runs on Dask; it cannot be combined with --executor local")
+    on_dask = bool(args.dask_scheduler) or args.executor == "dask"
+    if args.remote and not on_dask:
+        return _usage("--remote needs Dask: add --executor dask or --dask-scheduler ADDRESS")
     if not 0 < args.hook_budget <= MAX_HOOK_BUDGET_S:  # also refuses nan and inf
         return _usage(f"--hook-budget must be more than 0 and at most {MAX_HOOK_BUDGET_S} seconds")
     hooks = [*installed_hooks(), *(load_hook(spec) for spec in args.hooks)]  # BadHook: exit 2, nothing run
@@ -161,6 +206,7 @@ def run(args: argparse.Namespace) -> int:
         return _usage(f"cannot prepare {args.repo}: {exc}")
     try:
         phase_set, config = load_for(args, root, TemplateLibrary(root).resolver())
+        phase_set, _ = load_manifests(args, phase_set)
     except ContractError as exc:
         print_plan_problems(PlanError(exc.errors))
         return _usage(f"{exc.errors[0].file} is not a valid RepoConfig; nothing run")
@@ -169,6 +215,9 @@ def run(args: argparse.Namespace) -> int:
         print(f"uet run: {len(exc.problems)} problem(s) in {args.specs_dir}; nothing run", file=sys.stderr)
         return exc.exit_code
     sys.stderr.write("".join(problem.format() + "\n" for problem in phase_set.warnings))
+    executed = reviewed_plan(args.snapshot, phase_set, args.specs_dir)
+    if isinstance(executed, int):
+        return executed
     options = Options(
         ws_ids=args.ws_ids,
         no_deps=args.no_deps,
@@ -177,15 +226,21 @@ def run(args: argparse.Namespace) -> int:
         project_id=config.project_id if config is not None else None,
         profiles=profiles.profiles(config),
         hook_budget_s=args.hook_budget,
+        force=args.force,
+        snapshot=executed,
     )
     if args.dry_run:
         sys.stdout.write("".join(line + "\n" for line in plan_lines(phase_set, options, root)))
         return 0
     with contextlib.ExitStack() as stack:
         executor: Executor | None = None
-        if args.dask_scheduler:
-            dask = stack.enter_context(DaskExecutor.connect(args.dask_scheduler))
-            if args.jobs is None:
+        if on_dask:
+            if args.dask_scheduler:
+                dask = stack.enter_context(DaskExecutor.connect(args.dask_scheduler))
+            else:
+                dask = stack.enter_context(DaskExecutor.local_cluster(options.jobs))
+            dask.remote = args.remote
+            if args.jobs is None and args.dask_scheduler:
                 threads = dask.threads
                 if threads < 1:
                     return _usage(f"the Dask cluster at {args.dask_scheduler} has no workers")
@@ -200,3 +255,57 @@ def run(args: argparse.Namespace) -> int:
     if os.environ.get("UET_PROFILE"):
         print(f"uet-profile: git {isolation.GIT_TIME.calls} calls {isolation.GIT_TIME.seconds:.6f} s", file=sys.stderr)
     return 0 if outcome.succeeded else 1
+
+
+def reviewed_plan(files: list[str], phase_set: PhaseSet, specs_dir: str) -> str | int | None:
+    """What ``--snapshot`` names, once each file is checked current for the specs: a line for the run's
+    records naming the files and their hashes (None without ``--snapshot``), or the exit code after
+    printing why a file is refused (unreadable or given twice 2; not a sound snapshot, of a tier that
+    does not run, or stale 1)."""
+    if not files:
+        return None
+    seen: dict[str, str] = {}
+    named = []
+    for name in files:
+        path = Path(name)
+        if not path.is_file() or not os.access(path, os.R_OK):
+            return _usage(f"--snapshot {name}: {'cannot read file' if path.is_file() else 'no such file'}")
+        kind = _kind_of(path)
+        if kind in ("module", "task"):
+            print(
+                f"uet run: --snapshot {name}: a {kind}-tier DagSnapshot does not say what runs; give the pipeline"
+                f" snapshot (uet plan {specs_dir} -o FILE) or the task tier (uet plan {specs_dir} --tier task -o FILE)",
+                file=sys.stderr,
+            )
+            return 1
+        if kind in seen:
+            return _usage(f"--snapshot {name}: a second {kind} file (the first is {seen[kind]})")
+        seen[kind] = name
+        current = build_module_tasks(phase_set) if kind == "task tier" else build_snapshot(phase_set)
+        differences = stale(path, current, "run")
+        if differences is None:
+            return 1
+        if differences:
+            sys.stderr.write("".join(problem.format() + "\n" for problem in differences))
+            again = " --tier task" if kind == "task tier" else ""
+            print(
+                f"uet run: {name} is out of date with {specs_dir} ({len(differences)} difference(s)); nothing run."
+                f" Review the plan again: uet plan {specs_dir}{again} -o {name}",
+                file=sys.stderr,
+            )
+            return 1
+        named.append(f"{name} ({kind}, {current.source_hash})")
+    return "snapshot " + ", ".join(named)
+
+
+def _kind_of(path: Path) -> str:
+    """``task tier`` for a ModuleTasks file (it lists workstreams), else the ``dag_type`` a DagSnapshot
+    claims (``pipeline`` when it claims none: checking it as a DagSnapshot then says what is wrong)."""
+    try:
+        data, _ = uet_contracts.check_text(uet_contracts.read_text(path), ModuleTasks, uet_contracts.format_of(path))
+    except ContractError:
+        return "pipeline"
+    if isinstance(data, dict) and "workstreams" in data:
+        return "task tier"
+    dag_type = data.get("dag_type") if isinstance(data, dict) else None
+    return dag_type if dag_type in ("module", "task") else "pipeline"

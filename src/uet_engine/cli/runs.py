@@ -1,10 +1,13 @@
-"""``uet runs list|show|logs|verify``: let a person see what runs did, and check the records hold up.
+"""``uet runs list|show|logs|verify|prune``: let a person see what runs did, check the records hold up, and
+keep the history to a size.
 
-What each action does for a user is in the ``HELP`` texts below. ``list`` and ``show`` print a table
+What each action does for a user is in the ``HELP`` texts below. ``list`` reads only the runs it prints
+(``saving.history``), so it stays fast however long the history. ``list`` and ``show`` print a table
 (rich on a terminal, plain aligned columns otherwise, so pipes and tests get stable text); ``show`` adds,
 for each failed workstream, the issues the error plugins found and the last lines of the failing
 command's output (``detection.failure_report``); ``--json`` prints the data instead
-(``uet_engine.cli.output``). Every action reads the store of the repository holding ``--repo``
+(``uet_engine.cli.output``). ``prune`` keeps any run that ``verify`` or the next run's up-to-date check
+still needs (``saving.history``). Every action reads the store of the repository holding ``--repo``
 (``uet_engine.saving.lookup.find_repo``), and ``RUN_ID`` may be ``latest`` or the start of a run id
 (``lookup.resolve_run``).
 """
@@ -12,20 +15,30 @@ command's output (``detection.failure_report``); ``--json`` prints the data inst
 from __future__ import annotations
 
 import argparse
+import re
 import sys
 from collections import Counter
-from datetime import UTC, datetime
+from collections.abc import Mapping
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import uet_contracts
 from uet_contracts import RunStatus, StepAttempt
+from uet_engine import clock
 from uet_engine.cli import Subparsers, add_action, add_group, complete_run_id, completes, print_table
 from uet_engine.cli.output import add_json_option, emit, status
 from uet_engine.detection.failure_report import failure_report
+from uet_engine.execution import isolation
+from uet_engine.saving import history, ledger
+from uet_engine.saving.lock import RunLock
 from uet_engine.saving.lookup import find_repo, resolve_run
 from uet_engine.saving.store import RunStore
 from uet_engine.saving.verify import verify
-from uet_engine.states import FINAL_STATUSES, IN_FLIGHT_STATUSES
+from uet_engine.states import FINAL_STATUSES, IN_FLIGHT_STATUSES, STATUSES
+
+DEFAULT_LIMIT = 20
+_AGE = re.compile(r"(\d+)([mhdw])")
+_UNITS = {"m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
 
 # Statuses in the order summaries list them: how the workstreams ended, then those still under way, the
 # furthest along first (succeeded, failed, skipped, crashed, cancelled, running, queued).
@@ -44,18 +57,20 @@ usage error, no run store, a run that is unknown or ambiguous, or (logs) an unkn
 """
 
 LIST_HELP = """\
-Print every recorded run, newest first: its id, when it started and how many of its workstreams ended
-in each state. --json prints a list of objects with run_id, started_at and workstreams (a count per
-state).
+Print the recorded runs, newest first: each one's id, when it started and how many of its workstreams
+ended in each state. At most --limit N runs (20 unless told; --limit 0 for all), only those with a
+workstream in state S (--status), only those started at or after T (--since: an ISO date or time, UTC
+unless it names a zone, or an age such as 90m, 12h, 7d or 2w). It reads only the runs it prints, so it
+stays fast however long the history. --json prints a list of objects with run_id, started_at and
+workstreams (a count per state).
 """
 
 SHOW_HELP = """\
 Print one run's workstreams: the state each ended in, why, how many tries its steps took (and how many
 failed), and the patch it produced; for each workstream that failed, the issues the error plugins found
 in its output and the last lines of the failing command's output. --json prints the stored records
-themselves, each valid against its
-contract: the run's records (RunRecord), attempts (StepAttempt), events (RunEvent), patches
-(PatchLedgerEntry) and errors (ErrorEvent).
+themselves, each valid against its contract: the run's records (RunRecord), attempts (StepAttempt),
+events (RunEvent), patches (PatchLedgerEntry) and errors (ErrorEvent).
 """
 
 LOGS_HELP = """\
@@ -72,6 +87,14 @@ recorded checksum, and its audit lines. Prints one line per breach, naming the r
 --json prints "status" and "breaches" (run_id, workstream_id, message).
 """
 
+PRUNE_HELP = """\
+Remove older runs: their rows in the store and their patch files, and the git refs of their starting
+points. --keep N keeps the newest N runs, --older-than T removes those started before T (a date or an
+age such as 30d). A run that "uet runs verify" or the next run's up-to-date check still needs (reused
+by a later run, a workstream's latest success, or unfinished) is kept and counted. The audit log
+(.runs/audit.jsonl) only ever grows and keeps its lines. --dry-run prints what would be removed.
+"""
+
 
 def register(subparsers: Subparsers) -> None:
     actions = add_group(subparsers, "runs", "list and show recorded runs, their logs, and verify the records", HELP)
@@ -83,7 +106,16 @@ def register(subparsers: Subparsers) -> None:
         type=Path,
         help="a folder of the repository whose runs to read (default: the current folder)",
     )
-    listing = add_action(actions, "list", "every run, newest first, with its workstreams by state", LIST_HELP, [repo])
+    listing = add_action(actions, "list", "the newest runs first, with their workstreams by state", LIST_HELP, [repo])
+    listing.add_argument(
+        "--limit",
+        type=int,
+        default=DEFAULT_LIMIT,
+        metavar="N",
+        help=f"at most N runs (default {DEFAULT_LIMIT}, 0: all)",
+    )
+    listing.add_argument("--status", choices=STATUSES, metavar="S", help="only runs with a workstream in state S")
+    listing.add_argument("--since", type=_moment, metavar="T", help="only runs started at or after T (date, time, 7d)")
     add_json_option(listing, "the runs")
     show = add_action(actions, "show", "one run's workstreams: state, reason, tries, patch", SHOW_HELP, [repo])
     _run_id_argument(show)
@@ -97,7 +129,12 @@ def register(subparsers: Subparsers) -> None:
         actions, "verify", "check every record against its schema and the saving invariant", VERIFY_HELP, [repo]
     )
     add_json_option(verify_, "the breaches")
-    for action in (listing, show, logs, verify_):
+    prune = add_action(actions, "prune", "remove older runs, their rows and their patch files", PRUNE_HELP, [repo])
+    which = prune.add_mutually_exclusive_group(required=True)
+    which.add_argument("--keep", type=int, metavar="N", help="keep the newest N runs")
+    which.add_argument("--older-than", type=_moment, metavar="T", help="remove runs started before T (date, 30d)")
+    prune.add_argument("--dry-run", action="store_true", help="print what would be removed; remove nothing")
+    for action in (listing, show, logs, verify_, prune):
         action.set_defaults(handler=run)
 
 
@@ -109,35 +146,82 @@ def _run_id_argument(parser: argparse.ArgumentParser) -> None:
 
 
 def _by_status(statuses: list[RunStatus]) -> str:
-    counts = Counter(statuses)
-    return ", ".join(f"{counts[s]} {s}" for s in _STATUS_ORDER if counts[s])
+    return _counts(Counter(statuses))
 
 
-def _list(store: RunStore, as_json: bool) -> int:
-    rows = []
-    runs = []
-    for run_id in store.run_ids():
-        records = store.records(run_id)
-        started = min(r.created_at for r in records)
-        counts = Counter(r.status for r in records)
-        runs.append({"run_id": run_id, "started_at": _iso(started), "workstreams": _ordered(counts)})
-        rows.append([run_id, _when(started), _by_status([r.status for r in records])])
-    if as_json:
-        emit(runs)
+def _moment(text: str) -> datetime:
+    """An argparse type: an ISO date or time (UTC unless it names a zone), or an age back from now."""
+    age = _AGE.fullmatch(text.strip())
+    if age:
+        return clock.utc_now() - timedelta(**{_UNITS[age[2]]: int(age[1])})
+    try:
+        moment = datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is neither an ISO date or time (2026-11-25, 2026-11-25T10:00) nor an age (90m, 12h, 7d, 2w)"
+        ) from None
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def _list(store: RunStore, args: argparse.Namespace) -> int:
+    if args.limit < 0:
+        print("uet runs list: --limit must be 0 (all) or more", file=sys.stderr)
+        return 2
+    runs = history.summaries(store, limit=args.limit or None, status=args.status, since=args.since)
+    if args.json:
+        emit(
+            [
+                {
+                    "run_id": r.run_id,
+                    "started_at": r.started_at.astimezone(UTC).isoformat().replace("+00:00", "Z"),
+                    "workstreams": {s: r.counts[s] for s in _STATUS_ORDER if r.counts.get(s)},
+                }
+                for r in runs
+            ]
+        )
         return 0
-    if not rows:
-        print(f"no runs recorded in {store.path}", file=sys.stderr)
+    if not runs:
+        print(
+            f"no runs recorded in {store.path}" + (" that match" if args.status or args.since else ""), file=sys.stderr
+        )
         return 0
+    rows = [[r.run_id, _when(r.started_at), _counts(r.counts)] for r in runs]
     print_table(["RUN", "STARTED", "WORKSTREAMS"], rows)
     return 0
 
 
-def _ordered(counts: Counter[RunStatus]) -> dict[str, int]:
-    return {s: counts[s] for s in _STATUS_ORDER if counts[s]}
+def _counts(counts: Mapping[RunStatus, int]) -> str:
+    return ", ".join(f"{counts[s]} {s}" for s in _STATUS_ORDER if counts.get(s))
 
 
-def _iso(moment: datetime) -> str:
-    return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
+def _prune(repo: Path, args: argparse.Namespace) -> int:
+    if args.keep is not None and args.keep < 0:
+        print("uet runs prune: --keep must be 0 or more", file=sys.stderr)
+        return 2
+    with RunStore.open(repo, create=False, audit=False) as store, RunLock(repo, "prune"):
+        plan = history.prunable(store, keep=args.keep, older_than=args.older_than)
+        verb = "would remove" if args.dry_run else "removed"
+        if not args.dry_run:
+            for entry in store.prune(plan.remove):
+                ledger.patch_path(repo, entry).unlink(missing_ok=True)
+            _drop_base_refs(repo, plan.remove)
+        for run_id in plan.remove:
+            print(f"{verb} {run_id}")
+    kept = f"; kept {len(plan.kept)} older run(s) still needed (reused, a latest success, or unfinished)"
+    print(f"uet runs prune: {verb} {len(plan.remove)} run(s){kept if plan.kept else ''}", file=sys.stderr)
+    return 0
+
+
+def _drop_base_refs(repo: Path, run_ids: list[str]) -> None:
+    """Delete the base-snapshot refs (``refs/uet/runs/<id>``) of removed runs, when ``repo`` is a git repository."""
+    if not run_ids or not (repo / ".git").exists():
+        return
+    listed = isolation.git(repo, "for-each-ref", "--format=%(refname)", isolation.BASE_REF, check=False)
+    existing = set(listed.stdout.decode("utf-8").split())
+    doomed = [ref for ref in (isolation.BASE_REF + run_id for run_id in run_ids) if ref in existing]
+    if doomed:
+        commands = "".join(f"delete {ref}\n" for ref in doomed)
+        isolation.git(repo, "update-ref", "--stdin", input=commands.encode())
 
 
 def _when(moment: datetime) -> str:
@@ -252,9 +336,11 @@ def run(args: argparse.Namespace) -> int:
     try:
         if args.action == "verify":
             return _verify(repo, args.json)
+        if args.action == "prune":
+            return _prune(repo, args)
         with RunStore.open(repo, create=False, audit=False) as store:
             if args.action == "list":
-                return _list(store, args.json)
+                return _list(store, args)
             if args.action == "logs":
                 return _logs(store, args.run_id, args.ws, args.attempt, args.json)
             return _show(store, args.run_id, args.json)

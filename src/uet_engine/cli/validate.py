@@ -3,8 +3,9 @@
 What the command does for a user is its ``HELP`` text below. A file that is another contract (a
 DagSnapshot given as a phase spec, say) or a plan ``uet import`` converts (a template-V3 phase plan, a
 legacy workstream) gets one problem naming it and the ``--kind`` or the command to use, instead of one
-per unknown field. Files are reported in the order given (folders sorted); large batches are spread over
-the CPUs (``uet_engine.planning.parallel``), with the same output.
+per unknown field. A ``dag_snapshot`` or ``module_tasks`` file that passes its schema is then checked as a
+graph (``uet_engine.planning.integrity``). Files are reported in the order given (folders sorted); large
+batches are spread over the CPUs (``uet_engine.planning.parallel``), with the same output.
 """
 
 from __future__ import annotations
@@ -17,9 +18,10 @@ from functools import partial
 from pathlib import Path
 
 import uet_contracts
-from uet_contracts import CONTRACTS, Problem, contract_named
+from uet_contracts import CONTRACTS, ContractError, Problem, contract_named
 from uet_engine.cli import Subparsers, add_command, complete_kinds, completes, contract_or_usage
 from uet_engine.cli.output import add_json_option, emit, problem_json, status
+from uet_engine.planning import integrity
 from uet_engine.planning.parallel import map_files
 
 HELP = """\
@@ -31,7 +33,10 @@ searched for .yaml, .yml and .json files. Each problem is printed on its own lin
 on stdout, in the order the files were given; a summary goes to stderr. Loading is strict: duplicate
 keys, YAML anchors and aliases, values YAML 1.1 would turn into booleans or dates, and files over 1 MB
 are refused. A file that is another contract, or a plan "uet import" converts (a template-V3 phase
-plan, a legacy workstream), gets one problem saying so and what to use instead. With --json, stdout
+plan, a legacy workstream), gets one problem saying so and what to use instead. A dag_snapshot or
+module_tasks file that passes its schema is then checked as a graph: edges between known nodes without
+a cycle, levels that are the layering of the edges, a critical path that is a real chain, every node
+once. With --json, stdout
 holds one JSON document shaped like check-jsonschema's JSON output
 ("status", "errors" with filename, line, column, path and message, "parse_errors").
 
@@ -79,14 +84,24 @@ def problem_lines(file: str, kind: str) -> list[str]:
 
 def file_problems(file: str, kind: str) -> list[Problem]:
     """Every problem of one file, none when it is valid; one problem naming what the file is instead, when
-    it is another contract or one of the formats ``uet import`` converts."""
-    problems = uet_contracts.check_file(file, contract_named(kind).type)
+    it is another contract or one of the formats ``uet import`` converts.
+
+    A contract that carries a graph (a DagSnapshot, a ModuleTasks) is checked by its schema first and,
+    once that passes, by the graph integrity rules of ``uet_engine.planning.integrity``.
+    """
+    cls = contract_named(kind).type
+    problems = uet_contracts.check_file(file, cls)
     schema_problems = len(problems) > 1 or (len(problems) == 1 and problems[0].json_path != "$")  # it parsed
     commented = len(problems) == 1 and problems[0].message.startswith("JSON syntax error")  # JSONC, perhaps
     if schema_problems or commented:
         what = recognise(file, kind)
         if what is not None:
             return [Problem(what, "$", file, 1, 1)]
+    if not problems and cls in integrity.CHECKS:
+        try:
+            integrity.load_checked(file, cls)
+        except ContractError as exc:
+            problems = exc.errors
     return problems
 
 

@@ -7,9 +7,13 @@ a report means. Every write goes through its one ``RunWriter`` (``uet_engine.exe
 records are written in one order by one writer and never interleave. What the run holds comes from
 ``uet_engine.execution.selection``; the records themselves are built in ``uet_engine.execution.records``.
 
-A workstream's life: queued → running → succeeded | failed | cancelled, or queued → skipped when a
-prerequisite did not succeed (the reason names it). A reused success whose patch was never applied to
-the tree (the engine died in between) is applied when the run starts.
+A workstream's life: queued → running → succeeded | failed | cancelled (| crashed when a remote worker
+died), or queued → skipped when a prerequisite did not succeed (the reason names it). A reused success
+whose patch was never applied to the tree (the engine died in between) is applied when the run starts;
+an up-to-date one (``selection``) enters the run succeeded and does not run.
+
+What a workstream starts from is the commit of its direct prerequisites' successes in this run (merged
+when there are several; ``isolation.start_commit``), so its cost does not grow with its ancestors.
 
 Interrupts (SIGINT, SIGTERM): every running process group is killed, running workstreams end
 ``cancelled``, queued ones are ``cancelled`` too, and the run finishes its records normally.
@@ -36,7 +40,7 @@ from uet_engine.detection.hooks import NamedHook
 from uet_engine.detection.plugins.registry import registry
 from uet_engine.detection.redact import Redactor
 from uet_engine.errors import GitError, RunRefused
-from uet_engine.execution import isolation, records
+from uet_engine.execution import inputs, isolation, records
 from uet_engine.execution.executors import Executor, LocalExecutor
 from uet_engine.execution.observers import Observers
 from uet_engine.execution.orphans import GroupRegistry
@@ -47,9 +51,8 @@ from uet_engine.execution.records import queued_records
 from uet_engine.execution.selection import Options, Selection, select
 from uet_engine.execution.worker import Finished, Job
 from uet_engine.execution.writer import RunWriter
-from uet_engine.planning.graph import prerequisites_of
 from uet_engine.planning.phase_set import PhaseSet
-from uet_engine.saving import ledger, recovery
+from uet_engine.saving import recovery
 from uet_engine.saving.lock import RunLock
 from uet_engine.saving.store import RunStore
 
@@ -109,6 +112,9 @@ class Coordinator:
     ) -> None:
         self.root = root
         self.specs = phase_set.specs
+        self.phase_set = phase_set
+        self.key_scopes = inputs.key_scopes(phase_set)
+        self.modules = phase_set.modules
         self.selection = selection
         self.options = options
         self.store = store
@@ -129,9 +135,17 @@ class Coordinator:
         self.redact = Redactor.for_environment(self.env)
         self.observers = Observers(self.writer, hooks, options.hook_budget_s, self.redact)
         self.base_commit = ""
+        self.commits: dict[str, str] = {}  # phase -> its success's commit, what its dependants start from
+        self.trees: dict[str, str] = {}  # commit -> its tree, where known (spares the workers a git call)
+        self.slot_at: dict[Path, str] = {}  # slot -> the commit its last workstream left it at unchanged
+        self.dispatched: dict[str, tuple[Path, str | None, str | None]] = {}  # phase -> slot, start commit, tree
         self.slots: queue.Queue[Path] = queue.Queue()
+        self.carried: set[Path] = set()  # slots left by an earlier run, checked before their first use
         for i in range(options.jobs):
-            self.slots.put(isolation.worktree_path(root, run_id, f"slot-{i}"))
+            slot = isolation.slot_path(root, i)
+            self.slots.put(slot)
+            if slot.exists():
+                self.carried.add(slot)
 
     def _order(self, phases: Iterable[str]) -> list[str]:
         return sorted(phases, key=lambda p: (self.level[p], p))
@@ -147,14 +161,53 @@ class Coordinator:
 
     # -- workers ----------------------------------------------------------------------------------------
 
+    def _parents(self, phase: str) -> list[str]:
+        """The commits a phase starts from: those of its direct prerequisites that succeeded in this run.
+
+        A reused prerequisite made no commit (its changes are in the base); its own prerequisites stand in for it.
+        """
+        found: dict[str, None] = {}
+        seen: set[str] = set()
+        stack = self._order(self.edges.get(phase, []))[::-1]
+        while stack:
+            prerequisite = stack.pop()
+            if prerequisite in seen:
+                continue
+            seen.add(prerequisite)
+            if prerequisite in self.commits:
+                found[self.commits[prerequisite]] = None
+            elif prerequisite in self.selection.reused:
+                stack.extend(self._order(self.edges.get(prerequisite, []))[::-1])
+        return list(found)
+
     def _job(self, phase: str) -> Job:
-        """The job of a phase: the patches of its ancestors that succeeded in this run, in dependency order."""
-        ancestors = prerequisites_of(self.edges, [phase])
-        patches = [ledger.patch_path(self.root, self.patches[p]) for p in self._order(ancestors) if p in self.patches]
+        """The job of a phase: what it starts from, its environment and a free slot."""
         spec = self.specs[phase]
         env = {**self.env, "UET_WORKSTREAM_ID": spec.workstream_id, "UET_PHASE_ID": phase}
         slot = self.slots.get_nowait()  # at most ``jobs`` run at once, so one is always free
-        job = Job(self.run_id, spec, self.root, self.base_commit, patches, slot, env, self.live, self.redact)
+        check = slot in self.carried
+        self.carried.discard(slot)
+        parents = self._parents(phase)
+        start = (parents[0] if parents else self.base_commit) if len(parents) < 2 else None
+        start_tree = self.trees.get(start) if start is not None else None
+        self.dispatched[phase] = (slot, start, start_tree)
+        modules = tuple(self.modules.get(phase, ()))
+        job = Job(
+            self.run_id,
+            spec,
+            self.root,
+            self.base_commit,
+            parents,
+            slot,
+            env,
+            self.live,
+            self.redact,
+            check_slot=check,
+            key_scope=self.key_scopes[phase],
+            start_tree=start_tree,
+            slot_at=self.slot_at.pop(slot, None),
+            modules=modules,
+        )
         return dataclasses.replace(job, profiles=self.options.profiles) if self.options.profiles else job
 
     def _start(self, phase: str, job: Job) -> None:
@@ -168,18 +221,31 @@ class Coordinator:
 
     def _finish(self, phase: str, finished: Finished) -> bool:
         """Record a workstream's end; whether it succeeded (its dependants may start)."""
+        slot, start, start_tree = self.dispatched.pop(phase)
+        unchanged = start_tree is not None and finished.tree == start_tree
+        if start is not None and finished.status == "succeeded" and unchanged:
+            # Its steps changed nothing: the slot is still at ``start``, a hint the next job checks with git.
+            self.slot_at[slot] = start
         if finished.status != "succeeded":
             for error in finished.errors:
                 self.observers.error(error)
             record = self.writer.status(finished.workstream_id, finished.status, finished.reason)
             self._failed(record)
             return False
-        landed = self.writer.succeeded(phase, finished, self.base_commit)
+        key = None
+        if finished.scope_sha256 is not None:
+            key = inputs.key(finished.scope_sha256, self.selection.prerequisite_keys(self.phase_set, phase))
+        landed = self.writer.succeeded(phase, finished, self.base_commit, key)
         self.observers.written(landed.errors)
         if landed.problem is not None:
             self.problems.append(landed.problem)
         if landed.entry is not None:
             self.patches[phase] = landed.entry
+            self.selection.keys[phase] = key
+            if finished.commit is not None:
+                self.commits[phase] = finished.commit
+                if finished.tree is not None:
+                    self.trees[finished.commit] = finished.tree
         if landed.record.status == "succeeded":
             self._changed(landed.record)
         else:
@@ -206,6 +272,7 @@ class Coordinator:
         try:
             brought = self.writer.bring_reused_into_tree(self.selection.reused, self._order(self.selection.reused))
             self.base_commit = isolation.snapshot_base(self.root, self.run_id)
+            self.trees[self.base_commit] = isolation.tree_of(self.root, self.base_commit)
         except (RunRefused, GitError) as exc:
             self.observers.error(records.preflight_failed(self.run_id, str(exc)))
             raise
@@ -232,6 +299,8 @@ class Coordinator:
             self._changed(record)
         to_run, reused = len(self.selection.run), len(self.selection.reused)
         started = f"base {self.base_commit}, {to_run} to run, {reused} reused, {self.options.jobs} at once"
+        if self.options.snapshot:
+            started += f"; {self.options.snapshot}"
         reused_entries = [(self.specs[phase].workstream_id, self.selection.reused[phase].entry) for phase in brought]
         self.writer.run_started(started, [(ws, entry) for ws, entry in reused_entries if entry is not None])
         with _interrupts(self.cancel):
@@ -319,7 +388,7 @@ def execute_run(
         finally:
             recovering.close()
         isolation.clean_stale(root)
-        selection = select(phase_set, options, store)
+        selection = select(phase_set, options, store, root)
         coordinator = Coordinator(root, phase_set, selection, options, store, reporter, run_id, executor, hooks)
         try:
             coordinator.recovered(crashed)

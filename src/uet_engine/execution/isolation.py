@@ -1,10 +1,23 @@
 """Isolation through git: each workstream in a pristine worktree, its changes brought back as a binary patch.
 
 Why: workstreams that run at the same time must not see each other's half-done work, and a failed
-workstream must leave nothing behind. So each runs in a detached worktree of the run's *base commit*
-with the patches of its succeeded prerequisites applied, and only its patch, captured against that
-state, ever reaches the user's tree. A run keeps one worktree per workstream it runs at the same time
-(``.runs/worktrees/<run_id>/slot-<n>``) and resets it between workstreams (see ``prepare``).
+workstream must leave nothing behind. So each runs in a detached worktree, and only its patch, captured
+against the state it started from, ever reaches the user's tree.
+
+What a workstream starts from costs time in its *direct* prerequisites only, never in all its
+ancestors: every success becomes a commit (its end tree, whose parent is the commit it started from),
+and a workstream starts from its direct prerequisites' commits: the run's base commit when it has none,
+that commit when it has one, their merge (``git merge-tree --write-tree``, no worktree needed) when it
+has several. Ancestors further up are already inside those commits. The commits are internal: they
+live in the repository's object store, reachable from the slots' HEADs while a run goes on (the user's
+tree still receives the successes' patches from ``.ledger/patches``, in dependency order).
+
+Worktrees are *slots* (``.runs/worktrees/slot-<n>``, one per workstream running at the same time),
+kept across runs: checking a whole tree out is most of git's cost in a large repository, resetting a
+slot rewrites only what differs. A slot carried over from an earlier run is checked before its first
+reuse (``reset --hard``, ``clean -ffdx``, then ``git status`` must show nothing at all, ignored files
+included); a slot that fails any of that is removed and checked out afresh. No sparse or partial
+checkout: a step may read any file of the repository, so every slot holds the whole tree.
 
 The base commit is the user's working tree as it is when the run starts: HEAD when the tree is clean,
 else a commit made from HEAD plus the uncommitted and untracked (not ignored) files, kept alive by the
@@ -32,7 +45,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from uet_engine.errors import GitError, NotAGitRepo
+from uet_engine.errors import GitError, MergeConflict, NotAGitRepo
 
 ENGINE_DIRS = (".runs", ".ledger")
 # Pathspec for "everything but the engine's own folders".
@@ -183,7 +196,9 @@ def snapshot_base(root: Path, run_id: str) -> str:
         temp_index = Path(tmp) / "index"
         env = {"GIT_INDEX_FILE": str(temp_index)}
         if index.exists():
-            shutil.copyfile(index, temp_index)  # keeps git's stat cache: unchanged files are not re-read
+            # copy2 keeps the mtime too: git tells a racily clean entry by comparing it with the index's own mtime,
+            # so a fresh mtime would hide a file changed in the same second as it was staged.
+            shutil.copy2(index, temp_index)  # keeps git's stat cache: unchanged files are not re-read
         else:
             git(root, "read-tree", head, env=env)
         add_all(root, env=env)
@@ -196,39 +211,68 @@ def snapshot_base(root: Path, run_id: str) -> str:
     return commit
 
 
-def worktree_path(root: Path, run_id: str, slot: str) -> Path:
-    """Where a run keeps one of its worktrees (one per concurrently running workstream)."""
-    return root / WORKTREES / run_id / slot
+def slot_path(root: Path, slot: int) -> Path:
+    """Where the slot for the ``slot``-th workstream running at the same time lives (kept across runs)."""
+    return root / WORKTREES / f"slot-{slot}"
+
+
+# ``git worktree add`` reads every other worktree's administrative folder; one being made at the same time
+# fails it ("failed to read .git/worktrees/slot-0/commondir"). So this process adds and removes one at a time.
+_WORKTREE_ADMIN = threading.Lock()
 
 
 def add_worktree(root: Path, path: Path, commit: str) -> None:
     """A detached worktree of ``commit`` at ``path``."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    git(root, "worktree", "add", "--detach", "--quiet", str(path), commit)
+    with _WORKTREE_ADMIN:
+        git(root, "worktree", "add", "--detach", "--quiet", str(path), commit)
 
 
 def remove_worktree(root: Path, path: Path) -> None:
     """Remove a worktree and its administrative files, whatever state it is in."""
-    if git(root, "worktree", "remove", "--force", "--force", str(path), check=False).returncode != 0:
-        shutil.rmtree(path, ignore_errors=True)
-        git(root, "worktree", "prune", check=False)
+    with _WORKTREE_ADMIN:
+        if git(root, "worktree", "remove", "--force", "--force", str(path), check=False).returncode != 0:
+            shutil.rmtree(path, ignore_errors=True)
+            git(root, "worktree", "prune", check=False)
 
 
-def clean_stale(root: Path) -> list[Path]:
-    """Remove every worktree under ``.runs/worktrees`` (call it holding the run lock); returns what went."""
+def _is_slot(path: Path, base: Path) -> bool:
+    return path.parent == base and path.name.startswith("slot-") and path.name[5:].isdigit()
+
+
+def clean_stale(root: Path, *, keep_slots: bool = True) -> list[Path]:
+    """Remove every worktree under ``.runs/worktrees`` but the slots (call it holding the run lock).
+
+    Returns what went. With ``keep_slots`` False the slots go too. Left-overs of engines that kept one
+    folder of worktrees per run, and anything in that folder git does not know as a worktree, are removed.
+    """
     base = root / WORKTREES
     listed = _out(root, "worktree", "list", "--porcelain").splitlines()
     removed: list[Path] = []
+    registered: set[Path] = set()
     for entry in listed:
         if not entry.startswith("worktree "):
             continue
         path = Path(entry.removeprefix("worktree "))
         if path.is_relative_to(base) or _same_parent(path, base):
-            remove_worktree(root, path)
-            removed.append(path)
+            inside = base / path.resolve().relative_to(base.resolve())
+            if keep_slots and _is_slot(inside, base) and inside.is_dir():
+                registered.add(inside)
+                continue
+            remove_worktree(root, inside)
+            removed.append(inside)
     if base.exists():
-        removed.extend(p for p in base.glob("*/*") if p not in removed)
-        shutil.rmtree(base, ignore_errors=True)
+        for child in sorted(base.iterdir()):
+            if child in registered:
+                continue
+            if child not in removed:
+                removed.append(child)
+            if child.is_dir() and not child.is_symlink():
+                shutil.rmtree(child, ignore_errors=True)
+            else:
+                child.unlink(missing_ok=True)
+        if not registered:
+            shutil.rmtree(base, ignore_errors=True)
     git(root, "worktree", "prune")
     return removed
 
@@ -256,29 +300,104 @@ def restore(cwd: Path, tree: str) -> None:
     git(cwd, "clean", "-ffdq", "--", *ALL_BUT_ENGINE)
 
 
-def prepare(root: Path, path: Path, commit: str, patches: Sequence[Path]) -> str:
-    """Make ``path`` a pristine worktree of ``commit`` plus ``patches`` in order; returns its tree id.
+def merge(cwd: Path, first: str, second: str) -> str:
+    """A commit whose tree merges commits ``first`` and ``second`` (parents: both), made without a worktree.
 
-    A worktree left at ``path`` by an earlier workstream of the same run is reused: ``reset --hard``
-    rewrites only the files that differ and ``clean -ffdx`` removes every untracked and ignored file, so
-    the result is the same as a fresh ``worktree add`` at a fraction of the cost (checking out a whole
-    tree is most of git's time per workstream). A worktree that cannot be reset is replaced.
+    ``MergeConflict`` naming the paths when both change the same lines.
+    """
+    done = git(cwd, "merge-tree", "--write-tree", "--name-only", "-z", first, second, check=False)
+    fields = done.stdout.decode("utf-8", errors="replace").split("\0")
+    if done.returncode == 1:
+        # Output: the tree, then the conflicted paths, then an empty field before the messages.
+        paths = list(dict.fromkeys(fields[1 : fields.index("", 1) if "" in fields[1:] else None]))
+        raise MergeConflict(
+            f"the prerequisites' changes conflict ({first[:12]} and {second[:12]}): {', '.join(paths) or '?'}"
+        )
+    if done.returncode != 0:
+        message = done.stderr.decode("utf-8", errors="replace").strip().splitlines()
+        raise GitError(f"git merge-tree failed: {message[-1] if message else f'exit code {done.returncode}'}")
+    tree = fields[0].strip()
+    return _out(cwd, "commit-tree", tree, "-p", first, "-p", second, "-m", "uet: prerequisites merged", env=_IDENTITY)
+
+
+def start_commit(cwd: Path, base: str, parents: Sequence[str]) -> str:
+    """The commit a workstream starts from: ``base`` without prerequisite commits, else their merge (in order)."""
+    if not parents:
+        return base
+    commit = parents[0]
+    for other in parents[1:]:
+        commit = merge(cwd, commit, other)
+    return commit
+
+
+def commit_result(cwd: Path, tree: str, parent: str) -> str:
+    """The commit of a workstream's end ``tree`` on top of the commit it started from (its dependants' start)."""
+    return _out(cwd, "commit-tree", tree, "-p", parent, "-m", "uet: workstream result", env=_IDENTITY)
+
+
+def is_pristine(root: Path, path: Path) -> bool:
+    """Whether ``path`` is a worktree of ``root``'s repository holding exactly its HEAD.
+
+    That is: its git folder is this repository's, ``git status`` shows nothing staged, modified, untracked
+    or even ignored, and no index entry is marked assume-unchanged or skip-worktree (either would hide a
+    step's change to that file from the patch).
+    """
+    mine = git(path, "rev-parse", "--path-format=absolute", "--git-common-dir", check=False)
+    if mine.returncode != 0 or Path(mine.stdout.decode().strip()) != _common_dir(root):
+        return False
+    done = git(path, "status", "--porcelain", "--ignored", "--untracked-files=all", "-z", check=False)
+    if done.returncode != 0 or done.stdout:
+        return False
+    tags = git(path, "ls-files", "-v", "-z", check=False)
+    return tags.returncode == 0 and all(entry[:2] == b"H " for entry in tags.stdout.split(b"\0") if entry)
+
+
+def _common_dir(root: Path) -> Path:
+    return Path(_out(root, "rev-parse", "--path-format=absolute", "--git-common-dir"))
+
+
+def prepare(
+    root: Path, path: Path, commit: str, *, check: bool = False, tree: str | None = None, at: str | None = None
+) -> str:
+    """Make the slot ``path`` a pristine worktree of ``commit``; returns its tree id (``tree``, when the caller
+    knows it already: one git call fewer).
+
+    A worktree already at ``path`` is reused: ``reset --hard`` rewrites only the files that differ and
+    ``clean -ffdx`` removes every untracked and ignored file, so the result is the same as a fresh
+    ``worktree add`` at a fraction of the cost. When the caller last left the slot at ``commit`` too
+    (``at``), one ``git status`` (HEAD, staged and unstaged changes; no walk for untracked files) stands
+    in for the reset when it finds nothing: in a large repository the reset is the dearest step. ``check``
+    (a slot carried over from an earlier run) also asks ``git status`` to confirm nothing at all is left.
+    A worktree that fails any of this is replaced.
     """
     fresh = True
-    if (path / ".git").exists():
-        reset = git(path, "reset", "--hard", "--quiet", commit, check=False)
-        fresh = reset.returncode != 0 or git(path, "clean", "-ffdxq", check=False).returncode != 0
+    if (path / ".git").is_file():
+        if not check and at == commit and _unchanged_at(path, commit):
+            fresh = git(path, "clean", "-ffdxq", check=False).returncode != 0
+        else:
+            reset = git(path, "reset", "--hard", "--quiet", commit, check=False)
+            fresh = reset.returncode != 0 or git(path, "clean", "-ffdxq", check=False).returncode != 0
+            if not fresh and check:
+                fresh = not is_pristine(root, path)
         if fresh:
             remove_worktree(root, path)
     if fresh:
+        if path.exists():  # not a worktree git knows (a half-removed one, or something else): clear it
+            shutil.rmtree(path, ignore_errors=True)
+            with _WORKTREE_ADMIN:
+                git(root, "worktree", "prune", check=False)
         add_worktree(root, path, commit)
-    applied = False
-    for patch in patches:
-        if patch.stat().st_size == 0:
-            continue
-        git(path, "apply", "--index", "--binary", "--whitespace=nowarn", str(patch))
-        applied = True
-    return _out(path, "write-tree") if applied else tree_of(path, commit)
+    return tree if tree is not None else tree_of(path, commit)
+
+
+def _unchanged_at(path: Path, commit: str) -> bool:
+    """Whether a worktree's HEAD is ``commit`` and no tracked file differs from it, staged or not."""
+    done = git(path, "status", "--porcelain=v2", "--branch", "--untracked-files=no", "-z", check=False)
+    if done.returncode != 0:
+        return False
+    head = f"# branch.oid {commit}".encode()
+    fields = [f for f in done.stdout.split(b"\0") if f]
+    return head in fields and all(f.startswith(b"# ") for f in fields)
 
 
 def changes_between(cwd: Path, old_tree: str, new_tree: str) -> dict[str, str]:

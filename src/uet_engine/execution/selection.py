@@ -11,6 +11,12 @@ an earlier run did not succeed and reuses its successes (Dagster's rule). Phases
 (their status, ``--assume-done``) are never run and do not hold their dependants back; phases waiting for
 a phase outside the set are left out (``uet_engine.planning.satisfied``), and asking for one by
 ``--ws-id`` is refused.
+
+Then, unless ``force``, every phase that would run is checked against its last success (make's rule):
+it is *up to date* when that success ran the same spec (``spec_sha256``), has the same inputs key
+(``inputs_sha256``, computed now from the user's working tree; see ``uet_engine.execution.inputs``) and
+none of its direct prerequisites runs. An up-to-date phase is reused like a prerequisite (recorded
+``succeeded``, ``reused_from`` its origin, reason ``up to date``): only what changed and its dependants run.
 """
 
 from __future__ import annotations
@@ -23,6 +29,7 @@ from pathlib import Path
 from uet_contracts import PatchLedgerEntry, RunRecord, ToolProfile
 from uet_engine.detection.hooks import DEFAULT_BUDGET_S
 from uet_engine.errors import RunRefused
+from uet_engine.execution import inputs
 from uet_engine.planning import satisfied
 from uet_engine.planning.graph import prerequisites_of
 from uet_engine.planning.phase_set import PhaseSet
@@ -41,6 +48,8 @@ class Options:
     project_id: str | None = None  # the repository config's, written on every RunRecord
     profiles: Mapping[str, ToolProfile] = field(default_factory=dict)  # tool profiles by id, for AI-tool steps
     hook_budget_s: float = DEFAULT_BUDGET_S  # seconds each hook call may take
+    force: bool = False
+    snapshot: str | None = None  # the reviewed plan the run executes (``--snapshot``), as its records name it
 
 
 @dataclass
@@ -50,6 +59,7 @@ class Reuse:
     record: RunRecord
     entry: PatchLedgerEntry | None
     applied: bool
+    up_to_date: bool = False
 
 
 @dataclass
@@ -59,6 +69,11 @@ class Selection:
     run: list[str]
     reused: dict[str, Reuse] = field(default_factory=dict)
     why_not: dict[str, str] = field(default_factory=dict)  # phases left out, and why (for --dry-run)
+    keys: dict[str, str | None] = field(default_factory=dict)  # inputs keys of the phases that do not run
+
+    def prerequisite_keys(self, phase_set: PhaseSet, phase: str) -> dict[str, str | None]:
+        """Workstream id → inputs key of each direct prerequisite of ``phase``, as far as known."""
+        return {phase_set.specs[q].workstream_id: self.keys.get(q) for q in phase_set.edges.get(phase, [])}
 
     @property
     def phases(self) -> list[str]:
@@ -97,8 +112,55 @@ def _reuse_of(store: RunStore | None, record: RunRecord) -> Reuse:
     return Reuse(record, entry, applied)
 
 
-def select(phase_set: PhaseSet, options: Options, store: RunStore | None) -> Selection:
-    """The phases of this run; ``RunRefused`` when the options name something that does not exist."""
+UP_TO_DATE = "up to date"
+
+
+def select(phase_set: PhaseSet, options: Options, store: RunStore | None, root: Path | None = None) -> Selection:
+    """The phases of this run; ``RunRefused`` when the options name something that does not exist.
+
+    With ``root`` (the user's repository) and a store, phases found up to date are reused (module doc).
+    """
+    selection = _chosen(phase_set, options, store)
+    for phase, reuse in selection.reused.items():
+        selection.keys[phase] = reuse.record.inputs_sha256
+    for phase in selection.why_not:
+        last = store.last_success(phase_set.specs[phase].workstream_id) if store is not None else None
+        selection.keys[phase] = last.inputs_sha256 if last is not None else None
+    if store is not None and root is not None and not options.force and options.resume is None:
+        _skip_up_to_date(phase_set, selection, store, root)
+    return selection
+
+
+def _skip_up_to_date(phase_set: PhaseSet, selection: Selection, store: RunStore, root: Path) -> None:
+    """Move every phase that would run but is up to date into ``selection.reused``, in dependency order."""
+    specs = phase_set.specs
+    candidates: dict[str, RunRecord] = {}
+    for phase in selection.run:
+        last = store.last_success(specs[phase].workstream_id)
+        if last is not None and last.inputs_sha256 and last.spec_sha256 == inputs.spec_sha256(specs[phase]):
+            candidates[phase] = last
+    if not candidates:
+        return
+    scopes = inputs.key_scopes(phase_set)
+    blobs = inputs.worktree_blobs(root, sorted({p for phase in candidates for p in scopes[phase].include}))
+    running = set(selection.run)
+    for level in phase_set.topo_levels:
+        for phase in level:
+            last = candidates.get(phase)
+            if last is None or any(q in running for q in phase_set.edges.get(phase, [])):
+                continue
+            scope = inputs.scope_digest(blobs, scopes[phase])
+            if inputs.key(scope, selection.prerequisite_keys(phase_set, phase)) != last.inputs_sha256:
+                continue
+            running.discard(phase)
+            # Its patch is in the tree (the key covers every file a patch may touch): nothing to bring in.
+            selection.reused[phase] = Reuse(last, None, applied=True, up_to_date=True)
+            selection.keys[phase] = last.inputs_sha256
+    selection.run = [phase for phase in selection.run if phase in running]
+
+
+def _chosen(phase_set: PhaseSet, options: Options, store: RunStore | None) -> Selection:
+    """The phases the options select, and the earlier successes they reuse (the module doc's first rules)."""
     specs = phase_set.specs
     if options.resume is not None:
         if store is None:
@@ -156,7 +218,7 @@ def plan_lines(phase_set: PhaseSet, options: Options, root: Path) -> list[str]:
     """
     store = RunStore.open(root, create=False, audit=False) if store_path(root).is_file() else None
     try:
-        selection = select(phase_set, options, store)
+        selection = select(phase_set, options, store, root)
     finally:
         if store is not None:
             store.close()
@@ -169,9 +231,12 @@ def plan_lines(phase_set: PhaseSet, options: Options, root: Path) -> list[str]:
             if phase in selection.run:
                 lines.append(f"would run   {phase} {ws}")
             elif phase in selection.reused:
-                record = selection.reused[phase].record
-                origin = record.reused_from or record.run_id
-                lines.append(f"would reuse {phase} {ws}: succeeded in {origin}")
+                reuse = selection.reused[phase]
+                origin = reuse.record.reused_from or reuse.record.run_id
+                if reuse.up_to_date:
+                    lines.append(f"would skip  {phase} {ws}: {UP_TO_DATE} (succeeded in {origin})")
+                else:
+                    lines.append(f"would reuse {phase} {ws}: succeeded in {origin}")
             else:
                 lines.append(f"would skip  {phase} {ws}: {selection.why_not.get(phase, 'not selected')}")
     return lines

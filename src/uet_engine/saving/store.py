@@ -5,7 +5,9 @@ instance as validated JSON (see ``codec``), so what is stored is exactly what th
 ``uet runs verify`` can re-check it. ``execution_logs`` also spreads its record over the columns of the
 original pipeline design (timestamp, operation_kind, file_types, … — lists and context as JSON text), so
 a plain SQL query and the pattern miner read them without decoding records. A store of an older schema
-version is upgraded when it is opened (``MIGRATIONS``, one transaction per step). SQLite runs in WAL
+version is upgraded when it is opened (``MIGRATIONS``, one transaction per step). ``runs`` (one row per
+run, indexed by start time) and an index of events by run let history queries (``saving.history``)
+read only what they return. SQLite runs in WAL
 mode with ``synchronous=NORMAL`` (a commit survives a crash of the process; Prefect uses the same
 settings), writes take ``BEGIN IMMEDIATE`` so they never deadlock on a lock upgrade, and a status change
 commits in the same transaction as the ``state_changed`` event that records it. One writer, the
@@ -14,6 +16,7 @@ coordinator, owns a ``RunStore``.
 
 from __future__ import annotations
 
+import json
 import sqlite3
 import threading
 from collections.abc import Iterator
@@ -46,7 +49,7 @@ from uet_engine.states import AUDIT_FOR_STATUS, ENTRY_STATUS, FINAL_STATUSES, IN
 T = TypeVar("T")
 
 STORE_FILE = Path(".runs") / "uet.sqlite"
-SCHEMA_VERSION: Final = 2
+SCHEMA_VERSION: Final = 3
 BUSY_TIMEOUT_MS: Final = 10_000
 
 _EXECUTION_LOGS = """CREATE TABLE IF NOT EXISTS {name} (
@@ -80,6 +83,16 @@ CREATE INDEX IF NOT EXISTS execution_logs_by_pattern ON execution_logs (json_ext
     WHERE json_extract(context, '$.pattern_id') IS NOT NULL;
 """
 
+# The history indexes (version 3): one row per run by start time (``started_text``), and events by run.
+# The events index costs each single-row event commit one more B-tree page (bench_store measures it);
+# it keeps ``uet runs show`` and ``--resume`` flat as the history grows.
+_HISTORY = """CREATE TABLE IF NOT EXISTS runs (
+    run_id TEXT PRIMARY KEY,
+    started_at TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS runs_by_start ON runs (started_at, run_id);
+CREATE INDEX IF NOT EXISTS run_events_by_run ON run_events (run_id, seq);"""
+
 _DDL = f"""
 CREATE TABLE IF NOT EXISTS uet_runs (
     run_id TEXT NOT NULL,
@@ -100,8 +113,6 @@ CREATE TABLE IF NOT EXISTS step_attempts (
     record TEXT NOT NULL,
     UNIQUE (run_id, workstream_id, kind, idx, attempt)
 );
--- No secondary index on run_events: each index adds a B-tree page to every single-row commit (measured
--- 20 -> 33 us per insert), and the timeline is written on the hot path but read only by show and verify.
 CREATE TABLE IF NOT EXISTS run_events (
     seq INTEGER PRIMARY KEY,
     run_id TEXT NOT NULL,
@@ -125,7 +136,8 @@ CREATE TABLE IF NOT EXISTS error_events (
     record TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS error_events_by_run ON error_events (run_id, workstream_id);
-{_PATTERN_TABLES}"""
+{_PATTERN_TABLES}
+{_HISTORY}"""
 
 # The columns of execution_logs a row is written with, after its id (see ``execution_log_columns``);
 # those holding JSON text.
@@ -159,7 +171,21 @@ FROM execution_logs ORDER BY id;
 DROP TABLE execution_logs;
 ALTER TABLE execution_logs_v2 RENAME TO execution_logs;
 {_PATTERN_TABLES}""",
+    # 2 -> 3: the history indexes; each run's row from its workstreams' first created_at.
+    2: f"""
+{_HISTORY}
+INSERT OR IGNORE INTO runs (run_id, started_at)
+SELECT run_id, MIN(strftime('%Y-%m-%dT%H:%M:%fZ', json_extract(record, '$.created_at')))
+FROM uet_runs GROUP BY run_id;""",
 }
+
+
+def started_text(moment: datetime) -> str:
+    """How ``runs.started_at`` is written: UTC to the millisecond, fixed width (text order is time order),
+    the form SQLite's ``strftime('%Y-%m-%dT%H:%M:%fZ', …)`` gives the migration."""
+    moment = moment.astimezone(UTC)
+    return f"{moment:%Y-%m-%dT%H:%M:%S}.{moment.microsecond // 1000:03d}Z"
+
 
 # Tables in the order verify reads them, with the contract each ``record`` column holds.
 TABLES: Final[dict[str, type]] = {
@@ -415,6 +441,9 @@ class RunStore:
         """
         audits: list[AuditEvent] = []
         with self._writing() as db:
+            if records:
+                started = started_text(min(record.created_at for record in records))
+                db.execute("INSERT OR IGNORE INTO runs (run_id, started_at) VALUES (?, ?)", (run_id, started))
             for record in records:
                 if record.run_id != run_id:
                     raise StoreError(f"{record.workstream_id}: record belongs to {record.run_id}, not {run_id}")
@@ -469,6 +498,7 @@ class RunStore:
         patch_id: str | None = None,
         message: str | None = None,
         at: datetime | None = None,
+        inputs_sha256: str | None = None,
     ) -> RunRecord:
         """Moves a workstream to ``to_status`` and records the ``state_changed`` event in the same transaction.
 
@@ -492,6 +522,7 @@ class RunStore:
                 updated_at=at,
                 reason=reason if reason is not None else current.reason,
                 patch_id=patch_id if patch_id is not None else current.patch_id,
+                inputs_sha256=inputs_sha256 if inputs_sha256 is not None else current.inputs_sha256,
             )
             if to_status == "running":
                 updated = replace(updated, started_at=at)
@@ -681,6 +712,27 @@ class RunStore:
     def _query(self, sql: str, params: tuple[Any, ...], cls: type[T]) -> list[T]:
         with self._mutex:
             return self._decoded(self._db, sql, params, cls)
+
+    def select_rows(self, sql: str, params: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+        """Plain rows of a read-only query (for ``saving.history``, which reads key columns, not records)."""
+        with self._mutex:
+            return self._db.execute(sql, params).fetchall()
+
+    def prune(self, run_ids: list[str]) -> list[PatchLedgerEntry]:
+        """Deletes every row of ``run_ids`` in one transaction; returns their patch entries (the caller removes
+        the files afterwards: a crash in between leaves a file no row names, never a row without its file)."""
+        ids = json.dumps(run_ids)
+        entries = self._query(
+            "SELECT record FROM patch_ledger WHERE run_id IN (SELECT value FROM json_each(?)) ORDER BY id",
+            (ids,),
+            PatchLedgerEntry,
+        )
+        with self._writing() as db:
+            for table in ("uet_runs", "step_attempts", "run_events", "patch_ledger", "error_events", "runs"):
+                db.execute(f"DELETE FROM {table} WHERE run_id IN (SELECT value FROM json_each(?))", (ids,))
+        self._last_seq = None
+        self._decoded_records.clear()
+        return entries
 
     def run_ids(self) -> list[str]:
         """Every run in the store that queued workstreams, newest first (by when it queued them)."""

@@ -64,7 +64,7 @@ def words(offered: list[str]) -> list[str]:
 
 def test_bash_completes_commands(shell_path: str, tmp_path: Path) -> None:
     assert complete("uet ru", shell_path, tmp_path) == ["run", "runs"]
-    assert words(complete("uet runs ", shell_path, tmp_path)) == ["list", "show", "logs", "verify"]
+    assert words(complete("uet runs ", shell_path, tmp_path)) == ["list", "show", "logs", "verify", "prune"]
     assert complete("uet validate --k", shell_path, tmp_path) == ["--kind"]
 
 

@@ -6,12 +6,13 @@ import json
 import sqlite3
 import subprocess
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
 from tests.conftest import REPO_ROOT
-from tests.uet_engine.run_records import RUN, RUN2, T0, attempt, record
+from tests.uet_engine.run_records import RUN, RUN2, T0, attempt, record, succeed
 from uet_contracts import ErrorEvent
 from uet_engine.saving.store import RunStore, store_path
 
@@ -203,3 +204,62 @@ def test_usage_errors_exit_2() -> None:
     done = uet("frobnicate")
     assert done.returncode == 2
     assert "invalid choice: 'frobnicate'" in done.stderr
+
+
+def test_list_limits_filters_and_prints_json(repo: Path) -> None:
+    done = uet("list", "--repo", str(repo), "--limit", "1")
+    assert done.stdout.splitlines()[1:] == [f"{RUN2}  2026-11-25 10:15:00Z  1 running"]
+    done = uet("list", "--repo", str(repo), "--status", "skipped", "--json")
+    assert (done.returncode, done.stderr) == (0, "")
+    assert json.loads(done.stdout) == [
+        {"run_id": RUN, "started_at": "2026-11-25T10:15:00Z", "workstreams": {"succeeded": 1, "skipped": 1}}
+    ]
+    done = uet("list", "--repo", str(repo), "--since", "2026-11-26")
+    assert (done.returncode, done.stdout) == (0, "")
+    assert done.stderr == f"no runs recorded in {store_path(repo)} that match\n"
+    assert len(json.loads(uet("list", "--repo", str(repo), "--since", "2026-11-25T10:15", "--json").stdout)) == 2
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--since", "yesterday"], "argument --since: 'yesterday' is neither an ISO date or time"),
+        (["--status", "done"], "argument --status: invalid choice: 'done'"),
+        (["--limit", "-1"], "uet runs list: --limit must be 0 (all) or more"),
+    ],
+)
+def test_list_refuses_bad_options_in_one_line(repo: Path, args: list[str], message: str) -> None:
+    done = uet("list", "--repo", str(repo), *args)
+    assert (done.returncode, done.stdout) == (2, "")
+    assert message in done.stderr.splitlines()[-1]
+
+
+def test_prune_removes_old_runs_and_their_patch_files_and_verify_still_passes(tmp_path: Path) -> None:
+    runs = [f"run-2026112{day}T101500000000Z-aaaaaa" for day in range(1, 5)]
+    with RunStore.open(tmp_path) as store:
+        for day, run_id in enumerate(runs, start=21):
+            store.queue(run_id, [replace(record(run_id, "ws-a"), created_at=T0.replace(day=day))])
+            succeed(store, run_id, "ws-a")
+    patches = tmp_path / ".ledger" / "patches"
+    dry = uet("prune", "--repo", str(tmp_path), "--keep", "2", "--dry-run")
+    assert (dry.returncode, dry.stdout) == (0, f"would remove {runs[0]}\nwould remove {runs[1]}\n")
+    assert dry.stderr == "uet runs prune: would remove 2 run(s)\n"
+    assert len(list(patches.iterdir())) == 4
+    done = uet("prune", "--repo", str(tmp_path), "--older-than", "2026-11-23")
+    assert (done.returncode, done.stdout) == (0, f"removed {runs[0]}\nremoved {runs[1]}\n")
+    assert sorted(p.name for p in patches.iterdir()) == [f"ws-a-{run_id}.patch" for run_id in runs[2:]]
+    listed = uet("list", "--repo", str(tmp_path), "--json")
+    assert [r["run_id"] for r in json.loads(listed.stdout)] == runs[:1:-1]
+    assert uet("verify", "--repo", str(tmp_path)).returncode == 0
+    last = uet("prune", "--repo", str(tmp_path), "--keep", "0")  # the latest success of ws-a stays
+    assert (last.stdout, last.stderr) == (
+        f"removed {runs[2]}\n",
+        "uet runs prune: removed 1 run(s); kept 1 older run(s) still needed "
+        "(reused, a latest success, or unfinished)\n",
+    )
+
+
+def test_prune_needs_one_of_keep_or_older_than(repo: Path) -> None:
+    done = uet("prune", "--repo", str(repo))
+    assert done.returncode == 2
+    assert "one of the arguments --keep --older-than is required" in done.stderr

@@ -6,6 +6,8 @@ by the module; ``uet run`` runs as a real subprocess that connects to it as any 
 
 from __future__ import annotations
 
+import contextlib
+import os
 import signal
 import socket
 import subprocess
@@ -20,8 +22,8 @@ import uet_contracts
 from tests.conftest import EXAMPLES
 from tests.uet_engine.cli.test_run import (
     assert_every_record_validates,
+    assert_only_slots_left,
     assert_verify_passes,
-    git,
     make_repo,
     only_run_id,
     phase,
@@ -97,8 +99,7 @@ def test_example_set_on_dask_matches_a_local_run(tmp_path: Path, address: str) -
     # Default --jobs is the cluster's two threads.
     started = next(e for e in rows(on_dask, "run_events") if e["event_type"] == "run_started")
     assert started["message"].endswith(", 2 at once")
-    assert git(on_dask, "worktree", "list", "--porcelain").count("worktree ") == 1
-    assert not (on_dask / ".runs" / "worktrees").exists()
+    assert_only_slots_left(on_dask)
 
     local = make_repo(tmp_path / "local")
     assert uet(local, "run", str(EXAMPLES / "phases"), "--jobs", "2").code == 0
@@ -200,7 +201,7 @@ def test_a_worker_that_cannot_see_the_repository_fails_the_workstream_clearly(tm
         spec=uet_contracts.load(path, PhaseSpec),
         root=missing,
         base_commit="0" * 40,
-        patches=[],
+        parents=[],
         worktree=missing / ".runs" / "worktrees" / "slot-0",
         env={},
         live=LiveProcesses(),
@@ -216,3 +217,107 @@ def test_a_worker_that_cannot_see_the_repository_fails_the_workstream_clearly(tm
     (error,) = finished.errors
     assert (error.error_type, error.error_code, error.message) == ("internal", "UET-E199", finished.reason)
     uet_contracts.validate(uet_contracts.to_dict(error), ErrorEvent)
+
+
+# -- without a shared filesystem: --remote, and a LocalCluster that uet starts itself -------------------------
+
+
+def bare_remote(path: Path) -> str:
+    subprocess.run(["git", "init", "--bare", "-q", str(path)], check=True)
+    return path.as_uri()
+
+
+def remote_refs(url: str) -> str:
+    done = subprocess.run(["git", "ls-remote", url, "refs/uet/*"], capture_output=True, text=True, check=True)
+    return done.stdout
+
+
+def test_examples_through_a_git_remote_on_a_cluster_uet_starts(tmp_path: Path) -> None:
+    local = make_repo(tmp_path / "local")
+    assert uet(local, "run", str(EXAMPLES / "phases"), "--jobs", "2").code == 0
+    repo = make_repo(tmp_path / "repo")
+    url = bare_remote(tmp_path / "remote.git")
+    done = uet(repo, "run", str(EXAMPLES / "phases"), "--executor", "dask", "--jobs", "2", "--remote", url)
+    assert done.code == 0, done.stdout + done.stderr
+    assert statuses(repo, only_run_id(repo)) == EXAMPLE_WORKSTREAMS
+    assert tree(repo) == tree(local)
+    assert patches_by_workstream(repo) == patches_by_workstream(local)
+    assert_verify_passes(repo)
+    assert remote_refs(url) == ""  # the run's refs are gone from the remote once it is over
+
+
+def test_a_remote_worker_runs_in_its_own_clone_not_in_the_users_folder(tmp_path: Path) -> None:
+    repo = make_repo(tmp_path / "repo")
+    url = bare_remote(tmp_path / "remote.git")
+    specs = write(
+        tmp_path / "specs",
+        phase("PH-A", [], [step("echo a > a.txt")], create=["a.txt"]),
+        phase("PH-B", ["PH-A"], [step("cat a.txt > b.txt && pwd > where.txt")], create=["b.txt", "where.txt"]),
+    )
+    done = uet(repo, "run", str(specs[0].parent), "--executor", "dask", "--jobs", "2", "--remote", url)
+    assert done.code == 0, done.stdout + done.stderr
+    assert (repo / "b.txt").read_text() == "a\n"  # B started from A's commit, fetched from the remote
+    where = Path((repo / "where.txt").read_text().strip())
+    assert not where.is_relative_to(repo) and where.name.startswith("slot-") and where.parent.name == "slots"
+
+
+def test_remote_needs_dask_and_a_reachable_remote(tmp_path: Path) -> None:
+    repo = make_repo(tmp_path / "repo")
+    (path,) = write(tmp_path / "specs", phase("PH-A", [], [step("echo a > a.txt")], create=["a.txt"]))
+    done = uet(repo, "run", str(path.parent), "--remote", "file:///nowhere")
+    assert (done.code, done.stderr) == (
+        2,
+        "uet run: --remote needs Dask: add --executor dask or --dask-scheduler ADDRESS\n",
+    )
+    missing = (tmp_path / "no-such-remote.git").as_uri()
+    done = uet(repo, "run", str(path.parent), "--executor", "dask", "--jobs", "1", "--remote", missing)
+    assert done.code == 1
+    (error,) = rows(repo, "error_events")
+    assert error["error_type"] == "internal"
+    assert error["message"].startswith(f"cannot publish the run's base commit to {missing}: git push failed")
+
+
+def test_a_worker_killed_mid_step_makes_the_workstream_crashed_and_resume_runs_it(tmp_path: Path) -> None:
+    repo = make_repo(tmp_path / "repo")
+    url = bare_remote(tmp_path / "remote.git")
+    marker = tmp_path / "worker-pid"
+    first = f"echo $PPID $$ > {marker}.tmp; mv {marker}.tmp {marker}; sleep 30"
+    slow = f"if [ -e {marker} ]; then echo a > a.txt; else {first}; fi"
+    specs = write(
+        tmp_path / "specs",
+        phase("PH-A", [], [step(slow)], create=["a.txt"]),
+        phase("PH-B", ["PH-A"], [step("cat a.txt > b.txt")], create=["b.txt"]),
+    )[0].parent
+    args = ["run", str(specs), "--executor", "dask", "--jobs", "2", "--remote", url]
+    # No retry on another worker: the first loss is Dask's KilledWorker.
+    env = {**os.environ, "DASK_DISTRIBUTED__SCHEDULER__ALLOWED_FAILURES": "0"}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "uet_engine", *args],
+        cwd=repo,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+    )
+    try:
+        wait_for(marker)
+        worker, group = (int(n) for n in marker.read_text().split())
+        os.kill(worker, signal.SIGKILL)  # the Dask worker process, in the middle of the step
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(group, signal.SIGKILL)  # and the step it left behind
+        out, err = proc.communicate(timeout=120)
+    finally:
+        proc.kill()
+    assert proc.returncode == 1, out + err
+    run1 = only_run_id(repo)
+    assert statuses(repo, run1) == {"ws-ph-a": "crashed", "ws-ph-b": "skipped"}
+    (error,) = rows(repo, "error_events")
+    assert (error["workstream_id"], error["error_type"], error["error_code"]) == ("ws-ph-a", "crashed", "UET-E108")
+    assert error["message"].startswith("the Dask worker running it died")
+    assert not (repo / "a.txt").exists()
+    again = uet(repo, *args[:-2], "--resume", run1, "--remote", url)
+    assert again.code == 0, again.stdout + again.stderr
+    run2 = next(r["run_id"] for r in rows(repo, "uet_runs") if r["run_id"] != run1)
+    assert statuses(repo, run2) == {"ws-ph-a": "succeeded", "ws-ph-b": "succeeded"}
+    assert (repo / "b.txt").read_text() == "a\n"
+    assert_verify_passes(repo)

@@ -90,8 +90,8 @@ def test_a_failing_add_still_names_gits_reason(tmp_path: Path) -> None:
 def test_capture_applies_in_a_dependant_and_to_the_tree(tmp_path: Path) -> None:
     root = make_repo(tmp_path / "r")
     base = iso.snapshot_base(root, "run-1")
-    first = iso.worktree_path(root, "run-1", "ws-a")
-    before = iso.prepare(root, first, base, [])
+    first = iso.slot_path(root, 0)
+    before = iso.prepare(root, first, base)
     (first / "a.txt").write_text("changed\n")
     (first / "blob.bin").write_bytes(bytes(range(256)))
     (first / "ignored").mkdir()
@@ -104,8 +104,8 @@ def test_capture_applies_in_a_dependant_and_to_the_tree(tmp_path: Path) -> None:
     patch.write_bytes(iso.diff(first, before, after))
     assert b"GIT binary patch" in patch.read_bytes()
 
-    second = iso.worktree_path(root, "run-1", "ws-b")
-    assert iso.prepare(root, second, base, [patch]) == after
+    second = iso.slot_path(root, 1)
+    assert iso.prepare(root, second, iso.commit_result(first, after, base)) == after
     assert (second / "blob.bin").read_bytes() == bytes(range(256))
     (second / "a.txt").rename(second / "moved.txt")
     assert iso.changes_between(second, after, iso.stage_all(second)) == {"a.txt": "deleted", "moved.txt": "renamed"}
@@ -119,20 +119,19 @@ def test_capture_applies_in_a_dependant_and_to_the_tree(tmp_path: Path) -> None:
 
 def test_no_change_gives_an_empty_patch(tmp_path: Path) -> None:
     root = make_repo(tmp_path / "r")
-    path = iso.worktree_path(root, "run-1", "ws-a")
-    tree = iso.prepare(root, path, iso.head_commit(root), [])
+    path = iso.slot_path(root, 0)
+    tree = iso.prepare(root, path, iso.head_commit(root))
     assert iso.stage_all(path) == tree
     assert iso.diff(path, tree, tree) == b""
     empty = tmp_path / "empty.patch"
     empty.write_bytes(b"")
     assert iso.is_applied(root, empty)
-    assert iso.prepare(root, iso.worktree_path(root, "run-1", "ws-b"), iso.head_commit(root), [empty]) == tree
 
 
 def test_conflicting_patch_is_a_git_error(tmp_path: Path) -> None:
     root = make_repo(tmp_path / "r")
-    path = iso.worktree_path(root, "run-1", "ws-a")
-    before = iso.prepare(root, path, iso.head_commit(root), [])
+    path = iso.slot_path(root, 0)
+    before = iso.prepare(root, path, iso.head_commit(root))
     (path / "a.txt").write_text("theirs\n")
     patch = tmp_path / "p.patch"
     patch.write_bytes(iso.diff(path, before, iso.stage_all(path)))
@@ -142,16 +141,81 @@ def test_conflicting_patch_is_a_git_error(tmp_path: Path) -> None:
     assert str(info.value) == "git apply failed: error: a.txt: patch does not apply"
 
 
-def test_stale_worktrees_are_removed(tmp_path: Path) -> None:
+def test_stale_worktrees_are_removed_but_slots_are_kept(tmp_path: Path) -> None:
     root = make_repo(tmp_path / "r")
-    kept = iso.worktree_path(root, "run-old", "ws-a")
-    iso.add_worktree(root, kept, iso.head_commit(root))
-    (kept / "half-done.txt").write_text("x\n")
-    orphan = iso.worktree_path(root, "run-older", "ws-b")
+    worktrees = root / ".runs" / "worktrees"
+    old_layout = worktrees / "run-old" / "slot-0"  # one folder per run, as engines before slots kept them
+    iso.add_worktree(root, old_layout, iso.head_commit(root))
+    (old_layout / "half-done.txt").write_text("x\n")
+    orphan = worktrees / "slot-7"  # named like a slot, but git does not know it
     orphan.mkdir(parents=True)
-    assert sorted(iso.clean_stale(root)) == [kept, orphan]
-    assert not (root / ".runs" / "worktrees").exists()
+    slot = iso.slot_path(root, 0)
+    iso.prepare(root, slot, iso.head_commit(root))
+    assert sorted(iso.clean_stale(root)) == [worktrees / "run-old", old_layout, orphan]
+    assert sorted(p.name for p in worktrees.iterdir()) == ["slot-0"]
+    assert sh(root, "git", "worktree", "list", "--porcelain").count("worktree ") == 2
+    assert iso.clean_stale(root, keep_slots=False) == [slot]
+    assert not worktrees.exists()
     assert sh(root, "git", "worktree", "list", "--porcelain").count("worktree ") == 1
+
+
+def _commit_with(root: Path, slot: int, start: str, name: str, text: str) -> str:
+    path = iso.slot_path(root, slot)
+    iso.prepare(root, path, start)
+    (path / name).write_text(text)
+    return iso.commit_result(path, iso.stage_all(path), start)
+
+
+def test_a_start_merges_the_direct_prerequisites_commits(tmp_path: Path) -> None:
+    root = make_repo(tmp_path / "r")
+    base = iso.head_commit(root)
+    assert iso.start_commit(root, base, []) == base
+    left = _commit_with(root, 0, base, "left.txt", "l\n")
+    assert iso.start_commit(root, base, [left]) == left
+    right = _commit_with(root, 1, base, "right.txt", "r\n")
+    third = _commit_with(root, 1, left, "third.txt", "t\n")  # on top of left: its merge base with right is base
+    merged = iso.start_commit(root, base, [left, right, third])
+    files = sh(root, "git", "ls-tree", "-r", "--name-only", merged).split()
+    assert files == [".gitignore", "a.txt", "left.txt", "right.txt", "third.txt"]
+    assert sh(root, "git", "rev-list", "--count", merged).strip() == "6"  # base, 3 results, 2 merges
+
+
+def test_prerequisites_that_change_the_same_lines_are_a_merge_conflict(tmp_path: Path) -> None:
+    root = make_repo(tmp_path / "r")
+    base = iso.head_commit(root)
+    left = _commit_with(root, 0, base, "a.txt", "left\n")
+    right = _commit_with(root, 1, base, "a.txt", "right\n")
+    with pytest.raises(iso.MergeConflict) as info:
+        iso.start_commit(root, base, [left, right])
+    assert str(info.value) == f"the prerequisites' changes conflict ({left[:12]} and {right[:12]}): a.txt"
+
+
+def test_a_carried_over_slot_is_checked_and_replaced_when_not_pristine(tmp_path: Path) -> None:
+    root = make_repo(tmp_path / "r")
+    head = iso.head_commit(root)
+    slot = iso.slot_path(root, 0)
+    tree = iso.prepare(root, slot, head)
+    assert iso.is_pristine(root, slot)
+    (slot / "a.txt").write_text("hidden\n")
+    sh(slot, "git", "update-index", "--assume-unchanged", "a.txt")  # would hide a step's change from the patch
+    assert iso.prepare(root, slot, head) == tree  # a reset alone restores the file but keeps the flag
+    assert (slot / "a.txt").read_text() == "a\n"
+    assert not iso.is_pristine(root, slot)
+    assert iso.prepare(root, slot, head, check=True) == tree  # the check replaces the slot
+    assert iso.is_pristine(root, slot)
+    (slot / "new.txt").write_text("x\n")
+    assert not iso.is_pristine(root, slot)
+
+
+def test_a_slot_of_another_repository_is_not_reused(tmp_path: Path) -> None:
+    root = make_repo(tmp_path / "r")
+    other = make_repo(tmp_path / "other")
+    slot = iso.slot_path(root, 0)
+    iso.add_worktree(other, slot, iso.head_commit(other))  # something else's worktree where a slot would be
+    assert not iso.is_pristine(root, slot)
+    iso.prepare(root, slot, iso.head_commit(root), check=True)
+    assert iso.is_pristine(root, slot)
+    assert sh(slot, "git", "rev-parse", "HEAD").strip() == iso.head_commit(root)
 
 
 def test_git_time_is_accumulated(tmp_path: Path) -> None:
@@ -163,16 +227,45 @@ def test_git_time_is_accumulated(tmp_path: Path) -> None:
 
 def test_a_reused_worktree_is_pristine(tmp_path: Path) -> None:
     root = make_repo(tmp_path / "r")
-    path = iso.worktree_path(root, "run-1", "slot-0")
+    path = iso.slot_path(root, 0)
     head = iso.head_commit(root)
-    tree = iso.prepare(root, path, head, [])
+    tree = iso.prepare(root, path, head)
     (path / "a.txt").write_text("dirty\n")
     (path / "new.txt").write_text("left over\n")
     (path / "ignored").mkdir()
     (path / "ignored" / "cache").write_text("x\n")
     iso.stage_all(path)
     (path / "unstaged.txt").write_text("y\n")
-    assert iso.prepare(root, path, head, []) == tree
+    assert iso.prepare(root, path, head) == tree
     assert sorted(p.name for p in path.iterdir()) == [".git", ".gitignore", "a.txt"]
     assert (path / "a.txt").read_text() == "a\n"
     assert iso.stage_all(path) == tree
+
+
+@pytest.mark.parametrize("left", ["nothing", "untracked", "modified", "staged", "moved head"])
+def test_a_slot_left_at_the_same_commit_is_made_pristine_whatever_was_left(tmp_path: Path, left: str) -> None:
+    root = make_repo(tmp_path / "r")
+    head = iso.head_commit(root)
+    slot = iso.slot_path(root, 0)
+    tree = iso.prepare(root, slot, head)
+    other = _commit_with(root, 1, head, "other.txt", "o\n")
+    if left == "untracked":
+        (slot / "ignored").mkdir()
+        (slot / "ignored" / "cache").write_text("x\n")
+        (slot / "new.txt").write_text("n\n")
+    elif left == "modified":
+        (slot / "a.txt").write_text("b\n")  # same size as before: only the content tells
+    elif left == "staged":
+        (slot / "a.txt").write_text("staged\n")
+        iso.stage_all(slot)
+        (slot / "a.txt").write_text("a\n")  # the file looks right, the index does not
+    elif left == "moved head":
+        sh(slot, "git", "checkout", "-q", "--detach", other)
+    calls = iso.GIT_TIME.calls
+    assert iso.prepare(root, slot, head, tree=tree, at=head) == tree
+    used = iso.GIT_TIME.calls - calls
+    assert iso.is_pristine(root, slot)
+    assert sh(slot, "git", "rev-parse", "HEAD").strip() == head
+    assert iso.stage_all(slot) == tree
+    # Status and clean when nothing tracked changed; a reset as well otherwise.
+    assert used == (2 if left in ("nothing", "untracked") else 3)

@@ -16,7 +16,7 @@ from uet_contracts import ContractError, ErrorEvent, RunEvent
 from uet_engine import clock
 from uet_engine.errors import IllegalTransition, SavingInvariantError, StoreError, StoreMissing
 from uet_engine.saving import ledger
-from uet_engine.saving.store import TABLES, RunStore, store_path
+from uet_engine.saving.store import SCHEMA_VERSION, TABLES, RunStore, store_path
 from uet_engine.saving.verify import verify
 
 
@@ -47,7 +47,7 @@ def test_open_creates_the_store_in_wal_mode(tmp_path: Path) -> None:
         assert store.path == tmp_path / ".runs" / "uet.sqlite"
     assert raw(tmp_path, "PRAGMA journal_mode") == [("wal",)]
     tables = {name for (name,) in raw(tmp_path, "SELECT name FROM sqlite_master WHERE type = 'table'")}
-    assert tables == set(TABLES)
+    assert tables == {*TABLES, "runs"}  # runs: the history index of schema version 3
 
 
 def test_open_without_create_refuses_a_missing_store(tmp_path: Path) -> None:
@@ -394,9 +394,9 @@ def test_a_version_1_store_is_upgraded_when_opened(tmp_path: Path) -> None:
     with RunStore.open(tmp_path, create=False) as store:
         logs = store.execution_logs()
         assert [log.success for log in logs] == [False, True]
-    assert raw(tmp_path, "PRAGMA user_version") == [(2,)]
+    assert raw(tmp_path, "PRAGMA user_version") == [(SCHEMA_VERSION,)]
     tables = {name for (name,) in raw(tmp_path, "SELECT name FROM sqlite_master WHERE type = 'table'")}
-    assert tables == set(TABLES)
+    assert tables == {*TABLES, "runs"}
     assert raw(
         tmp_path,
         "SELECT id, timestamp, operation_kind, file_types, tools_used, success, time_taken_seconds, context "
@@ -424,7 +424,7 @@ def test_a_version_1_store_is_upgraded_when_opened(tmp_path: Path) -> None:
     assert [line for line in verify(tmp_path) if "execution_logs" in line] == []
     with RunStore.open(tmp_path, create=False):  # opening again changes nothing
         pass
-    assert raw(tmp_path, "PRAGMA user_version") == [(2,)]
+    assert raw(tmp_path, "PRAGMA user_version") == [(SCHEMA_VERSION,)]
 
 
 def test_a_failed_upgrade_leaves_the_version_1_store_as_it_was(tmp_path: Path) -> None:
@@ -443,8 +443,8 @@ def test_a_failed_upgrade_leaves_the_version_1_store_as_it_was(tmp_path: Path) -
 def test_a_store_of_a_newer_uet_is_refused(tmp_path: Path) -> None:
     RunStore.open(tmp_path).close()
     with sqlite3.connect(store_path(tmp_path)) as db:
-        db.execute("PRAGMA user_version = 3")
-    with pytest.raises(StoreError, match=r"store schema version 3, this uet reads version 2$"):
+        db.execute(f"PRAGMA user_version = {SCHEMA_VERSION + 1}")
+    with pytest.raises(StoreError, match=rf"store schema version {SCHEMA_VERSION + 1}, this uet reads version 3$"):
         RunStore.open(tmp_path)
 
 
