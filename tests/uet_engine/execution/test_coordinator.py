@@ -87,23 +87,3 @@ def test_a_diamond_starts_from_the_merge_of_its_direct_prerequisites(tmp_path: P
     assert entry["files"] == ["d.txt"]
     assert len({r["status"] for r in rows(repo, "uet_runs") if r["run_id"] == only_run_id(repo)}) == 1
     assert_verify_passes(repo)
-
-
-def test_prerequisites_whose_changes_conflict_fail_the_dependant_with_a_patch_conflict(tmp_path: Path) -> None:
-    from tests.uet_engine.cli.test_run import make_repo, only_run_id, phase, rows, statuses, step, uet
-    from tests.uet_engine.phase_specs import write
-
-    repo = make_repo(tmp_path / "repo", {"shared.txt": "x\n"})
-    specs = write(
-        tmp_path / "specs",
-        # Globs the planner cannot tell overlap (neither matches the other), yet both name shared.txt.
-        phase("PH-B", [], [step("echo b > shared.txt")], modify=["sh*.txt"]),
-        phase("PH-C", [], [step("echo c > shared.txt")], modify=["*ed.txt"]),
-        phase("PH-D", ["PH-B", "PH-C"], [step("cat shared.txt > d.txt")], create=["d.txt"]),
-    )[0].parent
-    done = uet(repo, "run", str(specs), "--jobs", "1")
-    assert done.code == 1
-    run_id = only_run_id(repo)
-    # B lands first; C's patch no longer applies to the tree B changed, so C fails and D is skipped.
-    assert statuses(repo, run_id) == {"ws-ph-b": "succeeded", "ws-ph-c": "failed", "ws-ph-d": "skipped"}
-    assert [e["error_type"] for e in rows(repo, "error_events")] == ["patch_conflict"]
