@@ -70,6 +70,20 @@ HANDOFFS: tuple[Handoff, ...] = (
                 "`uet plan -o FILE`",
             ),
             Role(
+                "module_manifest.schema.json",
+                "planning",
+                "the module's owners (a person or a tool writing `modules/<module_id>/module.manifest.yaml`)",
+                "`uet plan --tier module`; `uet plan` and `uet run` (path ownership, request context)",
+                "`modules/<module_id>/module.manifest.yaml` in the consumer repo",
+            ),
+            Role(
+                "module_tasks.schema.json",
+                "planning",
+                "`uet plan --tier task` (derived from the phase specs' steps, never edited by hand)",
+                "`uet run --snapshot FILE`, reviewers",
+                "`uet plan --tier task -o FILE`",
+            ),
+            Role(
                 "repo_config.schema.json",
                 "execution",
                 "the repository's maintainers (a hand-written `uet.config.yaml`)",
@@ -201,12 +215,15 @@ HANDOFFS: tuple[Handoff, ...] = (
 EXAMPLE_FILES = {
     "phase_spec.schema.json": "examples/phases/PH-01A.yaml",
     "dag_snapshot.schema.json": "examples/dag_snapshot.json",
+    "module_manifest.schema.json": "examples/three-tiers/modules/api/module.manifest.yaml",
+    "module_tasks.schema.json": "examples/three-tiers/module_tasks.json",
 }
 
 # Sample strings for patterned fields, keyed by the pattern itself: a new pattern without a sample
 # fails generation loudly instead of producing an example that does not validate.
 PATTERN_SAMPLES = {
     "^PH-[A-Za-z0-9][A-Za-z0-9._-]{0,63}$": "PH-01A",
+    "^[a-z0-9][a-z0-9._-]{0,63}$": "core.state",
     "^ws-[a-z0-9][a-z0-9-]{0,127}$": "ws-pipeline-plus-1a-task-queue",
     "^run-[A-Za-z0-9_-]{1,64}$": "run-20261125T101500Z-3f9a",
     "^PATCH-[A-Za-z0-9][A-Za-z0-9._-]{0,199}$": "PATCH-ws-pipeline-plus-1a-task-queue-run-20261125T101500Z-3f9a",
@@ -218,6 +235,7 @@ PATTERN_SAMPLES = {
     "^AP-[A-Za-z0-9_-]{1,80}$": "AP-scope-violation-create",
     "^[a-z][a-z_]*(\\.[a-z][a-z_]*)+$": "step.finished",
     "^(step|acceptance)/[0-9]+$|^pre_flight/[0-9]+$": "step/0",
+    "^(step|acceptance)/[0-9]+$|^pre_flight/[0-9]+$|^fix/[0-9]+$": "step/0",
     "^1\\.[0-9]+\\.[0-9]+$": "1.0.0",
     "^UET-E[0-9]{3}$": "UET-E101",
     "^(\\.[A-Za-z0-9_+-]+|<none>)$": ".py",

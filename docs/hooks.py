@@ -5,8 +5,10 @@
 - ``on_page_markdown`` replaces two markers with output rendered at build time:
   ``<!-- uet:cli -->`` becomes the help of ``uet`` and every subcommand, taken from
   ``uet_engine.cli.build_parser()``; ``<!-- uet:plan-mermaid DIR -->`` becomes the Mermaid diagram that
-  ``uet plan DIR --format mermaid`` prints; ``<!-- uet:import-mapping v3|legacy -->`` becomes the field
-  mapping table of ``uet import`` for that format, rendered from the mapping data the importer runs on.
+  ``uet plan DIR --format mermaid`` prints, and ``<!-- uet:plan-mermaid DIR --tier TIER -->`` that of
+  ``uet plan DIR --tier TIER --format mermaid`` (the module or task tier); ``<!-- uet:import-mapping
+  v3|legacy -->`` becomes the field mapping table of ``uet import`` for that format, rendered from the
+  mapping data the importer runs on.
 
 Any failure (a missing generated folder, a command that fails, an unknown marker) stops the build
 with a message saying what to run; a page is never published with a stale or empty block.
@@ -73,13 +75,15 @@ def cli_reference() -> str:
     return "\n".join(sections)
 
 
-def plan_mermaid(specs_dir: str, root: Path) -> str:
-    """A ``mermaid`` fence with what ``uet plan SPECS_DIR --format mermaid`` prints."""
-    command = [sys.executable, "-m", "uet_engine", "plan", specs_dir, "--format", "mermaid"]
+def plan_mermaid(specs_dir: str, root: Path, tier: str | None = None) -> str:
+    """A ``mermaid`` fence with what ``uet plan SPECS_DIR [--tier TIER] --format mermaid`` prints."""
+    options = ["--tier", tier] if tier else []
+    command = [sys.executable, "-m", "uet_engine", "plan", specs_dir, *options, "--format", "mermaid"]
     done = subprocess.run(command, cwd=root, capture_output=True, text=True, check=False)
     if done.returncode != 0 or not done.stdout.strip():
         detail = done.stderr.strip() or "no output"
-        raise PluginError(f"`uet plan {specs_dir} --format mermaid` failed (exit {done.returncode}): {detail}")
+        shown = " ".join([specs_dir, *options])
+        raise PluginError(f"`uet plan {shown} --format mermaid` failed (exit {done.returncode}): {detail}")
     return f"```mermaid\n{done.stdout.strip()}\n```"
 
 
@@ -92,6 +96,8 @@ def on_page_markdown(markdown: str, page: Any, config: Any, files: Files) -> str
             return cli_reference()
         if name == "plan-mermaid" and len(args) == 1:
             return plan_mermaid(args[0], _root(config))
+        if name == "plan-mermaid" and len(args) == 3 and args[1] == "--tier":
+            return plan_mermaid(args[0], _root(config), args[2])
         if name == "import-mapping" and len(args) == 1 and args[0] in ("v3", "legacy"):
             from uet_engine.planning.importing.mapping import markdown_table
 

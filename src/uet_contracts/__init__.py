@@ -2,13 +2,14 @@
 
 Public surface (everything else is private and may change):
 
-- the contract types: ``PhaseSpec``, ``DagSnapshot``, ``ExecutionRequest``, ``ExecutionResult``,
-  ``RunRecord``, ``StepAttempt``, ``RunEvent``, ``PatchLedgerEntry``, ``AuditEvent``, ``ErrorEvent``,
-  ``ExecutionLog``, ``PatternCandidate``, ``AntiPattern``, ``RepoConfig``, ``PatternIndex``, ``PhaseTemplate``,
-  ``VerificationTemplate`` and their nested types;
+- the contract types: ``PhaseSpec``, ``DagSnapshot``, ``ModuleManifest``, ``ModuleTasks``,
+  ``ExecutionRequest``, ``ExecutionResult``, ``RunRecord``, ``StepAttempt``, ``RunEvent``,
+  ``PatchLedgerEntry``, ``AuditEvent``, ``ErrorEvent``, ``ExecutionLog``, ``PatternCandidate``,
+  ``AntiPattern``, ``RepoConfig``, ``PatternIndex``, ``PhaseTemplate``, ``VerificationTemplate`` and their
+  nested types;
 - the schemas' named enums as ``Literal`` aliases (``RunStatus``, ``Runner``, ``RunEventType``,
-  ``AuditOutcome``, ``ErrorType``) and ``ErrorCode``, so code that handles these values is type-checked
-  against the schema, and ``typing.get_args`` gives the values without a copy of the list;
+  ``AuditOutcome``, ``ErrorType``, ``DagType``) and ``ErrorCode``, so code that handles these values is
+  type-checked against the schema, and ``typing.get_args`` gives the values without a copy of the list;
 - ``load``, ``loads``, ``validate``, ``check``, ``to_dict``, ``to_json``, ``schema``, ``check_file``;
 - ``check_text`` (the parsed data and its problems, never raising: for tools that batch files);
 - ``contract_files`` (the contract files below a folder, sorted);
@@ -64,11 +65,13 @@ if TYPE_CHECKING:
         Tools,
         VerificationRef,
     )
-    from uet_contracts.models.dag_snapshot_schema import DagSnapshot
+    from uet_contracts.models.dag_snapshot_schema import DagSnapshot, DagType
     from uet_contracts.models.error_event_schema import ErrorCategory, ErrorCode, ErrorEvent, ErrorType
     from uet_contracts.models.execution_log_schema import ExecutionLog
     from uet_contracts.models.execution_request_schema import ExecutionRequest
     from uet_contracts.models.execution_result_schema import ExecutionResult
+    from uet_contracts.models.module_manifest_schema import ModuleManifest
+    from uet_contracts.models.module_tasks_schema import ModuleTasks, TaskGraph
     from uet_contracts.models.patch_ledger_entry_schema import PatchLedgerEntry
     from uet_contracts.models.pattern_candidate_schema import PatternCandidate
     from uet_contracts.models.pattern_index_schema import PatternEntry, PatternIndex, PatternPaths, PatternStatus
@@ -100,8 +103,10 @@ _SHARED_TYPES = (
 # Types a contract defines in its own ``$defs`` (used by that contract only), by the contract's kind.
 _CONTRACT_TYPES = {
     "audit_event": ("AuditOutcome",),
+    "dag_snapshot": ("DagType",),
     "error_event": ("ErrorCategory", "ErrorCode", "ErrorType"),
     "repo_config": ("ToolProfile",),
+    "module_tasks": ("TaskGraph",),
     "phase_spec": ("OnFailure",),
     "pattern_index": ("PatternEntry", "PatternPaths", "PatternStatus"),
     "run_event": ("RunEventType",),
@@ -135,6 +140,7 @@ __all__ = [
     "Contract",
     "ContractError",
     "DagSnapshot",
+    "DagType",
     "ErrorCategory",
     "ErrorCode",
     "ErrorEvent",
@@ -143,6 +149,8 @@ __all__ = [
     "ExecutionRequest",
     "ExecutionResult",
     "FileScope",
+    "ModuleManifest",
+    "ModuleTasks",
     "OnFailure",
     "PatchLedgerEntry",
     "PatternCandidate",
@@ -163,6 +171,7 @@ __all__ = [
     "Runner",
     "Step",
     "StepAttempt",
+    "TaskGraph",
     "TemplateParameter",
     "ToolProfile",
     "ToolProfileId",

@@ -39,6 +39,8 @@ CONTRACTS: tuple[Contract, ...] = tuple(
     for kind, type_name in (
         ("phase_spec", "PhaseSpec"),
         ("dag_snapshot", "DagSnapshot"),
+        ("module_manifest", "ModuleManifest"),
+        ("module_tasks", "ModuleTasks"),
         ("execution_request", "ExecutionRequest"),
         ("execution_result", "ExecutionResult"),
         ("run_record", "RunRecord"),

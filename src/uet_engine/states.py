@@ -60,6 +60,18 @@ AUDIT_FOR_STATUS: Final[Mapping[RunStatus, AuditLine]] = {
 }
 
 
+# The audit lines of one task (a step or an acceptance check, one try of it): ``task.started`` (outcome
+# info) when it starts and ``task.finished`` (success or failure) when it ends, each naming the workstream,
+# the task, the try and the tool. ``uet runs verify`` matches them with the step attempts.
+TASK_STARTED: Final[AuditLine] = AuditLine("task.started", "info")
+TASK_FINISHED: Final = "task.finished"
+
+
+def task_outcome(success: bool) -> AuditOutcome:
+    """The outcome of a ``task.finished`` line."""
+    return "success" if success else "failure"
+
+
 def may_enter(status: RunStatus | None, reused_from: str | None) -> bool:
     """Whether a workstream may enter a run in ``status``: queued, or succeeded when ``reused_from`` names
     the earlier run whose success it reuses (``uet run --resume``)."""

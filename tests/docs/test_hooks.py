@@ -74,6 +74,30 @@ def test_built_dag_is_what_uet_plan_prints(built_site: Path) -> None:
     assert html.unescape(block.group(1)).strip() == done.stdout.strip()
 
 
+def test_built_three_tiers_are_what_uet_plan_prints_for_each_tier(built_site: Path) -> None:
+    page = (built_site / "guides" / "three-tiers" / "index.html").read_text(encoding="utf-8")
+    blocks = [
+        html.unescape(b).strip() for b in re.findall(r'<pre class="mermaid"><code>(.*?)</code></pre>', page, re.S)
+    ]
+    expected = []
+    for tier in ("pipeline", "module", "task"):
+        command = [sys.executable, "-m", "uet_engine", "plan", "examples/three-tiers/phases", "--tier", tier]
+        done = subprocess.run(
+            [*command, "--format", "mermaid"], cwd=REPO_ROOT, capture_output=True, text=True, check=True
+        )
+        expected.append(done.stdout.strip())
+    assert blocks == expected
+
+
+def test_a_tier_marker_names_its_command_when_it_fails(tmp_path: Path) -> None:
+    (tmp_path / "PH-01.yaml").write_text("phase_id: [\n", encoding="utf-8")
+    expected = rf"^`uet plan {re.escape(str(tmp_path))} --tier module --format mermaid` failed \(exit 1\): "
+    with pytest.raises(PluginError, match=expected):
+        _hooks().on_page_markdown(f"<!-- uet:plan-mermaid {tmp_path} --tier module -->", _page(), _config(), None)
+    with pytest.raises(PluginError, match="unknown marker"):
+        _hooks().on_page_markdown(f"<!-- uet:plan-mermaid {tmp_path} --format dot -->", _page(), _config(), None)
+
+
 def test_built_import_guide_has_every_row_of_the_mapping_tables(built_site: Path) -> None:
     """The guide's tables are rendered from the importer's own mapping data, row for row."""
     from uet_engine.planning.importing.mapping import RULES

@@ -162,3 +162,24 @@ def test_mermaid_dag_renders_as_svg(browser: Browser, base_url: str) -> None:
     # Each node's label is "PHASE_ID<br>title"; its first text node is the phase id.
     labels = diagram.locator("g.node .nodeLabel p").evaluate_all("ps => ps.map(p => p.firstChild.textContent)")
     assert sorted(labels) == ["PH-00", "PH-01A", "PH-01B", "PH-02"]
+
+
+def test_the_three_tiers_render_as_three_diagrams(browser: Browser, base_url: str) -> None:
+    page = browser.page
+    page.goto(base_url + "guides/three-tiers/")
+    diagrams = page.locator("div.mermaid svg")
+    diagrams.nth(2).wait_for(state="visible")
+    assert diagrams.count() == 3
+    first_lines = "ps => ps.map(p => p.firstChild.textContent)"
+    labels = [sorted(diagrams.nth(i).locator("g.node .nodeLabel p").evaluate_all(first_lines)) for i in range(3)]
+    assert labels == [
+        ["PH-10", "PH-11", "PH-12"],
+        ["api", "core", "docs"],
+        ["export", "package", "routes", "step/0", "store", "store-tests"],
+    ]
+    titles = diagrams.nth(2).locator("g.cluster-label").evaluate_all("gs => gs.map(g => g.textContent)")  # SVG
+    assert sorted(title.strip() for title in titles) == [
+        "PH-10 ws-core-store",
+        "PH-11 ws-http-api",
+        "PH-12 ws-api-docs",
+    ]

@@ -58,6 +58,7 @@ def test_the_named_enums_are_the_ones_the_engine_uses() -> None:
         "AuditOutcome",
         "ErrorType",
         "ErrorCategory",
+        "DagType",
         "PatternStatus",
     }
 

@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from uet_contracts import ExecutionRequest, ExecutionResult, FileScope, PatchLedgerEntry, RunRecord, StepAttempt
+from uet_engine.execution.records import task_line
 from uet_engine.saving import ledger
 from uet_engine.saving.store import RunStore
 
@@ -33,6 +34,7 @@ def attempt(
     number: int = 1,
     success: bool | None = True,
     files: list[str] | None = None,
+    patch_id: str | None = None,
 ) -> StepAttempt:
     """A StepAttempt; ``success=None`` leaves it without a result (still running)."""
     request = ExecutionRequest(
@@ -53,6 +55,7 @@ def attempt(
             stdout="hi\n",
             stderr="",
             files_touched=files or [],
+            patch_id=patch_id,
             started_at=T0,
             finished_at=T0,
             duration_s=0.01,
@@ -82,16 +85,25 @@ def save_patch(repo: Path, run_id: str, workstream_id: str, data: bytes = PATCH_
     )
 
 
+def add_attempt(store: RunStore, step: StepAttempt) -> None:
+    """Records an attempt as the engine's writer does: its task audit line, then its row."""
+    store.audit_note(task_line(step), durable=False)
+    store.add_attempt(step)
+
+
 def succeed(store: RunStore, run_id: str, workstream_id: str, *, changes: bool = True) -> None:
-    """Takes a queued workstream through a backed success: attempt, patch (when it changed files), status."""
+    """Takes a queued workstream through a backed success: attempt (started, then ended, with its task audit
+    lines), patch (when it changed files; the step's result then names it), status."""
     store.transition(run_id, workstream_id, "running")
-    store.add_attempt(attempt(run_id, workstream_id, files=["a.py"] if changes else []))
+    add_attempt(store, attempt(run_id, workstream_id, success=None))
     patch_id = None
     if changes:
         entry = save_patch(store.repo, run_id, workstream_id)
+        patch_id = entry.patch_id
+    add_attempt(store, attempt(run_id, workstream_id, files=["a.py"] if changes else [], patch_id=patch_id))
+    if changes:
         store.add_patch(entry)
         store.event(run_id, "patch_captured", workstream_id=workstream_id)
-        patch_id = entry.patch_id
     store.transition(run_id, workstream_id, "succeeded", patch_id=patch_id)
 
 
@@ -109,10 +121,10 @@ def write_forever(repo: str) -> None:
             workstream = f"ws-w{index}"
             store.queue(run_id, [record(run_id, workstream)])
             store.transition(run_id, workstream, "running")
-            store.add_attempt(attempt(run_id, workstream, success=None))
+            add_attempt(store, attempt(run_id, workstream, success=None))
             store.event(run_id, "step_started", workstream_id=workstream)
-            store.add_attempt(attempt(run_id, workstream, files=["a.py"]))
             entry = save_patch(store.repo, run_id, workstream)
+            add_attempt(store, attempt(run_id, workstream, files=["a.py"], patch_id=entry.patch_id))
             store.add_patch(entry)
             store.transition(run_id, workstream, "succeeded", patch_id=entry.patch_id)
             if index == 0:

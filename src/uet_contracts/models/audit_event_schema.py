@@ -41,7 +41,11 @@ class AuditEvent:
     """
     task_id: str | None = None
     """
-    The task concerned within the workstream, e.g. pre_flight/0, step/0 or acceptance/1.
+    The task concerned within the workstream, e.g. pre_flight/0, step/0, acceptance/1 or fix/0 (a fix step).
+    """
+    attempt: int | None = None
+    """
+    Which try of the task this line is about, from 1 (with task_id).
     """
     tool: str | None = None
     """

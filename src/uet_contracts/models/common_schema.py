@@ -111,6 +111,18 @@ class FileScope:
     """
 
 
+ModuleId: TypeAlias = str
+"""
+Identifier of a module, e.g. core.state: lowercase letters and digits, then also '.', '_' or '-'; the name of its folder under modules/.
+"""
+
+
+StepId: TypeAlias = str
+"""
+Identifier of a step within its workstream, e.g. write-queue (template V3: execution_plan.steps[].id); other steps name it in their depends_on.
+"""
+
+
 @dataclass(kw_only=True)
 class PreFlightCheck:
     """
@@ -269,9 +281,9 @@ class Step:
     """
     The runner that executes `run` (sh, python, powershell), or the tool profile that runs `prompt` (e.g. aider, codex, claude-code, copilot).
     """
-    id: str | None = None
+    id: StepId | None = None
     """
-    A name for the step, unique within the phase, shown in the records (template V3: execution_plan.steps[].id).
+    A name for the step, unique within the phase, shown in the records (template V3: execution_plan.steps[].id); other steps name it in depends_on, and it is the step's node in the task-tier DAG (step/N, its position, when absent).
     """
     run: str | None = None
     """
@@ -296,6 +308,14 @@ class Step:
     files: list[RepoPath] | None = None
     """
     With a tool profile: the files the tool is told to work on (its {files} placeholder).
+    """
+    depends_on: list[StepId] | None = None
+    """
+    Ids of steps of the same workstream that must succeed before this one starts. When no step of a workstream declares depends_on, its steps run one after another in the order listed; otherwise they run in a topological order of these dependencies.
+    """
+    writes: list[RepoPath] | None = None
+    """
+    The paths (or globs, in the file_scope dialect) this step writes, each overlapping the workstream's create or modify entries. Two ready steps run at the same time only when both declare writes and none of their entries overlap; a step that writes outside its writes fails the workstream.
     """
     retry: Retry | None = None
     """

@@ -2,15 +2,21 @@
 #   filename:  dag_snapshot.schema.json
 
 from __future__ import annotations
-from typing import Literal
+from typing import Literal, TypeAlias
 from dataclasses import dataclass
 from . import common_schema
+
+
+DagType: TypeAlias = Literal["pipeline", "module", "task"]
+"""
+The tiers of the three-tier DAG: pipeline (the phases of a set), module (the modules of the repository, from their manifests), task (the steps of one workstream).
+"""
 
 
 @dataclass(kw_only=True)
 class DagSnapshot:
     """
-    DagSnapshotV1, the planning → scheduler hand-off: the dependency graph of a phase set, derived from the specs (never edited by hand).
+    DagSnapshotV1, the planning → scheduler hand-off: the dependency graph of one tier of the three-tier DAG (the phases of a set, its modules, or the steps of one workstream), derived from the specs (never edited by hand).
     """
 
     schema_version: str
@@ -21,29 +27,29 @@ class DagSnapshot:
     """
     When the snapshot was derived.
     """
-    dag_type: Literal["pipeline", "module", "task"]
+    dag_type: DagType
     """
     Which tier of the three-tier DAG this is: the whole pipeline, one module, or the tasks of one workstream.
     """
     source_hash: common_schema.Sha256
     """
-    SHA-256 over a canonical form of the specs the snapshot was derived from; the same specs give the same hash whatever their file order or formatting.
+    SHA-256 over a canonical form of what the snapshot was derived from (the specs; for the module tier also the module manifests; for the task tier the one workstream's spec); the same input gives the same hash whatever its file order or formatting.
     """
-    nodes: list[common_schema.PhaseId]
+    nodes: list[str]
     """
-    Every phase of the set, sorted.
+    Every node of the graph, sorted: the phases of the set (pipeline tier), the modules (module tier) or the steps of one workstream (task tier: a step's id, or step/N for a step without one). `uet validate` checks each id against its tier's id format.
     """
-    edges: dict[common_schema.PhaseId, list[common_schema.PhaseId]]
+    edges: dict[str, list[str]]
     """
-    For each phase that has prerequisites: the phases it depends on, sorted. Phases without prerequisites are absent.
+    For each node that has prerequisites: the nodes it depends on, sorted. Nodes without prerequisites are absent.
     """
-    topo_levels: list[list[common_schema.PhaseId]]
+    topo_levels: list[list[str]]
     """
-    Kahn levels: level 0 holds the phases without prerequisites, level n those whose prerequisites all lie in earlier levels; each level sorted.
+    Kahn levels: level 0 holds the nodes without prerequisites, level n those whose deepest prerequisite lies on level n-1; each level sorted.
     """
-    critical_path: list[common_schema.PhaseId]
+    critical_path: list[str]
     """
-    The longest chain of dependent phases, weighted by estimate_hours (1 when absent), first phase first; ties broken by sorted phase id.
+    The longest chain of dependent nodes, first node first; ties broken by sorted node id. Phases weigh their estimate_hours (1 when absent); modules and steps weigh 1 each.
     """
     external_depends_on: (
         dict[common_schema.PhaseId, list[common_schema.PhaseId]] | None

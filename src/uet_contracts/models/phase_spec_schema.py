@@ -94,7 +94,7 @@ class PhaseSpec:
     """
     steps: list[common_schema.Step] | None = None
     """
-    The execution steps, run in order; each becomes an ExecutionRequest.
+    The execution steps, run in the order listed or, when a step declares depends_on, in a topological order of the steps' dependencies; each becomes an ExecutionRequest.
     """
     pre_flight: list[common_schema.PreFlightCheck] | None = None
     """

@@ -1,5 +1,6 @@
 """``uet run SPECS_DIR [--repo DIR] [--init] [--ws-id ID]… [--no-deps] [--jobs N] [--dry-run] [--resume RUN_ID]
-[--force] [--hook MODULE:ATTR]… [--hook-budget SECONDS] [--executor local|dask] [--remote URL]``.
+[--force] [--snapshot FILE]… [--modules DIR] [--hook MODULE:ATTR]… [--hook-budget SECONDS] [--executor local|dask]
+[--remote URL]``.
 
 Plans the phase specs under SPECS_DIR (``verify: NAME`` checks filled in from DIR's verification
 templates), then runs the workstreams in dependency order, up to N at once,
@@ -19,6 +20,12 @@ A workstream whose last success ran the same spec on the same inputs (its file-s
 prerequisites' results, see docs/guides/incremental-runs.md) is up to date: it is recorded as reused
 from that run with reason "up to date" and does not run; what changed and its dependants run. A second
 run of an unchanged set runs nothing, exits 0 and writes no patch. --force runs everything.
+--snapshot FILE runs a reviewed plan: a committed pipeline DagSnapshot (``uet plan -o FILE``) or task tier
+(``uet plan --tier task -o FILE``), given once each at most. The file's graph is checked, then compared
+with what the specs give now; a stale file is refused (exit 1), each difference named, and nothing runs.
+The run's first record names the snapshot it executed. Module manifests (``--modules DIR``, default the
+``modules`` folder beside SPECS_DIR) are checked as by ``uet plan``, and each task's request names the
+modules its phase writes.
 
 --dask-scheduler ADDRESS runs each workstream as a task on that existing Dask cluster instead of on
 local threads (needs the dask extra); --executor dask without an address starts a LocalCluster of
@@ -52,9 +59,11 @@ import os
 import sys
 from pathlib import Path
 
-from uet_contracts import ContractError
+import uet_contracts
+from uet_contracts import ContractError, ModuleTasks
 from uet_engine.cli import Subparsers, add_command, print_plan_problems
-from uet_engine.cli.options import add_planning_options, load_for
+from uet_engine.cli.options import add_planning_options, load_for, load_manifests
+from uet_engine.cli.plan import stale
 from uet_engine.detection.hooks import DEFAULT_BUDGET_S, installed_hooks, load_hook
 from uet_engine.errors import GitError, PlanError
 from uet_engine.execution import isolation
@@ -64,6 +73,8 @@ from uet_engine.execution.progress import reporter
 from uet_engine.execution.selection import Options, plan_lines
 from uet_engine.patterns.templates import TemplateLibrary
 from uet_engine.planning import profiles
+from uet_engine.planning.phase_set import PhaseSet
+from uet_engine.planning.snapshot import build_module_tasks, build_snapshot
 
 
 def register(subparsers: Subparsers) -> None:
@@ -88,6 +99,13 @@ def register(subparsers: Subparsers) -> None:
     parser.add_argument("--dry-run", action="store_true", help="print what would run; write nothing")
     parser.add_argument("--force", action="store_true", help="run every selected workstream, even one up to date")
     parser.add_argument("--resume", metavar="RUN_ID", help="rerun what did not succeed in RUN_ID, reuse its successes")
+    parser.add_argument(
+        "--snapshot",
+        metavar="FILE",
+        action="append",
+        default=[],
+        help="run only if FILE (a pipeline DagSnapshot or a task-tier ModuleTasks) is current for the specs",
+    )
     parser.add_argument(
         "--dask-scheduler",
         metavar="ADDRESS",
@@ -159,6 +177,7 @@ def run(args: argparse.Namespace) -> int:
         return _usage(f"cannot prepare {args.repo}: {exc}")
     try:
         phase_set, config = load_for(args, root, TemplateLibrary(root).resolver())
+        phase_set, _ = load_manifests(args, phase_set)
     except ContractError as exc:
         print_plan_problems(PlanError(exc.errors))
         return _usage(f"{exc.errors[0].file} is not a valid RepoConfig; nothing run")
@@ -167,6 +186,9 @@ def run(args: argparse.Namespace) -> int:
         print(f"uet run: {len(exc.problems)} problem(s) in {args.specs_dir}; nothing run", file=sys.stderr)
         return exc.exit_code
     sys.stderr.write("".join(problem.format() + "\n" for problem in phase_set.warnings))
+    executed = reviewed_plan(args.snapshot, phase_set, args.specs_dir)
+    if isinstance(executed, int):
+        return executed
     options = Options(
         ws_ids=args.ws_ids,
         no_deps=args.no_deps,
@@ -176,6 +198,7 @@ def run(args: argparse.Namespace) -> int:
         profiles=profiles.profiles(config),
         hook_budget_s=args.hook_budget,
         force=args.force,
+        snapshot=executed,
     )
     if args.dry_run:
         sys.stdout.write("".join(line + "\n" for line in plan_lines(phase_set, options, root)))
@@ -203,3 +226,57 @@ def run(args: argparse.Namespace) -> int:
     if os.environ.get("UET_PROFILE"):
         print(f"uet-profile: git {isolation.GIT_TIME.calls} calls {isolation.GIT_TIME.seconds:.6f} s", file=sys.stderr)
     return 0 if outcome.succeeded else 1
+
+
+def reviewed_plan(files: list[str], phase_set: PhaseSet, specs_dir: str) -> str | int | None:
+    """What ``--snapshot`` names, once each file is checked current for the specs: a line for the run's
+    records naming the files and their hashes (None without ``--snapshot``), or the exit code after
+    printing why a file is refused (unreadable or given twice 2; not a sound snapshot, of a tier that
+    does not run, or stale 1)."""
+    if not files:
+        return None
+    seen: dict[str, str] = {}
+    named = []
+    for name in files:
+        path = Path(name)
+        if not path.is_file() or not os.access(path, os.R_OK):
+            return _usage(f"--snapshot {name}: {'cannot read file' if path.is_file() else 'no such file'}")
+        kind = _kind_of(path)
+        if kind in ("module", "task"):
+            print(
+                f"uet run: --snapshot {name}: a {kind}-tier DagSnapshot does not say what runs; give the pipeline"
+                f" snapshot (uet plan {specs_dir} -o FILE) or the task tier (uet plan {specs_dir} --tier task -o FILE)",
+                file=sys.stderr,
+            )
+            return 1
+        if kind in seen:
+            return _usage(f"--snapshot {name}: a second {kind} file (the first is {seen[kind]})")
+        seen[kind] = name
+        current = build_module_tasks(phase_set) if kind == "task tier" else build_snapshot(phase_set)
+        differences = stale(path, current, "run")
+        if differences is None:
+            return 1
+        if differences:
+            sys.stderr.write("".join(problem.format() + "\n" for problem in differences))
+            again = " --tier task" if kind == "task tier" else ""
+            print(
+                f"uet run: {name} is out of date with {specs_dir} ({len(differences)} difference(s)); nothing run."
+                f" Review the plan again: uet plan {specs_dir}{again} -o {name}",
+                file=sys.stderr,
+            )
+            return 1
+        named.append(f"{name} ({kind}, {current.source_hash})")
+    return "snapshot " + ", ".join(named)
+
+
+def _kind_of(path: Path) -> str:
+    """``task tier`` for a ModuleTasks file (it lists workstreams), else the ``dag_type`` a DagSnapshot
+    claims (``pipeline`` when it claims none: checking it as a DagSnapshot then says what is wrong)."""
+    try:
+        data, _ = uet_contracts.check_text(uet_contracts.read_text(path), ModuleTasks, uet_contracts.format_of(path))
+    except ContractError:
+        return "pipeline"
+    if isinstance(data, dict) and "workstreams" in data:
+        return "task tier"
+    dag_type = data.get("dag_type") if isinstance(data, dict) else None
+    return dag_type if dag_type in ("module", "task") else "pipeline"

@@ -6,7 +6,9 @@ A file that is another contract (a DagSnapshot given as a phase spec, say) or a 
 converts (a template-V3 phase plan, a legacy workstream) gets one line naming it and the ``--kind`` or
 the command to use, instead of a line per unknown field.
 Files are reported in the order given (folders sorted); large batches are spread over the CPUs
-(``uet_engine.planning.parallel``), with the same output.
+(``uet_engine.planning.parallel``), with the same output. A ``dag_snapshot`` or ``module_tasks`` file that
+passes its schema is then checked as a graph: acyclic edges between known nodes, levels that are the Kahn
+layering of the edges, a critical path that is a real chain, every node once.
 """
 
 from __future__ import annotations
@@ -19,8 +21,9 @@ from functools import partial
 from pathlib import Path
 
 import uet_contracts
-from uet_contracts import CONTRACTS, contract_named
+from uet_contracts import CONTRACTS, ContractError, contract_named
 from uet_engine.cli import Subparsers, add_command, contract_or_usage
+from uet_engine.planning import integrity
 from uet_engine.planning.parallel import map_files
 
 
@@ -57,14 +60,24 @@ def expand(paths: list[str]) -> tuple[list[str], list[str]]:
 
 def problem_lines(file: str, kind: str) -> list[str]:
     """The output lines for one file: one per problem, none when it is valid; one line naming what the file
-    is instead, when it is another contract or one of the formats ``uet import`` converts."""
-    problems = uet_contracts.check_file(file, contract_named(kind).type)
+    is instead, when it is another contract or one of the formats ``uet import`` converts.
+
+    A contract that carries a graph (a DagSnapshot, a ModuleTasks) is checked by its schema first and,
+    once that passes, by the graph integrity rules of ``uet_engine.planning.integrity``.
+    """
+    cls = contract_named(kind).type
+    problems = uet_contracts.check_file(file, cls)
     schema_problems = len(problems) > 1 or (len(problems) == 1 and problems[0].json_path != "$")  # it parsed
     commented = len(problems) == 1 and problems[0].message.startswith("JSON syntax error")  # JSONC, perhaps
     if schema_problems or commented:
         what = recognise(file, kind)
         if what is not None:
             return [uet_contracts.Problem(what, "$", file, 1, 1).format()]
+    if not problems and cls in integrity.CHECKS:
+        try:
+            integrity.load_checked(file, cls)
+        except ContractError as exc:
+            problems = exc.errors
     return [problem.format() for problem in problems]
 
 

@@ -1,34 +1,54 @@
-"""Keep secrets and bulk out of the records: redact secret environment values, cap long output.
+"""Keep secrets and bulk out of the records: redact secret values, cap long output.
 
 Everything a step prints, and the command text itself, ends up in SQLite rows and JSONL lines that
-people copy into bug reports. So before anything is stored, the values of environment variables whose
-names look secret are replaced by ``***``, and output longer than a limit keeps only its head and tail
-with a marker saying how much was left out. Redaction happens on the full text *before* capping, so a
-secret cut in half by the cap can never leak its visible half.
+people copy into bug reports. So before anything is stored:
+
+- the values of environment variables whose **whole name** matches ``SECRET_NAME_PATTERNS``
+  (``*_TOKEN``, ``*_PASSWORD``, ``*_KEY``, ``DATABASE_URL``, …; case-insensitive) are replaced by ``***``,
+  and so are their base64, URL-encoded and hex forms, which is how they leak through ``curl -v``, HTTP
+  headers and dumps. Names are matched whole, never by substring, so ``SSH_AUTH_SOCK``,
+  ``GIT_AUTHOR_NAME``, ``XDG_SESSION_TYPE`` or ``NOX_CURRENT_SESSION`` stay readable (a substring rule
+  masked the word ``tests`` in every path of a run under ``nox -s tests``);
+- the password of any URL with userinfo (``scheme://user:password@host``) is a secret too, whichever
+  variable holds it, and any such password in the text is masked wherever it appears;
+- output longer than a limit keeps only its head and tail with a marker saying how much was left out.
+  Redaction happens on the full text *before* capping, so a secret cut in half by the cap can never leak
+  its visible half.
 """
 
 from __future__ import annotations
 
+import base64
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from fnmatch import fnmatchcase
+from typing import Final
+from urllib.parse import quote, quote_plus
 
-# Substrings of variable names whose values are treated as secret (matched case-insensitively).
-SECRET_NAME_PARTS = (
+# Whole variable names (fnmatch, matched upper-cased) whose values are secret.
+SECRET_NAME_PATTERNS: Final = (
     "TOKEN",
+    "*_TOKEN",
     "SECRET",
+    "*_SECRET",
     "PASSWORD",
-    "PASSWD",
-    "PASSPHRASE",
-    "KEY",
-    "CREDENTIAL",
-    "AUTH",
-    "PRIVATE",
-    "COOKIE",
-    "SESSION",
-    "SIGNATURE",
+    "*_PASSWORD",
+    "*_PASSWD",
+    "*_PASS",
+    "*_PASSPHRASE",
+    "*_PAT",
+    "API_KEY",
+    "*_KEY",
+    "*_CREDENTIALS",
+    "*_CREDENTIAL",
+    "*_COOKIE",
+    "*_AUTH",
+    "*_DSN",
+    "*_CONNECTION_STRING",
+    "DATABASE_URL",
+    "*_DATABASE_URL",
 )
-_SECRET_NAME = re.compile("|".join(SECRET_NAME_PARTS), re.IGNORECASE)
 
 # Values shorter than this are not redacted: replacing every "1" or "yes" in the output would
 # destroy it without protecting anything.
@@ -39,35 +59,64 @@ MASK = "***"
 # Default cap for each stored stream, in bytes of UTF-8: half kept from the head, half from the tail.
 DEFAULT_OUTPUT_LIMIT = 64 * 1024
 
+# scheme://user:password@ — the password is group 2 (user may be empty, the password may not). Every
+# repetition is bounded, so the search stays linear in the text whatever it holds.
+_URL_PASSWORD = re.compile(r"([A-Za-z][A-Za-z0-9+.-]{0,30}://[^\s/:@]{0,256}:)([^\s/@]{1,1024})@")
+
 
 def is_secret_name(name: str) -> bool:
-    """Whether an environment variable's name says its value is a secret."""
-    return _SECRET_NAME.search(name) is not None
+    """Whether an environment variable's whole name says its value is a secret."""
+    upper = name.upper()
+    return any(fnmatchcase(upper, pattern) for pattern in SECRET_NAME_PATTERNS)
+
+
+def url_passwords(value: str) -> list[str]:
+    """The passwords of the URLs with userinfo inside ``value``."""
+    return [match.group(2) for match in _URL_PASSWORD.finditer(value)]
+
+
+def forms_of(secret: str) -> set[str]:
+    """A secret and the encodings it leaks in: base64 (standard, URL-safe, unpadded), URL-encoded, hex."""
+    data = secret.encode("utf-8")
+    forms = {secret, quote(secret, safe=""), quote_plus(secret), data.hex(), data.hex().upper()}
+    for encoded in (base64.b64encode(data), base64.urlsafe_b64encode(data)):
+        text = encoded.decode("ascii")
+        forms |= {text, text.rstrip("=")}
+    return {form for form in forms if len(form) >= MIN_SECRET_LENGTH}
 
 
 @dataclass(frozen=True)
 class Redactor:
-    """Replaces a fixed set of secret values by ``***`` wherever they appear."""
+    """Replaces a fixed set of secret values (and URL passwords) by ``***`` wherever they appear."""
 
     pattern: re.Pattern[str] | None
+    longest: int = 0
 
     @classmethod
     def for_values(cls, values: Iterable[str]) -> Redactor:
-        """A redactor for these values; longest first so a secret containing another is masked whole."""
-        secrets = sorted({v for v in values if len(v) >= MIN_SECRET_LENGTH}, key=lambda v: (-len(v), v))
-        if not secrets:
+        """A redactor for these values and their encoded forms; longest first so a containing secret is masked whole."""
+        forms: set[str] = set()
+        for value in values:
+            if len(value) >= MIN_SECRET_LENGTH:
+                forms |= forms_of(value)
+        if not forms:
             return cls(None)
-        return cls(re.compile("|".join(re.escape(s) for s in secrets)))
+        ordered = sorted(forms, key=lambda v: (-len(v), v))
+        return cls(re.compile("|".join(re.escape(s) for s in ordered)), len(ordered[0]))
 
     @classmethod
     def for_environment(cls, env: Mapping[str, str]) -> Redactor:
-        """A redactor for the values of the secret-looking variables of ``env``."""
-        return cls.for_values(value for name, value in env.items() if is_secret_name(name))
+        """A redactor for the secret variables of ``env`` and every URL password any variable holds."""
+        values = [value for name, value in env.items() if is_secret_name(name)]
+        values += [password for value in env.values() if "://" in value for password in url_passwords(value)]
+        return cls.for_values(values)
 
     def __call__(self, text: str) -> str:
-        if self.pattern is None:
-            return text
-        return self.pattern.sub(MASK, text)
+        if self.pattern is not None:
+            text = self.pattern.sub(MASK, text)
+        if "://" in text:
+            text = _URL_PASSWORD.sub(lambda m: m.group(1) + MASK + "@", text)
+        return text
 
 
 def cap(text: str, limit: int = DEFAULT_OUTPUT_LIMIT) -> str:
@@ -83,6 +132,10 @@ def cap(text: str, limit: int = DEFAULT_OUTPUT_LIMIT) -> str:
     head = data[:half].decode("utf-8", errors="ignore")
     tail = data[len(data) - half :].decode("utf-8", errors="ignore")
     omitted = len(data) - len(head.encode("utf-8")) - len(tail.encode("utf-8"))
+    return _marked(head, omitted, tail)
+
+
+def _marked(head: str, omitted: int, tail: str) -> str:
     return f"{head}\n[… {omitted} bytes omitted …]\n{tail}"
 
 

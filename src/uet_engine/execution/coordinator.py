@@ -114,6 +114,7 @@ class Coordinator:
         self.specs = phase_set.specs
         self.phase_set = phase_set
         self.key_scopes = inputs.key_scopes(phase_set)
+        self.modules = phase_set.modules
         self.selection = selection
         self.options = options
         self.store = store
@@ -189,6 +190,7 @@ class Coordinator:
         start = (parents[0] if parents else self.base_commit) if len(parents) < 2 else None
         start_tree = self.trees.get(start) if start is not None else None
         self.dispatched[phase] = (slot, start, start_tree)
+        modules = tuple(self.modules.get(phase, ()))
         job = Job(
             self.run_id,
             spec,
@@ -203,6 +205,7 @@ class Coordinator:
             key_scope=self.key_scopes[phase],
             start_tree=start_tree,
             slot_at=self.slot_at.pop(slot, None),
+            modules=modules,
         )
         return dataclasses.replace(job, profiles=self.options.profiles) if self.options.profiles else job
 
@@ -295,6 +298,8 @@ class Coordinator:
             self._changed(record)
         to_run, reused = len(self.selection.run), len(self.selection.reused)
         started = f"base {self.base_commit}, {to_run} to run, {reused} reused, {self.options.jobs} at once"
+        if self.options.snapshot:
+            started += f"; {self.options.snapshot}"
         reused_entries = [(self.specs[phase].workstream_id, self.selection.reused[phase].entry) for phase in brought]
         self.writer.run_started(started, [(ws, entry) for ws, entry in reused_entries if entry is not None])
         with _interrupts(self.cancel):

@@ -1,4 +1,5 @@
-"""The records a run writes, built from what happened: queued rows, audit lines, conflict events.
+"""The records a run writes, built from what happened: queued rows, audit lines (the run's, each task's),
+conflict events.
 
 Why apart from the writer: building a record is a pure function of the run's facts, so it is tested
 without a store, and the writer stays a list of "write this, then that" in the order the saving
@@ -10,11 +11,12 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 
-from uet_contracts import AuditEvent, AuditOutcome, ErrorEvent, PatchLedgerEntry, PhaseSpec, RunRecord
+from uet_contracts import AuditEvent, AuditOutcome, ErrorEvent, PatchLedgerEntry, PhaseSpec, RunRecord, StepAttempt
 from uet_engine import clock
 from uet_engine.detection.events import error_event
 from uet_engine.execution.inputs import spec_sha256
 from uet_engine.execution.selection import UP_TO_DATE, Reuse
+from uet_engine.states import TASK_FINISHED, TASK_STARTED, task_outcome
 
 
 def queued_records(
@@ -70,6 +72,30 @@ def audit_line(
         message=message,
         workstream_id=workstream_id,
         patch_id=patch_id,
+    )
+
+
+def task_line(attempt: StepAttempt) -> AuditEvent:
+    """The audit line of a task attempt: ``task.started`` without a result, ``task.finished`` with one."""
+    request, result = attempt.request, attempt.result
+    if result is None:
+        event_type, outcome = TASK_STARTED
+        message = request.operation_kind
+        moment = clock.utc_now()
+    else:
+        event_type, outcome = TASK_FINISHED, task_outcome(result.success)
+        message = "ok" if result.success else (result.error or "failed")
+        moment = result.finished_at
+    return AuditEvent(
+        timestamp=moment,
+        event_type=event_type,
+        run_id=attempt.run_id,
+        workstream_id=attempt.workstream_id,
+        task_id=f"{attempt.kind}/{attempt.index}",
+        attempt=attempt.attempt,
+        tool=request.tool,
+        outcome=outcome,
+        message=message,
     )
 
 

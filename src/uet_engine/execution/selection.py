@@ -47,6 +47,7 @@ class Options:
     profiles: Mapping[str, ToolProfile] = field(default_factory=dict)  # tool profiles by id, for AI-tool steps
     hook_budget_s: float = DEFAULT_BUDGET_S  # seconds each hook call may take
     force: bool = False
+    snapshot: str | None = None  # the reviewed plan the run executes (``--snapshot``), as its records name it
 
 
 @dataclass

@@ -12,8 +12,10 @@ The order inside a workstream:
    (``isolation.start_commit``);
 2. the pre-flight checks run; a failing critical one fails the workstream (its fix hint in the reason)
    before any step, a failing other one is recorded as a warning; what they wrote is discarded;
-3. the steps run in order (a runner's command, or an AI tool through its profile: ``agents``); after
-   each, the worktree is staged and the paths it touched recorded;
+3. the steps run in order (a runner's command, or an AI tool through its profile: ``agents``), or, when
+   they declare ``depends_on``, in the batches of their task graph (``step_order``: steps whose declared
+   ``writes`` do not overlap run side by side); after each step (or batch), the worktree is staged and the
+   paths it touched recorded, and a step that wrote outside the ``writes`` it declared fails the workstream;
 4. the file scope is checked against everything the steps touched, then the expected artifacts must
    exist (either failing fails the workstream before any acceptance check runs);
 5. the acceptance checks run in order: ``sh``, then ``python``, then ``powershell``; a failing check
@@ -48,7 +50,7 @@ from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Final, Literal, get_args
+from typing import Final, Literal, NamedTuple, get_args
 
 import uet_contracts
 from uet_contracts import (
@@ -76,7 +78,9 @@ from uet_engine.detection.scope import describe, violations
 from uet_engine.errors import GitError, MergeConflict
 from uet_engine.execution import agents, inputs, isolation
 from uet_engine.execution.process import LiveProcesses, execute
+from uet_engine.execution.step_order import Stray, at_once, credit, run_batches, stray
 from uet_engine.planning.profiles import is_runner
+from uet_engine.planning.tasks import step_node
 from uet_engine.states import WorkerStatus
 
 # The order acceptance checks run in (and are numbered in): the schema's Runner enum, sh, python, powershell,
@@ -114,6 +118,7 @@ class Job:
     key_scope: inputs.KeyScope = field(default_factory=inputs.KeyScope)  # the files of its inputs key (inputs.py)
     start_tree: str | None = None  # the tree of the base or of its one parent, when the coordinator knows it
     slot_at: str | None = None  # the commit its slot was left at unchanged, when the coordinator knows it
+    modules: tuple[str, ...] = ()  # the modules the phase writes, when module manifests exist
 
 
 @dataclass
@@ -154,12 +159,16 @@ class _Task:
         return f"{self.kind}/{self.index}"
 
 
-def tasks_of(run_id: str, spec: PhaseSpec) -> tuple[list[_Task], list[_Task], list[_Task]]:
-    """The workstream's steps, acceptance checks and fix steps as ExecutionRequests, in the order they run.
+def tasks_of(run_id: str, spec: PhaseSpec, modules: Sequence[str] = ()) -> tuple[list[_Task], list[_Task], list[_Task]]:
+    """The workstream's steps (in the order listed), acceptance checks and fix steps as ExecutionRequests.
 
-    A spec written from a template carries its template and pattern ids into every request's context,
-    so the execution logs say which pattern each task came from.
+    Each request's context names its task, workstream, phase and (when manifests exist) modules; a spec
+    written from a template carries its template and pattern ids into every request's context too, so the
+    execution logs say which pattern each task came from.
     """
+    where: dict[str, object] = {"workstream_id": spec.workstream_id, "phase_id": spec.phase_id}
+    if modules:
+        where["module_ids"] = list(modules)
     origin = {"template_id": spec.template_id, "pattern_id": spec.pattern_id}
     origin = {key: value for key, value in origin.items() if value is not None}
 
@@ -178,7 +187,7 @@ def tasks_of(run_id: str, spec: PhaseSpec) -> tuple[list[_Task], list[_Task], li
             run=run,
             file_scope=spec.file_scope,
             tools_used=[tool],
-            context={"task_id": f"{kind}/{index}", "attempt": 1, **origin, **(more or {})},
+            context={"task_id": f"{kind}/{index}", "attempt": 1, **where, **origin, **(more or {})},
             run_id=run_id,
             workstream_id=spec.workstream_id,
             phase_id=spec.phase_id,
@@ -273,6 +282,14 @@ def not_run(job: Job, status: WorkerStatus, error_type: ErrorType, reason: str) 
     return Finished(job.spec.workstream_id, status, reason, [_error(job, error_type, reason)])
 
 
+class _Started(NamedTuple):
+    """A try that has run and is not recorded yet: its started attempt, the stored request, the result."""
+
+    attempt: StepAttempt
+    stored: ExecutionRequest
+    result: ExecutionResult
+
+
 @dataclass
 class _Failed:
     """A task whose last try failed: the reason it gives the workstream and that try's ErrorEvents."""
@@ -330,9 +347,10 @@ class _Run:
         self.scope: str | None = None  # the digest of its key's files in the tree the steps left
         self.mutations: list[dict[str, str]] = []  # what each successful step or fix step touched
         self.warnings: list[str] = []  # what the optional checks that failed said
+        self.strays: Stray | None = None  # paths written outside the writes the steps declared
 
     def run(self) -> Finished:
-        steps, checks, fixes = tasks_of(self.job.run_id, self.job.spec)
+        steps, checks, fixes = tasks_of(self.job.run_id, self.job.spec, self.job.modules)
         job = self.job
         self.start = isolation.start_commit(job.root, job.base_commit, job.parents)
         known = job.start_tree if len(job.parents) < 2 else None
@@ -345,10 +363,13 @@ class _Run:
                 return failed.finished(self.ws)
         if self.job.spec.pre_flight and isolation.stage_all(self.path) != self.base_tree:  # checks never contribute
             self.base_tree = self.tree = isolation.prepare(self.job.root, self.path, self.start, tree=self.base_tree)
-        for task in steps:
-            failed = self._with_retries(task)
-            if failed is not None:
-                return failed.finished(self.ws)
+        failed = run_batches(self.job.spec, steps, self._alone, self._side_by_side, lambda: self.strays is not None)
+        if failed is not None:
+            return failed.finished(self.ws)
+        if self.strays is not None:
+            error = _error(self.job, "scope_violation", self.strays.reason, files=self.strays.paths)
+            changes = isolation.changes_between(self.path, self.base_tree, self.tree)
+            return Finished(self.ws, "failed", self.strays.reason, [error], changes=changes)
         changes, refused = self._scope()
         if refused is not None:
             return refused
@@ -391,6 +412,37 @@ class _Run:
         error = _error(self.job, "scope_violation", reason, files=list(problems))
         return changes, Finished(self.ws, "failed", reason, [error], changes=changes)
 
+    # -- the steps, in the batches of their task graph (``step_order``) -----------------------------------------
+
+    def _step(self, task: _Task) -> Step:
+        return (self.job.spec.steps or [])[task.index]
+
+    def _alone(self, task: _Task) -> _Failed | None:
+        """One step on its own, with its retries; what it touched must lie in the writes it declared."""
+        before = len(self.mutations)
+        failed = self._with_retries(task)
+        if failed is None and len(self.mutations) > before:
+            credited = credit(self.mutations[-1], [self._step(task).writes])
+            self.strays = stray([step_node(self._step(task), task.index)], credited)
+        return failed
+
+    def _side_by_side(self, batch: Sequence[_Task]) -> _Failed | None:
+        """Steps with disjoint writes (and no retry) at the same time; the tree staged once after them all,
+        each changed path credited to the step whose writes cover it. After a failure nothing is staged."""
+        started = at_once(lambda task: self._start(task, None), batch)
+        files: list[list[str]] = [[] for _ in batch]
+        if all(begun.result.success for begun in started):
+            after = isolation.stage_all(self.path)
+            touched = isolation.changes_between(self.path, self.tree, after)
+            if touched:
+                self.mutations.append(touched)
+            self.tree = after
+            credited = credit(touched, [self._step(task).writes for task in batch])
+            files = credited.files
+            self.strays = stray([step_node(self._step(task), task.index) for task in batch], credited)
+        ended = [self._end(task, begun, paths) for task, begun, paths in zip(batch, started, files, strict=True)]
+        return next((failed for failed in ended if failed is not None), None)
+
     def _checks(self, checks: Sequence[_Task]) -> _Failed | None:
         for task in checks:
             failed = self._with_retries(task)
@@ -421,6 +473,10 @@ class _Run:
 
         A failed optional check (``required: false``) posts its events as warnings and counts as passed.
         """
+        return self._end(task, self._start(task, env), None)
+
+    def _start(self, task: _Task, env: Mapping[str, str] | None) -> _Started:
+        """A try up to its result: the started StepAttempt posted, the command run (not yet recorded)."""
         number = self.tries[task.task_id] = self.tries[task.task_id] + 1
         with tempfile.TemporaryDirectory(prefix="uet-agent-") as scratch:
             request = dataclasses.replace(task.request, context={**task.request.context, "attempt": number})
@@ -457,7 +513,15 @@ class _Run:
                     live=self.job.live,
                 )
             )
-        if task.kind in MUTATING and result.success:
+        return _Started(attempt, stored, result)
+
+    def _end(self, task: _Task, started: _Started, credited: list[str] | None) -> _Failed | None:
+        """A try's end: the tree staged and what it touched recorded (unless ``credited`` is given: the paths
+        credited to it after a batch), the finished StepAttempt posted, its ErrorEvents when it failed."""
+        attempt, stored, result = started
+        if credited is not None:
+            result = dataclasses.replace(result, files_touched=sorted(credited))
+        elif task.kind in MUTATING and result.success:
             after = isolation.stage_all(self.path)
             touched = isolation.changes_between(self.path, self.tree, after)
             if touched:

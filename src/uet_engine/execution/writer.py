@@ -6,7 +6,8 @@ writing in between. The coordinator decides; this writer carries each decision o
 keeps the records true at every instant, so a crash at any point leaves records a later run can
 recover from. Only the coordinator's thread calls it.
 
-The order on success: the patch file (atomic) and its ledger row, ``patch_captured``, the check that
+The order on success: the patch file (atomic) and its ledger row, the step results that contributed to it
+naming it (``patch_id``), ``patch_captured``, the check that
 the patch applies to the user's tree, ``succeeded``, the patch applied, ``patch_applied``. So the
 user's tree holds exactly the workstreams that succeeded, and a failed one leaves nothing behind.
 """
@@ -14,14 +15,14 @@ user's tree holds exactly the workstreams that succeeded, and a failed one leave
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from uet_contracts import ErrorEvent, ExecutionLog, PatchLedgerEntry, RunRecord, RunStatus, StepAttempt
 from uet_engine.detection.events import stamp
 from uet_engine.errors import GitError, RunRefused
 from uet_engine.execution import isolation
-from uet_engine.execution.records import audit_line, patch_conflict
+from uet_engine.execution.records import audit_line, patch_conflict, task_line
 from uet_engine.execution.selection import Reuse
 from uet_engine.execution.worker import Finished
 from uet_engine.saving import ledger
@@ -100,11 +101,15 @@ class RunWriter:
         return self.store.transition(self.run_id, workstream_id, to_status, reason=reason)
 
     def attempt(self, attempt: StepAttempt) -> None:
-        """A try of a step, check or fix step that started (no result yet) or ended, with its timeline event.
+        """A try of a step, check or fix step that started (no result yet) or ended, with its audit line and
+        timeline event.
 
-        (Its ExecutionLog row is written by the built-in hook ``detection.hooks.ExecutionLogHook``, through
+        The audit line goes first: a crash in between leaves a line without its row (its workstream is then
+        marked crashed), never a row without its line. It rides on the next durable line's fsync. (Its
+        ExecutionLog row is written by the built-in hook ``detection.hooks.ExecutionLogHook``, through
         ``execution_log``, once this returns.)
         """
+        self.store.audit_note(task_line(attempt), durable=False)
         self.store.add_attempt(attempt)
         task = f"{attempt.kind}/{attempt.index}"
         if attempt.attempt > 1:
@@ -156,6 +161,7 @@ class RunWriter:
             base_commit=base_commit,
         )
         self.store.add_patch(entry)
+        self._link_results(ws, entry.patch_id)
         summary = f"{entry.path}: {entry.size_bytes} bytes, {len(entry.files)} file(s)"
         self.store.event(self.run_id, "patch_captured", workstream_id=ws, message=summary)
         # Made durable by the fsync of the workstream's final-state line, which follows it.
@@ -181,6 +187,13 @@ class RunWriter:
             return Landed(record, entry, fix, errors=(*warnings, conflict))
         self.store.event(self.run_id, "patch_applied", workstream_id=ws, message=entry.path)
         return Landed(record, entry, errors=warnings)
+
+    def _link_results(self, workstream_id: str, patch_id: str) -> None:
+        """Each step result that touched files names the patch its changes went into (``patch_id``)."""
+        for attempt in self.store.attempts(self.run_id, workstream_id):
+            result = attempt.result
+            if attempt.kind == "step" and result is not None and result.success and result.files_touched:
+                self.store.add_attempt(replace(attempt, result=replace(result, patch_id=patch_id)))
 
     # -- the end of a run ---------------------------------------------------------------------------
 

@@ -3,7 +3,8 @@
 Each file is read and validated by ``uet_contracts`` (its fast path: one parse, one schema check, one
 structuring per file). Then the set-level rules no single file can break on its own: unique phase and
 workstream ids, known dependencies, no dependency cycle, ``may_run_parallel_with`` consistent with the
-DAG, and no two phases that may run at the same time writing the same path. Every problem of the set is
+DAG, no two phases that may run at the same time writing the same path, and the rules of each spec's
+steps (``tasks.step_faults``: step ids, step dependencies, declared writes). Every problem of the set is
 collected before ``PlanError`` is raised, so one run shows them all, each naming its file.
 
 Also per spec, what needs the set's context: each step's ``tool`` is a runner with ``run`` or a known tool
@@ -34,7 +35,7 @@ import uet_contracts
 from uet_contracts import AcceptanceCommand, ContractError, PhaseSpec, Problem, Runner, Step, VerificationRef
 from uet_engine.errors import PlanError
 from uet_engine.paths import PathIndex
-from uet_engine.planning import graph, profiles
+from uet_engine.planning import graph, profiles, tasks
 from uet_engine.planning.parallel import map_files
 
 RUNNERS: tuple[Runner, ...] = get_args(Runner)
@@ -57,6 +58,8 @@ class PhaseSet:
     topo_levels: list[list[str]]
     warnings: list[Problem] = field(default_factory=list)
     assumed_done: tuple[str, ...] = ()  # phases declared done (--assume-done), sorted
+    modules: dict[str, list[str]] = field(default_factory=dict)
+    """The modules each phase writes into (sorted), when module manifests exist (``planning.modules``)."""
 
     def by_workstream(self, ws_id: str) -> PhaseSpec:
         """The phase of workstream ``ws_id``; ``KeyError`` naming it when no phase has that workstream."""
@@ -223,7 +226,7 @@ class _SetChecker:
         self.levels: list[list[str]] = []
         self.warnings: list[Problem] = []
         self._problems: list[Problem] = []
-        self._texts: dict[Path, str] = {}
+        self._at = Locator().at
 
     def check(self) -> list[Problem]:
         """Every problem of the set (warnings go to ``warnings``); GC paused, as the set is large and alive."""
@@ -248,13 +251,6 @@ class _SetChecker:
         self._parallel(ancestry)
         self._scopes(ancestry)
         return self._problems
-
-    def _at(self, path: Path, parts: list[str | int], message: str) -> Problem:
-        """A problem at a JSON path of a file that loaded, with its line and column (found on error only)."""
-        if path not in self._texts:
-            self._texts[path] = uet_contracts.read_text(path)
-        line, column = uet_contracts.locate(self._texts[path], parts)
-        return Problem(message, json_path(parts), str(path), line, column)
 
     def _report(self, phase: str, parts: list[str | int], message: str) -> None:
         self._problems.append(self._at(self.files[phase], parts, message))
@@ -433,14 +429,45 @@ def _acceptance(spec: PhaseSpec, checker: _SetChecker) -> Iterator[SpecFinding]:
         )
 
 
-SPEC_RULES: tuple[Callable[[PhaseSpec, _SetChecker], Iterator[SpecFinding]], ...] = (_steps, _external, _acceptance)
+def _task_tier(spec: PhaseSpec, checker: _SetChecker) -> Iterator[SpecFinding]:
+    """The task tier's rules (``tasks.step_faults``): step ids, step dependencies, declared writes."""
+    if spec.steps:
+        for fault in tasks.step_faults(spec):
+            yield list(fault.path), fault.message
+
+
+SPEC_RULES: tuple[Callable[[PhaseSpec, _SetChecker], Iterator[SpecFinding]], ...] = (
+    _steps,
+    _task_tier,
+    _external,
+    _acceptance,
+)
 """The checks of one spec that need the set's context (tool profiles, the set, --assume-done); a message
 starting with ``warning: `` is a warning."""
 
 
-def json_path(parts: list[str | int]) -> str:
-    """``$.file_scope.create[0]`` from its parts (the keys of a phase spec are plain identifiers)."""
-    return "$" + "".join(f"[{part}]" if isinstance(part, int) else f".{part}" for part in parts)
+class Locator:
+    """Problems at JSON paths of contract files that loaded, with their line and column.
+
+    Each file's text is read again only for its first problem: a valid set costs nothing here.
+    """
+
+    def __init__(self) -> None:
+        self._texts: dict[Path, str] = {}
+
+    def at(self, path: Path, parts: Sequence[str | int], message: str) -> Problem:
+        if path not in self._texts:
+            self._texts[path] = uet_contracts.read_text(path)
+        line, column = uet_contracts.locate(self._texts[path], list(parts))
+        return Problem(message, json_path(parts), str(path), line, column)
+
+
+def json_path(parts: Sequence[str | int]) -> str:
+    """``$.file_scope.create[0]`` from its parts; a key that is not an identifier (a node id such as
+    ``PH-01``, a key of a snapshot's ``edges``) is written ``['PH-01']``."""
+    return "$" + "".join(
+        f"[{part}]" if isinstance(part, int) else f".{part}" if part.isidentifier() else f"[{part!r}]" for part in parts
+    )
 
 
 _UNKNOWN = "no valid spec in the set declares it"

@@ -1,7 +1,9 @@
-"""The DagSnapshot of a checked phase set: its levels, its critical path, its source hash.
+"""The DagSnapshots of a checked phase set: their levels, their critical paths, their source hashes.
 
-``build_snapshot`` derives the DagSnapshotV1 the scheduler hands on (validated by its own schema before
-it is returned); ``compare_snapshots`` says how a committed snapshot differs from the current plan.
+``build_snapshot`` derives the pipeline tier's DagSnapshotV1 the scheduler hands on (validated by its own
+schema before it is returned), ``task_snapshot`` and ``build_module_tasks`` the task tier (the module tier
+is ``planning.modules``'); ``compare_snapshots`` and ``compare_module_tasks`` say how a committed file
+differs from the current plan.
 Walking the DAG during a run is execution's business (``uet_engine.execution.ready``).
 """
 
@@ -14,14 +16,15 @@ from datetime import UTC, datetime
 from decimal import Decimal
 
 import uet_contracts
-from uet_contracts import DagSnapshot, Problem
+from uet_contracts import DagSnapshot, DagType, ModuleTasks, PhaseSpec, Problem, TaskGraph
+from uet_engine.planning import graph, tasks
 from uet_engine.planning.phase_set import PhaseSet, gc_paused
 
 SCHEMA_VERSION = "1.0.0"
 
 Weight = int | Decimal
 
-_CANONICAL = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+CANONICAL = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 """What ``json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False)`` uses, built once:
 ``dumps`` with options builds a new encoder per call, and ``source_hash`` calls it once per spec."""
 
@@ -33,7 +36,7 @@ def source_hash(phase_set: PhaseSet) -> str:
     of a spec's content does (including ``2`` written as ``2.0``, which is a different JSON number).
     """
     digest = hashlib.sha256()
-    encode = _CANONICAL.encode
+    encode = CANONICAL.encode
     for phase_id in sorted(phase_set.specs):
         digest.update(encode(uet_contracts.to_dict(phase_set.specs[phase_id])).encode())
         digest.update(b"\n")
@@ -81,6 +84,36 @@ def critical_path(
     return path
 
 
+def derive_snapshot(
+    dag_type: DagType,
+    digest: str,
+    nodes: list[str],
+    edges: dict[str, list[str]],
+    levels: list[list[str]],
+    weights: Mapping[str, Weight],
+    generated_at: datetime | None,
+    *,
+    external_depends_on: dict[str, list[str]] | None = None,
+    assumed_done: list[str] | None = None,
+) -> DagSnapshot:
+    """A DagSnapshot of any tier from its parts (``edges`` sorted, ``levels`` its Kahn levels), checked by
+    its schema (a failure there is a bug). The pipeline tier also names what lies outside the set."""
+    snapshot = DagSnapshot(
+        schema_version=SCHEMA_VERSION,
+        generated_at=_timestamp(generated_at or datetime.now(UTC).replace(microsecond=0)),
+        dag_type=dag_type,
+        source_hash=digest,
+        nodes=nodes,
+        edges=edges,
+        topo_levels=levels,
+        critical_path=critical_path(edges, levels, weights),
+        external_depends_on=external_depends_on,
+        assumed_done=assumed_done,
+    )
+    uet_contracts.check(uet_contracts.to_dict(snapshot), DagSnapshot)
+    return snapshot
+
+
 def build_snapshot(phase_set: PhaseSet, *, generated_at: datetime | None = None) -> DagSnapshot:
     """The DagSnapshotV1 of a checked phase set, validated by its schema (a failure there is a bug).
 
@@ -88,23 +121,56 @@ def build_snapshot(phase_set: PhaseSet, *, generated_at: datetime | None = None)
     """
     with gc_paused():
         weights = {phase: weight(spec.estimate_hours) for phase, spec in phase_set.specs.items()}
-        snapshot = DagSnapshot(
-            schema_version=SCHEMA_VERSION,
-            generated_at=_timestamp(generated_at or datetime.now(UTC).replace(microsecond=0)),
-            dag_type="pipeline",
-            source_hash=source_hash(phase_set),
-            nodes=sorted(phase_set.specs),
-            edges={node: list(prereqs) for node, prereqs in phase_set.edges.items()},
-            topo_levels=[list(level) for level in phase_set.topo_levels],
-            critical_path=critical_path(phase_set.edges, phase_set.topo_levels, weights),
+        return derive_snapshot(
+            "pipeline",
+            source_hash(phase_set),
+            sorted(phase_set.specs),
+            {node: list(prereqs) for node, prereqs in phase_set.edges.items()},
+            [list(level) for level in phase_set.topo_levels],
+            weights,
+            generated_at,
             external_depends_on={
                 p: list(s.external_depends_on) for p, s in phase_set.specs.items() if s.external_depends_on
             }
             or None,
             assumed_done=list(phase_set.assumed_done) or None,
         )
-        uet_contracts.check(uet_contracts.to_dict(snapshot), DagSnapshot)
-    return snapshot
+
+
+def spec_hash(spec: PhaseSpec) -> str:
+    """``sha256:`` over one spec's canonical JSON: the source of its task-tier snapshot."""
+    return "sha256:" + hashlib.sha256(CANONICAL.encode(uet_contracts.to_dict(spec)).encode()).hexdigest()
+
+
+def task_snapshot(spec: PhaseSpec, *, generated_at: datetime | None = None) -> DagSnapshot:
+    """The task-tier DagSnapshot of one checked spec: a node per step, each weighing 1."""
+    built = tasks.step_graph(spec)
+    levels = graph.kahn_levels(built.prereqs)
+    return derive_snapshot(
+        "task", spec_hash(spec), sorted(built.nodes), built.edges, levels, dict.fromkeys(built.nodes, 1), generated_at
+    )
+
+
+def build_module_tasks(phase_set: PhaseSet, *, generated_at: datetime | None = None) -> ModuleTasks:
+    """The task tier of a checked phase set (a ModuleTasks): each phase's task graph and batches."""
+    moment = _timestamp(generated_at or datetime.now(UTC).replace(microsecond=0))
+    graphs = []
+    for phase, spec in phase_set.specs.items():
+        nodes = [tasks.step_node(step, i) for i, step in enumerate(spec.steps or [])]
+        graphs.append(
+            TaskGraph(
+                workstream_id=spec.workstream_id,
+                phase_id=phase,
+                module_ids=phase_set.modules.get(phase) if phase_set.modules else None,
+                snapshot=task_snapshot(spec, generated_at=moment),
+                batches=[[nodes[i] for i in batch] for batch in tasks.batches(spec)],
+            )
+        )
+    result = ModuleTasks(
+        schema_version=SCHEMA_VERSION, generated_at=moment, source_hash=source_hash(phase_set), workstreams=graphs
+    )
+    uet_contracts.check(uet_contracts.to_dict(result), ModuleTasks)
+    return result
 
 
 def _timestamp(moment: datetime) -> datetime:
@@ -168,13 +234,49 @@ def compare_snapshots(committed: DagSnapshot, current: DagSnapshot, *, file: str
             f" specs give {' -> '.join(current.critical_path) or '(empty)'}"
         )
         found.append(Problem(message, "$.critical_path", file))
-    if committed.source_hash != current.source_hash:
-        message = (
-            f"source_hash changed (the specs changed): snapshot has {committed.source_hash},"
-            f" specs give {current.source_hash}"
-        )
-        found.append(Problem(message, "$.source_hash", file))
-    return found
+    return found + _hash_changed(committed.source_hash, current.source_hash, "snapshot", file)
+
+
+def _hash_changed(old: str, new: str, holder: str, file: str | None) -> list[Problem]:
+    """The problem of a changed ``source_hash`` (what the specs give differs), or none."""
+    if old == new:
+        return []
+    message = f"source_hash changed (the specs changed): {holder} has {old}, specs give {new}"
+    return [Problem(message, "$.source_hash", file)]
+
+
+def compare_module_tasks(committed: ModuleTasks, current: ModuleTasks, *, file: str | None = None) -> list[Problem]:
+    """What differs between a committed task tier and the one the specs give now ([] when nothing).
+
+    Workstreams are matched by phase; within one, the snapshots are compared as ``compare_snapshots`` does
+    (each message names the workstream, each path points into its entry of the committed file).
+    """
+    found: list[Problem] = []
+    if committed.schema_version != current.schema_version:
+        old_version, new_version = committed.schema_version, current.schema_version
+        message = f"schema_version changed: file has {old_version!r}, specs give {new_version!r}"
+        found.append(Problem(message, "$.schema_version", file))
+    old = {item.phase_id: (i, item) for i, item in enumerate(committed.workstreams)}
+    new = {item.phase_id: item for item in current.workstreams}
+    found += [
+        Problem(f"added workstream {new[p].workstream_id} ({p}): in the specs, not in the file", "$.workstreams", file)
+        for p in sorted(new.keys() - old.keys())
+    ]
+    for phase in sorted(old.keys() - new.keys()):
+        i, item = old[phase]
+        message = f"removed workstream {item.workstream_id} ({phase}): in the file, no longer in the specs"
+        found.append(Problem(message, f"$.workstreams[{i}]", file))
+    for phase in sorted(old.keys() & new.keys()):
+        i, was = old[phase]
+        now, at = new[phase], f"$.workstreams[{i}]"
+        for name in ("workstream_id", "module_ids", "batches"):
+            if getattr(was, name) != getattr(now, name):
+                message = f"{phase}: {name} changed: file has {getattr(was, name)}, specs give {getattr(now, name)}"
+                found.append(Problem(message, f"{at}.{name}", file))
+        for problem in compare_snapshots(was.snapshot, now.snapshot, file=file):
+            path = f"{at}.snapshot{problem.json_path[1:]}"
+            found.append(Problem(f"{now.workstream_id}: {problem.message}", path, file))
+    return found + _hash_changed(committed.source_hash, current.source_hash, "file", file)
 
 
 def _edge_set(snapshot: DagSnapshot) -> set[tuple[str, str]]:

@@ -1,5 +1,10 @@
 """``uet runs verify``: re-check every stored record against its schema and the saving invariant.
 
+Beyond the schemas: each workstream's state changes form a legal path to its status; a success has its
+attempts, patch row, patch file and audit lines, and its step results name the patch they went into;
+every step attempt has its ``task.started`` and (once it has a result) ``task.finished`` audit lines,
+with its tool and outcome, and no task line of a finished workstream lacks its attempt.
+
 The store refuses bad writes, but files can be edited, copied half-way or corrupted afterwards; this is
 the independent check. It reads every row of every table and every complete audit line, and reports
 each breach as one line naming the run, the workstream and what is wrong. A workstream still queued or
@@ -38,9 +43,19 @@ from uet_engine.saving.store import (
     execution_log_columns,
     success_problems,
 )
-from uet_engine.states import AUDIT_FOR_STATUS, TRANSITIONS, may_enter
+from uet_engine.states import (
+    AUDIT_FOR_STATUS,
+    FINAL_STATUSES,
+    TASK_FINISHED,
+    TASK_STARTED,
+    TRANSITIONS,
+    may_enter,
+    task_outcome,
+)
 
 Key = tuple[str, str]
+TaskKey = tuple[str, str, str, int]  # (run, workstream, task id such as step/0, attempt)
+_TASK_EVENTS = (TASK_STARTED.event_type, TASK_FINISHED)
 
 # For each table: the key columns and the record field each must equal.
 _KEY_COLUMNS: dict[str, dict[str, str]] = {
@@ -90,6 +105,7 @@ class _Seen:
     attempts: dict[Key, list[StepAttempt]] = field(default_factory=lambda: defaultdict(list))
     patches: dict[Key, list[PatchLedgerEntry]] = field(default_factory=lambda: defaultdict(list))
     audited: set[tuple[str, str, str]] = field(default_factory=set)  # (run, workstream, event_type)
+    task_lines: dict[TaskKey, dict[str, AuditEvent]] = field(default_factory=lambda: defaultdict(dict))
     others: list[tuple[str, Key]] = field(default_factory=list)  # (what, key) of rows that need a run row
     rows: set[Key] = field(default_factory=set)  # keys of every uet_runs row, readable or not
 
@@ -170,6 +186,9 @@ def _read_audit(repo: Path, seen: _Seen, breaches: list[str]) -> None:
                 breaches.append(f"{who}: {at.format()}")
             continue
         seen.audited.add((line.run_id, line.workstream_id or "", line.event_type))
+        if line.event_type in _TASK_EVENTS:
+            key = (line.run_id, line.workstream_id or "", line.task_id or "", line.attempt or 1)
+            seen.task_lines[key].setdefault(line.event_type, line)
 
 
 def _status_problems(record: RunRecord, changes: list[RunEvent]) -> list[str]:
@@ -211,6 +230,83 @@ def _record_problems(repo: Path, key: Key, record: RunRecord, seen: _Seen) -> li
         for event_type in (AUDIT_FOR_STATUS[status].event_type for status in went_through):
             if (record.run_id, record.workstream_id, event_type) not in seen.audited:
                 problems.append(f"succeeded but {audit.AUDIT_FILE.as_posix()} has no {event_type} line")
+        # Results name their patch since the task-level records: a run without task lines predates them.
+        linked = (record.run_id, record.workstream_id, TASK_STARTED.event_type) in seen.audited
+        if not record.reused_from and linked:
+            problems += _patch_links(record, seen.attempts.get(key, []))
+    return problems
+
+
+def _patch_links(record: RunRecord, attempts: list[StepAttempt]) -> list[str]:
+    """A succeeded workstream's step results name its patch: each last try that touched files does, and no
+    result names another patch."""
+    problems = []
+    last: dict[int, StepAttempt] = {}
+    for attempt in sorted(attempts, key=lambda a: (a.kind, a.index, a.attempt)):
+        result = attempt.result
+        if result is not None and result.patch_id is not None and result.patch_id != record.patch_id:
+            problems.append(
+                f"{attempt.kind}/{attempt.index} attempt {attempt.attempt} names patch {result.patch_id}, but the"
+                f" workstream's patch is {record.patch_id or 'none'}"
+            )
+        if attempt.kind == "step":
+            last[attempt.index] = attempt
+    for index, attempt in sorted(last.items()):
+        result = attempt.result
+        if record.patch_id and result is not None and result.files_touched and result.patch_id is None:
+            problems.append(f"step/{index} touched {', '.join(result.files_touched)} but its result names no patch")
+    return problems
+
+
+def _line_problems(line: AuditEvent, attempt: StepAttempt) -> list[str]:
+    """How a task line disagrees with its attempt: the tool, and for a finished line the outcome."""
+    found = []
+    if line.tool != attempt.request.tool:
+        found.append(f"names tool {line.tool}, but the attempt ran {attempt.request.tool}")
+    if line.event_type == TASK_FINISHED and attempt.result is not None:
+        outcome = task_outcome(attempt.result.success)
+        if line.outcome != outcome:
+            found.append(f"says {line.outcome}, but the attempt's result is a {outcome}")
+    return found
+
+
+def _task_problems(seen: _Seen) -> list[str]:
+    """Each attempt has its task lines (started; finished once it has a result) naming its tool and, when
+    finished, its outcome; and each task line of a workstream that is over has its attempt."""
+    problems = []
+    rows: set[TaskKey] = set()
+    log = audit.AUDIT_FILE.as_posix()
+    # Runs recorded before task-level lines existed (a store migrated from an older version) have none.
+    with_task_lines = {key[0] for key in seen.task_lines}
+    for (run_id, workstream_id), attempts in seen.attempts.items():
+        if run_id not in with_task_lines:
+            continue
+        for attempt in attempts:
+            task = f"{attempt.kind}/{attempt.index}"
+            key = (run_id, workstream_id, task, attempt.attempt)
+            rows.add(key)
+            lines = seen.task_lines.get(key, {})
+            wanted = _TASK_EVENTS if attempt.result is not None else _TASK_EVENTS[:1]
+            what = f"{_who(run_id, workstream_id)}: {task} attempt {attempt.attempt}"
+            for event_type in wanted:
+                line = lines.get(event_type)
+                if line is None:
+                    problems.append(f"{what} has no {event_type} line in {log}")
+                else:
+                    problems += [f"{what}: its {event_type} line {why}" for why in _line_problems(line, attempt)]
+    stored_runs = {run_id for run_id, _ in seen.rows}
+    for key in sorted(seen.task_lines.keys() - rows):
+        run_id, workstream_id, task, number = key
+        if run_id not in stored_runs:
+            continue  # a run pruned from the store (``uet runs prune``) keeps its audit lines
+        record = seen.records.get((run_id, workstream_id))
+        # A line is written just before its row: a crash in between leaves a line alone, on a crashed record.
+        if record is None or (record.status in FINAL_STATUSES and record.status != "crashed"):
+            for event_type in seen.task_lines[key]:
+                problems.append(
+                    f"{_who(run_id, workstream_id)}: {log} has a {event_type} line for {task} attempt {number},"
+                    " which has no step_attempts row"
+                )
     return problems
 
 
@@ -227,6 +323,7 @@ def verify(repo: Path) -> list[str]:
     _read_audit(repo, seen, breaches)
     for key, record in seen.records.items():
         breaches.extend(f"{_who(*key)}: {problem}" for problem in _record_problems(repo, key, record, seen))
+    breaches += _task_problems(seen)
     reported: set[Key] = set()
     for what, key in seen.others:
         if key not in seen.rows and key not in reported:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import shutil
 from pathlib import Path
+from typing import Any
 
 from tests.conftest import EXAMPLES
 from tests.uet_engine.cli.test_validate import uet
@@ -146,3 +147,92 @@ def test_check_rejects_an_invalid_snapshot(tmp_path: Path) -> None:
     assert out.code == 1
     assert out.stderr[0] == "dag.json:1:1: $.critical_path: missing required field 'critical_path'"
     assert out.stderr[-1] == "uet plan: dag.json is not a valid DagSnapshot"
+
+
+# -- the module and task tiers ------------------------------------------------------------------------------------
+
+
+def copy_three_tiers(tmp_path: Path) -> Path:
+    shutil.copytree(EXAMPLES / "three-tiers", tmp_path, dirs_exist_ok=True)
+    return tmp_path / "phases"
+
+
+def planned(tmp_path: Path, tier: str, summary: str) -> Any:
+    """``uet plan phases --tier TIER`` of the worked example: it succeeds with ``summary``; the JSON it prints."""
+    copy_three_tiers(tmp_path)
+    out = uet(tmp_path, "plan", "phases", "--tier", tier)
+    assert (out.code, out.stderr) == (0, [f"uet plan: {summary}, 0 warning(s)"])
+    return json.loads("\n".join(out.stdout))
+
+
+def test_the_module_tier_of_the_worked_example(tmp_path: Path) -> None:
+    snapshot = planned(tmp_path, "module", "3 module(s) in 3 level(s), critical path of 3 module(s)")
+    assert (snapshot["dag_type"], snapshot["nodes"]) == ("module", ["api", "core", "docs"])
+    assert snapshot["edges"] == {"api": ["core"], "docs": ["api"]}
+    mermaid = uet(tmp_path, "plan", "phases", "--tier", "module", "--format", "mermaid")
+    assert mermaid.stdout[:4] == [
+        "flowchart TD",
+        '    n0["api<br/>HTTP API"]',
+        '    n1["core<br/>Core storage"]',
+        '    n2["docs<br/>Documentation"]',
+    ]
+
+
+def test_the_task_tier_of_the_worked_example_is_the_committed_one(tmp_path: Path) -> None:
+    tasks = planned(tmp_path, "task", "6 step(s) of 3 workstream(s) in 5 batch(es)")
+    assert [(w["phase_id"], w["batches"], w["module_ids"]) for w in tasks["workstreams"]] == [
+        ("PH-10", [["package"], ["store", "store-tests"]], ["core"]),
+        ("PH-11", [["routes"], ["export"]], ["api"]),
+        ("PH-12", [["step/0"]], ["docs"]),
+    ]
+    check = uet(tmp_path, "plan", "phases", "--tier", "task", "--check", "module_tasks.json")
+    assert (check.code, check.stderr) == (0, ["uet plan: module_tasks.json is up to date with phases"])
+    dot = uet(tmp_path, "plan", "phases", "--tier", "task", "--format", "dot")
+    assert "    subgraph cluster_0 {" in dot.stdout
+    assert '    "ws-core-store/package" -> "ws-core-store/store" [color="#d62728", penwidth=3];' in dot.stdout
+
+
+def test_a_stale_task_tier_names_the_workstream_and_what_changed(tmp_path: Path) -> None:
+    phases = copy_three_tiers(tmp_path)
+    spec_file = phases / "PH-11.yaml"
+    spec_file.write_text(spec_file.read_text().replace('    depends_on: ["routes"]\n', ""), encoding="utf-8")
+    out = uet(tmp_path, "plan", "phases", "--tier", "task", "--check", "module_tasks.json")
+    assert out.code == 1
+    assert out.stderr[:4] == [
+        "module_tasks.json: $.workstreams[1].batches: PH-11: batches changed: file has [['routes'], ['export']],"
+        " specs give [['export'], ['routes']]",
+        "module_tasks.json: $.workstreams[1].snapshot.edges: ws-http-api: added edge routes -> export: routes now"
+        " depends on export",
+        "module_tasks.json: $.workstreams[1].snapshot.edges: ws-http-api: removed edge export -> routes: export no"
+        " longer depends on routes",
+        "module_tasks.json: $.workstreams[1].snapshot.topo_levels[0]: ws-http-api: topo_levels changed from level 0"
+        " on: snapshot has ['routes'], specs give ['export']",
+    ]
+    assert out.stderr[-1].endswith("; regenerate it with: uet plan phases --tier task -o module_tasks.json")
+
+
+def test_the_module_tier_needs_manifests(tmp_path: Path) -> None:
+    copy_examples(tmp_path)
+    out = uet(tmp_path, "plan", "phases", "--tier", "module")
+    assert (out.code, out.stdout) == (2, [])
+    assert out.stderr == [
+        f"uet plan: --tier module needs module manifests; none under {tmp_path.resolve() / 'modules'}"
+        " (<module_id>/module.manifest.yaml), or name the folder with --modules"
+    ]
+    missing = uet(tmp_path, "plan", "phases", "--modules", "nope")
+    assert (missing.code, missing.stderr[0]) == (2, "nope: $: --modules: no such folder")
+
+
+def test_manifest_problems_stop_every_tier_and_write_nothing(tmp_path: Path) -> None:
+    copy_three_tiers(tmp_path)
+    (tmp_path / "modules" / "docs" / "module.manifest.yaml").unlink()
+    (tmp_path / "modules" / "docs").rmdir()
+    for tier in ("pipeline", "task"):
+        out = uet(tmp_path, "plan", "phases", "--tier", tier, "-o", "out.json")
+        assert out.code == 1
+        assert out.stderr == [
+            "phases/PH-12.yaml:11:7: $.file_scope.create[0]: PH-12 may write 'docs/api.md', which no module"
+            " owns (modules: api, core); add it to the owns of one module",
+            "uet plan: 1 problem(s), 0 warning(s) in phases; nothing written",
+        ]
+        assert not (tmp_path / "out.json").exists()

@@ -581,3 +581,143 @@ def test_init_cannot_be_combined_with_dry_run(tmp_path: Path) -> None:
         "uet run: --init writes a repository; it cannot be combined with --dry-run\n",
     )
     assert not (tmp_path / "x").exists()
+
+
+# -- the three tiers: a reviewed snapshot, task-level records ------------------------------------------------------
+
+THREE_TIERS = EXAMPLES / "three-tiers"
+
+
+def three_tiers(tmp_path: Path) -> tuple[Path, str]:
+    """A repository holding the worked example's specs and module manifests; the specs folder's path."""
+    repo = make_repo(tmp_path / "repo")
+    shutil.copytree(THREE_TIERS / "phases", repo / "plan" / "phases")
+    shutil.copytree(THREE_TIERS / "modules", repo / "plan" / "modules")
+    return repo, "plan/phases"
+
+
+def audit_lines(repo: Path) -> list[dict[str, Any]]:
+    return [json.loads(line) for line in (repo / ".runs" / "audit.jsonl").read_text().splitlines()]
+
+
+def test_a_current_snapshot_runs_and_the_run_names_it(tmp_path: Path) -> None:
+    repo, specs = three_tiers(tmp_path)
+    assert uet(repo, "plan", specs, "-o", "dag.json").code == 0
+    assert uet(repo, "plan", specs, "--tier", "task", "-o", "tasks.json").code == 0
+    done = uet(repo, "run", specs, "--snapshot", "dag.json", "--snapshot", "tasks.json")
+    assert done.code == 0, done.stderr
+    run_id = only_run_id(repo)
+    assert set(statuses(repo, run_id).values()) == {"succeeded"}
+    digest = json.loads((repo / "dag.json").read_text())["source_hash"]
+    started = next(line for line in audit_lines(repo) if line["event_type"] == "run.started")
+    assert started["message"].endswith(f"; snapshot dag.json (pipeline, {digest}), tasks.json (task tier, {digest})")
+    assert_verify_passes(repo)
+
+
+def test_a_stale_snapshot_is_refused_naming_what_differs_and_nothing_runs(tmp_path: Path) -> None:
+    repo, specs = three_tiers(tmp_path)
+    uet(repo, "plan", specs, "-o", "dag.json")
+    uet(repo, "plan", specs, "--tier", "task", "-o", "tasks.json")
+    old = json.loads((repo / "dag.json").read_text())["source_hash"]
+    spec_file = repo / specs / "PH-12.yaml"
+    spec_file.write_text(spec_file.read_text().replace('depends_on: ["PH-11"]', 'depends_on: ["PH-11", "PH-10"]'))
+    new = json.loads(uet(repo, "plan", specs).stdout)["source_hash"]
+    done = uet(repo, "run", specs, "--snapshot", "dag.json")
+    assert done.code == 1
+    assert done.stderr.splitlines() == [
+        "dag.json: $.edges: added edge PH-12 -> PH-10: PH-12 now depends on PH-10",
+        f"dag.json: $.source_hash: source_hash changed (the specs changed): snapshot has {old}, specs give {new}",
+        f"uet run: dag.json is out of date with {specs} (2 difference(s)); nothing run. Review the plan again:"
+        f" uet plan {specs} -o dag.json",
+    ]
+    tasks = uet(repo, "run", specs, "--snapshot", "tasks.json")
+    assert tasks.code == 1
+    assert tasks.stderr.splitlines()[-1].startswith("uet run: tasks.json is out of date with plan/phases (2 diff")
+    assert not (repo / ".runs").exists()
+
+
+def test_snapshots_that_cannot_be_executed_are_refused(tmp_path: Path) -> None:
+    repo, specs = three_tiers(tmp_path)
+    uet(repo, "plan", specs, "--tier", "module", "-o", "modules.json")
+    uet(repo, "plan", specs, "-o", "dag.json")
+    module_tier = uet(repo, "run", specs, "--snapshot", "modules.json")
+    assert (module_tier.code, module_tier.stderr.splitlines()) == (
+        1,
+        [
+            f"uet run: --snapshot modules.json: a module-tier DagSnapshot does not say what runs; give the pipeline"
+            f" snapshot (uet plan {specs} -o FILE) or the task tier (uet plan {specs} --tier task -o FILE)"
+        ],
+    )
+    twice = uet(repo, "run", specs, "--snapshot", "dag.json", "--snapshot", "dag.json")
+    assert (twice.code, twice.stderr) == (
+        2,
+        "uet run: --snapshot dag.json: a second pipeline file (the first is dag.json)\n",
+    )
+    data = json.loads((repo / "dag.json").read_text())
+    data["edges"]["PH-10"] = ["PH-12"]  # a cycle the schema lets by
+    (repo / "broken.json").write_text(json.dumps(data, indent=2))
+    broken = uet(repo, "run", specs, "--snapshot", "broken.json")
+    assert broken.code == 1
+    assert broken.stderr.splitlines()[0].startswith("broken.json:")
+    assert "dependency cycle: PH-10 -> PH-12 -> PH-11 -> PH-10" in broken.stderr
+    assert broken.stderr.splitlines()[-1] == "uet run: broken.json is not a valid DagSnapshot"
+    assert not (repo / ".runs").exists()
+
+
+def test_each_task_has_its_audit_lines_its_context_and_its_patch(tmp_path: Path) -> None:
+    repo, specs = three_tiers(tmp_path)
+    done = uet(repo, "run", specs)
+    assert done.code == 0, done.stderr
+    assert_every_record_validates(repo)
+    assert_verify_passes(repo)
+    attempts = rows(repo, "step_attempts")
+    task_lines = [line for line in audit_lines(repo) if line["event_type"].startswith("task.")]
+    # One started and one finished line per attempt, each naming the workstream, the task, the try and the tool.
+    assert len(task_lines) == 2 * len(attempts) == 2 * 9
+    for attempt in attempts:
+        task = f"{attempt['kind']}/{attempt['index']}"
+        mine = [
+            (line["event_type"], line["outcome"], line["tool"])
+            for line in task_lines
+            if (line["workstream_id"], line["task_id"], line["attempt"]) == (attempt["workstream_id"], task, 1)
+        ]
+        tool = attempt["request"]["tool"]
+        assert mine == [("task.started", "info", tool), ("task.finished", "success", tool)]
+    patches = {entry["workstream_id"]: entry["patch_id"] for entry in rows(repo, "patch_ledger")}
+    by_ws = {}
+    for attempt in attempts:
+        by_ws.setdefault(attempt["workstream_id"], []).append(attempt)
+        context = attempt["request"]["context"]
+        assert context["workstream_id"] == attempt["workstream_id"]
+        assert (
+            context["phase_id"]
+            == {"ws-core-store": "PH-10", "ws-http-api": "PH-11", "ws-api-docs": "PH-12"}[attempt["workstream_id"]]
+        )
+        assert (
+            context["module_ids"]
+            == {"ws-core-store": ["core"], "ws-http-api": ["api"], "ws-api-docs": ["docs"]}[attempt["workstream_id"]]
+        )
+        result = attempt["result"]
+        if attempt["kind"] == "step":
+            assert result["patch_id"] == patches[attempt["workstream_id"]]
+        else:
+            assert "patch_id" not in result
+    # The steps of ws-http-api ran as their depends_on says, not in the order listed.
+    http = [(a["kind"], a["index"]) for a in by_ws["ws-http-api"]]
+    assert http == [("step", 1), ("step", 0), ("acceptance", 0)]
+
+
+def test_verify_names_a_task_line_that_disagrees_with_its_attempt(tmp_path: Path) -> None:
+    repo, specs = three_tiers(tmp_path)
+    assert uet(repo, "run", specs).code == 0
+    path = repo / ".runs" / "audit.jsonl"
+    lines = path.read_text().splitlines()
+    target = next(i for i, line in enumerate(lines) if '"task.finished"' in line and '"step/0"' in line)
+    lines[target] = lines[target].replace('"outcome":"success"', '"outcome":"failure"')
+    path.write_text("\n".join(lines) + "\n")
+    done = uet(repo, "runs", "verify")
+    assert done.code == 1
+    ws = json.loads(lines[target])["workstream_id"]
+    assert f"{ws}: step/0 attempt 1: its task.finished line says failure, but the attempt's result is a success" in (
+        done.stdout
+    )

@@ -115,6 +115,8 @@ def test_breaking_change_in_common_names_every_contract_that_uses_it(candidate: 
         f"common.schema.json#/$defs/WorkstreamId/pattern: {change}",
         f"error_event.schema.json#/properties/workstream_id/pattern: {change}{via}",
         f"execution_request.schema.json#/properties/workstream_id/pattern: {change}{via}",
+        f"module_tasks.schema.json#/$defs/TaskGraph/properties/workstream_id/pattern: {change}{via}",
+        f"module_tasks.schema.json#/properties/workstreams/items/properties/workstream_id/pattern: {change}{via}",
         f"patch_ledger_entry.schema.json#/properties/workstream_id/pattern: {change}{via}",
         f"phase_spec.schema.json#/properties/workstream_id/pattern: {change}{via}",
         f"run_event.schema.json#/properties/workstream_id/pattern: {change}{via}",
@@ -122,7 +124,7 @@ def test_breaking_change_in_common_names_every_contract_that_uses_it(candidate: 
         f"step_attempt.schema.json#/properties/request/properties/workstream_id/pattern: {change}{via}",
         f"step_attempt.schema.json#/properties/workstream_id/pattern: {change}{via}",
     ]
-    assert done.stderr == "10 change(s): 0 compatible, 10 breaking, 0 unclassified\n"
+    assert done.stderr == "12 change(s): 0 compatible, 12 breaking, 0 unclassified\n"
     assert done.returncode == 1
 
 

@@ -95,6 +95,35 @@ def test_a_dag_snapshot_validates_with_kind(tmp_path: Path) -> None:
         assert outcome.stderr == ["1 file(s) checked as dag_snapshot: 1 valid, 0 invalid"]
 
 
+def test_a_dag_snapshot_that_passes_its_schema_is_checked_as_a_graph(tmp_path: Path) -> None:
+    """The 2-cycle, the edge from an unknown node and the level holding an unknown node the schema lets by."""
+    cases = Path(__file__).parent.parent / "planning" / "integrity_cases"
+    for name in ("two-cycle", "edge-from-unknown-node", "level-holds-unknown-node"):
+        shutil.copy(cases / f"dag_snapshot-{name}.json", tmp_path / f"{name}.json")
+    shutil.copy(EXAMPLES / "dag_snapshot.json", tmp_path / "good.json")
+    outcome = uet(
+        tmp_path,
+        "validate",
+        "--kind",
+        "dag_snapshot",
+        "two-cycle.json",
+        "edge-from-unknown-node.json",
+        "level-holds-unknown-node.json",
+        "good.json",
+    )
+    assert outcome.stdout == [
+        "two-cycle.json:13:14: $.edges['PH-00']: dependency cycle: PH-00 -> PH-01A -> PH-00 (each node depends on"
+        " the next)",
+        "two-cycle.json:40:5: $.critical_path[0]: the critical path starts at PH-00, which depends on PH-01A: not the"
+        " whole chain",
+        "edge-from-unknown-node.json:23:14: $.edges['PH-09']: edge from unknown node 'PH-09', which is not in nodes",
+        "level-holds-unknown-node.json:27:7: $.topo_levels[0][1]: level 0 holds unknown node 'PH-05', which is not"
+        " in nodes",
+    ]
+    assert outcome.stderr == ["4 file(s) checked as dag_snapshot: 1 valid, 3 invalid"]
+    assert outcome.code == 1
+
+
 def test_a_missing_file_is_unreadable_and_exits_2(tmp_path: Path) -> None:
     outcome = uet(tmp_path, "validate", "missing.yaml")
     assert outcome.stdout == ["missing.yaml: no such file"]
@@ -132,8 +161,8 @@ def test_an_unknown_kind_is_a_usage_error(tmp_path: Path) -> None:
     outcome = uet(tmp_path, "validate", "--kind", "phase_plan", "x.yaml")
     assert outcome.stdout == []
     assert outcome.stderr == [
-        "uet validate: unknown contract kind 'phase_plan'; choose one of: phase_spec, dag_snapshot, "
-        "execution_request, execution_result, run_record, step_attempt, run_event, patch_ledger_entry, "
+        "uet validate: unknown contract kind 'phase_plan'; choose one of: phase_spec, dag_snapshot, module_manifest, "
+        "module_tasks, execution_request, execution_result, run_record, step_attempt, run_event, patch_ledger_entry, "
         "audit_event, error_event, execution_log, pattern_candidate, anti_pattern, repo_config, pattern_index, "
         "phase_template, verification_template"
     ]

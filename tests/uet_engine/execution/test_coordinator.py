@@ -87,3 +87,24 @@ def test_a_diamond_starts_from_the_merge_of_its_direct_prerequisites(tmp_path: P
     assert entry["files"] == ["d.txt"]
     assert len({r["status"] for r in rows(repo, "uet_runs") if r["run_id"] == only_run_id(repo)}) == 1
     assert_verify_passes(repo)
+
+
+def test_prerequisites_whose_writes_could_conflict_are_refused_by_the_plan(tmp_path: Path) -> None:
+    """Two parallel prerequisites whose globs share a file (``sh*.txt`` and ``*ed.txt`` both name shared.txt):
+    the one glob dialect's overlap check finds it before anything runs, so their dependant never has to merge
+    conflicting bases (the fnmatch check this replaced missed the pair and the run failed mid-way)."""
+    from tests.uet_engine.cli.test_run import make_repo, phase, step, uet
+    from tests.uet_engine.phase_specs import write
+
+    repo = make_repo(tmp_path / "repo", {"shared.txt": "x\n"})
+    specs = write(
+        tmp_path / "specs",
+        phase("PH-B", [], [step("echo b > shared.txt")], modify=["sh*.txt"]),
+        phase("PH-C", [], [step("echo c > shared.txt")], modify=["*ed.txt"]),
+        phase("PH-D", ["PH-B", "PH-C"], [step("cat shared.txt > d.txt")], create=["d.txt"]),
+    )[0].parent
+    done = uet(repo, "run", str(specs), "--jobs", "1")
+    assert done.code == 1
+    assert "PH-B" in done.stderr and "PH-C" in done.stderr
+    assert done.stderr.splitlines()[-1] == f"uet run: 1 problem(s) in {specs}; nothing run"
+    assert not (repo / ".runs").exists()

@@ -416,13 +416,19 @@ def test_a_templated_spec_carries_its_origin_into_every_request() -> None:
     checks = ["true", {"run": "pytest", "success_pattern": "passed", "failure_pattern": "^FAILED"}]
     steps, tasks, _ = tasks_of("run-1", templated_spec(sh=checks))
     assert steps == []
+    origin = {"template_id": "python-module", "pattern_id": "PAT-python-module"}
+    where = {"workstream_id": "ws-ph-01", "phase_id": "PH-01"}  # every request names its workstream and phase
     assert [t.request.context for t in tasks] == [
-        {"task_id": f"acceptance/{i}", "attempt": 1, "template_id": "python-module", "pattern_id": "PAT-python-module"}
-        for i in (0, 1)
+        {"task_id": f"acceptance/{i}", "attempt": 1, **where, **origin} for i in (0, 1)
     ]
     assert (tasks[1].success_pattern, tasks[1].failure_pattern) == ("passed", "^FAILED")
     (_, (plain,), _) = tasks_of("run-1", uet_contracts.validate(spec("PH-02"), PhaseSpec))
-    assert plain.request.context == {"task_id": "acceptance/0", "attempt": 1}
+    assert plain.request.context == {
+        "task_id": "acceptance/0",
+        "attempt": 1,
+        "workstream_id": "ws-ph-02",
+        "phase_id": "PH-02",
+    }
 
 
 def test_an_unresolved_verify_check_is_refused() -> None:

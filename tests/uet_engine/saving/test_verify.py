@@ -11,10 +11,11 @@ import pytest
 from tests.uet_engine.patterns.records import log
 from tests.uet_engine.patterns.test_advice import anti
 from tests.uet_engine.patterns.test_mining import five_similar
-from tests.uet_engine.run_records import PATCH_DATA, RUN, record, succeed
+from tests.uet_engine.run_records import PATCH_DATA, RUN, attempt, record, succeed
 from uet_contracts import ErrorType
 from uet_engine.detection.events import error_event
 from uet_engine.errors import StoreMissing
+from uet_engine.execution.records import task_line
 from uet_engine.patterns.mining import Options, mine
 from uet_engine.saving import ledger
 from uet_engine.saving.store import RunStore, store_path
@@ -45,6 +46,12 @@ def drop_audit_lines(repo: Path, event_type: str) -> None:
     path = repo / AUDIT
     kept = [x for x in path.read_text().splitlines(keepends=True) if f'"{event_type}"' not in x]
     path.write_text("".join(kept))
+
+
+def replace_in_audit(repo: Path, old: str, new: str) -> None:
+    """The first audit line holding ``old`` with it replaced by ``new``."""
+    path = repo / AUDIT
+    path.write_text(path.read_text().replace(old, new, 1))
 
 
 def flip_patch_byte(repo: Path) -> None:
@@ -126,12 +133,49 @@ CASES: list[tuple[str, Callable[[Path], None], list[str]]] = [
         lambda r: sql(
             r, "UPDATE step_attempts SET workstream_id = 'ws-z', record = json_set(record, '$.workstream_id', 'ws-z')"
         ),
-        [f"{RUN} ws-z: step attempt step/0 try 1 belongs to no uet_runs row"],
+        [
+            f"{RUN} ws-z: step/0 attempt 1 has no task.started line in {AUDIT}",
+            f"{RUN} ws-z: step/0 attempt 1 has no task.finished line in {AUDIT}",
+            f"{A}: {AUDIT} has a task.started line for step/0 attempt 1, which has no step_attempts row",
+            f"{A}: {AUDIT} has a task.finished line for step/0 attempt 1, which has no step_attempts row",
+            f"{RUN} ws-z: step attempt step/0 try 1 belongs to no uet_runs row",
+        ],
+    ),
+    (
+        "missing task line",
+        lambda r: drop_audit_lines(r, "task.finished"),
+        [f"{A}: step/0 attempt 1 has no task.finished line in {AUDIT}"],
+    ),
+    (
+        "task line with another outcome",
+        lambda r: replace_in_audit(r, '"message":"ok","outcome":"success"', '"message":"ok","outcome":"failure"'),
+        [f"{A}: step/0 attempt 1: its task.finished line says failure, but the attempt's result is a success"],
+    ),
+    (
+        "task line with another tool",
+        lambda r: replace_in_audit(r, '"tool":"sh"', '"tool":"python"'),
+        [f"{A}: step/0 attempt 1: its task.started line names tool python, but the attempt ran sh"],
+    ),
+    (
+        "result without its patch",
+        lambda r: sql(r, "UPDATE step_attempts SET record = json_remove(record, '$.result.patch_id')"),
+        [f"{A}: step/0 touched a.py but its result names no patch"],
+    ),
+    (
+        "result naming another patch",
+        lambda r: sql(r, f"UPDATE step_attempts SET record = json_set(record, '$.result.patch_id', 'PATCH-{RUN}')"),
+        [f"{A}: step/0 attempt 1 names patch PATCH-{RUN}, but the workstream's patch is {PATCH_ID}"],
     ),
     (
         "gap in the tries",
         lambda r: sql(r, "UPDATE step_attempts SET attempt = 2, record = json_set(record, '$.attempt', 2)"),
-        [f"{A}: step/0 attempt 2 follows no attempt 1"],
+        [
+            f"{A}: step/0 attempt 2 follows no attempt 1",
+            f"{A}: step/0 attempt 2 has no task.started line in {AUDIT}",
+            f"{A}: step/0 attempt 2 has no task.finished line in {AUDIT}",
+            f"{A}: {AUDIT} has a task.started line for step/0 attempt 1, which has no step_attempts row",
+            f"{A}: {AUDIT} has a task.finished line for step/0 attempt 1, which has no step_attempts row",
+        ],
     ),
     (
         "error event of no run",
@@ -166,6 +210,20 @@ def test_a_torn_audit_line_is_not_a_breach(repo: Path) -> None:
     with (repo / AUDIT).open("ab") as handle:
         handle.write(b'{"event_type":"run.fin')
     assert verify(repo) == []
+
+
+def test_a_task_line_without_its_attempt_is_a_breach_unless_its_workstream_crashed(tmp_path: Path) -> None:
+    """The writer appends a task line just before the attempt's row: a crash in between leaves the line alone."""
+    with RunStore.open(tmp_path) as store:
+        store.queue(RUN, [record(RUN, "ws-a"), record(RUN, "ws-b")])
+        for ws in ("ws-a", "ws-b"):
+            store.transition(RUN, ws, "running")
+            store.audit_note(task_line(attempt(RUN, ws, success=None)))  # the engine died before the row
+        store.transition(RUN, "ws-a", "crashed", reason="the engine process died")
+        store.transition(RUN, "ws-b", "failed", reason="step/0 failed")
+    assert verify(tmp_path) == [
+        f"{RUN} ws-b: {AUDIT} has a task.started line for step/0 attempt 1, which has no step_attempts row"
+    ]
 
 
 @pytest.fixture
