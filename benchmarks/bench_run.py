@@ -193,7 +193,7 @@ def dask_main(quick: bool = False) -> int:
     try:
         from distributed import LocalCluster
     except ImportError:
-        print("bench_run --dask: needs the dask extra: pip install 'uet-contracts[dask]'", file=sys.stderr)
+        print("bench_run --dask: needs Dask: pip install '.[dask]'", file=sys.stderr)
         return 1
     count = 20 if quick else 100
     with tempfile.TemporaryDirectory(prefix="uet-bench-dask-") as tmp:

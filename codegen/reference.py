@@ -371,13 +371,19 @@ class Renderer:
     # -- tables ---------------------------------------------------------------------------------------
 
     def field_table(self, node: Schema, current: str, page: str) -> list[str]:
-        """The Markdown table of an object's properties, in schema order."""
+        """The Markdown table of an object's properties, in schema order.
+
+        Three columns, so the table fits a page at 1280 px: whether a field is required goes below its name,
+        its constraints below its description (where long patterns may wrap, see docs/assets/stylesheets).
+        """
         required = set(node.get("required", []))
-        lines = ["| Field | Type | Required | Constraints | Description |", "| --- | --- | --- | --- | --- |"]
+        lines = ["| Field | Type | Description |", "| --- | --- | --- |"]
         for name, prop in node.get("properties", {}).items():
+            constraints = "; ".join(self.constraints(prop, current))
+            description = prop.get("description", "") + (f"<br>Constraints: {constraints}" if constraints else "")
             lines.append(
-                f"| `{name}` | {_cell(self.type_of(prop, current, page))} | {'yes' if name in required else 'no'} | "
-                f"{self._constraint_cell(prop, current)} | {_cell(prop.get('description', ''))} |"
+                f"| `{name}`<br>{'required' if name in required else 'optional'} | "
+                f"{_cell(self.type_of(prop, current, page))} | {_cell(description)} |"
             )
         return lines
 
@@ -557,23 +563,24 @@ class Renderer:
         return _page(lines)
 
     def handoffs_table(self) -> str:
+        """Who produces and who consumes each contract; four columns, so it fits the page."""
         lines = [
-            "| Hand-off | Contract | Stage | Produced by | Consumed by | Stored in |",
-            "| --- | --- | --- | --- | --- | --- |",
+            "| Contract | Hand-off, stage | Produced by, consumed by | Stored in |",
+            "| --- | --- | --- | --- |",
         ]
         for handoff in HANDOFFS:
             for role in handoff.roles:
                 link = f"[{self.schemas[role.file]['title']}](reference/{kind_of(role.file)}.md)"
                 lines.append(
-                    f"| {handoff.number}. {handoff.title} | {link} | {role.stage} | "
-                    f"{_cell(role.producer)} | {_cell(role.consumer)} | {_cell(role.where)} |"
+                    f"| {link} | {handoff.number}. {role.stage} | "
+                    f"Produced by {_cell(role.producer)}<br>Consumed by {_cell(role.consumer)} | {_cell(role.where)} |"
                 )
         return _page(lines)
 
     def field_map(self) -> str:
         lines = [
-            "| Contract | Field | Stage | Required | Meaning |",
-            "| --- | --- | --- | --- | --- |",
+            "| Contract, stage | Field | Meaning |",
+            "| --- | --- | --- |",
         ]
         for handoff in HANDOFFS:
             for role in handoff.roles:
@@ -581,8 +588,8 @@ class Renderer:
                 required = set(doc.get("required", []))
                 for name, prop in doc["properties"].items():
                     lines.append(
-                        f"| [{doc['title']}](reference/{kind_of(role.file)}.md) | `{name}` | "
-                        f"{handoff.number}. {role.stage} | {'yes' if name in required else 'no'} | "
+                        f"| [{doc['title']}](reference/{kind_of(role.file)}.md)<br>{handoff.number}. {role.stage} | "
+                        f"`{name}`<br>{'required' if name in required else 'optional'} | "
                         f"{_cell(prop.get('description', ''))} |"
                     )
         return _page(lines)

@@ -1,7 +1,9 @@
 """mkdocs hooks: put the generated parts into the site, so no page can drift from what it documents.
 
 - ``on_files`` adds the schema reference pages that ``python -m codegen`` writes to ``generated/reference/``
-  (files starting with ``_`` are tables that other pages include, not pages);
+  (files starting with ``_`` are tables that other pages include, not pages), and serves every schema at
+  its ``$id`` below ``site_url`` (each contract's self-contained bundle, and ``common.schema.json``) with a
+  SchemaStore-style catalog of them at ``schemas/catalog.json``, so editors and tools can fetch them;
 - ``on_page_markdown`` replaces two markers with output rendered at build time:
   ``<!-- uet:cli -->`` becomes the help of ``uet`` and every subcommand, taken from
   ``uet_engine.cli.build_parser()``; ``<!-- uet:plan-mermaid DIR -->`` becomes the Mermaid diagram that
@@ -17,6 +19,7 @@ with a message saying what to run; a page is never published with a stale or emp
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import re
 import subprocess
@@ -29,7 +32,7 @@ from mkdocs.exceptions import PluginError
 from mkdocs.structure.files import File, Files
 
 MARKER = re.compile(r"<!--\s*uet:(?P<name>[a-z-]+)(?P<args>[^>]*?)\s*-->")
-HELP_WIDTH = "88"
+HELP_WIDTH = "80"
 
 
 def _root(config: Any) -> Path:
@@ -44,7 +47,47 @@ def on_files(files: Files, config: Any) -> Files:
         raise PluginError(f"{folder}: no reference pages; run `python -m codegen` first")
     for path in pages:
         files.append(File.generated(config, f"reference/{path.name}", abs_src_path=str(path)))
+    for uri, source in schema_files(_root(config), config.site_url or "").items():
+        files.append(File.generated(config, uri, abs_src_path=str(source)))
+    files.append(File.generated(config, CATALOG, content=catalog(config.site_url or "")))
     return files
+
+
+CATALOG = "schemas/catalog.json"
+
+
+def schema_files(root: Path, site_url: str) -> dict[str, Path]:
+    """``{path on the site: file}`` of every schema, each at the path its ``$id`` names below ``site_url``."""
+    sources = sorted((root / "generated" / "bundled").glob("*.schema.json"))
+    sources.append(root / "schemas" / "v1" / "common.schema.json")  # referenced by the canonical schemas
+    served = {}
+    for source in sources:
+        schema_id = json.loads(source.read_text(encoding="utf-8"))["$id"]
+        if not site_url or not schema_id.startswith(site_url):
+            raise PluginError(f"{source}: $id {schema_id} is not below site_url {site_url!r} in mkdocs.yml")
+        served[schema_id.removeprefix(site_url)] = source
+    return served
+
+
+def catalog(site_url: str) -> str:
+    """A SchemaStore-style catalog (https://json.schemastore.org/schema-catalog.json) of the served schemas."""
+    from uet_contracts import CONTRACTS
+    from uet_engine.planning import scaffold
+
+    file_match = {"phase_spec": scaffold.PHASE_GLOBS, "repo_config": [scaffold.CONFIG_FILE]}
+    entries = []
+    for contract in CONTRACTS:
+        schema = json.loads(contract.bundled_path.read_text(encoding="utf-8"))
+        entry = {
+            "name": f"UET {schema.get('title', contract.type_name)}",
+            "description": schema["description"].split(". ")[0].rstrip(".") + ".",
+            "url": schema["$id"],
+        }
+        if contract.kind in file_match:
+            entry["fileMatch"] = file_match[contract.kind]
+        entries.append(entry)
+    document = {"$schema": "https://json.schemastore.org/schema-catalog.json", "version": 1, "schemas": entries}
+    return json.dumps(document, indent=2, ensure_ascii=False) + "\n"
 
 
 def _subcommands(parser: argparse.ArgumentParser, prefix: str) -> Iterator[tuple[str, argparse.ArgumentParser]]:

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from importlib import import_module
+from pathlib import Path
+
+from uet_contracts._resources import bundled_dir
 
 
 @dataclass(frozen=True, slots=True)
@@ -21,6 +24,11 @@ class Contract:
     def file(self) -> str:
         """The canonical schema file, e.g. ``phase_spec.schema.json``."""
         return f"{self.kind}.schema.json"
+
+    @property
+    def bundled_path(self) -> Path:
+        """The installed self-contained copy of the schema (every ``$ref`` inlined): for editors and tools."""
+        return bundled_dir() / self.file
 
     @property
     def type(self) -> type:

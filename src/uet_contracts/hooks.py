@@ -6,8 +6,8 @@ self-contained bundled phase schema wherever ``uet_contracts`` is installed and 
 (the bundle has every ``$ref`` inlined, so nothing is fetched from the network).
 
 check-jsonschema is not a dependency of ``uet_contracts`` itself (it is heavy and only the hook needs it):
-the pre-commit hook installs it through its ``additional_dependencies``; elsewhere install
-``uet-contracts[hooks]``. Without it the script prints one line saying so and exits 2.
+the pre-commit hook installs it through its ``additional_dependencies``; elsewhere install it
+(``pip install 'check-jsonschema>=0.39,<1'``). Without it the script prints one line saying so and exits 2.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from uet_contracts._resources import bundled_dir
 
 PROG = "uet-check-phase-specs"
 MISSING = (
-    f"{PROG}: check-jsonschema is not installed; install it with: pip install 'uet-contracts[hooks]' "
+    f"{PROG}: check-jsonschema is not installed; install it with: pip install 'check-jsonschema>=0.39,<1' "
     "(the pre-commit hook installs it itself)"
 )
 

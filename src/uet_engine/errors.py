@@ -88,6 +88,11 @@ class RecordsUnwritable(StoreError):
     unwritable audit log, a damaged store. The message names the file and the system's reason."""
 
 
+class UnknownRun(StoreError):
+    """A run named on the command line (a run id, ``latest`` or the start of a run id) that matches no
+    recorded run, or more than one; the message says where it looked and lists the matching runs."""
+
+
 class IllegalTransition(StoreError):
     """A status change the state machine does not allow, or for a workstream not in the run."""
 

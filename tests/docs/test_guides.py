@@ -67,6 +67,19 @@ def test_phase_spec_guide_includes_the_example_file_that_validates() -> None:
     assert (done.returncode, done.stdout) == (0, "")
 
 
+def test_start_guide_shows_what_uet_init_prints(tmp_path: Path) -> None:
+    shown = next(block for block in _blocks("start.md", "text") if block.startswith("created "))
+    done = subprocess.run(
+        [sys.executable, "-m", "uet_engine", "init"], cwd=tmp_path, capture_output=True, text=True, check=False
+    )
+    assert (done.returncode, done.stdout) == (0, shown)
+    settings = next(block for block in _blocks("start.md", "json") if "yaml.schemas" in block)
+    assert json.loads(settings) == json.loads((tmp_path / ".vscode" / "settings.json").read_text(encoding="utf-8"))
+    modeline = next(block for block in _blocks("start.md", "yaml") if "yaml-language-server" in block)
+    first = (tmp_path / "phases" / "PH-01.yaml").read_text(encoding="utf-8").splitlines()[0]
+    assert modeline.strip() == first
+
+
 def titled_blocks(page: str) -> dict[str, str]:
     """The code blocks of a guide that carry a file name (```python title="name.py"), by name."""
     text = (GUIDES / page).read_text(encoding="utf-8")

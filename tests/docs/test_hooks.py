@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import html
 import importlib.util
+import json
+import os
 import re
 import subprocess
 import sys
@@ -14,6 +16,7 @@ import pytest
 from mkdocs.exceptions import PluginError
 
 from tests.conftest import REPO_ROOT
+from tests.docs.conftest import build_site
 from uet_engine.cli import COMMANDS, build_parser
 
 
@@ -103,7 +106,7 @@ def test_built_import_guide_has_every_row_of_the_mapping_tables(built_site: Path
     from uet_engine.planning.importing.mapping import RULES
 
     page = (built_site / "guides" / "existing-plans" / "index.html").read_text(encoding="utf-8")
-    cells = re.findall(r"<tr>\s*<td><code>([^<]+)</code></td>\s*<td>([a-z]+)</td>", page)
+    cells = re.findall(r"<tr>\s*<td><code>([^<]+)</code><br\s*/?>.*?</td>\s*<td>([a-z]+)</td>", page)
     expected = [(rule.source, rule.fate) for fmt in ("v3", "legacy") for rule in RULES[fmt]]
     assert [(html.unescape(source), fate) for source, fate in cells] == expected
 
@@ -127,3 +130,56 @@ def test_missing_generated_reference_stops_the_build(tmp_path: Path) -> None:
     expected = rf"^{folder}: no reference pages; run `python -m codegen` first$"
     with pytest.raises(PluginError, match=expected):
         _hooks().on_files([], config)
+
+
+# -- the schemas served at their $ids ------------------------------------------------------------------------
+
+
+def _site_url() -> str:
+    from mkdocs.config import load_config
+
+    return str(load_config(str(REPO_ROOT / "mkdocs.yml"))["site_url"])
+
+
+def test_every_schema_is_served_at_its_id(built_site: Path) -> None:
+    from uet_contracts import CONTRACTS
+
+    site_url = _site_url()
+    served = [*(c.bundled_path for c in CONTRACTS), REPO_ROOT / "schemas" / "v1" / "common.schema.json"]
+    for source in served:
+        schema = json.loads(source.read_text(encoding="utf-8"))
+        assert schema["$id"].startswith(site_url)
+        copy = built_site / schema["$id"].removeprefix(site_url)
+        assert copy.read_bytes() == source.read_bytes(), copy
+    assert (built_site / "CNAME").read_text(encoding="utf-8").strip() == site_url.split("/")[2]
+
+
+def test_the_catalog_lists_every_contract_at_its_served_url(built_site: Path) -> None:
+    from uet_contracts import CONTRACTS
+    from uet_engine.planning import scaffold
+
+    catalog = json.loads((built_site / "schemas" / "catalog.json").read_text(encoding="utf-8"))
+    assert (catalog["$schema"], catalog["version"]) == ("https://json.schemastore.org/schema-catalog.json", 1)
+    by_url = {entry["url"]: entry for entry in catalog["schemas"]}
+    assert len(by_url) == len(CONTRACTS)
+    for entry in catalog["schemas"]:
+        assert entry["name"].startswith("UET ") and entry["description"].endswith(".")
+        assert (built_site / entry["url"].removeprefix(_site_url())).is_file()
+    phase = next(e for e in catalog["schemas"] if e["name"] == "UET PhaseSpec")
+    assert phase["fileMatch"] == scaffold.PHASE_GLOBS
+    assert scaffold.docs_url() == _site_url()  # uet init's links point at this site
+
+
+def test_a_schema_whose_id_is_not_below_the_site_url_stops_the_build(tmp_path: Path) -> None:
+    (tmp_path / "generated" / "bundled").mkdir(parents=True)
+    (tmp_path / "schemas" / "v1").mkdir(parents=True)
+    (tmp_path / "generated" / "bundled" / "x.schema.json").write_text('{"$id": "https://elsewhere/x.json"}')
+    (tmp_path / "schemas" / "v1" / "common.schema.json").write_text('{"$id": "https://uet-contracts.dev/c.json"}')
+    with pytest.raises(PluginError, match=r"x\.schema\.json: \$id https://elsewhere/x\.json is not below site_url"):
+        _hooks().schema_files(tmp_path, "https://uet-contracts.dev/")
+
+
+def test_a_plain_mkdocs_build_prints_no_end_of_life_notice(tmp_path: Path) -> None:
+    done = build_site(tmp_path / "site", {k: v for k, v in os.environ.items() if k != "NO_MKDOCS_2_WARNING"})
+    assert done.returncode == 0, done.stderr
+    assert "end of life" not in done.stderr + done.stdout

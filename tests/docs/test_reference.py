@@ -44,7 +44,7 @@ def test_each_contract_page_lists_every_field_and_its_example_validates(contract
     text = (REFERENCE / f"{contract.kind}.md").read_text(encoding="utf-8")
     assert text.startswith(f"# {contract.type.__name__}\n")
     fields = text.split("\n## Fields\n")[1].split("\n## ")[0]  # the contract's own table, not its $defs
-    rows = re.findall(r"^\| `(\w+)` \|", fields, re.M)
+    rows = re.findall(r"^\| `(\w+)`<br>(?:required|optional) \|", fields, re.M)
     assert rows == list(uet_contracts.schema(contract.type)["properties"])
     found = EXAMPLE.search(text)
     assert found is not None
@@ -71,14 +71,16 @@ def test_each_shared_definition_example_validates() -> None:
 
 def test_field_map_maps_every_field_of_every_contract_to_a_stage() -> None:
     rows = re.findall(
-        r"^\| \[(\w+)\]\(reference/(\w+)\.md\) \| `(\w+)` \| (\d)\. ([a-z ]+) \|", _read("_field_map.md"), re.M
+        r"^\| \[(\w+)\]\(reference/(\w+)\.md\)<br>(\d)\. ([a-z ]+) \| `(\w+)`<br>(?:required|optional) \|",
+        _read("_field_map.md"),
+        re.M,
     )
     expected = []
     for handoff in HANDOFFS:
         for role in handoff.roles:
             doc = _schemas()[role.file]
             expected += [
-                (doc["title"], kind_of(role.file), name, str(handoff.number), role.stage) for name in doc["properties"]
+                (doc["title"], kind_of(role.file), str(handoff.number), role.stage, name) for name in doc["properties"]
             ]
     assert rows == expected
     assert {kind for _, kind, *_ in rows} == {c.kind for c in uet_contracts.CONTRACTS}
@@ -86,12 +88,12 @@ def test_field_map_maps_every_field_of_every_contract_to_a_stage() -> None:
 
 def test_handoff_table_names_each_contract_once_with_producer_and_consumer() -> None:
     rows = re.findall(
-        r"^\| (\d)\. [^|]+ \| \[(\w+)\]\(reference/\w+\.md\) \| [a-z ]+ \| [^|]+ \| [^|]+ \| [^|]+ \|$",
+        r"^\| \[(\w+)\]\(reference/\w+\.md\) \| (\d)\. [a-z ]+ \| Produced by [^|]+<br>Consumed by [^|]+ \| [^|]+ \|$",
         _read("_handoffs.md"),
         re.M,
     )
-    assert sorted(title for _, title in rows) == sorted(c.type.__name__ for c in uet_contracts.CONTRACTS)
-    assert sorted({number for number, _ in rows}) == ["1", "2", "3", "4"]
+    assert sorted(title for title, _ in rows) == sorted(c.type.__name__ for c in uet_contracts.CONTRACTS)
+    assert sorted({number for _, number in rows}) == ["1", "2", "3", "4"]
 
 
 def test_every_reference_page_is_in_the_site_nav() -> None:
@@ -147,14 +149,14 @@ def _renderer() -> Renderer:
 def test_field_rows_show_type_required_constraints_default_and_escape_pipes() -> None:
     rows = _renderer().field_table(THING, "thing.schema.json", "thing")
     assert rows[2:] == [
-        "| `code` | string ([Code](common.md#code)) | yes | pattern `^C-[0-9]+$` | Its code. |",
-        "| `mode` | string | no | one of `fast`, `slow`; default `fast` | a\\|b choice. |",
-        "| `ratio` | number | no | minimum `0`; maximum `1` | Share. |",
-        "| `limit` | integer | no | exclusiveMinimum `0` | Limit. |",
-        "| `when` | string | no | format `date-time` | Time. |",
-        "| `codes` | map of string → integer | no | each value: minimum `1` | Map. |",
-        "| `extra` | object (free-form) | no | — | Anything. |",
-        "| `either` | string | no | pattern `^(x|y)$` | Pipe. |",
+        "| `code`<br>required | string ([Code](common.md#code)) | Its code.<br>Constraints: pattern `^C-[0-9]+$` |",
+        "| `mode`<br>optional | string | a\\|b choice.<br>Constraints: one of `fast`, `slow`; default `fast` |",
+        "| `ratio`<br>optional | number | Share.<br>Constraints: minimum `0`; maximum `1` |",
+        "| `limit`<br>optional | integer | Limit.<br>Constraints: exclusiveMinimum `0` |",
+        "| `when`<br>optional | string | Time.<br>Constraints: format `date-time` |",
+        "| `codes`<br>optional | map of string → integer | Map.<br>Constraints: each value: minimum `1` |",
+        "| `extra`<br>optional | object (free-form) | Anything. |",
+        "| `either`<br>optional | string | Pipe.<br>Constraints: pattern `^(x|y)$` |",
     ]
 
 
@@ -212,7 +214,7 @@ def test_reference_pages_link_only_to_pages_that_exist() -> None:
     ],
 )
 def test_strict_build_refuses_a_broken_link(tmp_path: Path, link: str, message: str) -> None:
-    for folder in ("docs", "generated/reference", "examples"):
+    for folder in ("docs", "generated", "examples", "schemas/v1"):
         shutil.copytree(REPO_ROOT / folder, tmp_path / folder)
     shutil.copy(REPO_ROOT / "mkdocs.yml", tmp_path / "mkdocs.yml")
     with (tmp_path / "docs" / "index.md").open("a", encoding="utf-8") as page:

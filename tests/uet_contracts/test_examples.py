@@ -34,7 +34,10 @@ def test_example_dag_snapshot_loads_and_round_trips() -> None:
 def test_shared_examples_are_the_same_as_the_projects_copies(repo_root: Path) -> None:
     shared = repo_root.parent / "shared" / "examples"
     if not shared.is_dir():
-        pytest.skip("no copy of the original pipeline design's examples beside this checkout")
+        pytest.skip(
+            "compares examples/ with the original pipeline design's own copy, which is not here: put that "
+            f"design's examples folder at {shared} to run it"
+        )
     for original in shared.rglob("*"):
         if original.is_file():
             copy = EXAMPLES / original.relative_to(shared)

@@ -114,19 +114,17 @@ def pre_commit_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return tmp_path_factory.mktemp("pre-commit-home")
 
 
-def consumer(root: Path, hook_repo: tuple[Path, str], files: dict[str, str], phases: str | None = None) -> Path:
-    """A git repo with ``files`` staged and the three hooks configured (``uet-plan-check`` over ``phases``)."""
+def consumer(
+    root: Path,
+    hook_repo: tuple[Path, str],
+    files: dict[str, str],
+    phases: str | None = None,
+    hooks: tuple[str, ...] = ("uet-validate-phase-specs", "uet-validate", "uet-plan-check"),
+) -> Path:
+    """A git repo with ``files`` staged and ``hooks`` configured (``uet-plan-check`` over ``phases``)."""
     repo, rev = hook_repo
-    plan: dict[str, object] = {"id": "uet-plan-check", **({"args": [phases]} if phases else {})}
-    config = {
-        "repos": [
-            {
-                "repo": str(repo),
-                "rev": rev,
-                "hooks": [{"id": "uet-validate-phase-specs"}, {"id": "uet-validate"}, plan],
-            }
-        ]
-    }
+    chosen = [{"id": hook, **({"args": [phases]} if phases and hook == "uet-plan-check" else {})} for hook in hooks]
+    config = {"repos": [{"repo": str(repo), "rev": rev, "hooks": chosen}]}
     root.mkdir()
     (root / ".pre-commit-config.yaml").write_text(yaml.safe_dump(config), encoding="utf-8")
     for name, text in files.items():
@@ -156,6 +154,9 @@ def statuses(output: str) -> dict[str, str]:
 
 
 VALID = {f"phases/{p.name}": p.read_text(encoding="utf-8") for p in EXAMPLE_PHASES}
+# The one hook docs/guides/pre-commit.md recommends: it checks each file and then the set, reporting each
+# problem once (two hooks that both check the schema report every problem twice).
+RECOMMENDED = ("uet-plan-check",)
 NAMES = (
     "validate UET phase specs (check-jsonschema)",
     "validate UET phase specs (uet validate)",
@@ -215,3 +216,30 @@ def test_pre_commit_plan_check_reports_a_set_level_problem(
         "phases/PH-00.yaml:7:14: $.depends_on[0]: depends on unknown phase 'PH-99': "
         "no valid spec in the set declares it"
     ) in done.stdout.splitlines()
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(1200)
+def test_the_recommended_hook_reports_each_problem_once(
+    tmp_path: Path, hook_repo: tuple[Path, str], pre_commit_home: Path
+) -> None:
+    files = dict(VALID)
+    files["phases/PH-00.yaml"] = invalid_phase().replace('title: "Package skeleton"', 'title: ""')
+    root = consumer(tmp_path / "once", hook_repo, files, hooks=RECOMMENDED)
+    done = pre_commit(root, pre_commit_home)
+    assert done.returncode == 1
+    assert statuses(done.stdout) == {NAMES[2]: "Failed"}
+    problems = [line for line in done.stdout.splitlines() if re.match(r"\S+:\d+:\d+: \$", line)]
+    assert len(problems) >= 2  # the bad workstream id and the empty title, each on its own line
+    assert len(problems) == len(set(problems))
+    assert any("$.workstream_id: 'WS-bad'" in line for line in problems)
+    assert any("$.title" in line for line in problems)
+
+
+def test_the_guide_recommends_one_hook_that_exists() -> None:
+    guide = (REPO_ROOT / "docs" / "guides" / "pre-commit.md").read_text(encoding="utf-8")
+    config = yaml.safe_load(re.findall(r"^```yaml\n(.*?)^```$", guide, re.M | re.S)[0])
+    hooks = [hook["id"] for repo in config["repos"] for hook in repo["hooks"]]
+    assert tuple(hooks) == RECOMMENDED
+    published = {h["id"] for h in yaml.safe_load((REPO_ROOT / ".pre-commit-hooks.yaml").read_text(encoding="utf-8"))}
+    assert set(hooks) <= published

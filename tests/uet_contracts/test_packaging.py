@@ -176,7 +176,7 @@ def test_installed_commands(venv: Path, tmp_path: Path) -> None:
     assert (done.returncode, done.stdout) == (2, "")
     assert done.stderr == (
         "uet-check-phase-specs: check-jsonschema is not installed; install it with: "
-        "pip install 'uet-contracts[hooks]' (the pre-commit hook installs it itself)\n"
+        "pip install 'check-jsonschema>=0.39,<1' (the pre-commit hook installs it itself)\n"
     )
 
 

@@ -33,6 +33,7 @@ from uet_engine.errors import (
     StoreError,
     StoreMissing,
     TemplateError,
+    UnknownRun,
 )
 
 ENGINE = REPO_ROOT / "src" / "uet_engine"
@@ -71,6 +72,7 @@ def test_every_error_of_the_family_derives_from_engine_error() -> None:
         StoreError,
         StoreMissing,
         RecordsUnwritable,
+        UnknownRun,
         IllegalTransition,
         SavingInvariantError,
         LockHeld,
@@ -83,6 +85,7 @@ def test_every_error_of_the_family_derives_from_engine_error() -> None:
     assert all(issubclass(kind, EngineError) for kind in family)
     assert issubclass(RegistryError, ProblemsFound) and issubclass(TemplateError, ProblemsFound)
     assert issubclass(StoreMissing, StoreError) and issubclass(SavingInvariantError, StoreError)
+    assert issubclass(UnknownRun, StoreError)
     assert issubclass(MergeConflict, GitError)
     assert issubclass(RecordsUnwritable, StoreError)
 

@@ -1,21 +1,11 @@
-"""``uet errors list [--repo DIR] [--run RUN_ID] [--json]`` and ``uet errors show FINGERPRINT [--repo DIR] [--json]``.
+"""``uet errors list|show``: the error log (``saving.error_log``) grouped by fingerprint, for people.
 
-Reads ``DIR/.runs/errors.jsonl`` (and its rotated files), where the engine writes every ErrorEvent it
-records, and groups the events by fingerprint: one line per distinct failure, with how often it was
-seen, when first and last, and in which workstreams. The same failure coming back run after run is one
-line with a growing count. ``show`` prints every occurrence of one failure; FINGERPRINT may be shortened
-to its first hex digits (``sha256:`` optional) as long as it names one failure.
-
-A torn last line (the engine was killed while writing it) or a line that is not a valid ErrorEvent is
-skipped and named on stderr. ``--json`` prints JSON alone on stdout: the groups (each with its latest
-event), or the events of one failure, every event a valid ErrorEvent. Exit codes: 0, 2 for usage
-errors, an unknown or ambiguous fingerprint.
+What the command does for a user is its ``HELP`` text; the groups come from ``detection.events.stamp``.
 """
 
 from __future__ import annotations
 
 import argparse
-import json
 import re
 import sys
 from collections.abc import Sequence
@@ -25,26 +15,66 @@ from typing import Any
 
 import uet_contracts
 from uet_contracts import ErrorEvent
-from uet_engine.cli import Subparsers, add_command, print_table
+from uet_engine.cli import Subparsers, add_action, add_group, complete_run_id, completes, print_table
+from uet_engine.cli.output import add_json_option, emit
 from uet_engine.detection.events import stamp
 from uet_engine.detection.failure_report import location
 from uet_engine.saving import error_log
+from uet_engine.saving.lookup import find_repo, resolve_run
+from uet_engine.saving.store import RunStore, store_path
 
 SHORT = 12  # hex digits of a fingerprint the table shows
 _PREFIX = re.compile(r"^(?:sha256:)?(?P<hex>[0-9a-f]{4,64})$")
 
 
+HELP = """\
+See the errors the runs recorded, grouped by what went wrong: the same failure coming back run after run
+is one line with a growing count. The errors are read from DIR/.runs/errors.jsonl (and its rotated
+files), where every run appends each error it records; DIR is the repository holding the current folder
+unless --repo says otherwise. A torn last line (the engine was killed while writing it) or a line that is
+not a valid error event is skipped and named on stderr. With --json, stdout holds one JSON document
+instead of the table.
+
+Exit status: 0, or 2 for a usage error or a fingerprint that is unknown or names several errors.
+"""
+
+LIST_HELP = """\
+Print every distinct error, the most recently seen first: its fingerprint (the first 12 hex digits), how
+often it was seen, when last, in which workstreams, and its error code and place. --run RUN_ID keeps the
+errors of one run (latest, or any start of a run id that only one run has, works too). --json prints a
+list of groups: fingerprint, count, first_seen, last_seen, workstreams, runs and the latest event (an
+ErrorEvent record).
+"""
+
+SHOW_HELP = """\
+Print every occurrence of one error: its code, type and place, how often and when it was seen, and one
+line per occurrence (when, run, workstream, task, message). FINGERPRINT may be cut to its first hex
+digits (sha256: optional) as long as only one error starts so. --json prints the group with all its
+events (ErrorEvent records).
+"""
+
+
 def register(subparsers: Subparsers) -> None:
-    parser = add_command(subparsers, "errors", "list and show recorded errors, grouped by fingerprint", __doc__)
-    actions = parser.add_subparsers(dest="action", metavar="ACTION", required=True)
+    actions = add_group(subparsers, "errors", "list and show recorded errors, grouped by fingerprint", HELP)
     common = argparse.ArgumentParser(add_help=False)
-    common.add_argument("--repo", default=".", type=Path, help="the repository whose errors to read (default: .)")
-    common.add_argument("--json", action="store_true", help="print JSON (ErrorEvent records) instead of a table")
-    listing = actions.add_parser("list", parents=[common], help="every distinct error, most recent first, with counts")
-    listing.add_argument("--run", metavar="RUN_ID", help="only the errors of this run")
-    show = actions.add_parser("show", parents=[common], help="every occurrence of one error")
+    common.add_argument(
+        "--repo",
+        metavar="DIR",
+        default=".",
+        type=Path,
+        help="a folder of the repository whose errors to read (default: the current folder)",
+    )
+    listing = add_action(actions, "list", "every distinct error, most recent first, with counts", LIST_HELP, [common])
+    completes(
+        listing.add_argument("--run", metavar="RUN_ID", help="only the errors of this run (latest, or a start)"),
+        complete_run_id,
+    )
+    add_json_option(listing, "the groups of errors")
+    show = add_action(actions, "show", "every occurrence of one error", SHOW_HELP, [common])
     show.add_argument("fingerprint", metavar="FINGERPRINT", help="a fingerprint, or enough of its first hex digits")
-    parser.set_defaults(handler=run)
+    add_json_option(show, "the error's group and its events")
+    for action in (listing, show):
+        action.set_defaults(handler=run)
 
 
 def _when(moment: datetime) -> str:
@@ -87,11 +117,19 @@ def _read(repo: Path, command: str) -> list[ErrorEvent]:
     return found.events
 
 
+def _run_named(repo: Path, name: str | None) -> str | None:
+    """The run ``--run`` names: resolved through the run store (latest, a start) when there is one."""
+    if name is None or not store_path(repo).is_file():
+        return name
+    with RunStore.open(repo, create=False, audit=False) as store:
+        return resolve_run(store, name, missing_ok=True)
+
+
 def _list(repo: Path, run_id: str | None, as_json: bool) -> int:
     events = [e for e in _read(repo, "list") if run_id is None or e.run_id == run_id]
     groups = _groups(events)
     if as_json:
-        print(json.dumps([_summary(fp, group) for fp, group in groups.items()], indent=2, ensure_ascii=False))
+        emit([_summary(fp, group) for fp, group in groups.items()])
         return 0
     if not groups:
         where = f"run {run_id}" if run_id else str(error_log.errors_path(repo))
@@ -137,7 +175,7 @@ def _show(repo: Path, wanted: str, as_json: bool) -> int:
     if as_json:
         document = {**_summary(fingerprint, events), "events": [uet_contracts.to_dict(e) for e in events]}
         del document["latest"]
-        print(json.dumps(document, indent=2, ensure_ascii=False))
+        emit(document)
         return 0
     summary = _summary(fingerprint, events)
     latest = events[-1]
@@ -168,10 +206,10 @@ def _show(repo: Path, wanted: str, as_json: bool) -> int:
 
 
 def run(args: argparse.Namespace) -> int:
-    repo: Path = args.repo
-    if not repo.is_dir():
-        print(f"uet errors {args.action}: {repo}: no such folder", file=sys.stderr)
+    if not Path(args.repo).is_dir():
+        print(f"uet errors {args.action}: {args.repo}: no such folder", file=sys.stderr)
         return 2
+    repo = find_repo(args.repo)
     if args.action == "list":
-        return _list(repo, args.run, args.json)
+        return _list(repo, _run_named(repo, args.run), args.json)
     return _show(repo, args.fingerprint, args.json)

@@ -1,42 +1,45 @@
-"""``uet import PATH… -o DIR [--from auto|v3|legacy] [--dry-run] [--json] [--force]``: bring existing plans.
+"""``uet import``: existing plans (template-V3 phase plans, legacy workstreams) to phase specs.
 
-Converts template-V3 phase plans (YAML) and legacy workstream files (JSON, comments allowed) into one
-PhaseSpec per input, written to DIR as PHASE_ID.yaml (atomically). Each written file opens with a
-comment naming its source and every field that was derived, defaulted, kept in ``extensions`` or
-dropped, and what is left to fill in by hand. Folders are searched for .yaml, .yml, .json and .jsonc
-files. Dependencies between the inputs (and the specs already in DIR) become ``depends_on``; those on
-phases outside become ``external_depends_on``. A legacy workstream's phase id is ``PH-`` and its
-workstream id without ``ws-``.
-
-The report goes to stdout: per file converted, converted with losses, or not convertible and why
-(``PATH:LINE:COL: JSON-PATH: message``); ``--json`` prints it as JSON. ``--dry-run`` writes nothing. A
-spec in DIR that would change is not replaced without ``--force``.
-
-Exit 0 when every file was converted (with losses or not), 1 when one is not convertible, 2 for usage
-errors and inputs that cannot be found.
+What the command does for a user is its ``HELP`` text; the conversion is ``planning.importing``'s.
 """
 
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from pathlib import Path
 
 import uet_contracts
 from uet_contracts import ContractError
 from uet_engine.cli import Subparsers, add_command
+from uet_engine.cli.output import add_json_option, emit, status
 from uet_engine.planning.importing import FileReport, import_files
 from uet_engine.planning.importing.reading import SUFFIXES
 from uet_engine.planning.importing.render import file_name, spec_yaml
 from uet_engine.planning.importing.report import totals
 from uet_engine.saving.atomic import write_atomic
 
+HELP = """\
+Convert existing plans into phase specs: template-V3 phase plans (YAML) and legacy workstream files
+(JSON, comments allowed), one PhaseSpec per input, written to DIR as PHASE_ID.yaml (atomically). Folders
+are searched for .yaml, .yml, .json and .jsonc files. Each written file opens with a comment naming its
+source and every field that was derived, defaulted, kept under extensions or dropped, and what is left
+to fill in by hand. Dependencies between the inputs (and the specs already in DIR) become depends_on;
+those on phases outside become external_depends_on. A legacy workstream's phase id is PH- and its
+workstream id without ws-.
+
+The report goes to stdout: per file converted, converted with losses, or not convertible and why
+(PATH:LINE:COL: JSON-PATH: message). With --json, stdout holds the report as one JSON document:
+"status", "output_dir", "dry_run", "totals" and per file its "outcome", "output", ids, notes and
+"problems". --dry-run writes nothing. A spec in DIR that would change is replaced only with --force.
+
+Exit status: 0 every file was converted (with losses or not), 1 one is not convertible, 2 a usage error
+or an input that cannot be found.
+"""
+
 
 def register(subparsers: Subparsers) -> None:
-    parser = add_command(
-        subparsers, "import", "convert template-V3 plans and legacy workstreams to phase specs", __doc__
-    )
+    parser = add_command(subparsers, "import", "convert template-V3 plans and legacy workstreams to phase specs", HELP)
     parser.add_argument("paths", nargs="+", metavar="PATH", help="files, or folders to search for plan files")
     parser.add_argument("-o", "--output", metavar="DIR", required=True, help="folder to write the phase specs to")
     parser.add_argument(
@@ -47,7 +50,7 @@ def register(subparsers: Subparsers) -> None:
         help="the format of the inputs (default: recognised per file)",
     )
     parser.add_argument("--dry-run", action="store_true", help="convert and report; write nothing")
-    parser.add_argument("--json", action="store_true", help="print the report as JSON")
+    add_json_option(parser, "the report")
     parser.add_argument("--force", action="store_true", help="replace specs in DIR that would change")
     parser.set_defaults(handler=run)
 
@@ -130,11 +133,12 @@ def run(args: argparse.Namespace) -> int:
 def _print(reports: list[FileReport], args: argparse.Namespace) -> None:
     if args.json:
         document = {
+            "status": status(totals(reports)["not_convertible"] > 0),
             "output_dir": Path(args.output).as_posix(),
             "dry_run": args.dry_run,
             "totals": totals(reports),
             "files": [report.to_json() for report in reports],
         }
-        sys.stdout.write(json.dumps(document, indent=2, ensure_ascii=False) + "\n")
+        emit(document)
         return
     sys.stdout.write("".join(line + "\n" for report in reports for line in report.summary_lines()))

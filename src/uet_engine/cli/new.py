@@ -1,15 +1,6 @@
-"""``uet new phase [PHASE_ID] --template NAME [--set KEY=VALUE]… [-o FILE] [--repo DIR] [--force]``.
+"""``uet new phase``: a new phase spec from a phase template (``patterns.templates.instantiate``).
 
-Writes a new phase spec from a phase template (DIR/templates/phase_templates/NAME.template.yaml or a
-built-in one; see ``uet templates list``). Each ``--set`` gives one of the template's parameters; PHASE_ID
-is short for ``--set phase_id=PHASE_ID``. Values are read as the parameter's type (``42``, ``1.5``,
-``true``/``false``); parameters with a default may be left out. The spec goes to FILE (YAML, or JSON for a
-``.json`` name), written atomically, or to stdout; an existing FILE is replaced only with --force. The spec
-carries the template's ``template_id`` and ``pattern_id``, so its runs' execution logs name the pattern.
-
-Exit 0 written; 1 a missing, unknown or ill-typed parameter, or a spec that does not validate (each
-problem on its own line; nothing written); 2 usage errors (an unknown template, a malformed --set, an
-existing FILE).
+What the command does for a user is its ``HELP`` texts.
 """
 
 from __future__ import annotations
@@ -22,24 +13,42 @@ from pathlib import Path
 import yaml
 
 import uet_contracts
-from uet_engine.cli import Subparsers, add_command
+from uet_engine.cli import Subparsers, add_action, add_group
 from uet_engine.patterns.templates import TemplateLibrary, instantiate
 from uet_engine.saving.atomic import write_atomic
 
+HELP = """\
+Write a new contract file from a template. "uet new phase" writes a phase spec from a phase template.
+"""
+
+PHASE_HELP = """\
+Write a new phase spec from a phase template: one of DIR/templates/phase_templates/NAME.template.yaml or
+a built-in one ("uet templates list" shows them). Each --set gives one of the template's parameters;
+PHASE_ID is short for --set phase_id=PHASE_ID. Values are read as the parameter's type (42, 1.5, true or
+false); parameters with a default may be left out. The spec goes to FILE (YAML, or JSON for a .json
+name), written atomically, or to stdout; an existing FILE is replaced only with --force. The spec names
+its template and pattern (template_id, pattern_id), so the execution logs of its runs name the pattern.
+
+Exit status: 0 written; 1 a missing, unknown or ill-typed parameter, or a spec that does not validate
+(each problem on its own line; nothing written); 2 a usage error (an unknown template, a malformed --set,
+an existing FILE).
+"""
+
 
 def register(subparsers: Subparsers) -> None:
-    parser = add_command(subparsers, "new", "write a new phase spec from a template", __doc__)
-    kinds = parser.add_subparsers(dest="action", metavar="KIND", required=True)
-    phase = kinds.add_parser("phase", help="a phase spec, from a phase template")
-    phase.add_argument("phase_id", metavar="PHASE_ID", nargs="?", help="the new phase's id (= --set phase_id=…)")
+    kinds = add_group(subparsers, "new", "write a new phase spec from a template", HELP)
+    phase = add_action(kinds, "phase", "a phase spec, from a phase template", PHASE_HELP)
+    phase.add_argument("phase_id", metavar="PHASE_ID", nargs="?", help="the new phase's id (= --set phase_id=...)")
     phase.add_argument("--template", metavar="NAME", help="the phase template to fill in (see: uet templates list)")
     phase.add_argument(
         "--set", metavar="KEY=VALUE", action="append", default=[], dest="values", help="a parameter (repeatable)"
     )
     phase.add_argument("-o", "--output", metavar="FILE", help="write the spec to FILE instead of stdout")
     phase.add_argument("--force", action="store_true", help="replace FILE when it exists")
-    phase.add_argument("--repo", default=".", type=Path, help="the repository whose templates to use (default: .)")
-    parser.set_defaults(handler=run)
+    phase.add_argument(
+        "--repo", metavar="DIR", default=".", type=Path, help="the repository whose templates to use (default: .)"
+    )
+    phase.set_defaults(handler=run)
 
 
 def _usage(message: str) -> int:

@@ -1,23 +1,13 @@
 """``uet patterns mine|list|show|approve|reject``: recurring task shapes out of the execution logs, reviewed.
 
-``mine`` clusters DIR/.runs/uet.sqlite's execution logs into pattern candidates (at least --min-count
-executions, 3 by default, similar to a leader: same operation kind, then 0.3 × Jaccard(file types) +
-0.3 × Jaccard(tools) + 0.4 × (1 for the same input signature, else 0.5) ≥ 0.75; success rate at least
---min-success, 0.9) and recurring failures into anti-patterns (at least --min-count failures with the same
-input signature or the same error fingerprint), over the last --since DAYS (default: all logs).
-Re-mining updates counts under the same ids. ``list`` and ``show ID`` print what is stored (``--json``:
-``{"candidates": [...], "anti_patterns": [...]}``, each a contract record). ``approve ID [--name NAME]``
-writes the pattern into DIR/patterns/registry/PATTERN_INDEX.yaml and its phase template into
-DIR/templates/phase_templates/NAME.template.yaml; ``reject ID`` sets a candidate aside.
-
-Exit 0 done; 1 a broken registry or template (problems printed as PATH:LINE:COL: JSON-PATH: message, the
-file left as it is) or a refused review; 2 usage errors, no store, an unknown id.
+What the command does for a user is its ``HELP`` texts; the mining is ``uet_engine.patterns``' (a leader
+clustering: operation kind, then 0.3 × Jaccard(file types) + 0.3 × Jaccard(tools) + 0.4 × (1 for the same
+input signature, else 0.5) ≥ 0.75).
 """
 
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from pathlib import Path
 from typing import Any
@@ -26,35 +16,85 @@ import yaml
 
 import uet_contracts
 from uet_contracts import AntiPattern, PatternCandidate
-from uet_engine.cli import Subparsers, add_command, print_table
+from uet_engine.cli import Subparsers, add_action, add_group, print_table
+from uet_engine.cli.output import add_json_option, emit
 from uet_engine.errors import PatternNotFound
 from uet_engine.patterns import review
 from uet_engine.patterns.mining import Options, mine
+from uet_engine.saving.lookup import find_repo
 from uet_engine.saving.store import RunStore
+
+HELP = """\
+Find the task shapes that keep coming back in the execution logs of a repository's runs, and review
+them. "mine" groups similar executions into pattern candidates and recurring failures into
+anti-patterns; "list" and "show" print what was found; "approve" turns a candidate into a registered
+pattern and a phase template (for "uet new phase --template"); "reject" sets a candidate aside. The
+records are read from DIR/.runs/uet.sqlite, DIR being the repository holding the current folder unless
+--repo says otherwise. With --json, stdout holds the contract records as one JSON document:
+{"candidates": [...], "anti_patterns": [...]} (show: the one record).
+
+Exit status: 0 done; 1 a broken registry or template (problems printed as PATH:LINE:COL: JSON-PATH:
+message, the file left as it is) or a refused review; 2 a usage error, no run store, or an unknown id.
+"""
+
+MINE_HELP = """\
+Group the execution logs into pattern candidates and anti-patterns. A candidate is at least --min-count
+executions (3 by default) similar to a leader: the same operation kind, then a similarity of file types,
+tools and input signature of at least 0.75, with a success rate of at least --min-success (0.9). An
+anti-pattern is at least --min-count failures with the same input signature or the same error
+fingerprint. --since DAYS mines only the logs of the last DAYS days. Mining again updates the counts
+under the same ids; nothing is duplicated.
+"""
+
+APPROVE_HELP = """\
+Register a candidate as a pattern in DIR/patterns/registry/PATTERN_INDEX.yaml and write its phase
+template to DIR/templates/phase_templates/NAME.template.yaml (NAME: --name, or the suggested one). Both
+files are validated and written atomically.
+"""
 
 
 def register(subparsers: Subparsers) -> None:
-    parser = add_command(subparsers, "patterns", "mine, list, show, approve and reject patterns", __doc__)
-    actions = parser.add_subparsers(dest="action", metavar="ACTION", required=True)
+    actions = add_group(subparsers, "patterns", "mine, list, show, approve and reject patterns", HELP)
     repo = argparse.ArgumentParser(add_help=False)
-    repo.add_argument("--repo", default=".", type=Path, help="the repository whose records to read (default: .)")
-    as_json = argparse.ArgumentParser(add_help=False)
-    as_json.add_argument("--json", action="store_true", help="print contract records as JSON")
-    mine_ = actions.add_parser("mine", parents=[repo, as_json], help="cluster the execution logs into patterns")
+    repo.add_argument(
+        "--repo",
+        metavar="DIR",
+        default=".",
+        type=Path,
+        help="a folder of the repository whose records to read (default: the current folder)",
+    )
+    mine_ = add_action(actions, "mine", "group the execution logs into patterns and anti-patterns", MINE_HELP, [repo])
     mine_.add_argument("--min-count", type=int, default=3, metavar="N", help="executions a pattern needs (default 3)")
     mine_.add_argument(
         "--min-success", type=float, default=0.9, metavar="RATE", help="success rate a pattern needs (default 0.9)"
     )
     mine_.add_argument("--since", type=float, default=None, metavar="DAYS", help="only logs of the last DAYS days")
-    actions.add_parser("list", parents=[repo, as_json], help="the stored candidates and anti-patterns")
-    show = actions.add_parser("show", parents=[repo, as_json], help="one candidate or anti-pattern, in full")
-    show.add_argument("id", metavar="ID")
-    approve = actions.add_parser("approve", parents=[repo], help="register a candidate and write its phase template")
-    approve.add_argument("id", metavar="ID")
+    listing = add_action(
+        actions,
+        "list",
+        "the stored candidates and anti-patterns",
+        "Print the stored candidates and anti-patterns.",
+        [repo],
+    )
+    show = add_action(
+        actions,
+        "show",
+        "one candidate or anti-pattern, in full",
+        "Print one candidate or anti-pattern in full (as YAML): its leader, member logs, shared features and why.",
+        [repo],
+    )
+    show.add_argument("id", metavar="ID", help="the candidate's or anti-pattern's id, as list prints it")
+    for action in (mine_, listing, show):
+        add_json_option(action, "the contract records")
+    approve = add_action(actions, "approve", "register a candidate and write its phase template", APPROVE_HELP, [repo])
+    approve.add_argument("id", metavar="ID", help="the candidate's id, as list prints it")
     approve.add_argument("--name", metavar="NAME", help="the pattern's and template's name (default: suggested)")
-    reject = actions.add_parser("reject", parents=[repo], help="set a candidate aside")
-    reject.add_argument("id", metavar="ID")
-    parser.set_defaults(handler=run)
+    reject = add_action(
+        actions, "reject", "set a candidate aside", "Mark a candidate rejected, so it is no longer offered.", [repo]
+    )
+    reject.add_argument("id", metavar="ID", help="the candidate's id, as list prints it")
+    for action in (mine_, listing, show, approve, reject):
+        action.set_defaults(handler=run)
 
 
 def _document(candidates: list[PatternCandidate], anti_patterns: list[AntiPattern]) -> dict[str, Any]:
@@ -109,7 +149,7 @@ def _mine(args: argparse.Namespace) -> int:
         return 2
     found = mine(args.repo, Options(args.min_count, args.min_success, args.since))
     if args.json:
-        print(json.dumps(_document(found.candidates, found.anti_patterns), indent=2, ensure_ascii=False))
+        emit(_document(found.candidates, found.anti_patterns))
     else:
         _print(found.candidates, found.anti_patterns)
     print(
@@ -128,13 +168,14 @@ def _show(store: RunStore, wanted: str, as_json: bool) -> int:
         raise PatternNotFound(f"no pattern candidate or anti-pattern {wanted!r} in {store.path}")
     data = uet_contracts.to_dict(found)
     if as_json:
-        print(json.dumps(data, indent=2, ensure_ascii=False))
+        emit(data)
     else:
         sys.stdout.write(yaml.safe_dump(data, sort_keys=False, allow_unicode=True, width=120))
     return 0
 
 
 def run(args: argparse.Namespace) -> int:
+    args.repo = find_repo(args.repo)
     try:
         return _run(args)
     except OSError as exc:  # a folder that cannot be made, a full disk: nothing half-written is left
@@ -162,7 +203,7 @@ def _run(args: argparse.Namespace) -> int:
             return _show(store, args.id, args.json)
         candidates, anti_patterns = store.pattern_candidates(), store.anti_patterns()
     if args.json:
-        print(json.dumps(_document(candidates, anti_patterns), indent=2, ensure_ascii=False))
+        emit(_document(candidates, anti_patterns))
     elif candidates or anti_patterns:
         _print(candidates, anti_patterns)
     else:

@@ -1,31 +1,6 @@
-"""``uet plan SPECS_DIR [--tier pipeline|module|task] [--modules DIR] [-o FILE] [--format json|mermaid|dot]
-[--check FILE] [--repo DIR]``: phase specs → the DAG of one tier.
+"""``uet plan``: phase specs to the DAG of one tier, a diagram, or a check of a committed file.
 
-Loads and checks every phase spec under SPECS_DIR, and the module manifests of ``--modules`` (default: the
-``modules`` folder beside SPECS_DIR, one ``<module_id>/module.manifest.yaml`` per module) when there are
-any: then every path a phase may write must belong to exactly one module. Prints (or writes to FILE,
-atomically), as JSON or as a Mermaid or Graphviz DOT diagram with the critical path highlighted, the DAG
-of one tier (``--tier``):
-
-- ``pipeline`` (the default): the DagSnapshotV1 of the phases;
-- ``module``: the DagSnapshotV1 of the modules (``dag_type: module``), their declared dependencies plus
-  those the phases imply; needs manifests;
-- ``task``: the ModuleTasksV1 of the set, each workstream's steps as a DagSnapshot (``dag_type: task``)
-  and the batches they run in.
-
-``--check FILE`` compares a committed file of that tier with the specs instead (ignoring
-``generated_at``; the file's own graph is checked first) and names what changed. ``--assume-done PH-…``
-declares a phase outside the set done (it satisfies the ``external_depends_on`` that name it); the tool
-profiles steps may name are the built-in ones and those of ``--config FILE`` (default: ``uet.config.yaml``
-in the current folder, when present).
-
-Acceptance checks written ``verify: NAME`` are filled in from DIR's verification templates (default: the
-current folder; see ``uet templates list``). A step or check that matches an active anti-pattern mined in
-DIR (``uet patterns mine``) is a warning naming the anti-pattern and its recommendation.
-
-Problems and warnings go to stderr as ``PATH:LINE:COL: JSON-PATH: message``; stdout carries only the
-output. Exit 0 planned (or up to date), 1 problems in the set (or a stale file), 2 usage errors
-and input that cannot be read; on failure nothing is written.
+What the command does for a user is its ``HELP`` text below; the work is in ``uet_engine.planning``.
 """
 
 from __future__ import annotations
@@ -34,13 +9,15 @@ import argparse
 import json
 import os
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Final
 
 import uet_contracts
 from uet_contracts import ContractError, DagSnapshot, ModuleTasks, Problem
-from uet_engine.cli import Subparsers, add_command, print_plan_problems
+from uet_engine.cli import Subparsers, add_command, print_plan_problems, sorted_problems
 from uet_engine.cli.options import add_planning_options, load_for, load_manifests
+from uet_engine.cli.output import add_json_option, emit, problem_json, status
 from uet_engine.errors import PlanError
 from uet_engine.patterns import advice
 from uet_engine.patterns.templates import TemplateLibrary
@@ -54,9 +31,42 @@ from uet_engine.saving.atomic import write_atomic
 FORMATS = ("json", "mermaid", "dot")
 TIERS: Final = ("pipeline", "module", "task")
 
+HELP = """\
+Load and check every phase spec under SPECS_DIR as a set: unique phase and workstream ids, known
+dependencies, no cycle (each one named in full), and no two phases that may run at the same time
+writing the same path. When there are module manifests (--modules DIR, default: the modules folder
+beside SPECS_DIR, one MODULE_ID/module.manifest.yaml per module), every path a phase may write must
+belong to exactly one module. Then print the DAG of one tier as JSON (or, with --format, as a Mermaid or
+Graphviz DOT diagram with the critical path highlighted), or write it to FILE with -o. The tiers
+(--tier):
+
+  pipeline  the phases and what each waits for (the default): a DagSnapshot
+  module    the modules, their declared dependencies plus those the phases
+            imply: a DagSnapshot of dag_type module; needs manifests
+  task      each workstream's steps as a DAG, and the batches they run in:
+            a ModuleTasks
+
+--check FILE compares a committed file of that tier with the specs instead (ignoring when it was
+generated; the file's own graph is checked first) and names every difference, so CI can fail when
+someone forgets to regenerate it.
+
+--assume-done PH-... declares a phase outside the set done: it satisfies the external_depends_on that
+name it. Steps may name the built-in tool profiles and those of --config FILE (default: uet.config.yaml
+in the current folder, when there is one). Acceptance checks written "verify: NAME" are filled in from
+the verification templates of --repo DIR ("uet templates list" shows them), and a step or check that
+matches an anti-pattern mined there ("uet patterns mine") is a warning naming it and what to do instead.
+
+Problems and warnings go to stderr as PATH:LINE:COL: JSON-PATH: message; stdout carries only the output.
+With --json, stdout holds one JSON document instead: "status", "problems", "warnings", and the
+"snapshot" (or "output", or the "differences" of --check). On failure nothing is written.
+
+Exit status: 0 planned (or up to date), 1 problems in the set (or a stale file), 2 a usage error or
+input that cannot be read.
+"""
+
 
 def register(subparsers: Subparsers) -> None:
-    parser = add_command(subparsers, "plan", "check a folder of phase specs and derive its DAG snapshot", __doc__)
+    parser = add_command(subparsers, "plan", "check a folder of phase specs and derive its DAG snapshot", HELP)
     parser.add_argument(
         "specs_dir", metavar="SPECS_DIR", help="folder searched for *.yaml, *.yml and *.json phase specs"
     )
@@ -73,8 +83,13 @@ def register(subparsers: Subparsers) -> None:
     )
     add_planning_options(parser, "the current folder")
     parser.add_argument(
-        "--repo", metavar="DIR", default=".", type=Path, help="where templates and mined anti-patterns are (default: .)"
+        "--repo",
+        metavar="DIR",
+        default=".",
+        type=Path,
+        help="where the verification templates and mined anti-patterns are (default: .)",
     )
+    add_json_option(parser, "the problems, warnings and snapshot")
     parser.set_defaults(handler=run)
 
 
@@ -86,15 +101,24 @@ def run(args: argparse.Namespace) -> int:
     if args.check is not None and args.format is not None:
         print("uet plan: --format applies to the output; --check writes none", file=sys.stderr)
         return 2
+    if args.json and args.format not in (None, "json"):
+        print(f"uet plan: --json reports in JSON; it cannot print a {args.format} diagram", file=sys.stderr)
+        return 2
     try:
         phase_set, _ = load_for(args, Path.cwd(), TemplateLibrary(args.repo).resolver())
         phase_set, module_set = load_manifests(args, phase_set)
     except ContractError as exc:
-        _print(exc.errors)
+        if args.json:
+            emit(_report(True, exc.errors, []))
+        else:
+            _print(exc.errors)
         print(f"uet plan: {exc.errors[0].file} is not a valid RepoConfig; nothing written", file=sys.stderr)
         return 2
     except PlanError as exc:
-        print_plan_problems(exc)
+        if args.json:
+            emit(_report(True, sorted_problems(exc.problems), sorted_problems(exc.warnings)))
+        else:
+            print_plan_problems(exc)
         print(
             f"uet plan: {len(exc.problems)} problem(s), {len(exc.warnings)} warning(s) in {args.specs_dir};"
             " nothing written",
@@ -102,7 +126,8 @@ def run(args: argparse.Namespace) -> int:
         )
         return exc.exit_code
     phase_set.warnings.extend(advice.warnings(phase_set, advice.active_anti_patterns(args.repo)))
-    _print(phase_set.warnings)
+    if not args.json:
+        _print(phase_set.warnings)
     if args.tier == "module" and module_set is None:
         print(
             f"uet plan: --tier module needs module manifests; none under"
@@ -119,9 +144,11 @@ def run(args: argparse.Namespace) -> int:
     else:
         derived = build_snapshot(phase_set)
     if args.check is not None:
-        return _check(Path(args.check), derived, args.specs_dir, args.tier)
+        return _check(Path(args.check), derived, args.specs_dir, args.tier, phase_set.warnings if args.json else None)
     text = render(derived, args.format or "json", phase_set, module_set)
-    if args.output is None:
+    if args.output is None and args.json:
+        emit(_report(False, [], phase_set.warnings, snapshot=uet_contracts.to_dict(derived)))
+    elif args.output is None:
         sys.stdout.write(text)
     else:
         try:
@@ -129,6 +156,8 @@ def run(args: argparse.Namespace) -> int:
         except OSError as exc:
             print(f"uet plan: cannot write {args.output}: {exc.strerror or exc}", file=sys.stderr)
             return 2
+        if args.json:
+            emit(_report(False, [], phase_set.warnings, output=args.output))
     where = f"; wrote {args.output}" if args.output else ""
     print(f"uet plan: {_summary(derived)}, {len(phase_set.warnings)} warning(s){where}", file=sys.stderr)
     return 0
@@ -169,16 +198,35 @@ def render(
     return to_mermaid(derived, titles) if format == "mermaid" else to_dot(derived, titles)
 
 
-def _check(path: Path, current: DagSnapshot | ModuleTasks, specs_dir: str, tier: str) -> int:
+def _report(failed: bool, problems: list[Problem], warnings: list[Problem], **rest: object) -> dict[str, object]:
+    """The ``--json`` document: status, problems and warnings (located problems), then ``rest``."""
+    return {
+        "status": status(failed),
+        "problems": [problem_json(p) for p in problems],
+        "warnings": [problem_json(p) for p in warnings],
+        **rest,
+    }
+
+
+def _check(
+    path: Path, current: DagSnapshot | ModuleTasks, specs_dir: str, tier: str, json_warnings: list[Problem] | None
+) -> int:
+    """``--check``; ``json_warnings`` is the set's warnings when the outcome is to be reported as JSON."""
     if not path.is_file() or not os.access(path, os.R_OK):
         reason = "cannot read file" if path.is_file() else "no such file"
         print(f"uet plan: {path}: {reason}", file=sys.stderr)
         return 2
-    differences = stale(path, current)
+    invalid: list[Problem] = []
+    differences = stale(path, current, show=_print if json_warnings is None else invalid.extend)
+    if json_warnings is not None:
+        found = differences or []
+        report = _report(bool(invalid or found), invalid, json_warnings, check=str(path))
+        emit({**report, "differences": [problem_json(d) for d in found]})
     if differences is None:
         return 1
     if differences:
-        _print(differences)
+        if json_warnings is None:
+            _print(differences)
         again = "" if tier == "pipeline" else f" --tier {tier}"
         print(
             f"uet plan: {path} is out of date with {specs_dir} ({len(differences)} difference(s));"
@@ -190,14 +238,19 @@ def _check(path: Path, current: DagSnapshot | ModuleTasks, specs_dir: str, tier:
     return 0
 
 
-def stale(path: Path, current: DagSnapshot | ModuleTasks, command: str = "plan") -> list[Problem] | None:
-    """How a committed file of ``current``'s kind differs from it; None (after printing why) when the file
-    is not a valid, sound file of that kind."""
+def stale(
+    path: Path,
+    current: DagSnapshot | ModuleTasks,
+    command: str = "plan",
+    show: Callable[[list[Problem]], object] = _print,
+) -> list[Problem] | None:
+    r"""How a committed file of ``current``'s kind differs from it; None (after ``show``\ ing the problems
+    and printing why) when the file is not a valid, sound file of that kind."""
     cls: Any = type(current)
     try:
         committed = integrity.load_checked(path, cls)
     except ContractError as exc:
-        _print(exc.errors)
+        show(exc.errors)
         print(f"uet {command}: {path} is not a valid {cls.__name__}", file=sys.stderr)
         return None
     if isinstance(current, ModuleTasks):

@@ -1,65 +1,8 @@
-"""``uet run SPECS_DIR [--repo DIR] [--init] [--ws-id ID]… [--no-deps] [--jobs N] [--dry-run] [--resume RUN_ID]
-[--force] [--snapshot FILE]… [--modules DIR] [--hook MODULE:ATTR]… [--hook-budget SECONDS] [--executor local|dask]
-[--remote URL] [--sandbox MODE]
-[--no-network]``.
+"""``uet run``: plan a phase set and hand it to the coordinator, with live progress and a summary.
 
-Plans the phase specs under SPECS_DIR (``verify: NAME`` checks filled in from DIR's verification
-templates), then runs the workstreams in dependency order, up to N at once,
-each in its own git worktree of DIR (default: the current folder, which must be a git repository
-with at least one commit; --init makes it one). Succeeded workstreams' patches land in DIR's working tree; everything is
-recorded in DIR/.runs/uet.sqlite, DIR/.runs/audit.jsonl and DIR/.ledger/patches/.
-
---ws-id ID runs that workstream and, unless --no-deps, its prerequisites that have not succeeded in an
-earlier run. --resume RUN_ID reruns what in that run did not succeed, reusing its successes.
---dry-run prints the levels, what would run and why anything is left out, and writes nothing.
-A phase whose status is done or complete, or named by --assume-done, is not run and does not hold back
-what depends on it; a phase waiting for a phase outside the set (external_depends_on) is left out until
-that one is declared done with --assume-done. Steps with an AI tool (tool: aider, codex, claude-code,
-copilot, or a profile of DIR/uet.config.yaml or --config FILE) run through its tool profile.
-
-A workstream whose last success ran the same spec on the same inputs (its file-scope files and its
-prerequisites' results, see docs/guides/incremental-runs.md) is up to date: it is recorded as reused
-from that run with reason "up to date" and does not run; what changed and its dependants run. A second
-run of an unchanged set runs nothing, exits 0 and writes no patch. --force runs everything.
---snapshot FILE runs a reviewed plan: a committed pipeline DagSnapshot (``uet plan -o FILE``) or task tier
-(``uet plan --tier task -o FILE``), given once each at most. The file's graph is checked, then compared
-with what the specs give now; a stale file is refused (exit 1), each difference named, and nothing runs.
-The run's first record names the snapshot it executed. Module manifests (``--modules DIR``, default the
-``modules`` folder beside SPECS_DIR) are checked as by ``uet plan``, and each task's request names the
-modules its phase writes.
-
---sandbox MODE confines every step and check to its own worktree with the operating system's sandbox:
-auto (the default) uses bubblewrap, else Landlock (Linux), else Seatbelt (macOS), and runs unconfined
-with a warning when none works; required refuses to run without one; off never confines; bubblewrap,
-landlock or seatbelt requires that one. --no-network takes the network away from every step and check
-(a phase's no_network does it for that phase). Both may be set in DIR/uet.config.yaml (sandbox,
-no_network); the command line wins. Without a sandbox the engine still checks, after each step, the
-user's working tree, .git/config, .git/hooks and its own records, and fails the workstream naming any
-change. A repository in the middle of a merge, rebase, cherry-pick, revert or bisect is refused.
-
---dask-scheduler ADDRESS runs each workstream as a task on that existing Dask cluster instead of on
-local threads (needs the dask extra); --executor dask without an address starts a LocalCluster of
---jobs worker processes on this machine. This process stays the only writer of the records and the
-tree. The workers must see DIR at the same path (same machine or a shared filesystem) unless --remote
-URL names a git remote that this machine and every worker can push to and fetch from: the run's
-commits travel through it (docs/guides/dask-cluster.md). --jobs defaults to the cluster's total
-threads. A workstream's step progress arrives when it ends, not live. A worker that dies in the middle
-of a workstream makes it crashed (--resume runs it again). On Ctrl-C/SIGTERM waiting tasks are
-cancelled and running ones are asked to kill their processes (best effort).
-
---hook MODULE:ATTR adds a hook (a class or factory called with no arguments, or a hook object) that is
-told of every workstream's start and end, every try's start and completion and every error recorded;
-hooks of the uet.hooks entry points are always added. A hook that raises or takes longer than
---hook-budget seconds a call (default 2) is recorded as an ErrorEvent and disabled; it never changes an
-outcome. A hook that cannot be loaded is a usage error: nothing runs. A failed workstream shows the
-issues the error plugins found in its output and the last lines of the failing command's output.
-
-Exit 0 when every selected workstream succeeded; 1 when one failed, was skipped, crashed or was
-cancelled, or when the specs have problems (printed as PATH:LINE:COL: JSON-PATH: message, as by
-``uet plan``); 2 for usage errors: unreadable specs, an unknown workstream or run, a folder that is not a
-git repository, a --hook that cannot be loaded, --sandbox required without a sandbox, a repository in the
-middle of a merge (or rebase, …), records that cannot be written, or another ``uet run`` holding the
-repository.
+What the command does for a user is its ``HELP`` text below (shown by ``uet run --help`` and on the CLI
+reference page); this module only checks the options, picks the executor and the reporter, and maps the
+outcome to an exit status.
 """
 
 from __future__ import annotations
@@ -89,15 +32,91 @@ from uet_engine.planning import profiles
 from uet_engine.planning.phase_set import PhaseSet
 from uet_engine.planning.snapshot import build_module_tasks, build_snapshot
 
+HELP = """\
+Plan the phase specs under SPECS_DIR, then run their workstreams in dependency order, up to N at once,
+each in its own git worktree of DIR. DIR is the git repository holding the current folder unless --repo
+says otherwise; it needs at least one commit (--init makes a folder such a repository). The patches of
+the workstreams that succeed land in DIR's working tree; everything is recorded in DIR/.runs/uet.sqlite,
+DIR/.runs/audit.jsonl and DIR/.ledger/patches/.
+
+--ws-id ID runs that workstream (a workstream id such as ws-docs, or the id of its phase such as PH-01)
+and, unless --no-deps, its prerequisites that have not succeeded in an earlier run. --resume RUN_ID
+reruns what in that run did not succeed and reuses its successes; RUN_ID may be "latest" or the start
+of a run id, as "uet runs list" prints them. --dry-run prints the levels, what would run and why
+anything is left out, and writes nothing.
+
+A phase whose status is done or complete, or named by --assume-done, is not run and does not hold back
+what depends on it; a phase waiting for a phase outside the set (external_depends_on) is left out until
+that one is declared done with --assume-done. Acceptance checks written "verify: NAME" are filled in from
+DIR's verification templates. Steps with an AI tool (tool: aider, codex, claude-code, copilot, or a
+profile of DIR/uet.config.yaml or --config FILE) run through its tool profile.
+
+A workstream whose last success ran the same spec on the same inputs (its file-scope files and its
+prerequisites' results; see the "Re-run incrementally" guide) is up to date: it is recorded as
+reused from that run with reason "up to date" and does not run; what changed and its dependants run. A
+second run of an unchanged set runs nothing, exits 0 and writes no patch. --force runs everything.
+
+--snapshot FILE runs a reviewed plan: a committed pipeline DAG snapshot ("uet plan -o FILE") or task tier
+("uet plan --tier task -o FILE"), given once each at most. The file's graph is checked, then compared
+with what the specs give now; a stale file is refused (exit 1), each difference named, and nothing runs.
+The run's first record names the snapshot it executed. Module manifests (--modules DIR, default the
+modules folder beside SPECS_DIR) are checked as by "uet plan", and each task's request names the
+modules its phase writes.
+
+On a terminal each running workstream shows its current step and how long it has been running; in a
+pipe or a CI log there is one line per change of state. -q prints only the summary, -v also each step
+as it starts and ends. NO_COLOR=1 turns every style off; FORCE_COLOR=1 keeps the styles in a pipe.
+
+--sandbox MODE confines every step and check to its own worktree with the operating system's sandbox:
+auto (the default) uses bubblewrap, else Landlock (Linux), else Seatbelt (macOS), and runs unconfined
+with a warning when none works; required refuses to run without one; off never confines; bubblewrap,
+landlock or seatbelt requires that one. --no-network takes the network away from every step and check
+(a phase's no_network does it for that phase). Both may be set in DIR/uet.config.yaml (sandbox,
+no_network); the command line wins. Without a sandbox the engine still checks, after each step, the
+user's working tree, .git/config, .git/hooks and its own records, and fails the workstream naming any
+change. A repository in the middle of a merge, rebase, cherry-pick, revert or bisect is refused.
+
+--dask-scheduler ADDRESS runs each workstream as a task on that existing Dask cluster instead of on
+local threads (needs the dask and distributed packages); --executor dask without an address starts a
+local cluster of --jobs worker processes on this machine. This process stays the only writer of the
+records and the tree. The workers must see DIR at the same path (the same machine or a shared
+filesystem) unless --remote URL names a git remote that this machine and every worker can push to and
+fetch from: the run's commits travel through it (see the "Run on several machines" guide). --jobs defaults
+to the cluster's total threads. A workstream's step progress arrives when it ends, not live. A worker
+that dies in the middle of a workstream makes it crashed (--resume runs it again). On Ctrl-C or SIGTERM
+waiting tasks are cancelled and running ones are asked to kill their processes.
+
+--hook MODULE:ATTR adds a hook (a class or factory called with no arguments, or a hook object) that is
+told of every workstream's start and end, every try's start and completion and every error recorded;
+hooks installed as uet.hooks entry points are always added. A hook that raises or takes longer than
+--hook-budget seconds a call (default 2) is recorded as an error event and disabled; it never changes an
+outcome. A hook that cannot be loaded is a usage error: nothing runs. A failed workstream shows the
+issues the error plugins found in its output and the last lines of the failing command's output.
+
+Exit status: 0 every selected workstream succeeded; 1 one failed, was skipped, crashed or was
+cancelled, or the specs have problems (printed as PATH:LINE:COL: JSON-PATH: message, as by "uet
+plan"); 2 a usage error: unreadable specs, an unknown workstream or run, a folder that is not a git
+repository, a --hook that cannot be loaded, --sandbox required without a sandbox, a repository in the
+middle of a merge (or rebase, ...), records that cannot be written, or another "uet run" holding the
+repository.
+"""
+
 
 def register(subparsers: Subparsers) -> None:
     parser = add_command(
-        subparsers, "run", "run the workstreams of a phase set in isolated git worktrees and record everything", __doc__
+        subparsers, "run", "run the workstreams of a phase set in isolated git worktrees and record everything", HELP
     )
     parser.add_argument("specs_dir", metavar="SPECS_DIR", help="folder searched for *.yaml, *.yml and *.json specs")
-    parser.add_argument("--repo", metavar="DIR", default=".", help="the git repository to work in (default: .)")
     parser.add_argument(
-        "--ws-id", metavar="ID", action="append", default=[], dest="ws_ids", help="run this workstream (repeatable)"
+        "--repo", metavar="DIR", default=".", help="the git repository to work in (default: the one holding .)"
+    )
+    parser.add_argument(
+        "--ws-id",
+        metavar="ID",
+        action="append",
+        default=[],
+        dest="ws_ids",
+        help="run this workstream, named by its workstream id or its phase id (repeatable)",
     )
     parser.add_argument("--no-deps", action="store_true", help="with --ws-id: do not run prerequisites")
     parser.add_argument(
@@ -111,7 +130,16 @@ def register(subparsers: Subparsers) -> None:
     add_planning_options(parser, "DIR")
     parser.add_argument("--dry-run", action="store_true", help="print what would run; write nothing")
     parser.add_argument("--force", action="store_true", help="run every selected workstream, even one up to date")
-    parser.add_argument("--resume", metavar="RUN_ID", help="rerun what did not succeed in RUN_ID, reuse its successes")
+    parser.add_argument(
+        "--resume",
+        metavar="RUN_ID",
+        help="rerun what did not succeed in RUN_ID (latest, a run id or its start), reuse its successes",
+    )
+    loudness = parser.add_mutually_exclusive_group()
+    loudness.add_argument("-q", "--quiet", action="store_true", help="print only the summary at the end")
+    loudness.add_argument(
+        "-v", "--verbose", action="store_true", help="also print each step and check as it starts and ends"
+    )
     parser.add_argument(
         "--snapshot",
         metavar="FILE",
@@ -258,7 +286,7 @@ def run(args: argparse.Namespace) -> int:
                     return _usage(f"the Dask cluster at {args.dask_scheduler} has no workers")
                 options = dataclasses.replace(options, jobs=threads)
             executor = dask
-        with reporter() as progress:
+        with reporter(verbosity=-1 if args.quiet else int(args.verbose)) as progress:
             outcome = execute_run(root, phase_set, options, progress, executor, hooks)
             progress.close()
             progress.summary(outcome.records, outcome.failures)

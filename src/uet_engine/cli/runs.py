@@ -1,25 +1,20 @@
-"""``uet runs list|show RUN_ID|logs RUN_ID|verify|prune``: let a person see what runs did, check the records
-hold up, and keep the history to a size.
+"""``uet runs list|show|logs|verify|prune``: let a person see what runs did, check the records hold up, and
+keep the history to a size.
 
-``list [--limit N] [--status S] [--since T] [--json]`` prints the newest runs first (20 unless told;
-``--limit 0`` for all), those with a workstream in status S, those started at or after T (an ISO date or
-time, UTC unless it says otherwise, or an age: ``90m``, ``12h``, ``7d``, ``2w``). It reads only the runs
-it prints, so it stays fast however long the history. ``list`` and ``show`` print a table (rich on a
-terminal, plain aligned columns otherwise, so pipes and tests get stable text); ``show`` adds, for each
-failed workstream, the issues the error plugins found and the last lines of the failing command's output,
-and ``--json`` prints the data itself (``show --json``: the stored contract records). ``logs RUN_ID [--ws
-WS_ID] [--attempt N]`` prints the stored stdout and stderr of each try (redacted and capped as stored).
-``verify`` prints one line per breach of the schemas or the saving invariant. ``prune --keep N |
---older-than T`` removes older runs, their rows and their patch files (``--dry-run``: only say which),
-keeping any run that ``verify`` or the next run's up-to-date check still needs (see
-``uet_engine.saving.history``); ``.runs/audit.jsonl`` is append-only and keeps its lines. Exit codes: 0
-fine, 1 breaches found, 2 usage error, no store, or an unknown run, workstream or attempt.
+What each action does for a user is in the ``HELP`` texts below. ``list`` reads only the runs it prints
+(``saving.history``), so it stays fast however long the history. ``list`` and ``show`` print a table
+(rich on a terminal, plain aligned columns otherwise, so pipes and tests get stable text); ``show`` adds,
+for each failed workstream, the issues the error plugins found and the last lines of the failing
+command's output (``detection.failure_report``); ``--json`` prints the data instead
+(``uet_engine.cli.output``). ``prune`` keeps any run that ``verify`` or the next run's up-to-date check
+still needs (``saving.history``). Every action reads the store of the repository holding ``--repo``
+(``uet_engine.saving.lookup.find_repo``), and ``RUN_ID`` may be ``latest`` or the start of a run id
+(``lookup.resolve_run``).
 """
 
 from __future__ import annotations
 
 import argparse
-import json
 import re
 import sys
 from collections import Counter
@@ -30,11 +25,13 @@ from pathlib import Path
 import uet_contracts
 from uet_contracts import RunStatus, StepAttempt
 from uet_engine import clock
-from uet_engine.cli import Subparsers, add_command, print_table
+from uet_engine.cli import Subparsers, add_action, add_group, complete_run_id, completes, print_table
+from uet_engine.cli.output import add_json_option, emit, status
 from uet_engine.detection.failure_report import failure_report
 from uet_engine.execution import isolation
 from uet_engine.saving import history, ledger
 from uet_engine.saving.lock import RunLock
+from uet_engine.saving.lookup import find_repo, resolve_run
 from uet_engine.saving.store import RunStore
 from uet_engine.saving.verify import verify
 from uet_engine.states import FINAL_STATUSES, IN_FLIGHT_STATUSES, STATUSES
@@ -48,12 +45,68 @@ _UNITS = {"m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
 _STATUS_ORDER: tuple[RunStatus, ...] = (*FINAL_STATUSES, *reversed(IN_FLIGHT_STATUSES))
 
 
+HELP = """\
+See what runs did and check that their records hold up. Each action reads the records of the
+repository holding the current folder (or --repo DIR), from any of its subfolders: DIR/.runs/uet.sqlite
+and DIR/.runs/audit.jsonl. A RUN_ID may be written in full, as "latest" for the most recent run, or as
+any start of a run id that only one run has (with or without "run-"); a start that several runs share
+lists them. With --json, stdout holds one JSON document instead of the text.
+
+Exit status: 0 fine, 1 breaches found (verify) or a stored record that does not match its schema, 2 a
+usage error, no run store, a run that is unknown or ambiguous, or (logs) an unknown workstream or try.
+"""
+
+LIST_HELP = """\
+Print the recorded runs, newest first: each one's id, when it started and how many of its workstreams
+ended in each state. At most --limit N runs (20 unless told; --limit 0 for all), only those with a
+workstream in state S (--status), only those started at or after T (--since: an ISO date or time, UTC
+unless it names a zone, or an age such as 90m, 12h, 7d or 2w). It reads only the runs it prints, so it
+stays fast however long the history. --json prints a list of objects with run_id, started_at and
+workstreams (a count per state).
+"""
+
+SHOW_HELP = """\
+Print one run's workstreams: the state each ended in, why, how many tries its steps took (and how many
+failed), and the patch it produced; for each workstream that failed, the issues the error plugins found
+in its output and the last lines of the failing command's output. --json prints the stored records
+themselves, each valid against its contract: the run's records (RunRecord), attempts (StepAttempt),
+events (RunEvent), patches (PatchLedgerEntry) and errors (ErrorEvent).
+"""
+
+LOGS_HELP = """\
+Print what each try of a run's steps and checks wrote: the command, then its stdout and stderr as they
+were stored (secrets redacted, long output cut in the middle). --ws WS_ID shows one workstream's tries,
+--attempt N only the Nth try of each step or check. --json prints the tries as a list of StepAttempt
+records (request and result, output included).
+"""
+
+VERIFY_HELP = """\
+Check every stored record against its schema, and the saving invariant: no workstream is marked
+succeeded without its run record, step attempts, events, patch ledger entry and patch file with the
+recorded checksum, and its audit lines. Prints one line per breach, naming the run and the workstream.
+--json prints "status" and "breaches" (run_id, workstream_id, message).
+"""
+
+PRUNE_HELP = """\
+Remove older runs: their rows in the store and their patch files, and the git refs of their starting
+points. --keep N keeps the newest N runs, --older-than T removes those started before T (a date or an
+age such as 30d). A run that "uet runs verify" or the next run's up-to-date check still needs (reused
+by a later run, a workstream's latest success, or unfinished) is kept and counted. The audit log
+(.runs/audit.jsonl) only ever grows and keeps its lines. --dry-run prints what would be removed.
+"""
+
+
 def register(subparsers: Subparsers) -> None:
-    parser = add_command(subparsers, "runs", "list, show and verify recorded runs", __doc__)
-    actions = parser.add_subparsers(dest="action", metavar="ACTION", required=True)
+    actions = add_group(subparsers, "runs", "list and show recorded runs, their logs, and verify the records", HELP)
     repo = argparse.ArgumentParser(add_help=False)
-    repo.add_argument("--repo", default=".", type=Path, help="the repository whose runs to read (default: .)")
-    listing = actions.add_parser("list", parents=[repo], help="the newest runs first, with their workstreams by status")
+    repo.add_argument(
+        "--repo",
+        metavar="DIR",
+        default=".",
+        type=Path,
+        help="a folder of the repository whose runs to read (default: the current folder)",
+    )
+    listing = add_action(actions, "list", "the newest runs first, with their workstreams by state", LIST_HELP, [repo])
     listing.add_argument(
         "--limit",
         type=int,
@@ -61,23 +114,35 @@ def register(subparsers: Subparsers) -> None:
         metavar="N",
         help=f"at most N runs (default {DEFAULT_LIMIT}, 0: all)",
     )
-    listing.add_argument("--status", choices=STATUSES, metavar="S", help="only runs with a workstream in status S")
+    listing.add_argument("--status", choices=STATUSES, metavar="S", help="only runs with a workstream in state S")
     listing.add_argument("--since", type=_moment, metavar="T", help="only runs started at or after T (date, time, 7d)")
-    listing.add_argument("--json", action="store_true", help="print the runs as JSON")
-    show = actions.add_parser("show", parents=[repo], help="one run's workstreams: status, reason, attempts, patch")
-    show.add_argument("run_id", metavar="RUN_ID")
-    show.add_argument("--json", action="store_true", help="print the stored contract records as JSON")
-    logs = actions.add_parser("logs", parents=[repo], help="the stored stdout and stderr of each try of a run")
-    logs.add_argument("run_id", metavar="RUN_ID")
+    add_json_option(listing, "the runs")
+    show = add_action(actions, "show", "one run's workstreams: state, reason, tries, patch", SHOW_HELP, [repo])
+    _run_id_argument(show)
+    add_json_option(show, "the stored contract records")
+    logs = add_action(actions, "logs", "the stored stdout and stderr of each try of a run", LOGS_HELP, [repo])
+    _run_id_argument(logs)
     logs.add_argument("--ws", metavar="WS_ID", help="only this workstream's tries")
     logs.add_argument("--attempt", metavar="N", type=int, help="only try number N of each task")
-    actions.add_parser("verify", parents=[repo], help="check every record against its schema and the saving invariant")
-    prune = actions.add_parser("prune", parents=[repo], help="remove older runs, their rows and their patch files")
+    add_json_option(logs, "the tries (StepAttempt records)")
+    verify_ = add_action(
+        actions, "verify", "check every record against its schema and the saving invariant", VERIFY_HELP, [repo]
+    )
+    add_json_option(verify_, "the breaches")
+    prune = add_action(actions, "prune", "remove older runs, their rows and their patch files", PRUNE_HELP, [repo])
     which = prune.add_mutually_exclusive_group(required=True)
     which.add_argument("--keep", type=int, metavar="N", help="keep the newest N runs")
     which.add_argument("--older-than", type=_moment, metavar="T", help="remove runs started before T (date, 30d)")
     prune.add_argument("--dry-run", action="store_true", help="print what would be removed; remove nothing")
-    parser.set_defaults(handler=run)
+    for action in (listing, show, logs, verify_, prune):
+        action.set_defaults(handler=run)
+
+
+def _run_id_argument(parser: argparse.ArgumentParser) -> None:
+    completes(
+        parser.add_argument("run_id", metavar="RUN_ID", help="the run: its id, the start of it, or latest"),
+        complete_run_id,
+    )
 
 
 def _by_status(statuses: list[RunStatus]) -> str:
@@ -104,11 +169,16 @@ def _list(store: RunStore, args: argparse.Namespace) -> int:
         return 2
     runs = history.summaries(store, limit=args.limit or None, status=args.status, since=args.since)
     if args.json:
-        document = [
-            {"run_id": r.run_id, "started_at": r.started_at.isoformat().replace("+00:00", "Z"), "workstreams": r.counts}
-            for r in runs
-        ]
-        print(json.dumps(document, indent=2))
+        emit(
+            [
+                {
+                    "run_id": r.run_id,
+                    "started_at": r.started_at.astimezone(UTC).isoformat().replace("+00:00", "Z"),
+                    "workstreams": {s: r.counts[s] for s in _STATUS_ORDER if r.counts.get(s)},
+                }
+                for r in runs
+            ]
+        )
         return 0
     if not runs:
         print(
@@ -168,11 +238,9 @@ def _attempts_cell(attempts: list[StepAttempt]) -> str:
     return f"{len(attempts)}" + (f" ({', '.join(extra)})" if extra else "")
 
 
-def _show(store: RunStore, run_id: str, as_json: bool) -> int:
+def _show(store: RunStore, name: str, as_json: bool) -> int:
+    run_id = resolve_run(store, name)
     records = store.records(run_id)
-    if not records:
-        print(f"uet runs show: no run {run_id} in {store.path}", file=sys.stderr)
-        return 2
     attempts = store.attempts(run_id)
     if as_json:
         document = {
@@ -183,7 +251,7 @@ def _show(store: RunStore, run_id: str, as_json: bool) -> int:
             "patches": [uet_contracts.to_dict(p) for p in store.patches(run_id)],
             "errors": [uet_contracts.to_dict(e) for e in store.errors(run_id)],
         }
-        print(json.dumps(document, indent=2, ensure_ascii=False))
+        emit(document)
         return 0
     rows = []
     for record in records:
@@ -204,11 +272,9 @@ def _show(store: RunStore, run_id: str, as_json: bool) -> int:
     return 0
 
 
-def _logs(store: RunStore, run_id: str, ws: str | None, number: int | None) -> int:
+def _logs(store: RunStore, name: str, ws: str | None, number: int | None, as_json: bool) -> int:
+    run_id = resolve_run(store, name)
     records = store.records(run_id)
-    if not records:
-        print(f"uet runs logs: no run {run_id} in {store.path}", file=sys.stderr)
-        return 2
     if ws is not None and ws not in {r.workstream_id for r in records}:
         print(f"uet runs logs: {run_id} has no workstream {ws}", file=sys.stderr)
         return 2
@@ -217,6 +283,9 @@ def _logs(store: RunStore, run_id: str, ws: str | None, number: int | None) -> i
         which = f" attempt {number}" if number is not None else ""
         print(f"uet runs logs: no{which} tries recorded for {ws or run_id}", file=sys.stderr)
         return 2
+    if as_json:
+        emit([uet_contracts.to_dict(attempt) for attempt in attempts])
+        return 0
     for attempt in attempts:
         result = attempt.result
         outcome = "unfinished" if result is None else ("ok" if result.success else "failed")
@@ -237,10 +306,24 @@ def _logs(store: RunStore, run_id: str, ws: str | None, number: int | None) -> i
     return 0
 
 
-def _verify(repo: Path) -> int:
+def _breach_json(line: str) -> dict[str, str | None]:
+    """A breach line ``RUN WORKSTREAM: message`` (``-`` for an id that could not be read) as an object."""
+    who, message = line.split(": ", 1)
+    run_id, workstream_id = who.split(" ", 1)
+    return {
+        "run_id": None if run_id == "-" else run_id,
+        "workstream_id": None if workstream_id == "-" else workstream_id,
+        "message": message,
+    }
+
+
+def _verify(repo: Path, as_json: bool) -> int:
     breaches = verify(repo)
-    for line in breaches:
-        print(line)
+    if as_json:
+        emit({"status": status(bool(breaches)), "breaches": [_breach_json(line) for line in breaches]})
+    else:
+        for line in breaches:
+            print(line)
     if breaches:
         print(f"uet runs verify: {len(breaches)} breach(es) in {repo}", file=sys.stderr)
         return 1
@@ -249,17 +332,17 @@ def _verify(repo: Path) -> int:
 
 
 def run(args: argparse.Namespace) -> int:
-    repo: Path = args.repo
+    repo = find_repo(args.repo)
     try:
         if args.action == "verify":
-            return _verify(repo)
+            return _verify(repo, args.json)
         if args.action == "prune":
             return _prune(repo, args)
         with RunStore.open(repo, create=False, audit=False) as store:
             if args.action == "list":
                 return _list(store, args)
             if args.action == "logs":
-                return _logs(store, args.run_id, args.ws, args.attempt)
+                return _logs(store, args.run_id, args.ws, args.attempt, args.json)
             return _show(store, args.run_id, args.json)
     except uet_contracts.ContractError as exc:
         print(f"uet runs {args.action}: a stored record is invalid ({exc}); run `uet runs verify`", file=sys.stderr)

@@ -1,34 +1,46 @@
-"""``uet templates list [--repo DIR] [--json]``: the phase and verification templates a repository can use.
+"""``uet templates list``: the phase and verification templates a repository can use (``patterns.templates``).
 
-Lists DIR/templates/phase_templates/*.template.yaml, DIR/templates/verification_templates/*.template.yaml
-and the built-in templates (a repository's template replaces a built-in one of the same name), each with
-its source, description and parameters (``name`` required, ``name=default`` optional). ``--json`` prints
-``{"phase_templates": [...], "verification_templates": [...]}``, each item ``{"source": …, "template": {…}}``
-with the template as its contract record. A template file that does not validate is reported as
-PATH:LINE:COL: JSON-PATH: message and makes the exit code 1.
+What the command does for a user is its ``HELP`` text.
 """
 
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from pathlib import Path
 from typing import Any
 
 import uet_contracts
-from uet_engine.cli import Subparsers, add_command, print_table
+from uet_engine.cli import Subparsers, add_action, add_group, print_table
+from uet_engine.cli.output import add_json_option, emit, problem_json
 from uet_engine.errors import TemplateError
 from uet_engine.patterns.templates import Found, Kind, TemplateLibrary, Value
 
+HELP = """\
+Show the templates new phase specs and acceptance checks can be written from: "uet new phase --template
+NAME" fills in a phase template, and an acceptance check written "verify: NAME" a verification template.
+"""
+
+LIST_HELP = """\
+Print every template a repository can use: those in DIR/templates/phase_templates/ and
+DIR/templates/verification_templates/ (files named NAME.template.yaml) and the built-in ones (a
+repository's template replaces a built-in one of the same name), each with its kind, where it comes
+from, what it is for and its parameters ("name" required, "name=default" optional). A template file that
+does not validate is reported as PATH:LINE:COL: JSON-PATH: message and makes the exit status 1. --json
+prints {"phase_templates": [...], "verification_templates": [...], "problems": [...]}: each template as
+{"source", "template"} with the template as its contract record, and the problems of the files that do
+not validate.
+"""
+
 
 def register(subparsers: Subparsers) -> None:
-    parser = add_command(subparsers, "templates", "list the phase and verification templates", __doc__)
-    actions = parser.add_subparsers(dest="action", metavar="ACTION", required=True)
-    listing = actions.add_parser("list", help="every template, its source and its parameters")
-    listing.add_argument("--repo", default=".", type=Path, help="the repository whose templates to list (default: .)")
-    listing.add_argument("--json", action="store_true", help="print the templates as contract records")
-    parser.set_defaults(handler=run)
+    actions = add_group(subparsers, "templates", "list the phase and verification templates", HELP)
+    listing = add_action(actions, "list", "every template, its source and its parameters", LIST_HELP)
+    listing.add_argument(
+        "--repo", metavar="DIR", default=".", type=Path, help="the repository whose templates to list (default: .)"
+    )
+    add_json_option(listing, "the templates and the problems")
+    listing.set_defaults(handler=run)
 
 
 def _text(value: Value) -> str:
@@ -58,7 +70,7 @@ def run(args: argparse.Namespace) -> int:
         sys.stderr.write("".join(problem.format() + "\n" for problem in error.problems))
         print(f"uet templates list: {error}", file=sys.stderr)
     if args.json:
-        print(json.dumps(document, indent=2, ensure_ascii=False))
+        emit({**document, "problems": [problem_json(p) for error in broken for p in error.problems]})
     else:
         print_table(["TEMPLATE", "KIND", "SOURCE", "DESCRIPTION", "PARAMETERS"], rows)
     return 1 if broken else 0

@@ -46,7 +46,7 @@ from uet_engine.execution.guard import Guard
 from uet_engine.execution.observers import Observers
 from uet_engine.execution.orphans import GroupRegistry
 from uet_engine.execution.process import LiveProcesses
-from uet_engine.execution.progress import Reporter
+from uet_engine.execution.progress import Reporter, tasks_in
 from uet_engine.execution.ready import ReadySet
 from uet_engine.execution.records import queued_records
 from uet_engine.execution.selection import Options, Selection, select
@@ -125,6 +125,7 @@ class Coordinator:
         self.reporter = reporter
         self.run_id = run_id
         self.level = {phase: i for i, level in enumerate(phase_set.topo_levels) for phase in level}
+        self.phase_of = {spec.workstream_id: phase for phase, spec in self.specs.items()}
         nodes = set(selection.phases)
         self.edges = {p: [q for q in deps if q in nodes] for p, deps in phase_set.edges.items() if p in nodes}
         self.live = LiveProcesses(GroupRegistry(root))
@@ -360,6 +361,8 @@ class Coordinator:
                 message = self.inbox.get()
                 if isinstance(message, StepAttempt):
                     self.observers.attempt(message)
+                    spec = self.specs[message.request.phase_id or self.phase_of[message.workstream_id]]
+                    self.reporter.attempt(message, tasks_in(spec, message.kind))
                     continue
                 if isinstance(message, ErrorEvent):
                     self.observers.error(message)

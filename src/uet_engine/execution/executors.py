@@ -56,7 +56,7 @@ Done = Callable[[Finished], None]
 
 # How long ``uet run --dask-scheduler`` waits for the scheduler to answer, in seconds.
 CONNECT_TIMEOUT_S = 10
-DASK_EXTRA = "install the dask extra: pip install 'uet-contracts[dask]'"
+DASK_EXTRA = "install Dask: pip install 'dask>=2024.8' 'distributed>=2024.8' (from a checkout: pip install '.[dask]')"
 # How often a running Dask task asks whether the run was cancelled, in seconds (one short request each time).
 _CANCEL_POLL_S = 1.0
 

@@ -146,6 +146,28 @@ def git(
     return done
 
 
+_IGNORED_HEADER = "The following paths are ignored by one of your .gitignore files:"
+
+
+def add_all(cwd: Path, env: Mapping[str, str] | None = None) -> None:
+    """``git add -A`` of everything but the engine's folders (``.gitignore`` respected).
+
+    git refuses an exclude pathspec that names an ignored folder which exists (``.runs/`` in a
+    ``.gitignore``, as ``uet init`` writes it); such a folder is then left out of the pathspec, as
+    ``.gitignore`` already keeps it from being added.
+    """
+    done = git(cwd, "add", "-A", "--", *ALL_BUT_ENGINE, env=env, check=False)
+    if done.returncode == 0:
+        return
+    text = done.stderr.decode("utf-8", errors="replace")
+    if _IGNORED_HEADER not in text:
+        git(cwd, "add", "-A", "--", *ALL_BUT_ENGINE, env=env)  # raises GitError with git's message
+        return
+    listed = text.split(_IGNORED_HEADER, 1)[1].split("hint:", 1)[0].split()
+    kept = [spec for spec, name in zip(ALL_BUT_ENGINE[1:], ENGINE_DIRS, strict=True) if name not in listed]
+    git(cwd, "add", "-A", "--", ".", *kept, env=env)
+
+
 def _out(cwd: Path, *args: str, env: Mapping[str, str] | None = None) -> str:
     return git(cwd, *args, env=env).stdout.decode("utf-8").strip()
 
@@ -183,7 +205,7 @@ def init_repo(path: Path) -> Path:
     if done.returncode != 0 or Path(done.stdout.decode("utf-8").strip()).resolve() != path:
         git(path, "init", "--quiet")
     if git(path, "rev-parse", "--verify", "--quiet", "HEAD^{commit}", check=False).returncode != 0:
-        git(path, "add", "--all", "--", *ALL_BUT_ENGINE)
+        add_all(path)
         git(path, "commit", "--quiet", "--allow-empty", "-m", "initial commit (uet run --init)", env=_IDENTITY)
     return path
 
@@ -209,7 +231,7 @@ def snapshot_base(root: Path, run_id: str) -> str:
             shutil.copy2(index, temp_index)  # keeps git's stat cache: unchanged files are not re-read
         else:
             git(root, "read-tree", head, env=env)
-        git(root, "add", "-A", "--", *ALL_BUT_ENGINE, env=env)
+        add_all(root, env=env)
         tree = _out(root, "write-tree", env=env)
     if tree == tree_of(root, head):
         return head
@@ -336,7 +358,7 @@ def _same_parent(path: Path, base: Path) -> bool:
 
 def stage_all(cwd: Path) -> str:
     """Stage everything (respecting .gitignore, never the engine's folders) and return the tree id."""
-    git(cwd, "add", "-A", "--", *ALL_BUT_ENGINE)
+    add_all(cwd)
     return _out(cwd, "write-tree")
 
 

@@ -21,6 +21,7 @@ none of its direct prerequisites runs. An up-to-date phase is reused like a prer
 
 from __future__ import annotations
 
+import difflib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -33,6 +34,7 @@ from uet_engine.execution.sandbox import UNCONFINED, Sandbox
 from uet_engine.planning import satisfied
 from uet_engine.planning.graph import prerequisites_of
 from uet_engine.planning.phase_set import PhaseSet
+from uet_engine.saving.lookup import resolve_run
 from uet_engine.saving.store import RunStore, store_path
 
 
@@ -81,10 +83,19 @@ class Selection:
 
 
 def _phase_of(phase_set: PhaseSet, ws_id: str) -> str:
+    """The phase ``--ws-id`` names: by its workstream id, or by the phase's own id."""
+    if ws_id in phase_set.specs:
+        return ws_id
     try:
         return phase_set.by_workstream(ws_id).phase_id
     except KeyError:
-        raise RunRefused(f"unknown workstream {ws_id!r}: no phase in the spec folder has it") from None
+        pass
+    known = [*(spec.workstream_id for spec in phase_set.specs.values()), *phase_set.specs]
+    close = difflib.get_close_matches(ws_id, known, n=3)
+    hint = f"; did you mean {' or '.join(close)}?" if close else ""
+    raise RunRefused(
+        f"unknown workstream {ws_id!r}: no phase in the spec folder has that workstream id or phase id{hint}"
+    ) from None
 
 
 def _reuse_of(store: RunStore | None, record: RunRecord) -> Reuse:
@@ -154,20 +165,20 @@ def _chosen(phase_set: PhaseSet, options: Options, store: RunStore | None) -> Se
     """The phases the options select, and the earlier successes they reuse (the module doc's first rules)."""
     specs = phase_set.specs
     if options.resume is not None:
-        earlier = store.records(options.resume) if store is not None else []
-        if not earlier:
-            raise RunRefused(f"no run {options.resume} in {'the run store' if store else 'this repository'}")
+        if store is None:
+            raise RunRefused(f"no run {options.resume} in this repository: nothing has been run here yet")
+        resume = resolve_run(store, options.resume)
         selection = Selection(run=[])
-        for record in earlier:
+        for record in store.records(resume):
             if record.phase_id not in specs or specs[record.phase_id].workstream_id != record.workstream_id:
-                raise RunRefused(f"{record.workstream_id} ({record.phase_id}) of {options.resume} is not in the specs")
+                raise RunRefused(f"{record.workstream_id} ({record.phase_id}) of {resume} is not in the specs")
             if record.status == "succeeded":
                 selection.reused[record.phase_id] = _reuse_of(store, record)
             else:
                 selection.run.append(record.phase_id)
         for phase in specs:
             if phase not in selection.phases:
-                selection.why_not[phase] = f"not part of {options.resume}"
+                selection.why_not[phase] = f"not part of {resume}"
         return selection
     already, waits = satisfied.done(phase_set), satisfied.waiting(phase_set)
     if not options.ws_ids:

@@ -834,6 +834,16 @@ class RunStore:
             rows = self._db.execute("SELECT run_id FROM uet_runs GROUP BY run_id ORDER BY MIN(rowid) DESC").fetchall()
         return [row[0] for row in rows]
 
+    def run_ids_starting(self, prefix: str, limit: int) -> list[str]:
+        """At most ``limit`` (-1: all) run ids that start with ``prefix`` (any for ""), newest first."""
+        with self._mutex:
+            rows = self._db.execute(
+                "SELECT run_id FROM uet_runs WHERE substr(run_id, 1, ?) = ? GROUP BY run_id ORDER BY MIN(rowid) DESC"
+                " LIMIT ?",
+                (len(prefix), prefix, limit),
+            ).fetchall()
+        return [row[0] for row in rows]
+
     def record(self, run_id: str, workstream_id: str) -> RunRecord | None:
         """One workstream's record in one run, or None."""
         found = self._query(

@@ -13,7 +13,9 @@ from tests.uet_engine.cli.test_run import make_repo, phase, rows, uet
 from tests.uet_engine.phase_specs import write
 from uet_contracts import ErrorEvent
 
-pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="POSIX shells")
+pytestmark = pytest.mark.skipif(
+    sys.platform == "win32", reason="needs POSIX shells, which Windows lacks: run these tests on Linux or macOS"
+)
 
 TESTS = {
     "tests/test_q.py": (

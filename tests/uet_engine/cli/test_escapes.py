@@ -32,7 +32,9 @@ from tests.uet_engine.cli.test_run import (
 from tests.uet_engine.phase_specs import write
 from uet_engine.execution import sandbox
 
-pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="bubblewrap and Landlock are Linux's")
+pytestmark = pytest.mark.skipif(
+    not sys.platform.startswith("linux"), reason="bubblewrap and Landlock are Linux's: run these tests on Linux"
+)
 
 MECHANISMS = ("bubblewrap", "landlock")
 
@@ -40,7 +42,9 @@ MECHANISMS = ("bubblewrap", "landlock")
 def _mechanism(name: str) -> str:
     why = sandbox.problems()[name]
     if why is not None:
-        pytest.skip(f"{name} is not available on this machine: {why}")
+        pytest.skip(
+            f"{name} is not available on this machine ({why}): install bubblewrap, or use a kernel with Landlock"
+        )
     return name
 
 

@@ -22,7 +22,9 @@ from uet_contracts import AntiPattern, PatternCandidate, PatternIndex, PhaseSpec
 from uet_engine.detection.fingerprints import fingerprint
 from uet_engine.patterns.features import confidence
 
-pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="POSIX shells")
+pytestmark = pytest.mark.skipif(
+    sys.platform == "win32", reason="needs POSIX shells, which Windows lacks: run these tests on Linux or macOS"
+)
 
 
 def query(repo: Path, sql: str) -> list[tuple[Any, ...]]:

@@ -25,7 +25,10 @@ from tests.uet_engine.phase_specs import spec, write
 from uet_contracts import AuditEvent
 from uet_engine.saving.store import TABLES
 
-pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="POSIX shells and signals")
+pytestmark = pytest.mark.skipif(
+    sys.platform == "win32",
+    reason="needs POSIX shells and signals, which Windows lacks: run these tests on Linux or macOS",
+)
 
 GIT_ID = ["-c", "user.name=t", "-c", "user.email=t@t"]
 
@@ -284,7 +287,10 @@ def test_timeout_kills_the_step_and_its_grandchildren(tmp_path: Path) -> None:
     assert dies(int(marker.read_text()))
 
 
-@pytest.mark.skipif(shutil.which("pwsh") is not None, reason="pwsh is installed")
+@pytest.mark.skipif(
+    shutil.which("pwsh") is not None,
+    reason="checks what happens without PowerShell, but pwsh is installed: run it where pwsh is not",
+)
 def test_missing_pwsh_fails_the_check_clearly(tmp_path: Path) -> None:
     repo = make_repo(tmp_path / "repo")
     write(tmp_path / "specs", phase("PH-A", [], [], acceptance={"powershell": ["Write-Output ok"]}))
@@ -509,7 +515,7 @@ def test_unknown_workstream_is_a_usage_error(tmp_path: Path) -> None:
     done = uet(repo, "run", str(EXAMPLES / "phases"), "--ws-id", "ws-nope")
     assert (done.code, done.stderr) == (
         2,
-        "uet run: unknown workstream 'ws-nope': no phase in the spec folder has it\n",
+        "uet run: unknown workstream 'ws-nope': no phase in the spec folder has that workstream id or phase id\n",
     )
     assert rows(repo, "uet_runs") == []
 
@@ -517,7 +523,10 @@ def test_unknown_workstream_is_a_usage_error(tmp_path: Path) -> None:
 def test_unknown_resume_run_is_a_usage_error(tmp_path: Path) -> None:
     repo = make_repo(tmp_path / "repo")
     done = uet(repo, "run", str(EXAMPLES / "phases"), "--resume", "run-nope")
-    assert (done.code, done.stderr) == (2, "uet run: no run run-nope in the run store\n")
+    assert (done.code, done.stderr) == (
+        2,
+        f"uet run: no run run-nope in {repo / '.runs' / 'uet.sqlite'}; uet runs list shows the recorded runs\n",
+    )
 
 
 def test_bad_specs_exit_1_with_the_problems(tmp_path: Path) -> None:

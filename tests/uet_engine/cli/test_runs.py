@@ -17,25 +17,14 @@ from uet_contracts import ErrorEvent
 from uet_engine.saving.store import RunStore, store_path
 
 
-def uet(*args: str) -> subprocess.CompletedProcess[str]:
+def uet(*args: str, cwd: Path = REPO_ROOT) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "uet_engine", "runs", *args],
         capture_output=True,
         text=True,
-        cwd=REPO_ROOT,
+        cwd=cwd,
         check=False,
     )
-
-
-@pytest.fixture
-def repo(tmp_path: Path) -> Path:
-    with RunStore.open(tmp_path) as store:
-        store.queue(RUN, [record(RUN, "ws-a"), record(RUN, "ws-b")])
-        succeed(store, RUN, "ws-a")
-        store.transition(RUN, "ws-b", "skipped", reason="prerequisite ws-a failed")
-        store.queue(RUN2, [record(RUN2, "ws-a")])
-        store.transition(RUN2, "ws-a", "running")
-    return tmp_path
 
 
 def test_list_prints_runs_newest_first(repo: Path) -> None:
@@ -72,7 +61,37 @@ def test_show_json_prints_the_contract_records(repo: Path) -> None:
 def test_show_of_an_unknown_run_exits_2(repo: Path) -> None:
     done = uet("show", "run-nope", "--repo", str(repo))
     assert (done.returncode, done.stdout) == (2, "")
-    assert done.stderr == f"uet runs show: no run run-nope in {store_path(repo)}\n"
+    assert (
+        done.stderr == f"uet runs show: no run run-nope in {store_path(repo)}; uet runs list shows the recorded runs\n"
+    )
+
+
+def test_show_takes_latest_and_a_unique_start(repo: Path) -> None:
+    latest = uet("show", "latest", "--repo", str(repo))
+    assert (latest.returncode, latest.stdout.splitlines()[0]) == (0, f"{RUN2}: 1 running")
+    start = uet("show", RUN[:20], "--repo", str(repo))
+    assert (start.returncode, start.stdout.splitlines()[0]) == (0, f"{RUN}: 1 succeeded, 1 skipped")
+    without_prefix = uet("show", RUN.removeprefix("run-")[:16], "--repo", str(repo))
+    assert without_prefix.stdout == start.stdout
+
+
+def test_show_of_an_ambiguous_start_lists_the_runs(repo: Path) -> None:
+    done = uet("show", "run-2026", "--repo", str(repo))
+    assert (done.returncode, done.stdout) == (2, "")
+    assert done.stderr == (
+        f"uet runs show: run-2026 is the start of several runs: {RUN2}, {RUN}; give more of the run id\n"
+    )
+
+
+@pytest.mark.parametrize("action", [["list"], ["show", "latest"], ["verify"]])
+def test_every_action_finds_the_store_from_a_subfolder(repo: Path, action: list[str]) -> None:
+    (repo / "src" / "deep").mkdir(parents=True)
+    from_top = uet(*action, cwd=repo)
+    from_below = uet(*action, cwd=repo / "src" / "deep")
+    assert from_top.returncode == 0, from_top.stderr
+    assert (from_below.returncode, from_below.stdout) == (from_top.returncode, from_top.stdout)
+    assert from_below.stderr.replace(str(repo), ".") == from_top.stderr  # verify names the repository it read
+    assert uet(*action, "--repo", str(repo / "src")).stdout == from_top.stdout
 
 
 def test_verify_passes_a_sound_store(repo: Path) -> None:
@@ -160,7 +179,7 @@ def test_logs_print_each_try_s_output(failed: Path) -> None:
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (["run-nope"], "no run run-nope in {store}"),
+        (["run-nope"], "no run run-nope in {store}; uet runs list shows the recorded runs"),
         ([RUN, "--ws", "ws-zz"], f"{RUN} has no workstream ws-zz"),
         ([RUN, "--ws", "ws-a", "--attempt", "7"], "no attempt 7 tries recorded for ws-a"),
     ],

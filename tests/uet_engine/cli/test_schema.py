@@ -188,7 +188,7 @@ def test_diff_help_explains_verdicts_and_new_major_versions() -> None:
     done = uet("schema", "diff", "--help")
     assert done.returncode == 0
     assert "unclassified  a change no rule covers" in done.stdout
-    assert "copy schemas/vX to a new\nmajor version folder (schemas/v2" in done.stdout
+    assert "copy schemas/vX to a new major version folder (schemas/v2" in " ".join(done.stdout.split())
 
 
 def test_show_prints_the_canonical_schema() -> None:
@@ -201,3 +201,19 @@ def test_show_unknown_kind_exits_2() -> None:
     done = uet("schema", "show", "nope")
     assert (done.returncode, done.stdout) == (2, "")
     assert done.stderr.startswith("uet schema show: unknown contract kind 'nope'; choose one of: phase_spec, ")
+
+
+def test_path_prints_the_installed_self_contained_schema() -> None:
+    done = uet("schema", "path", "PhaseSpec")
+    assert (done.returncode, done.stderr) == (0, "")
+    path = Path(done.stdout.strip())
+    assert path.is_absolute() and path.name == "phase_spec.schema.json"
+    bundle = json.loads(path.read_text(encoding="utf-8"))
+    assert bundle["$id"] == json.loads((V1 / "phase_spec.schema.json").read_text(encoding="utf-8"))["$id"]
+    assert '"$ref": "common.schema.json' not in path.read_text(encoding="utf-8")  # every reference inlined
+
+
+def test_path_of_an_unknown_kind_exits_2() -> None:
+    done = uet("schema", "path", "nope")
+    assert (done.returncode, done.stdout) == (2, "")
+    assert done.stderr.startswith("uet schema path: unknown contract kind 'nope'")

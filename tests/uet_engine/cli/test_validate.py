@@ -238,3 +238,20 @@ def test_the_hostile_corpus_gets_its_exit_code_and_message(tmp_path: Path, name:
     assert (outcome.code, outcome.stdout) == (case["exit"], case["stdout"])
     bad = "unreadable" if case["exit"] == 2 else "invalid"
     assert outcome.stderr[-1].endswith(f", 1 {bad}" if bad == "unreadable" else "0 valid, 1 invalid")
+
+
+def test_the_graph_kinds_are_those_the_integrity_rules_check() -> None:
+    from uet_contracts import contract_for
+    from uet_engine.cli.validate import GRAPH_KINDS
+    from uet_engine.planning import integrity
+
+    assert {contract_for(cls).kind for cls in integrity.CHECKS} == GRAPH_KINDS
+
+
+def test_checking_a_phase_spec_does_not_import_the_planning_stage() -> None:
+    code = (
+        "import sys; from uet_engine.cli import main; main(['validate', sys.argv[1]]);"
+        "print(sorted(m for m in sys.modules if m.startswith('uet_engine.planning')))"
+    )
+    done = subprocess.run([sys.executable, "-c", code, str(EXAMPLE_PHASES[0])], capture_output=True, text=True)
+    assert done.stdout.splitlines()[-1] == "['uet_engine.planning', 'uet_engine.planning.parallel']"

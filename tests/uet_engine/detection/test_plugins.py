@@ -115,7 +115,10 @@ def test_real_pytest_output(tmp_path: Path) -> None:
     ]
 
 
-@pytest.mark.skipif(shutil.which("ruff") is None, reason="ruff is part of the dev extra")
+@pytest.mark.skipif(
+    shutil.which("ruff") is None,
+    reason="ruff is not installed: run pip install -e '.[dev]' to test the ruff plugin on its real output",
+)
 def test_real_ruff_output(tmp_path: Path) -> None:
     (tmp_path / "a.py").write_text("import os\n")
     ruff = str(shutil.which("ruff"))

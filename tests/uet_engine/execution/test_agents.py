@@ -17,7 +17,10 @@ from uet_contracts import ExecutionRequest, FileScope, Step, ToolProfile
 from uet_engine.execution.agents import request_for
 from uet_engine.planning.profiles import BUILTIN
 
-pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="a POSIX script as the fake agent")
+pytestmark = pytest.mark.skipif(
+    sys.platform == "win32",
+    reason="the fake agent is a POSIX script, which Windows cannot run: run these tests on Linux or macOS",
+)
 
 BASE = ExecutionRequest(
     operation_kind="EXEC-AI-EDIT",

@@ -65,6 +65,28 @@ def test_uncommitted_work_is_part_of_the_base_but_not_ignored_or_engine_files(tm
     assert sh(root, "git", "status", "--porcelain") == " M a.txt\n?? .runs/\n?? new.txt\n"  # user's index untouched
 
 
+def test_a_gitignore_that_lists_the_engine_folders_is_no_obstacle(tmp_path: Path) -> None:
+    # git refuses an exclude pathspec naming an ignored folder that exists; uet init writes such a .gitignore
+    root = make_repo(tmp_path / "r")
+    (root / ".gitignore").write_text("ignored/\n.runs/\n")
+    (root / ".runs").mkdir()
+    (root / ".runs" / "uet.sqlite").write_text("db\n")
+    (root / ".ledger").mkdir()
+    (root / ".ledger" / "p.patch").write_text("patch\n")
+    (root / "new.txt").write_text("new\n")
+    base = iso.snapshot_base(root, "run-8")
+    assert sh(root, "git", "ls-tree", "-r", "--name-only", base).split() == [".gitignore", "a.txt", "new.txt"]
+    assert iso.stage_all(root) == sh(root, "git", "rev-parse", f"{base}^{{tree}}").strip()
+
+
+def test_a_failing_add_still_names_gits_reason(tmp_path: Path) -> None:
+    root = make_repo(tmp_path / "r")
+    (root / ".git" / "index.lock").write_text("")
+    (root / "new.txt").write_text("new\n")
+    with pytest.raises(iso.GitError, match=r"^git add failed: remove the file manually to continue\.$"):
+        iso.stage_all(root)
+
+
 def test_capture_applies_in_a_dependant_and_to_the_tree(tmp_path: Path) -> None:
     root = make_repo(tmp_path / "r")
     base = iso.snapshot_base(root, "run-1")

@@ -30,7 +30,9 @@ from tests.uet_engine.cli.test_run import (
 from tests.uet_engine.phase_specs import write
 from uet_contracts import ErrorEvent, ExecutionRequest, ExecutionResult, RunRecord
 
-pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="POSIX shells")
+pytestmark = pytest.mark.skipif(
+    sys.platform == "win32", reason="needs POSIX shells, which Windows lacks: run these tests on Linux or macOS"
+)
 
 HOOKS = """
 import json, os, time

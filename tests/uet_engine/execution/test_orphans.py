@@ -13,7 +13,9 @@ import pytest
 from tests.uet_engine.execution.test_process import ESCAPE, _alive, dies
 from uet_engine.execution.orphans import GROUPS_DIR, GroupRegistry
 
-pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="POSIX process groups")
+pytestmark = pytest.mark.skipif(
+    sys.platform == "win32", reason="needs POSIX process groups, which Windows lacks: run these tests on Linux or macOS"
+)
 
 
 def _sleeper() -> subprocess.Popen[bytes]:

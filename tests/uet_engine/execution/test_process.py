@@ -17,7 +17,9 @@ from uet_engine.detection.error_codes import PWSH_MISSING
 from uet_engine.execution import process
 from uet_engine.execution.process import LiveProcesses, execute
 
-pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="POSIX process groups")
+pytestmark = pytest.mark.skipif(
+    sys.platform == "win32", reason="needs POSIX process groups, which Windows lacks: run these tests on Linux or macOS"
+)
 
 
 def request(run: str, tool: str = "sh", timeout_s: float | None = None) -> ExecutionRequest:
@@ -188,13 +190,19 @@ def test_pattern_matches_the_full_output_not_the_capped_one(tmp_path: Path) -> N
     assert "MARKER" not in result.stdout
 
 
-@pytest.mark.skipif(shutil.which("pwsh") is not None, reason="pwsh is installed")
+@pytest.mark.skipif(
+    shutil.which("pwsh") is not None,
+    reason="checks what happens without PowerShell, but pwsh is installed: run it where pwsh is not",
+)
 def test_missing_pwsh_is_a_clear_failure(tmp_path: Path) -> None:
     result = valid(execute(request("Write-Output hi", tool="powershell"), tmp_path))
     assert (result.success, result.exit_code, result.error) == (False, None, PWSH_MISSING)
 
 
-@pytest.mark.skipif(shutil.which("pwsh") is None, reason="pwsh is not installed")
+@pytest.mark.skipif(
+    shutil.which("pwsh") is None,
+    reason="PowerShell (pwsh) is not installed: install PowerShell 7 to test the powershell runner",
+)
 def test_pwsh_runs_when_installed(tmp_path: Path) -> None:  # pragma: no cover - needs pwsh
     result = execute(request("Write-Output hi", tool="powershell"), tmp_path)
     assert (result.success, result.stdout) == (True, "hi\n")

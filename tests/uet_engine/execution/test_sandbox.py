@@ -79,11 +79,16 @@ def _request(run: str) -> ExecutionRequest:
 def mechanism(request: pytest.FixtureRequest) -> str:
     why = sandbox.problems()[request.param]
     if why is not None:
-        pytest.skip(f"{request.param} is not available on this machine: {why}")
+        pytest.skip(
+            f"{request.param} is not available on this machine ({why}): "
+            "install bubblewrap, or use a kernel with Landlock"
+        )
     return str(request.param)
 
 
-@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="bubblewrap and Landlock are Linux's")
+@pytest.mark.skipif(
+    not sys.platform.startswith("linux"), reason="bubblewrap and Landlock are Linux's: run these tests on Linux"
+)
 def test_a_confined_command_writes_its_worktree_and_its_temporary_folder_only(tmp_path: Path, mechanism: str) -> None:
     repo = make_repo(tmp_path / "repo")
     slot = isolation.slot_path(repo, 0)

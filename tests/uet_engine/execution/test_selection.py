@@ -7,9 +7,11 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import EXAMPLES
-from uet_engine.errors import RunRefused
+from tests.uet_engine.run_records import RUN, RUN2, record
+from uet_engine.errors import RunRefused, UnknownRun
 from uet_engine.execution.selection import Options, plan_lines, select
 from uet_engine.planning.phase_set import load_phase_set
+from uet_engine.saving.store import RunStore
 
 PHASES = load_phase_set(EXAMPLES / "phases")
 
@@ -34,10 +36,38 @@ def test_no_deps_leaves_prerequisites_out() -> None:
     assert selection.why_not["PH-00"] == "a prerequisite, left out by --no-deps"
 
 
+def test_ws_id_takes_a_phase_id_too() -> None:
+    by_phase = select(PHASES, Options(ws_ids=["PH-01A"], no_deps=True), None)
+    assert by_phase == select(PHASES, Options(ws_ids=["ws-pipeline-plus-1a-task-queue"], no_deps=True), None)
+    assert by_phase.run == ["PH-01A"]
+
+
+def test_an_unknown_workstream_gets_the_closest_ids() -> None:
+    with pytest.raises(RunRefused) as caught:
+        select(PHASES, Options(ws_ids=["PH-01C"]), None)
+    assert str(caught.value) == (
+        "unknown workstream 'PH-01C': no phase in the spec folder has that workstream id or phase id;"
+        " did you mean PH-01B or PH-01A or PH-02?"
+    )
+
+
+def test_resume_takes_latest_and_a_start_of_the_run_id(tmp_path: Path) -> None:
+    with RunStore.open(tmp_path) as store:
+        for run_id in (RUN, RUN2):
+            store.queue(run_id, [record(run_id, "ws-pipeline-plus-0-bootstrap", "PH-00")])
+        latest = select(PHASES, Options(resume="latest"), store)
+        assert latest.run == ["PH-00"] and latest.why_not["PH-01A"] == f"not part of {RUN2}"
+        assert select(PHASES, Options(resume=RUN[:20]), store).why_not["PH-01A"] == f"not part of {RUN}"
+        with pytest.raises(UnknownRun, match="is the start of several runs"):
+            select(PHASES, Options(resume="run-2026"), store)
+
+
 def test_unknown_workstream_and_run_are_refused() -> None:
-    with pytest.raises(RunRefused, match=r"^unknown workstream 'ws-x': no phase in the spec folder has it$"):
+    with pytest.raises(
+        RunRefused, match=r"^unknown workstream 'ws-x': no phase in the spec folder has that workstream id or phase id$"
+    ):
         select(PHASES, Options(ws_ids=["ws-x"]), None)
-    with pytest.raises(RunRefused, match=r"^no run run-x in this repository$"):
+    with pytest.raises(RunRefused, match=r"^no run run-x in this repository: nothing has been run here yet$"):
         select(PHASES, Options(resume="run-x"), None)
 
 

@@ -31,7 +31,9 @@ from tests.uet_engine.phase_specs import spec, write
 from uet_contracts import Acceptance, PhaseSpec, Runner
 from uet_engine.execution.worker import ACCEPTANCE_RUNNERS, tasks_of
 
-pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="POSIX shells")
+pytestmark = pytest.mark.skipif(
+    sys.platform == "win32", reason="needs POSIX shells, which Windows lacks: run these tests on Linux or macOS"
+)
 
 
 def test_acceptance_runs_in_the_order_of_the_schemas_runners_and_acceptance_fields() -> None:
@@ -134,7 +136,9 @@ def test_expect_output_must_appear(tmp_path: Path) -> None:
 # -- retries, fix loops and error plugins in real runs ------------------------------------------------------
 
 
-posix_only = pytest.mark.skipif(sys.platform == "win32", reason="POSIX shells")
+posix_only = pytest.mark.skipif(
+    sys.platform == "win32", reason="needs POSIX shells, which Windows lacks: run these tests on Linux or macOS"
+)
 
 CALC_REPO = {
     "core/__init__.py": "",

@@ -194,7 +194,10 @@ def test_warnings_travel_with_the_problems(tmp_path: Path) -> None:
     assert not caught.value.unreadable
 
 
-@pytest.mark.skipif(os.geteuid() == 0, reason="root reads files without read permission")
+@pytest.mark.skipif(
+    os.geteuid() == 0,
+    reason="root can read a file without read permission: run the tests as a normal user to check unreadable specs",
+)
 def test_a_file_without_read_permission_is_unreadable(tmp_path: Path) -> None:
     (path,) = write(tmp_path, spec("PH-1"))
     path.chmod(0)

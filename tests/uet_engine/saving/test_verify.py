@@ -124,7 +124,7 @@ CASES: list[tuple[str, Callable[[Path], None], list[str]]] = [
         lambda r: drop_audit_lines(r, "workstream.succeeded"),
         [
             f"{A}: succeeded but {AUDIT} has no workstream.succeeded line",
-            f"- -: {AUDIT}:2: prev_sha256 does not match {AUDIT}:1 (a record before it was deleted, inserted, "
+            f"- -: {AUDIT}:4: prev_sha256 does not match {AUDIT}:3 (a record before it was deleted, inserted, "
             "duplicated, reordered or altered)",
         ],
     ),
@@ -154,17 +154,29 @@ CASES: list[tuple[str, Callable[[Path], None], list[str]]] = [
     (
         "missing task line",
         lambda r: drop_audit_lines(r, "task.finished"),
-        [f"{A}: step/0 attempt 1 has no task.finished line in {AUDIT}"],
+        [
+            f"{A}: step/0 attempt 1 has no task.finished line in {AUDIT}",
+            f"- -: {AUDIT}:3: prev_sha256 does not match {AUDIT}:2 (a record before it was deleted, inserted, "
+            "duplicated, reordered or altered)",
+        ],
     ),
     (
         "task line with another outcome",
         lambda r: replace_in_audit(r, '"message":"ok","outcome":"success"', '"message":"ok","outcome":"failure"'),
-        [f"{A}: step/0 attempt 1: its task.finished line says failure, but the attempt's result is a success"],
+        [
+            f"{A}: step/0 attempt 1: its task.finished line says failure, but the attempt's result is a success",
+            f"- -: {AUDIT}:4: prev_sha256 does not match {AUDIT}:3 (a record before it was deleted, inserted, "
+            "duplicated, reordered or altered)",
+        ],
     ),
     (
         "task line with another tool",
         lambda r: replace_in_audit(r, '"tool":"sh"', '"tool":"python"'),
-        [f"{A}: step/0 attempt 1: its task.started line names tool python, but the attempt ran sh"],
+        [
+            f"{A}: step/0 attempt 1: its task.started line names tool python, but the attempt ran sh",
+            f"- -: {AUDIT}:3: prev_sha256 does not match {AUDIT}:2 (a record before it was deleted, inserted, "
+            "duplicated, reordered or altered)",
+        ],
     ),
     (
         "result without its patch",

@@ -257,10 +257,11 @@ _PREFIXES = {fmt: _prefixes(rules) for fmt, rules in RULES.items()}
 
 
 def markdown_table(fmt: SourceFormat) -> str:
-    """The mapping table of one format for the docs: source field, fate, PhaseSpec field, how."""
-    lines = ["| Source field | Fate | PhaseSpec field | How |", "| --- | --- | --- | --- |"]
+    """The mapping table of one format for the docs: source field and the PhaseSpec field it becomes (one
+    above the other, so the table fits the page), its fate, how."""
+    lines = ["| Source field, PhaseSpec field | Fate | How |", "| --- | --- | --- |"]
     for rule in RULES[fmt]:
         target = f"`{rule.target}`" if rule.target else ("`extensions`" if rule.fate == "kept" else "—")
-        lines.append(f"| `{rule.source}` | {rule.fate} | {target} | {rule.note or '—'} |")
-    lines.append("| any other field | kept | `extensions` | reported as an unknown field |")
+        lines.append(f"| `{rule.source}`<br>→ {target} | {rule.fate} | {rule.note or '—'} |")
+    lines.append("| any other field<br>→ `extensions` | kept | reported as an unknown field |")
     return "\n".join(lines) + "\n"

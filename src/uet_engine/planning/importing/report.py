@@ -77,8 +77,16 @@ class FileReport:
             "kept": notes(self.kept),
             "dropped": notes(self.dropped),
             "to_do": list(self.to_do),
+            # the located-problem shape of every --json (uet_engine.cli.output.problem_json), and the text line
             "problems": [
-                {"message": p.message, "json_path": p.json_path, "line": p.line, "column": p.column, "text": p.format()}
+                {
+                    "filename": p.file,
+                    "line": p.line,
+                    "column": p.column if p.line is None else (p.column or 1),
+                    "path": p.json_path,
+                    "message": p.message,
+                    "text": p.format(),
+                }
                 for p in self.problems
             ],
         }
