@@ -7,12 +7,15 @@ parse), and records that are contracts are validated against their schemas.
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import sqlite3
 import subprocess
 import sys
 from pathlib import Path
 from typing import Any
+
+import pytest
 
 import uet_contracts
 from tests.conftest import EXAMPLES, REPO_ROOT
@@ -81,6 +84,20 @@ def test_validate_json_reports_every_problem_with_its_place(tmp_path: Path) -> N
     ]
     assert report["errors"][0]["message"] == "missing required field 'title'"
     assert report["parse_errors"] == [{"filename": "missing.yaml", "message": "no such file"}]
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="FIFOs are POSIX's: run this test on Linux or macOS")
+def test_validate_json_puts_a_file_that_is_not_regular_among_the_parse_errors(tmp_path: Path) -> None:
+    write(tmp_path, spec("PH-01"))
+    os.mkfifo(tmp_path / "PH-02.yaml")
+    code, report, stderr = uet_json(tmp_path, "validate", "PH-01.yaml", "PH-02.yaml", "--json")
+    assert code == 2
+    assert (report["status"], report["checked"], report["valid"], report["invalid"]) == ("fail", 1, 1, 0)
+    assert report["errors"] == []
+    assert report["parse_errors"] == [
+        {"filename": "PH-02.yaml", "message": "is a FIFO (named pipe), not a regular file: only regular files are read"}
+    ]
+    assert stderr == "1 file(s) checked as phase_spec: 1 valid, 0 invalid, 1 unreadable\n"
 
 
 def test_validate_json_matches_the_text_lines(tmp_path: Path) -> None:
