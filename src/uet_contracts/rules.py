@@ -9,12 +9,16 @@ time. They are refused here, at validation, with the same located one-line probl
 - an entry of ``create``, ``modify`` or ``read_only`` inside ``.runs/``, ``.ledger/`` (the engine's own
   records) or any ``.git`` folder names something no workstream may ever touch (``forbidden_paths``
   may list them: that only says what the engine enforces anyway);
+- an entry with a character class whose range runs backwards (``src/[z-a].py``) can never be matched and
+  would only fail when a run checks its scope: it is refused with the range to write instead;
 - a ``timeout_s`` over ``MAX_TIMEOUT_S`` (7 days) on a pre-flight check, step, acceptance check or fix step:
   ``1e308`` would otherwise disable the limit silently.
 """
 
 from __future__ import annotations
 
+import re
+import warnings
 from typing import Any, Final
 
 MAX_TIMEOUT_S: Final = 7 * 24 * 3600
@@ -27,8 +31,52 @@ _NO_WRITE_LISTS: Final = ("create", "modify", "read_only")
 Found = list[tuple[str, list[str | int]]]
 
 
+def _classes(segment: str) -> list[str]:
+    """The bracket expressions of one path segment (``[a-z]``, ``[!0-9]``), as gitignore-style globs read
+    them: a ``]`` right after the opening ``[`` (or ``[!``) belongs to the class, a ``[`` never closed is
+    literal, and no class reaches over a ``/``."""
+    found = []
+    at = segment.find("[")
+    while at != -1:
+        end = at + 1
+        if end < len(segment) and segment[end] in "!^":
+            end += 1
+        if end < len(segment) and segment[end] == "]":
+            end += 1
+        end = segment.find("]", end)
+        if end == -1:
+            break
+        found.append(segment[at : end + 1])
+        at = segment.find("[", end + 1)
+    return found
+
+
+def _backwards_range(entry: str) -> str | None:
+    """The first range of ``entry``'s character classes that runs backwards (``z-a``), or None.
+
+    A class reads as a regular-expression set once a leading ``!`` or ``^`` becomes the set's negation, as
+    the scope matcher builds it; the set that does not compile names the range."""
+    for segment in entry.split("/"):
+        for bracket in _classes(segment):
+            body = bracket[1:-1]
+            regex = "[^" + body[1:] + "]" if body[:1] in ("!", "^") else bracket
+            try:
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore", FutureWarning)  # "possible nested set": not an error
+                    re.compile(regex)
+            except re.error as exc:
+                return exc.msg.removeprefix("bad character range ")
+    return None
+
+
 def scope_entry_problem(entry: str, field: str) -> str | None:
     """Why one ``file_scope`` entry of list ``field`` is refused, or None."""
+    backwards = _backwards_range(entry)
+    if backwards is not None:
+        return (
+            f"{entry!r} has the character range {backwards!r}, which runs backwards and matches nothing: "
+            f"write {backwards[::-1] if len(backwards) == 3 else 'the lower end first'}"
+        )
     parts = entry.split("/")
     if any(part == "." for part in parts):
         kept = "/".join(part for part in parts if part != ".")
