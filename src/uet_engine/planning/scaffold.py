@@ -222,11 +222,13 @@ SKELETON_HEAD = """\
 # Phase {phase_id}, written by `uet new phase`. As it is, it validates, plans and runs: its one
 # step writes {note} and its check reads the note back. Replace each part marked "replace"
 # with the phase's real work.
-#   uet validate {specs}        checks each file against the PhaseSpec schema
-#   uet plan {specs}            checks the set (ids, dependencies, cycles) and prints its DAG
-#   uet run {specs}             runs the workstreams and records what happened in .runs/
-# Every field is described at {docs}reference/phase_spec/
+{commands}# Every field is described at {docs}reference/phase_spec/
 """
+SKELETON_COMMANDS = {
+    "validate": "checks each file against the PhaseSpec schema",
+    "plan": "checks the set (ids, dependencies, cycles) and prints its DAG",
+    "run": "runs the workstreams and records what happened in .runs/",
+}
 
 
 @functools.cache
@@ -237,7 +239,8 @@ def _id_pattern(name: str) -> re.Pattern[str]:
 
 
 def _check_id(option: str, value: str, kind: str) -> None:
-    if _id_pattern(kind).search(value) is None:
+    found = _id_pattern(kind).search(value)
+    if found is None or found.group(0) != value:  # "$" also matches before a final newline
         raise SkeletonRefused(f"{option} {value!r} is not a valid id: write {ID_RULES[kind]}")
 
 
@@ -291,8 +294,10 @@ def phase_skeleton(
         f"note.write_text({content!r}, encoding='utf-8')"
     )
     check = f"import pathlib; assert pathlib.Path({note!r}).read_text(encoding='utf-8') == {content!r}"
+    width = max(len(f"uet {command} {specs}") for command in SKELETON_COMMANDS) + 2
+    commands = "".join(f"#   {f'uet {c} {specs}'.ljust(width)}{what}\n" for c, what in SKELETON_COMMANDS.items())
     head = SKELETON_HEAD.format(
-        modeline=_modeline("phase_spec", local), phase_id=phase_id, note=note, specs=specs, docs=docs_url()
+        modeline=_modeline("phase_spec", local), phase_id=phase_id, note=note, commands=commands, docs=docs_url()
     )
     lines = [
         _commented(f"phase_id: {_quoted(phase_id)}", "unique in the folder; other phases name it in depends_on"),
