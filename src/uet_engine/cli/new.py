@@ -47,8 +47,8 @@ or false); parameters with a default may be left out. --depends-on and --allow-u
 --template. The spec names its template and pattern (template_id, pattern_id), so the execution logs of
 its runs name the pattern.
 
-The spec goes to FILE (YAML, or JSON for a .json name), written atomically, or to stdout; an existing
-FILE is replaced only with --force.
+The spec goes to FILE (YAML, or JSON for a .json name), written atomically (its folder is created when
+missing), or to stdout; an existing FILE is replaced only with --force.
 
 Exit status: 0 written; 1 a missing, unknown or ill-typed template parameter, or a spec that does not
 validate (each problem on its own line; nothing written); 2 a usage error (an id that is not valid or
@@ -63,7 +63,11 @@ def register(subparsers: Subparsers) -> None:
     phase.add_argument("phase_id", metavar="PHASE_ID", nargs="?", help="the new phase's id, e.g. PH-10")
     phase.add_argument("--workstream", metavar="WS_ID", help="the workstream that carries it out, e.g. ws-parser")
     phase.add_argument(
-        "--depends-on", metavar="PH_ID", action="append", default=[], help="a phase that must succeed first (repeated)"
+        "--depends-on",
+        metavar="PH_ID",
+        action="append",
+        default=[],
+        help="a phase that must succeed first (repeatable)",
     )
     phase.add_argument("--title", metavar="TEXT", help="a short title for the phase")
     phase.add_argument(
