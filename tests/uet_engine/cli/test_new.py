@@ -6,7 +6,6 @@ in test_patterns.py; here only how the skeleton's options combine with it."""
 from __future__ import annotations
 
 import json
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -113,7 +112,6 @@ def test_a_failed_write_leaves_no_folder_behind(tmp_path: Path) -> None:
     assert sorted(p.name for p in tmp_path.iterdir()) == ["phases"]
 
 
-@pytest.mark.skipif(sys.platform == "win32", reason="the template's check runs through sh, which Windows lacks")
 def test_with_a_template_workstream_and_title_are_its_parameters(tmp_path: Path) -> None:
     args = ["PH-10", "--template", "python-module", "--workstream", "ws-p", "--title", "Parser", "--set", "module=m"]
     done = uet(tmp_path, "new", "phase", *args)
