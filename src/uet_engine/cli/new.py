@@ -18,7 +18,7 @@ import yaml
 import uet_contracts
 from uet_contracts import PhaseSpec
 from uet_engine.cli import Subparsers, add_action, add_group
-from uet_engine.errors import SkeletonRefused
+from uet_engine.errors import NewPhaseRefused
 from uet_engine.patterns.templates import TemplateLibrary, instantiate
 from uet_engine.planning import scaffold
 from uet_engine.saving.atomic import write_atomic
@@ -119,7 +119,7 @@ def _as_text(output: Path | None, data: dict[str, Any]) -> str:
 def _output(args: argparse.Namespace) -> Path | None:
     output = Path(args.output) if args.output else None
     if output is not None and output.exists() and not args.force:
-        raise SkeletonRefused(f"{output} exists; pass --force to replace it")
+        raise NewPhaseRefused(f"{output} exists; pass --force to replace it")
     return output
 
 

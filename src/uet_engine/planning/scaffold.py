@@ -27,7 +27,7 @@ from pathlib import Path
 import yaml
 
 from uet_contracts import CONTRACTS, Contract, ContractError, contract_files, contract_named, read_text
-from uet_engine.errors import SkeletonRefused
+from uet_engine.errors import NewPhaseRefused
 
 SPECS_DIR = "phases"
 CONFIG_FILE = "uet.config.yaml"
@@ -241,23 +241,23 @@ def _id_pattern(name: str) -> re.Pattern[str]:
 def _check_id(option: str, value: str, kind: str) -> None:
     found = _id_pattern(kind).search(value)
     if found is None or found.group(0) != value:  # "$" also matches before a final newline
-        raise SkeletonRefused(f"{option} {value!r} is not a valid id: write {ID_RULES[kind]}")
+        raise NewPhaseRefused(f"{option} {value!r} is not a valid id: write {ID_RULES[kind]}")
 
 
 def check_arguments(phase_id: str, workstream_id: str, depends_on: Sequence[str], title: str | None) -> None:
-    """``SkeletonRefused`` for values that cannot make a valid skeleton, naming the option (first problem)."""
+    """``NewPhaseRefused`` for values that cannot make a valid skeleton, naming the option (first problem)."""
     _check_id("PHASE_ID", phase_id, "PhaseId")
     _check_id("--workstream", workstream_id, "WorkstreamId")
     seen: set[str] = set()
     for dependency in depends_on:
         _check_id("--depends-on", dependency, "PhaseId")
         if dependency == phase_id:
-            raise SkeletonRefused(f"--depends-on {dependency}: a phase cannot depend on itself")
+            raise NewPhaseRefused(f"--depends-on {dependency}: a phase cannot depend on itself")
         if dependency in seen:
-            raise SkeletonRefused(f"--depends-on {dependency}: given twice")
+            raise NewPhaseRefused(f"--depends-on {dependency}: given twice")
         seen.add(dependency)
     if title is not None and (not title.strip() or len(title) > TITLE_MAX):
-        raise SkeletonRefused(f"--title must be 1 to {TITLE_MAX} characters, not only spaces (got {len(title)})")
+        raise NewPhaseRefused(f"--title must be 1 to {TITLE_MAX} characters, not only spaces (got {len(title)})")
 
 
 def _commented(text: str, comment: str) -> str:
@@ -279,7 +279,7 @@ def phase_skeleton(
     specs: str = SPECS_DIR,
     local: bool = False,
 ) -> str:
-    """The commented YAML text of a new phase's skeleton (``SkeletonRefused`` for unusable values).
+    """The commented YAML text of a new phase's skeleton (``NewPhaseRefused`` for unusable values).
 
     Its one step writes ``notes/PHASE_ID.md`` (the file scope's one ``create`` entry, named after the phase
     so that two skeletons never claim the same file) with Python, the runner every machine with uet has;
@@ -354,7 +354,7 @@ def check_folder(
     replacing: Path | None = None,
     allow_unknown: bool = False,
 ) -> None:
-    """``SkeletonRefused`` when the new spec would break the phase set of ``folder`` (the output's folder).
+    """``NewPhaseRefused`` when the new spec would break the phase set of ``folder`` (the output's folder).
 
     The set is what ``uet plan FOLDER`` reads: every YAML or JSON file below it that holds a ``phase_id``,
     except in hidden folders (``.runs/`` keeps worktrees with copies of the specs) and except ``replacing``
@@ -377,14 +377,14 @@ def check_folder(
         if ids[1] is not None:
             workstreams.setdefault(ids[1], ids[0])
     if phase_id in phases:
-        raise SkeletonRefused(f"phase id {phase_id} is already used by {phases[phase_id].as_posix()}")
+        raise NewPhaseRefused(f"phase id {phase_id} is already used by {phases[phase_id].as_posix()}")
     if workstream_id in workstreams:
         owner = workstreams[workstream_id]
-        raise SkeletonRefused(f"--workstream {workstream_id} is already used by {owner} in {phases[owner].as_posix()}")
+        raise NewPhaseRefused(f"--workstream {workstream_id} is already used by {owner} in {phases[owner].as_posix()}")
     unknown = [dependency for dependency in depends_on if dependency not in phases]
     if phases and unknown and not allow_unknown:
         known = ", ".join(sorted(phases))
-        raise SkeletonRefused(
+        raise NewPhaseRefused(
             f"--depends-on {unknown[0]}: no phase spec in {folder.as_posix()} defines it (it has: {known}); "
             "pass --allow-unknown to write it anyway"
         )

@@ -15,7 +15,7 @@ import yaml
 import uet_contracts
 from tests.uet_engine.phase_specs import spec, write
 from uet_contracts import PhaseSpec
-from uet_engine.errors import SkeletonRefused
+from uet_engine.errors import NewPhaseRefused
 from uet_engine.planning import scaffold
 
 GOLDEN = Path(__file__).parent / "skeletons" / "PH-10.yaml"
@@ -105,7 +105,7 @@ def test_the_longest_ids_make_a_valid_skeleton() -> None:
     ],
 )
 def test_unusable_values_are_refused(args: tuple[str, str, tuple[str, ...], str | None], message: str) -> None:
-    with pytest.raises(SkeletonRefused) as raised:
+    with pytest.raises(NewPhaseRefused) as raised:
         scaffold.phase_skeleton(*args)
     assert str(raised.value).startswith(message)
 
@@ -118,10 +118,10 @@ def test_the_folder_is_read_as_uet_plan_reads_it(tmp_path: Path) -> None:
     (folder / ".hidden").mkdir()
     (folder / ".hidden" / "PH-09.yaml").write_text(yaml.safe_dump(spec("PH-09")))
     scaffold.check_folder(folder, "PH-02", "ws-two", ["PH-01"])
-    with pytest.raises(SkeletonRefused, match=r"^phase id PH-01 is already used by .*/phases/nested/PH-01.json$"):
+    with pytest.raises(NewPhaseRefused, match=r"^phase id PH-01 is already used by .*/phases/nested/PH-01.json$"):
         scaffold.check_folder(folder, "PH-01", "ws-two", [])
     unknown = r"^--depends-on PH-09: no phase spec in .*phases defines it \(it has: PH-01\)"
-    with pytest.raises(SkeletonRefused, match=unknown):
+    with pytest.raises(NewPhaseRefused, match=unknown):
         scaffold.check_folder(folder, "PH-02", "ws-two", ["PH-01", "PH-09"])
     scaffold.check_folder(folder, "PH-02", "ws-two", ["PH-09"], allow_unknown=True)
     # the file being replaced (--force) is not part of the set it must fit
