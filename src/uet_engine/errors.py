@@ -44,6 +44,13 @@ class PlanError(EngineError):
         super().__init__(problems[0].format())
 
 
+class NewPhaseRefused(EngineError):
+    """``uet new phase`` cannot write the spec asked for: an output file that exists (without --force), or,
+    for the skeleton, an id that does not match its schema pattern, a dependency on itself or given twice,
+    an id already used in the target folder, a dependency no spec there defines. The message names the
+    option and the value; nothing was written."""
+
+
 # -- execution ----------------------------------------------------------------------------------------------
 
 

@@ -7,6 +7,7 @@ import io
 import json
 import os
 import re
+import shlex
 import shutil
 import subprocess
 import sys
@@ -151,3 +152,18 @@ def test_patterns_guide_shows_what_uet_new_phase_prints(tmp_path: Path) -> None:
         [sys.executable, "-m", "uet_engine", *args], cwd=tmp_path, capture_output=True, text=True, check=False
     )
     assert (done.returncode, done.stderr) == (1, shown)
+
+
+def test_start_guide_shows_what_uet_new_phase_prints(tmp_path: Path) -> None:
+    """The guide's commands, run after ``uet init`` in a fresh folder, print what it shows; the spec validates."""
+    commands = [block.strip() for block in _blocks("start.md", "bash") if block.startswith("uet new phase ")]
+    shown = [b for b in _blocks("start.md", "text") if b.startswith("uet new phase:")]
+    assert len(commands) == len(shown) == 2
+    assert uet(tmp_path, "init").code == 0
+    for command, expected in zip(commands, shown, strict=True):
+        args = shlex.split(command)
+        assert args[:3] == ["uet", "new", "phase"]
+        done = uet(tmp_path, *args[1:])
+        assert (done.code, done.stdout, done.stderr) == (0 if "wrote" in expected else 2, "", expected)
+    assert uet(tmp_path, "validate", "phases").code == 0
+    assert not (tmp_path / "phases" / "PH-03.yaml").exists()

@@ -21,6 +21,7 @@ from uet_engine.errors import (
     IllegalTransition,
     LockHeld,
     MergeConflict,
+    NewPhaseRefused,
     NotAGitRepo,
     PatternNotFound,
     PlanError,
@@ -81,6 +82,7 @@ def test_every_error_of_the_family_derives_from_engine_error() -> None:
         ProblemsFound,
         RegistryError,
         TemplateError,
+        NewPhaseRefused,
     }
     assert all(issubclass(kind, EngineError) for kind in family)
     assert issubclass(RegistryError, ProblemsFound) and issubclass(TemplateError, ProblemsFound)
@@ -117,6 +119,7 @@ def _problem() -> Problem:
         (PlanError([_problem()]), "uet run: phases/a.yaml:3:1: $: bad", 1),
         (PlanError([_problem()], unreadable=True), "uet run: phases/a.yaml:3:1: $: bad", 2),
         (PatternNotFound("no pattern candidate 'PC-x'"), "uet run: no pattern candidate 'PC-x'", 2),
+        (NewPhaseRefused("--depends-on PH-1: given twice"), "uet run: --depends-on PH-1: given twice", 2),
         (ReviewRefused("PAT-x is already in the registry"), "uet run: PAT-x is already in the registry", 1),
         (
             RegistryError([_problem()], "PATTERN_INDEX.yaml is broken"),

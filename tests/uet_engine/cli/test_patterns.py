@@ -252,7 +252,10 @@ def test_new_phase_names_unknown_and_ill_typed_parameters_and_writes_nothing(tmp
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (["new", "phase", "PH-1"], "uet new phase: --template NAME is needed (see: uet templates list)"),
+        (
+            ["new", "phase", "PH-1"],
+            "uet new phase: --workstream WS_ID is needed, e.g. --workstream ws-parser (or --template NAME)",
+        ),
         (["new", "phase", "--template", "nope"], "uet new phase: no phase template 'nope' (known: python-module)"),
         (
             ["new", "phase", "--template", "python-module", "--set", "oops"],
