@@ -92,7 +92,12 @@ Remove older runs: their rows in the store and their patch files, and the git re
 points. --keep N keeps the newest N runs, --older-than T removes those started before T (a date or an
 age such as 30d). A run that "uet runs verify" or the next run's up-to-date check still needs (reused
 by a later run, a workstream's latest success, or unfinished) is kept and counted. The audit log
-(.runs/audit.jsonl) only ever grows and keeps its lines. --dry-run prints what would be removed.
+(.runs/audit.jsonl) only ever grows and keeps its lines.
+
+It also removes the worktree slots (.runs/worktrees/slot-N, full checkouts that runs keep to start
+the next run faster) and their entries in git's worktree list: no run holds them while prune holds
+the repository's lock, and the next run checks out what it needs again. --keep-slots leaves them.
+--dry-run prints what would be removed.
 """
 
 
@@ -133,6 +138,7 @@ def register(subparsers: Subparsers) -> None:
     which = prune.add_mutually_exclusive_group(required=True)
     which.add_argument("--keep", type=int, metavar="N", help="keep the newest N runs")
     which.add_argument("--older-than", type=_moment, metavar="T", help="remove runs started before T (date, 30d)")
+    prune.add_argument("--keep-slots", action="store_true", help="leave the worktree slots of earlier runs")
     prune.add_argument("--dry-run", action="store_true", help="print what would be removed; remove nothing")
     for action in (listing, show, logs, verify_, prune):
         action.set_defaults(handler=run)
@@ -201,15 +207,30 @@ def _prune(repo: Path, args: argparse.Namespace) -> int:
     with RunStore.open(repo, create=False, audit=False) as store, RunLock(repo, "prune"):
         plan = history.prunable(store, keep=args.keep, older_than=args.older_than)
         verb = "would remove" if args.dry_run else "removed"
+        in_git = (repo / ".git").exists()
+        slots = _slots(repo) if in_git and not args.keep_slots else []
         if not args.dry_run:
             for entry in store.prune(plan.remove):
                 ledger.patch_path(repo, entry).unlink(missing_ok=True)
             _drop_base_refs(repo, plan.remove)
+            if in_git and not args.keep_slots:  # also drops git's entries of worktrees whose folder is gone
+                isolation.clean_stale(repo, keep_slots=False)
         for run_id in plan.remove:
             print(f"{verb} {run_id}")
+        for slot in slots:
+            print(f"{verb} worktree {slot.relative_to(repo).as_posix()}")
     kept = f"; kept {len(plan.kept)} older run(s) still needed (reused, a latest success, or unfinished)"
-    print(f"uet runs prune: {verb} {len(plan.remove)} run(s){kept if plan.kept else ''}", file=sys.stderr)
+    removed_slots = f", {len(slots)} worktree slot(s)" if slots else ""
+    print(
+        f"uet runs prune: {verb} {len(plan.remove)} run(s){removed_slots}{kept if plan.kept else ''}", file=sys.stderr
+    )
     return 0
+
+
+def _slots(repo: Path) -> list[Path]:
+    """What is under ``.runs/worktrees``: the slots, and anything else a run left there (all of it goes)."""
+    base = repo / isolation.WORKTREES
+    return sorted(base.iterdir()) if base.is_dir() else []
 
 
 def _drop_base_refs(repo: Path, run_ids: list[str]) -> None:
