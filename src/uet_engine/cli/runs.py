@@ -21,20 +21,22 @@ from collections import Counter
 from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import uet_contracts
-from uet_contracts import RunStatus, StepAttempt
 from uet_engine import clock
 from uet_engine.cli import Subparsers, add_action, add_group, complete_run_id, completes, print_table
 from uet_engine.cli.output import add_json_option, emit, status
-from uet_engine.detection.failure_report import failure_report
-from uet_engine.execution import isolation
-from uet_engine.saving import history, ledger
-from uet_engine.saving.lock import RunLock
+from uet_engine.saving import history
 from uet_engine.saving.lookup import find_repo, resolve_run
 from uet_engine.saving.store import RunStore
-from uet_engine.saving.verify import verify
 from uet_engine.states import FINAL_STATUSES, IN_FLIGHT_STATUSES, STATUSES
+
+if TYPE_CHECKING:
+    from uet_contracts import RunStatus, StepAttempt
+
+# ``uet runs list`` is asked often and should cost little more than starting Python: what only the other
+# actions need (git, the failure reports, the verifier, the lock) is imported in them. A test holds that.
 
 DEFAULT_LIMIT = 20
 _AGE = re.compile(r"(\d+)([mhdw])")
@@ -201,6 +203,10 @@ def _counts(counts: Mapping[RunStatus, int]) -> str:
 
 
 def _prune(repo: Path, args: argparse.Namespace) -> int:
+    from uet_engine.execution import isolation
+    from uet_engine.saving import ledger
+    from uet_engine.saving.lock import RunLock
+
     if args.keep is not None and args.keep < 0:
         print("uet runs prune: --keep must be 0 or more", file=sys.stderr)
         return 2
@@ -229,6 +235,8 @@ def _prune(repo: Path, args: argparse.Namespace) -> int:
 
 def _slots(repo: Path) -> list[Path]:
     """What is under ``.runs/worktrees``: the slots, and anything else a run left there (all of it goes)."""
+    from uet_engine.execution import isolation
+
     base = repo / isolation.WORKTREES
     return sorted(base.iterdir()) if base.is_dir() else []
 
@@ -237,6 +245,8 @@ def _drop_base_refs(repo: Path, run_ids: list[str]) -> None:
     """Delete the base-snapshot refs (``refs/uet/runs/<id>``) of removed runs, when ``repo`` is a git repository."""
     if not run_ids or not (repo / ".git").exists():
         return
+    from uet_engine.execution import isolation
+
     listed = isolation.git(repo, "for-each-ref", "--format=%(refname)", isolation.BASE_REF, check=False)
     existing = set(listed.stdout.decode("utf-8").split())
     doomed = [ref for ref in (isolation.BASE_REF + run_id for run_id in run_ids) if ref in existing]
@@ -260,6 +270,8 @@ def _attempts_cell(attempts: list[StepAttempt]) -> str:
 
 
 def _show(store: RunStore, name: str, as_json: bool) -> int:
+    from uet_engine.detection.failure_report import failure_report
+
     run_id = resolve_run(store, name)
     records = store.records(run_id)
     attempts = store.attempts(run_id)
@@ -339,6 +351,8 @@ def _breach_json(line: str) -> dict[str, str | None]:
 
 
 def _verify(repo: Path, as_json: bool) -> int:
+    from uet_engine.saving.verify import verify
+
     breaches = verify(repo)
     if as_json:
         emit({"status": status(bool(breaches)), "breaches": [_breach_json(line) for line in breaches]})

@@ -40,6 +40,32 @@ def test_list_prints_runs_newest_first(repo: Path) -> None:
     ]
 
 
+HEAVY = (
+    "yaml",  # the contract parser
+    "jsonschema_rs",  # the validator
+    "cattrs",  # structuring records
+    "rich",  # tables on a terminal only
+    "argcomplete",  # completion
+    "subprocess",  # git
+    "uet_contracts.api",
+    "uet_engine.execution",
+    "uet_engine.detection",
+    "uet_engine.planning",
+    "uet_engine.saving.verify",
+)
+
+
+def test_list_imports_none_of_the_heavy_modules(repo: Path) -> None:
+    """What keeps ``uet runs list`` near the interpreter's start-up (benchmarks/bench_startup.py times it)."""
+    code = (
+        "import sys; from uet_engine.cli import main; code = main(['runs', 'list', '--repo', sys.argv[1]]);"
+        f"print(code, sorted(m for m in sys.modules if m.split('.')[0] in {HEAVY!r} or m.startswith({HEAVY!r})))"
+    )
+    done = subprocess.run([sys.executable, "-c", code, str(repo)], capture_output=True, text=True, check=False)
+    assert done.stdout.splitlines()[-1] == "0 []", done.stderr
+    assert done.stdout.splitlines()[0].startswith("RUN ")
+
+
 def test_show_prints_each_workstream(repo: Path) -> None:
     done = uet("show", RUN, "--repo", str(repo))
     assert (done.returncode, done.stderr) == (0, "")
