@@ -296,7 +296,9 @@ def _worktrees(repo: Path) -> list[str]:
     return [line.removeprefix("worktree ") for line in listed if line.startswith("worktree ")] + entries
 
 
-@pytest.mark.skipif(sys.platform == "win32", reason="the runs' steps are POSIX shell commands")
+@pytest.mark.skipif(
+    sys.platform == "win32", reason="the runs' steps are POSIX shell commands: run this test on Linux or macOS"
+)
 def test_prune_removes_the_worktree_slots_and_the_next_run_works(tmp_path: Path) -> None:
     repo = make_repo(tmp_path / "repo")
     specs = tmp_path / "specs"
