@@ -29,24 +29,25 @@ Every other submodule (``api``, ``parsing``, ``validation``, ``conversion``, ``c
 
 from typing import TYPE_CHECKING, Any
 
-from uet_contracts.api import (
-    check,
-    check_file,
-    check_text,
-    contract_files,
-    format_of,
-    load,
-    loads,
-    read_text,
-    schema,
-    to_dict,
-    to_json,
-    validate,
-)
 from uet_contracts.contracts import CONTRACTS, Contract, contract_for, contract_named
 from uet_contracts.errors import ContractError, Problem
-from uet_contracts.parsing import locate, parse
 
+if TYPE_CHECKING:
+    from uet_contracts.api import (
+        check,
+        check_file,
+        check_text,
+        contract_files,
+        format_of,
+        load,
+        loads,
+        read_text,
+        schema,
+        to_dict,
+        to_json,
+        validate,
+    )
+    from uet_contracts.parsing import locate, parse
 if TYPE_CHECKING:
     from uet_contracts.models.anti_pattern_schema import AntiPattern
     from uet_contracts.models.audit_event_schema import AuditEvent, AuditOutcome
@@ -112,7 +113,12 @@ _CONTRACT_TYPES = {
     "run_event": ("RunEventType",),
     "run_record": ("SandboxMechanism",),
 }
+# The functions too: ``api`` imports the parser (PyYAML, about 15 ms) and the validator, which a tool that
+# only looks contracts up or names their types (``uet runs list``) never calls.
+_API = ("check", "check_file", "check_text", "contract_files", "format_of", "load", "loads", "read_text", "schema")
 _LAZY_MODULES = {
+    **dict.fromkeys((*_API, "to_dict", "to_json", "validate"), "uet_contracts.api"),
+    **dict.fromkeys(("locate", "parse"), "uet_contracts.parsing"),
     **{c.type_name: f"uet_contracts.models.{c.kind}_schema" for c in CONTRACTS},
     **dict.fromkeys(_SHARED_TYPES, "uet_contracts.models.common_schema"),
     **{name: f"uet_contracts.models.{kind}_schema" for kind, names in _CONTRACT_TYPES.items() for name in names},

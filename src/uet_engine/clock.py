@@ -6,7 +6,7 @@ they were made so ``ls .ledger/patches`` and ``uet runs list`` read in order wit
 
 from __future__ import annotations
 
-import secrets
+import os
 from datetime import UTC, datetime
 
 
@@ -19,7 +19,8 @@ def new_run_id(now: datetime | None = None) -> str:
     """A fresh RunId: ``run-YYYYMMDDTHHMMSSffffffZ-xxxxxx``, sortable by creation time and unique.
 
     The microsecond timestamp orders ids made one after another; the random suffix keeps two ids made
-    in the same microsecond (or on two machines) apart.
+    in the same microsecond (or on two machines) apart (``os.urandom``, what ``secrets`` draws from; that
+    module and its imports cost more to load than a run id is worth to ``uet runs list``, which needs this one).
     """
     moment = (now or utc_now()).astimezone(UTC)
-    return f"run-{moment:%Y%m%dT%H%M%S%f}Z-{secrets.token_hex(3)}"
+    return f"run-{moment:%Y%m%dT%H%M%S%f}Z-{os.urandom(3).hex()}"

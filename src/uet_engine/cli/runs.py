@@ -21,20 +21,22 @@ from collections import Counter
 from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import uet_contracts
-from uet_contracts import RunStatus, StepAttempt
 from uet_engine import clock
 from uet_engine.cli import Subparsers, add_action, add_group, complete_run_id, completes, print_table
 from uet_engine.cli.output import add_json_option, emit, status
-from uet_engine.detection.failure_report import failure_report
-from uet_engine.execution import isolation
-from uet_engine.saving import history, ledger
-from uet_engine.saving.lock import RunLock
+from uet_engine.saving import history
 from uet_engine.saving.lookup import find_repo, resolve_run
 from uet_engine.saving.store import RunStore
-from uet_engine.saving.verify import verify
 from uet_engine.states import FINAL_STATUSES, IN_FLIGHT_STATUSES, STATUSES
+
+if TYPE_CHECKING:
+    from uet_contracts import RunStatus, StepAttempt
+
+# ``uet runs list`` is asked often and should cost little more than starting Python: what only the other
+# actions need (git, the failure reports, the verifier, the lock) is imported in them. A test holds that.
 
 DEFAULT_LIMIT = 20
 _AGE = re.compile(r"(\d+)([mhdw])")
@@ -92,7 +94,12 @@ Remove older runs: their rows in the store and their patch files, and the git re
 points. --keep N keeps the newest N runs, --older-than T removes those started before T (a date or an
 age such as 30d). A run that "uet runs verify" or the next run's up-to-date check still needs (reused
 by a later run, a workstream's latest success, or unfinished) is kept and counted. The audit log
-(.runs/audit.jsonl) only ever grows and keeps its lines. --dry-run prints what would be removed.
+(.runs/audit.jsonl) only ever grows and keeps its lines.
+
+It also removes the worktree slots (.runs/worktrees/slot-N, full checkouts that runs keep to start
+the next run faster) and their entries in git's worktree list: no run holds them while prune holds
+the repository's lock, and the next run checks out what it needs again. --keep-slots leaves them.
+--dry-run prints what would be removed.
 """
 
 
@@ -133,6 +140,7 @@ def register(subparsers: Subparsers) -> None:
     which = prune.add_mutually_exclusive_group(required=True)
     which.add_argument("--keep", type=int, metavar="N", help="keep the newest N runs")
     which.add_argument("--older-than", type=_moment, metavar="T", help="remove runs started before T (date, 30d)")
+    prune.add_argument("--keep-slots", action="store_true", help="leave the worktree slots of earlier runs")
     prune.add_argument("--dry-run", action="store_true", help="print what would be removed; remove nothing")
     for action in (listing, show, logs, verify_, prune):
         action.set_defaults(handler=run)
@@ -195,27 +203,50 @@ def _counts(counts: Mapping[RunStatus, int]) -> str:
 
 
 def _prune(repo: Path, args: argparse.Namespace) -> int:
+    from uet_engine.execution import isolation
+    from uet_engine.saving import ledger
+    from uet_engine.saving.lock import RunLock
+
     if args.keep is not None and args.keep < 0:
         print("uet runs prune: --keep must be 0 or more", file=sys.stderr)
         return 2
     with RunStore.open(repo, create=False, audit=False) as store, RunLock(repo, "prune"):
         plan = history.prunable(store, keep=args.keep, older_than=args.older_than)
         verb = "would remove" if args.dry_run else "removed"
+        in_git = (repo / ".git").exists()
+        slots = _slots(repo) if in_git and not args.keep_slots else []
         if not args.dry_run:
             for entry in store.prune(plan.remove):
                 ledger.patch_path(repo, entry).unlink(missing_ok=True)
             _drop_base_refs(repo, plan.remove)
+            if in_git and not args.keep_slots:  # also drops git's entries of worktrees whose folder is gone
+                isolation.clean_stale(repo, keep_slots=False)
         for run_id in plan.remove:
             print(f"{verb} {run_id}")
+        for slot in slots:
+            print(f"{verb} worktree {slot.relative_to(repo).as_posix()}")
     kept = f"; kept {len(plan.kept)} older run(s) still needed (reused, a latest success, or unfinished)"
-    print(f"uet runs prune: {verb} {len(plan.remove)} run(s){kept if plan.kept else ''}", file=sys.stderr)
+    removed_slots = f", {len(slots)} worktree slot(s)" if slots else ""
+    print(
+        f"uet runs prune: {verb} {len(plan.remove)} run(s){removed_slots}{kept if plan.kept else ''}", file=sys.stderr
+    )
     return 0
+
+
+def _slots(repo: Path) -> list[Path]:
+    """What is under ``.runs/worktrees``: the slots, and anything else a run left there (all of it goes)."""
+    from uet_engine.execution import isolation
+
+    base = repo / isolation.WORKTREES
+    return sorted(base.iterdir()) if base.is_dir() else []
 
 
 def _drop_base_refs(repo: Path, run_ids: list[str]) -> None:
     """Delete the base-snapshot refs (``refs/uet/runs/<id>``) of removed runs, when ``repo`` is a git repository."""
     if not run_ids or not (repo / ".git").exists():
         return
+    from uet_engine.execution import isolation
+
     listed = isolation.git(repo, "for-each-ref", "--format=%(refname)", isolation.BASE_REF, check=False)
     existing = set(listed.stdout.decode("utf-8").split())
     doomed = [ref for ref in (isolation.BASE_REF + run_id for run_id in run_ids) if ref in existing]
@@ -239,6 +270,8 @@ def _attempts_cell(attempts: list[StepAttempt]) -> str:
 
 
 def _show(store: RunStore, name: str, as_json: bool) -> int:
+    from uet_engine.detection.failure_report import failure_report
+
     run_id = resolve_run(store, name)
     records = store.records(run_id)
     attempts = store.attempts(run_id)
@@ -318,6 +351,8 @@ def _breach_json(line: str) -> dict[str, str | None]:
 
 
 def _verify(repo: Path, as_json: bool) -> int:
+    from uet_engine.saving.verify import verify
+
     breaches = verify(repo)
     if as_json:
         emit({"status": status(bool(breaches)), "breaches": [_breach_json(line) for line in breaches]})

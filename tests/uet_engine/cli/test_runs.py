@@ -12,6 +12,9 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import REPO_ROOT
+from tests.uet_engine.cli import test_run
+from tests.uet_engine.cli.test_run import make_repo, phase, step
+from tests.uet_engine.phase_specs import write
 from tests.uet_engine.run_records import RUN, RUN2, T0, attempt, record, succeed
 from uet_contracts import ErrorEvent
 from uet_engine.saving.store import RunStore, store_path
@@ -35,6 +38,32 @@ def test_list_prints_runs_newest_first(repo: Path) -> None:
         f"{RUN2}  2026-11-25 10:15:00Z  1 running",
         f"{RUN}  2026-11-25 10:15:00Z  1 succeeded, 1 skipped",
     ]
+
+
+HEAVY = (
+    "yaml",  # the contract parser
+    "jsonschema_rs",  # the validator
+    "cattrs",  # structuring records
+    "rich",  # tables on a terminal only
+    "argcomplete",  # completion
+    "subprocess",  # git
+    "uet_contracts.api",
+    "uet_engine.execution",
+    "uet_engine.detection",
+    "uet_engine.planning",
+    "uet_engine.saving.verify",
+)
+
+
+def test_list_imports_none_of_the_heavy_modules(repo: Path) -> None:
+    """What keeps ``uet runs list`` near the interpreter's start-up (benchmarks/bench_startup.py times it)."""
+    code = (
+        "import sys; from uet_engine.cli import main; code = main(['runs', 'list', '--repo', sys.argv[1]]);"
+        f"print(code, sorted(m for m in sys.modules if m.split('.')[0] in {HEAVY!r} or m.startswith({HEAVY!r})))"
+    )
+    done = subprocess.run([sys.executable, "-c", code, str(repo)], capture_output=True, text=True, check=False)
+    assert done.stdout.splitlines()[-1] == "0 []", done.stderr
+    assert done.stdout.splitlines()[0].startswith("RUN ")
 
 
 def test_show_prints_each_workstream(repo: Path) -> None:
@@ -257,6 +286,56 @@ def test_prune_removes_old_runs_and_their_patch_files_and_verify_still_passes(tm
         "uet runs prune: removed 1 run(s); kept 1 older run(s) still needed "
         "(reused, a latest success, or unfinished)\n",
     )
+
+
+def _worktrees(repo: Path) -> list[str]:
+    """git's list of the repository's worktrees, and its administrative entries of them (.git/worktrees)."""
+    listed = test_run.git(repo, "worktree", "list", "--porcelain").splitlines()
+    admin = repo / ".git" / "worktrees"
+    entries = sorted(p.name for p in admin.iterdir()) if admin.exists() else []
+    return [line.removeprefix("worktree ") for line in listed if line.startswith("worktree ")] + entries
+
+
+@pytest.mark.skipif(
+    sys.platform == "win32", reason="the runs' steps are POSIX shell commands: run this test on Linux or macOS"
+)
+def test_prune_removes_the_worktree_slots_and_the_next_run_works(tmp_path: Path) -> None:
+    repo = make_repo(tmp_path / "repo")
+    specs = tmp_path / "specs"
+    write(
+        specs,
+        phase("PH-A", [], [step("echo a > a.txt")], create=["a.txt"]),
+        phase("PH-B", [], [step("echo b > b.txt")], create=["b.txt"]),
+    )
+    assert test_run.uet(repo, "run", str(specs), "--jobs", "2").code == 0
+    slots = [".runs/worktrees/slot-0", ".runs/worktrees/slot-1"]
+    assert _worktrees(repo) == [str(repo), *(str(repo / s) for s in slots), "slot-0", "slot-1"]
+
+    dry = uet("prune", "--repo", str(repo), "--keep", "1", "--dry-run")
+    assert (dry.returncode, dry.stdout) == (0, "".join(f"would remove worktree {s}\n" for s in slots))
+    assert dry.stderr == "uet runs prune: would remove 0 run(s), 2 worktree slot(s)\n"
+    kept = uet("prune", "--repo", str(repo), "--keep", "1", "--keep-slots")
+    assert (kept.returncode, kept.stdout, kept.stderr) == (0, "", "uet runs prune: removed 0 run(s)\n")
+    assert len(_worktrees(repo)) == 5
+
+    done = uet("prune", "--repo", str(repo), "--keep", "1")
+    assert (done.returncode, done.stdout) == (0, "".join(f"removed worktree {s}\n" for s in slots))
+    assert done.stderr == "uet runs prune: removed 0 run(s), 2 worktree slot(s)\n"
+    assert _worktrees(repo) == [str(repo)]
+    assert not (repo / ".runs" / "worktrees").exists()
+    test_run.assert_verify_passes(repo)
+
+    write(specs, phase("PH-C", ["PH-A"], [step("cat a.txt > c.txt")], create=["c.txt"]))
+    again = test_run.uet(repo, "run", str(specs))
+    assert again.code == 0, again.stdout + again.stderr
+    first, second = dict.fromkeys(r["run_id"] for r in test_run.rows(repo, "uet_runs"))
+    records = [r for r in test_run.rows(repo, "uet_runs") if r["run_id"] == second]
+    reused = {r["workstream_id"]: r.get("reused_from") for r in records}
+    assert reused == {"ws-ph-a": first, "ws-ph-b": first, "ws-ph-c": None}  # up to date: only PH-C ran
+    assert set(test_run.statuses(repo, second).values()) == {"succeeded"}
+    assert (repo / "c.txt").read_text() == "a\n"
+    test_run.assert_verify_passes(repo)
+    test_run.assert_only_slots_left(repo)
 
 
 def test_prune_needs_one_of_keep_or_older_than(repo: Path) -> None:
