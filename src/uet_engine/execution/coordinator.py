@@ -120,7 +120,7 @@ class Coordinator:
         self.selection = selection
         self.options = options
         self.store = store
-        self.writer = RunWriter(root, run_id, store)
+        self.writer = RunWriter(root, run_id, store, options.durability)
         self.failures: dict[str, FailureReport] = {}
         self.reporter = reporter
         self.run_id = run_id
@@ -408,7 +408,7 @@ class Coordinator:
 
     def _end(self) -> Outcome:
         if self.guard is not None:
-            outside = self.guard.check() + self.writer.records_changed()
+            outside = self.guard.check() + self.writer.records_changed(read=True)
             if outside:
                 self.problems.append("changed outside the engine during the run: " + "; ".join(outside))
         records = self.store.records(self.run_id)

@@ -10,11 +10,14 @@ from __future__ import annotations
 
 import contextlib
 import threading
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 
 from uet_engine.detection import tamper
 from uet_engine.execution import isolation
+
+
+_PATHS_PER_STATUS = 500
 
 
 class Guard:
@@ -30,8 +33,8 @@ class Guard:
         self._tree = self._status()
         self._slots: dict[Path, dict[str, str]] = {}
 
-    def _status(self) -> dict[str, tamper.Stamp]:
-        return tamper.parse_status(isolation.working_tree_status(self.root), self.root)
+    def _status(self, paths: Sequence[str] = ()) -> dict[str, tamper.Stamp]:
+        return tamper.parse_status(isolation.working_tree_status(self.root, paths), self.root)
 
     @staticmethod
     def _slot_files(worktree: Path) -> list[Path]:
@@ -69,7 +72,10 @@ class Guard:
             try:
                 yield
             finally:
-                now = self._status()
+                # Only the paths the patch touched can have changed: git status of those alone (nothing at all
+                # for an empty patch), which is what a full status would say of them (the index is untouched);
+                # a very long list is left to a full status, as it would not fit on a command line.
+                now = self._status(sorted(wanted) if len(wanted) <= _PATHS_PER_STATUS else ()) if wanted else {}
                 for path in wanted:
                     if path in now:
                         self._tree[path] = now[path]
