@@ -16,7 +16,6 @@ from pathlib import Path
 from uet_engine.detection import tamper
 from uet_engine.execution import isolation
 
-
 _PATHS_PER_STATUS = 500
 
 

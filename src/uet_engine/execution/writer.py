@@ -93,8 +93,8 @@ class RunWriter:
             why = self.store.audit.tampered()
             if why:
                 found.append(why)
-        for entry, stamp in self._landed.values():
-            if read or stamp is None or ledger.file_stamp(self.root, entry) != stamp:
+        for entry, stamped in self._landed.values():
+            if read or stamped is None or ledger.file_stamp(self.root, entry) != stamped:
                 found += [f"{entry.path} ({problem})" for problem in ledger.file_problems(self.root, entry)]
         return found
 

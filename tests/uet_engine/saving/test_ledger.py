@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import os
 from pathlib import Path
 
 import pytest
@@ -56,3 +57,25 @@ def test_file_problems_name_a_missing_short_or_changed_file(tmp_path: Path) -> N
     assert ledger.file_problems(tmp_path, entry)[0] == f"patch file {entry.path} has 2 bytes, the ledger records 3"
     path.unlink()
     assert ledger.file_problems(tmp_path, entry) == [f"patch file {entry.path} is missing"]
+
+
+def test_a_stamp_moves_with_any_rewrite_even_of_the_same_size_and_mtime(tmp_path: Path) -> None:
+    """What the run's writer relies on to check its patch files by ``stat`` during a run: a rewrite that keeps
+    the size and sets the old mtime back still changes the ctime (no process can set that)."""
+    entry = ledger.write_patch(
+        tmp_path, run_id=RUN, workstream_id="ws-a", phase_id="PH-01", patch=b"abc\n", files=[], base_commit=BASE
+    )
+    before = ledger.file_stamp(tmp_path, entry)
+    assert before is not None and before == ledger.file_stamp(tmp_path, entry)
+    path = ledger.patch_path(tmp_path, entry)
+    info = path.stat()
+    with open(path, "r+b") as handle:  # the same inode, the same size
+        handle.write(b"xyz")
+    os.utime(path, ns=(info.st_atime_ns, info.st_mtime_ns))
+    after = ledger.file_stamp(tmp_path, entry)
+    assert after is not None and after[:3] == before[:3] and after != before
+    assert ledger.file_problems(tmp_path, entry) == [
+        f"patch file {entry.path} has {ledger.sha256_of(b'xyz' + chr(10).encode())}, the ledger records {entry.sha256}"
+    ]
+    path.unlink()
+    assert ledger.file_stamp(tmp_path, entry) is None
