@@ -165,15 +165,21 @@ def _events(repo: Path) -> list[tuple[str | None, str, str | None]]:
     return [(e.get("workstream_id"), e["event_type"], e.get("to_status")) for e in rows(repo, "run_events")]
 
 
-def test_a_dependant_starts_before_its_prerequisites_success_is_recorded(tmp_path: Path) -> None:
-    """In a chain, B is handed to a worker as soon as A's commit exists (A still running in the store, its patch
-    not yet in the user's tree), yet the records read as if B had started afterwards."""
+def _chain(tmp_path: Path) -> tuple[Path, Path]:
+    """A repository and the specs of a chain: PH-A writes a.txt, PH-B doubles it into b.txt."""
     repo = make_repo(tmp_path / "repo")
     specs = write(
         tmp_path / "specs",
         phase("PH-A", [], [step("echo a > a.txt")], create=["a.txt"]),
         phase("PH-B", ["PH-A"], [step("cat a.txt a.txt > b.txt")], create=["b.txt"]),
     )[0].parent
+    return repo, specs
+
+
+def test_a_dependant_starts_before_its_prerequisites_success_is_recorded(tmp_path: Path) -> None:
+    """In a chain, B is handed to a worker as soon as A's commit exists (A still running in the store, its patch
+    not yet in the user's tree), yet the records read as if B had started afterwards."""
+    repo, specs = _chain(tmp_path)
     watching = Watching(repo, 2)
     outcome = run_in_process(repo, specs, watching, sandbox=UNCONFINED)
     assert outcome.succeeded, outcome.problems
@@ -194,12 +200,7 @@ def test_a_dependant_starts_before_its_prerequisites_success_is_recorded(tmp_pat
 def test_an_early_start_is_discarded_when_its_prerequisites_patch_does_not_land(tmp_path: Path) -> None:
     """A's patch no longer applies to the user's tree (a.txt appeared there meanwhile): A fails, and B, already
     started from A's commit, leaves no attempt, event or patch; it is skipped as any dependant of a failure."""
-    repo = make_repo(tmp_path / "repo")
-    specs = write(
-        tmp_path / "specs",
-        phase("PH-A", [], [step("echo a > a.txt")], create=["a.txt"]),
-        phase("PH-B", ["PH-A"], [step("cat a.txt > b.txt")], create=["b.txt"]),
-    )[0].parent
+    repo, specs = _chain(tmp_path)
 
     def meanwhile(job: Job, finished: Finished) -> None:
         if job.spec.workstream_id == "ws-ph-a":
