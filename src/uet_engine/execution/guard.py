@@ -28,7 +28,8 @@ class Guard:
         self._git_root = common.parent if common.name == ".git" else common
         self._watched = sorted({*(git_dir / n for n in tamper.GIT_WATCHED), *(common / n for n in tamper.GIT_WATCHED)})
         self._lock = threading.Lock()
-        self._git = tamper.fingerprint(self._watched)
+        self._known: tamper.Known = {}  # files read before, by stamp: a check reads only what changed
+        self._git = tamper.fingerprint(self._watched, self._known)
         self._tree = self._status()
         self._slots: dict[Path, dict[str, str]] = {}
 
@@ -45,20 +46,21 @@ class Guard:
 
     def watch_slot(self, worktree: Path) -> None:
         """Fingerprint a worktree's ``.git`` pointer and administrative files (call once the engine prepared it)."""
-        prints = tamper.fingerprint(self._slot_files(worktree))
         with self._lock:
-            self._slots[worktree] = prints
+            self._slots[worktree] = tamper.fingerprint(self._slot_files(worktree), self._known)
 
     def check(self, worktree: Path | None = None) -> list[str]:
         """What changed outside the worktrees since the start (or the engine's last ``expect``), one item each."""
         with self._lock:
             changed = tamper.tree_changes(self._tree, self._status())
             changed += tamper.fingerprint_changes(
-                self._git, tamper.fingerprint(self._watched), relative_to=self._git_root
+                self._git, tamper.fingerprint(self._watched, self._known), relative_to=self._git_root
             )
             if worktree is not None and worktree in self._slots:
                 changed += tamper.fingerprint_changes(
-                    self._slots[worktree], tamper.fingerprint(self._slot_files(worktree)), relative_to=worktree
+                    self._slots[worktree],
+                    tamper.fingerprint(self._slot_files(worktree), self._known),
+                    relative_to=worktree,
                 )
         return changed
 

@@ -66,14 +66,15 @@ class RunWriter:
             store.audit.sync_each = self.durable
         self.error_log = ErrorLog(root)
         self.guard: Guard | None = None  # set when nothing confines the commands: told of every patch applied
-        self._landed: dict[str, tuple[PatchLedgerEntry, ledger.Stamp | None]] = {}  # patch_id -> entry, file stamp
+        # patch_id -> its entry, its file's path and the file's last stamp (None: to be read at the next check)
+        self._landed: dict[str, tuple[PatchLedgerEntry, str, ledger.Stamp | None]] = {}
         store.foreign_writes()  # the baseline: from now on, a commit by any other connection is noticed
 
     def close(self) -> None:
         """The end of the writer's run: with ``normal`` durability, everything it wrote is made durable now."""
         try:
             if not self.durable:
-                ledger.sync_files(self.root, [entry for entry, _ in self._landed.values()])
+                ledger.sync_files(self.root, [entry for entry, _, _ in self._landed.values()])
                 self.store.sync()
         finally:
             self.error_log.close()
@@ -82,9 +83,9 @@ class RunWriter:
         """What changed in the run's records that this writer did not write: the store, the audit log, the
         patch files of this run.
 
-        A patch file is compared by its stamp (inode, size, mtime, ctime: no write leaves them all as they
-        were), so a check costs one ``stat`` per patch, not a read; the bytes are read and hashed only when
-        the stamp moved, and for every patch with ``read`` (the end of the run).
+        A patch file is compared by its stamp (``clock.file_stamp``: no write leaves it as it was), so a check
+        costs one ``stat`` per patch, not a read; the bytes are read and hashed when the stamp moved or is not
+        yet settled (a file changed in the last two seconds), and for every patch with ``read`` (the run's end).
         """
         found = []
         if self.store.foreign_writes():
@@ -93,9 +94,14 @@ class RunWriter:
             why = self.store.audit.tampered()
             if why:
                 found.append(why)
-        for entry, stamped in self._landed.values():
-            if read or stamped is None or ledger.file_stamp(self.root, entry) != stamped:
-                found += [f"{entry.path} ({problem})" for problem in ledger.file_problems(self.root, entry)]
+        for patch_id, (entry, path, stamped) in self._landed.items():
+            if not read and stamped is not None and ledger.file_stamp(path) == stamped:
+                continue
+            fresh = ledger.file_stamp(path)  # before the read: a write after it moves the stamp
+            problems = ledger.file_problems(self.root, entry)
+            if not problems:
+                self._landed[patch_id] = (entry, path, fresh)
+            found += [f"{entry.path} ({problem})" for problem in problems]
         return found
 
     # -- the start of a run -------------------------------------------------------------------------
@@ -203,8 +209,9 @@ class RunWriter:
             base_commit=base_commit,
             durable=self.durable,
         )
-        self.store.add_patch(entry)  # checks the file's size and hash: the stamp taken next is of those bytes
-        self._landed[entry.patch_id] = (entry, ledger.file_stamp(self.root, entry))
+        self.store.add_patch(entry)  # checks the file's size and hash
+        path = str(ledger.patch_path(self.root, entry))
+        self._landed[entry.patch_id] = (entry, path, None)  # just written: read at the next check, stamped then
         self._link_results(ws, entry.patch_id)
         summary = f"{entry.path}: {entry.size_bytes} bytes, {len(entry.files)} file(s)"
         self.store.event(self.run_id, "patch_captured", workstream_id=ws, message=summary)

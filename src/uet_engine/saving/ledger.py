@@ -87,15 +87,13 @@ def sync_files(repo: Path, entries: list[PatchLedgerEntry]) -> None:
 Stamp = tuple[int, int, int, int]
 
 
-def file_stamp(repo: Path, entry: PatchLedgerEntry) -> Stamp | None:
-    """The patch file's inode, size, mtime and ctime (None when it is gone): any write to the file, or a
-    replacement, changes one of them (ctime cannot be set back by a process), so an unchanged stamp means
-    unchanged bytes without reading them."""
+def file_stamp(path: str | Path) -> Stamp | None:
+    """A patch file's stamp (``clock.file_stamp``): None when it is gone or too recently changed to tell."""
     try:
-        info = os.stat(patch_path(repo, entry))
+        info = os.stat(path)
     except OSError:
         return None
-    return (info.st_ino, info.st_size, info.st_mtime_ns, info.st_ctime_ns)
+    return clock.file_stamp(info)
 
 
 def file_problems(repo: Path, entry: PatchLedgerEntry) -> list[str]:
