@@ -196,7 +196,10 @@ def test_a_dependant_starts_before_its_prerequisites_success_is_recorded(tmp_pat
     assert_verify_passes(repo)
 
 
-@pytest.mark.skipif(sandbox.problems().get("bubblewrap") is not None, reason="bubblewrap is not available")
+@pytest.mark.skipif(
+    sandbox.problems().get("bubblewrap") is not None,
+    reason="bubblewrap is not available: install the Debian package bubblewrap",
+)
 def test_an_early_start_is_discarded_when_its_prerequisites_patch_does_not_land(tmp_path: Path) -> None:
     """A's patch no longer applies to the user's tree (a.txt appeared there meanwhile): A fails, and B, already
     started from A's commit, leaves no attempt, event or patch; it is skipped as any dependant of a failure."""
