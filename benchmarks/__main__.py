@@ -1,7 +1,9 @@
-"""``python -m benchmarks [NAME ...] [--quick]``: run the named benchmarks (all when none is named).
+"""``python -m benchmarks [NAME ...] [--quick] [--MODE ...]``: run the named benchmarks (all when none is named).
 
 A benchmark is a module ``benchmarks/bench_<NAME>.py`` with ``main(quick: bool) -> int``; the exit
-status is non-zero when any of them reports a failure (e.g. tools that disagree on a verdict).
+status is non-zero when any of them reports a failure (e.g. tools that disagree on a verdict). A module
+with parts of its own names them in ``MODES`` (flag -> function of ``quick``): ``python -m benchmarks run
+--chain`` runs only that part of ``bench_run``.
 """
 
 from __future__ import annotations
@@ -23,13 +25,19 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__)
     parser.add_argument("names", nargs="*", metavar="NAME", help=f"benchmarks to run: {', '.join(NAMES)}")
     parser.add_argument("--quick", action="store_true", help="smaller inputs and fewer runs")
-    args = parser.parse_args(argv)
+    args, modes = parser.parse_known_args(argv)
     unknown = [name for name in args.names if name not in NAMES]
     if unknown:
         parser.error(f"unknown benchmark {unknown[0]!r}; choose from: {', '.join(NAMES)}")
+    modules = [import_module(f"benchmarks.bench_{name}") for name in args.names or NAMES]
+    for mode in modes:
+        if not any(mode in getattr(module, "MODES", {}) for module in modules):
+            parser.error(f"unrecognized argument {mode!r} (no benchmark named has that part)")
     failed = 0
-    for name in args.names or NAMES:
-        failed |= import_module(f"benchmarks.bench_{name}").main(quick=args.quick)
+    for module in modules:
+        chosen = [part for flag, part in getattr(module, "MODES", {}).items() if flag in modes]
+        for run in chosen or [module.main]:
+            failed |= run(quick=args.quick)
     return failed
 
 

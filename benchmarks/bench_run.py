@@ -47,10 +47,12 @@ from pathlib import Path
 
 JOBS = 2
 FILES = 200
-ROUNDS = 3
+ROUNDS = int(os.environ.get("UET_BENCH_ROUNDS", "3"))  # rounds of --chain and --large
 # Whether this engine knows --force (the second run of --large must run everything again).
 FORCE: tuple[str, ...] = ("--force",) if os.environ.get("UET_BENCH_NO_FORCE") is None else ()
 GIT_ID = ["-c", "user.name=bench", "-c", "user.email=bench@localhost"]
+# Whether this engine knows --durability (the overhead figures compare the default with ``full``).
+DURABILITY_FULL: tuple[str, ...] = ("--durability", "full") if os.environ.get("UET_BENCH_NO_DURABILITY") is None else ()
 
 
 def make_repo(root: Path, files: int = FILES) -> Path:
@@ -146,11 +148,15 @@ def chain_main(quick: bool = False) -> int:
             shape: make_specs(root, count, chain=shape == "chain", writing=True, name=f"specs-{shape}")
             for shape in ("fan", "chain")
         }
+        ratios = []
         for round_ in range(ROUNDS):  # interleaved, best of ROUNDS: a busy machine weighs on both alike
+            this_round = {}
             for shape in ("fan", "chain"):
                 measured = uet(make_repo(root / f"{shape}-{round_}"), specs[shape])
+                this_round[shape] = measured[0]
                 if shape not in times or measured[0] < times[shape][0]:
                     times[shape] = measured
+            ratios.append(this_round["chain"] / this_round["fan"])
     print(f"run --chain: {count} workstreams each writing one file, {FILES}-file repo, --jobs {JOBS}, best of {ROUNDS}")
     for shape, (seconds, stderr) in times.items():
         found = re.search(r"uet-profile: git (\d+) calls", stderr)
@@ -158,6 +164,8 @@ def chain_main(quick: bool = False) -> int:
         print(f"  {shape + ':':<27} {seconds:8.2f} s  ({calls} git calls)")
     ratio = times["chain"][0] / times["fan"][0]
     print(f"  ratio chain / fan:          {ratio:8.2f}x  (goal <= 1.3x)")
+    rounds = "  ".join(f"{r:.2f}x" for r in ratios)
+    print(f"  per round (chain / fan):    {rounds}  (spread {min(ratios):.2f}-{max(ratios):.2f}x)")
     return 0
 
 
@@ -225,7 +233,9 @@ def overhead_main(quick: bool = False) -> int:
         hooked, _ = uet(
             make_repo(root / "hooked"), specs, "--sandbox", "off", "--hook", "benchmarks.bench_detection:NoopHook"
         )
-        confined = {name: uet(repo, specs, "--sandbox", name)[0] for name in available_mechanisms()}
+        full, _ = uet(make_repo(root / "full"), specs, "--sandbox", "off", *DURABILITY_FULL)
+        # Each in a repository of its own: in the first one every workstream would be up to date.
+        confined = {name: uet(make_repo(root / name), specs, "--sandbox", name)[0] for name in available_mechanisms()}
     found = re.search(r"uet-profile: git (\d+) calls ([0-9.]+) s", stderr)
     if found is None:
         print("bench_run: the engine reported no profile line", file=sys.stderr)
@@ -244,6 +254,11 @@ def overhead_main(quick: bool = False) -> int:
     hook_per_ws = (hooked - total) * JOBS / count
     print(f"  with a no-op --hook:        {hooked:8.2f} s  ({hook_per_ws * 1000:+.2f} ms/ws; the built-in hooks alone:")
     print("                                         python -m benchmarks detection)")
+    full_per_ws = (full - total) * JOBS / count
+    print(
+        f"  with --durability full:     {full:8.2f} s  ({full_per_ws * 1000:+.2f} ms/ws: a patch file and an audit "
+        f"line synced per workstream; ratio {full / total:.2f}x)"
+    )
     print("  sandbox (the same run confined; extra worker-time against --sandbox off):")
     for name, seconds in confined.items():
         extra = (seconds - total) * JOBS / count

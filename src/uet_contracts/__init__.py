@@ -78,7 +78,7 @@ if TYPE_CHECKING:
     from uet_contracts.models.pattern_index_schema import PatternEntry, PatternIndex, PatternPaths, PatternStatus
     from uet_contracts.models.phase_spec_schema import OnFailure, PhaseSpec
     from uet_contracts.models.phase_template_schema import PhaseTemplate
-    from uet_contracts.models.repo_config_schema import RepoConfig, SandboxMode, ToolProfile
+    from uet_contracts.models.repo_config_schema import DurabilityMode, RepoConfig, SandboxMode, ToolProfile
     from uet_contracts.models.run_event_schema import RunEvent, RunEventType
     from uet_contracts.models.run_record_schema import RunRecord, SandboxMechanism
     from uet_contracts.models.step_attempt_schema import StepAttempt
@@ -106,7 +106,7 @@ _CONTRACT_TYPES = {
     "audit_event": ("AuditOutcome",),
     "dag_snapshot": ("DagType",),
     "error_event": ("ErrorCategory", "ErrorCode", "ErrorType"),
-    "repo_config": ("SandboxMode", "ToolProfile"),
+    "repo_config": ("DurabilityMode", "SandboxMode", "ToolProfile"),
     "module_tasks": ("TaskGraph",),
     "phase_spec": ("OnFailure",),
     "pattern_index": ("PatternEntry", "PatternPaths", "PatternStatus"),
@@ -148,6 +148,7 @@ __all__ = [
     "ContractError",
     "DagSnapshot",
     "DagType",
+    "DurabilityMode",
     "ErrorCategory",
     "ErrorCode",
     "ErrorEvent",

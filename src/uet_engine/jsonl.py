@@ -28,7 +28,7 @@ import uet_contracts
 # One encoder for every write: json.dumps with options builds a new JSONEncoder per call.
 _ENCODER = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), sort_keys=True)
 # fdatasync flushes the bytes and the new size, all a reader needs, without the inode's times.
-_sync = getattr(os, "fdatasync", os.fsync)
+sync = getattr(os, "fdatasync", os.fsync)
 
 
 def encode(instance: Any) -> str:
@@ -160,7 +160,11 @@ class JsonlWriter:
         ``durable=False`` is for lines that only need to be durable once a later line is: an fsync of
         the file also makes every earlier write to it durable.
         """
-        data = "".join(encode(instance) + "\n" for instance in instances).encode("utf-8")
+        self.write_lines([encode(instance) for instance in instances], durable=durable)
+
+    def write_lines(self, lines: list[str], *, durable: bool = True) -> None:
+        """Appends lines already encoded (and so validated) by ``encode``, as ``extend`` does."""
+        data = "".join(line + "\n" for line in lines).encode("utf-8")
         if not data:
             return
         self._rotate_if_full()
@@ -170,7 +174,7 @@ class JsonlWriter:
             written = os.write(fd, view)
             view = view[written:]
         if durable:
-            _sync(fd)
+            sync(fd)
 
     def close(self) -> None:
         if self._fd is not None:

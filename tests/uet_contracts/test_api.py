@@ -59,6 +59,7 @@ def test_the_named_enums_are_the_ones_the_engine_uses() -> None:
         "ErrorType",
         "ErrorCategory",
         "DagType",
+        "DurabilityMode",
         "PatternStatus",
         "SandboxMechanism",
         "SandboxMode",

@@ -42,6 +42,12 @@ How `uet run` confines commands: `auto` uses the best mechanism available and ru
 """
 
 
+DurabilityMode: TypeAlias = Literal["normal", "full"]
+"""
+How durable `uet run` makes its records: `normal` keeps every record safe from a crash of the engine (a kill -9) at every moment and makes them durable against a power loss when the run ends, as the run store's SQLite commits are; `full` also syncs each workstream's patch file and audit lines to disk as it ends, so a power loss loses at most the workstream in flight.
+"""
+
+
 @dataclass(kw_only=True)
 class RepoConfig:
     """
@@ -63,4 +69,8 @@ class RepoConfig:
     no_network: bool | None = None
     """
     Take the network away from every step and check of `uet run` in this repository (as `--no-network` does); absent or false: the network stays on.
+    """
+    durability: DurabilityMode | None = None
+    """
+    How durable `uet run` makes its records in this repository when the command line says nothing (`--durability`): normal (the default) or full.
     """

@@ -13,9 +13,10 @@ import dataclasses
 import os
 import sys
 from pathlib import Path
+from typing import get_args
 
 import uet_contracts
-from uet_contracts import ContractError, ModuleTasks, RepoConfig
+from uet_contracts import ContractError, DurabilityMode, ModuleTasks, RepoConfig
 from uet_engine.cli import Subparsers, add_command, print_plan_problems
 from uet_engine.cli.options import add_planning_options, load_for, load_manifests
 from uet_engine.cli.plan import stale
@@ -75,6 +76,12 @@ landlock or seatbelt requires that one. --no-network takes the network away from
 no_network); the command line wins. Without a sandbox the engine still checks, after each step, the
 user's working tree, .git/config, .git/hooks and its own records, and fails the workstream naming any
 change. A repository in the middle of a merge, rebase, cherry-pick, revert or bisect is refused.
+
+--durability normal (the default) writes every record so that a crash of uet (even kill -9) at any moment
+leaves records the next run recovers from, and syncs them to disk when the run ends; a power loss during
+the run can lose its last moments, as it can the run store's own commits. --durability full also syncs
+each workstream's patch file and audit lines to disk as it ends (slower: two syncs per workstream). It
+may be set in DIR/uet.config.yaml (durability); the command line wins.
 
 --dask-scheduler ADDRESS runs each workstream as a task on that existing Dask cluster instead of on
 local threads (needs the dask and distributed packages); --executor dask without an address starts a
@@ -191,6 +198,13 @@ def register(subparsers: Subparsers) -> None:
     parser.add_argument(
         "--no-network", action="store_true", default=None, help="take the network away from every step and check"
     )
+    parser.add_argument(
+        "--durability",
+        choices=get_args(DurabilityMode),
+        default=None,
+        help="normal (default): records survive a crash of uet at every moment and are synced to disk when the "
+        "run ends; full: also sync each workstream's patch and audit lines as it ends (safe against power loss)",
+    )
     parser.set_defaults(handler=run)
 
 
@@ -268,6 +282,7 @@ def run(args: argparse.Namespace) -> int:
         force=args.force,
         snapshot=executed,
         sandbox=box,
+        durability=args.durability or (config.durability if config is not None and config.durability else "normal"),
     )
     if args.dry_run:
         sys.stdout.write("".join(line + "\n" for line in plan_lines(phase_set, options, root)))

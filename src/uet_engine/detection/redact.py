@@ -22,11 +22,12 @@ secret a step wrote into a file never reaches ``.ledger/patches``.
 from __future__ import annotations
 
 import base64
+import functools
 import re
 from collections import deque
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from fnmatch import fnmatchcase
+from fnmatch import translate
 from typing import Final
 from urllib.parse import quote, quote_plus
 
@@ -72,10 +73,15 @@ MATCH_WINDOW = 4 * 1024 * 1024
 _URL_PASSWORD = re.compile(r"([A-Za-z][A-Za-z0-9+.-]{0,30}://[^\s/:@]{0,256}:)([^\s/@]{1,1024})@")
 
 
+# The patterns as one regular expression (fnmatch's own translation): one match per name, not one per pattern.
+_SECRET_NAME = re.compile("|".join(f"(?:{translate(pattern)})" for pattern in SECRET_NAME_PATTERNS))
+
+
+@functools.lru_cache(maxsize=4096)
 def is_secret_name(name: str) -> bool:
-    """Whether an environment variable's whole name says its value is a secret."""
-    upper = name.upper()
-    return any(fnmatchcase(upper, pattern) for pattern in SECRET_NAME_PATTERNS)
+    """Whether an environment variable's whole name says its value is a secret (kept per name: every command of
+    a run asks about the same names)."""
+    return _SECRET_NAME.match(name.upper()) is not None
 
 
 def url_passwords(value: str) -> list[str]:

@@ -22,6 +22,8 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import NamedTuple
 
+from uet_engine import clock
+
 # Files and folders of a git directory whose change would make git run something, or hide something.
 GIT_WATCHED = ("config", "config.worktree", "hooks", "info", "objects/info/alternates", "commondir", "gitdir")
 
@@ -77,28 +79,43 @@ def tree_changes(before: Mapping[str, Stamp], after: Mapping[str, Stamp]) -> lis
     return changed
 
 
-def _digest(path: Path) -> str:
+# What ``fingerprint`` may remember between calls: path -> (its stamp, ``clock.file_stamp``; its digest).
+Known = dict[str, tuple[tuple[int, int, int, int], str]]
+
+
+def _digest(path: Path, known: Known | None = None) -> str:
+    key = str(path)
     try:
-        if path.is_symlink():
-            return "link:" + os.readlink(path)
-        return hashlib.sha256(path.read_bytes()).hexdigest()
+        stamp = clock.file_stamp(os.lstat(path))  # taken before the read: a write after it changes the stamp
+        remembered = known.get(key) if known is not None else None
+        if stamp is not None and remembered is not None and remembered[0] == stamp:
+            return remembered[1]
+        digest = "link:" + os.readlink(path) if path.is_symlink() else hashlib.sha256(path.read_bytes()).hexdigest()
     except OSError as exc:
         return f"unreadable:{exc.errno}"
+    if known is not None and stamp is not None:
+        known[key] = (stamp, digest)
+    return digest
 
 
-def fingerprint(paths: Iterable[Path]) -> dict[str, str]:
+def fingerprint(paths: Iterable[Path], known: Known | None = None) -> dict[str, str]:
     """Content fingerprints of files, and of every file below folders, keyed by absolute path; a missing
-    path maps to ``absent``."""
+    path maps to ``absent``.
+
+    ``known`` (kept by the caller between calls) spares reading a file again whose stamp (inode, size, mtime,
+    ctime: ``clock.file_stamp``) is what it was before it was last read: no write leaves all four as they were,
+    as a process cannot set the ctime. A file changed too recently to tell is read every time.
+    """
     found: dict[str, str] = {}
     for path in paths:
         if path.is_dir() and not path.is_symlink():
             for folder, _dirs, files in os.walk(path):
                 for name in files:
                     child = Path(folder) / name
-                    found[str(child)] = _digest(child)
+                    found[str(child)] = _digest(child, known)
             found.setdefault(str(path), "folder")
         elif os.path.lexists(path):
-            found[str(path)] = _digest(path)
+            found[str(path)] = _digest(path, known)
         else:
             found[str(path)] = "absent"
     return found

@@ -15,6 +15,13 @@ an up-to-date one (``selection``) enters the run succeeded and does not run.
 What a workstream starts from is the commit of its direct prerequisites' successes in this run (merged
 when there are several; ``isolation.start_commit``), so its cost does not grow with its ancestors.
 
+A dependant starts as soon as its last prerequisite's commit exists: while the coordinator records that
+success and applies its patch to the user's tree, the dependant already runs in its own worktree. Its
+``running`` record waits until the prerequisite's success is recorded, and its reports wait in the inbox
+behind it, so the records read exactly as if it had started afterwards. Should the prerequisite's patch not
+land after all (the user's tree changed meanwhile), the early start is discarded: nothing of it is
+recorded, and it is skipped as any dependant of a failure is.
+
 Interrupts (SIGINT, SIGTERM): every running process group is killed, running workstreams end
 ``cancelled``, queued ones are ``cancelled`` too, and the run finishes its records normally.
 """
@@ -23,6 +30,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import functools
 import os
 import queue
 import signal
@@ -120,7 +128,7 @@ class Coordinator:
         self.selection = selection
         self.options = options
         self.store = store
-        self.writer = RunWriter(root, run_id, store)
+        self.writer = RunWriter(root, run_id, store, options.durability)
         self.failures: dict[str, FailureReport] = {}
         self.reporter = reporter
         self.run_id = run_id
@@ -144,6 +152,8 @@ class Coordinator:
         self.trees: dict[str, str] = {}  # commit -> its tree, where known (spares the workers a git call)
         self.slot_at: dict[Path, str] = {}  # slot -> the commit its last workstream left it at unchanged
         self.dispatched: dict[str, tuple[Path, str | None, str | None]] = {}  # phase -> slot, start commit, tree
+        self.early: dict[str, str] = {}  # phase started early -> the prerequisite whose success it awaits
+        self.discarded: set[str] = set()  # workstreams started early for a success that did not stand
         self.slots: queue.Queue[Path] = queue.Queue()
         self.carried: set[Path] = set()  # slots left by an earlier run, checked before their first use
         for i in range(options.jobs):
@@ -227,11 +237,12 @@ class Coordinator:
 
         self.executor.start(job, self.inbox.put, done)
 
-    def _finish(self, phase: str, finished: Finished) -> bool:
+    def _finish(self, phase: str, finished: Finished, early: Callable[[], None] | None = None) -> bool:
         """Record a workstream's end; whether it succeeded (its dependants may start).
 
         Without a sandbox, the record files are checked first: a change the engine did not make fails the
-        workstream (any workstream running meanwhile could have made it: they are named).
+        workstream (any workstream running meanwhile could have made it: they are named). ``early`` is called
+        once a success has passed those checks and its commit is known, before it is recorded and landed.
         """
         slot, start, start_tree = self.dispatched.pop(phase)
         tampered = self.writer.records_changed() if self.guard is not None else []
@@ -253,6 +264,11 @@ class Coordinator:
             record = self.writer.status(finished.workstream_id, finished.status, finished.reason)
             self._failed(record)
             return False
+        if early is not None and finished.commit is not None:
+            self.commits[phase] = finished.commit  # what the early dependants start from (withdrawn below if need be)
+            if finished.tree is not None:
+                self.trees[finished.commit] = finished.tree
+            early()
         key = None
         if finished.scope_sha256 is not None:
             key = inputs.key(finished.scope_sha256, self.selection.prerequisite_keys(self.phase_set, phase))
@@ -267,6 +283,8 @@ class Coordinator:
                 self.commits[phase] = finished.commit
                 if finished.tree is not None:
                     self.trees[finished.commit] = finished.tree
+        else:
+            self.commits.pop(phase, None)
         if landed.record.status == "succeeded":
             self._changed(landed.record)
         else:
@@ -356,9 +374,39 @@ class Coordinator:
                     started += 1
                 return started
 
+            def launch_early(prerequisite: str) -> None:
+                """Start what ``prerequisite``'s success unlocks, before that success is recorded (module doc)."""
+                nonlocal active
+                for phase in ready.unlocked_by(prerequisite):
+                    if active >= self.options.jobs or self.live.cancelled:
+                        break
+                    self.early[phase] = prerequisite
+                    self.running.add(phase)
+                    self._start(phase, self._job(phase))
+                    active += 1
+
+            def settle_early(prerequisite: str, succeeded: bool) -> None:
+                """The early starts of ``prerequisite``: recorded running now, or discarded."""
+                for phase in sorted(p for p, q in self.early.items() if q == prerequisite):
+                    del self.early[phase]
+                    if succeeded:
+                        ready.start(phase)
+                        self._changed(self.writer.status(self.specs[phase].workstream_id, "running"))
+                    else:
+                        self.running.discard(phase)
+                        self.discarded.add(self.specs[phase].workstream_id)
+
             active += launch()
             while active:
                 message = self.inbox.get()
+                if not isinstance(message, tuple) and message.workstream_id in self.discarded:
+                    continue  # a report of an early start that was discarded: never recorded
+                if isinstance(message, tuple) and self.specs[message[0]].workstream_id in self.discarded:
+                    self.discarded.discard(self.specs[message[0]].workstream_id)
+                    self.dispatched.pop(message[0], None)
+                    active -= 1
+                    active += launch()
+                    continue
                 if isinstance(message, StepAttempt):
                     self.observers.attempt(message)
                     spec = self.specs[message.request.phase_id or self.phase_of[message.workstream_id]]
@@ -369,7 +417,9 @@ class Coordinator:
                     continue
                 phase, finished = message
                 active -= 1
-                ready.finish(phase, self._finish(phase, finished))
+                succeeded = self._finish(phase, finished, functools.partial(launch_early, phase))
+                ready.finish(phase, succeeded)
+                settle_early(phase, succeeded)
                 # Once cancelled, dependants stay queued and end up cancelled, not skipped for a "failure".
                 for skipped in [] if self.live.cancelled else sorted(set(ready.skipped) - recorded_skips):
                     recorded_skips.add(skipped)
@@ -408,7 +458,7 @@ class Coordinator:
 
     def _end(self) -> Outcome:
         if self.guard is not None:
-            outside = self.guard.check() + self.writer.records_changed()
+            outside = self.guard.check() + self.writer.records_changed(read=True)
             if outside:
                 self.problems.append("changed outside the engine during the run: " + "; ".join(outside))
         records = self.store.records(self.run_id)

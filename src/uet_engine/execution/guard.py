@@ -10,11 +10,13 @@ from __future__ import annotations
 
 import contextlib
 import threading
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 
 from uet_engine.detection import tamper
 from uet_engine.execution import isolation
+
+_PATHS_PER_STATUS = 500
 
 
 class Guard:
@@ -26,12 +28,13 @@ class Guard:
         self._git_root = common.parent if common.name == ".git" else common
         self._watched = sorted({*(git_dir / n for n in tamper.GIT_WATCHED), *(common / n for n in tamper.GIT_WATCHED)})
         self._lock = threading.Lock()
-        self._git = tamper.fingerprint(self._watched)
+        self._known: tamper.Known = {}  # files read before, by stamp: a check reads only what changed
+        self._git = tamper.fingerprint(self._watched, self._known)
         self._tree = self._status()
         self._slots: dict[Path, dict[str, str]] = {}
 
-    def _status(self) -> dict[str, tamper.Stamp]:
-        return tamper.parse_status(isolation.working_tree_status(self.root), self.root)
+    def _status(self, paths: Sequence[str] = ()) -> dict[str, tamper.Stamp]:
+        return tamper.parse_status(isolation.working_tree_status(self.root, paths), self.root)
 
     @staticmethod
     def _slot_files(worktree: Path) -> list[Path]:
@@ -43,20 +46,21 @@ class Guard:
 
     def watch_slot(self, worktree: Path) -> None:
         """Fingerprint a worktree's ``.git`` pointer and administrative files (call once the engine prepared it)."""
-        prints = tamper.fingerprint(self._slot_files(worktree))
         with self._lock:
-            self._slots[worktree] = prints
+            self._slots[worktree] = tamper.fingerprint(self._slot_files(worktree), self._known)
 
     def check(self, worktree: Path | None = None) -> list[str]:
         """What changed outside the worktrees since the start (or the engine's last ``expect``), one item each."""
         with self._lock:
             changed = tamper.tree_changes(self._tree, self._status())
             changed += tamper.fingerprint_changes(
-                self._git, tamper.fingerprint(self._watched), relative_to=self._git_root
+                self._git, tamper.fingerprint(self._watched, self._known), relative_to=self._git_root
             )
             if worktree is not None and worktree in self._slots:
                 changed += tamper.fingerprint_changes(
-                    self._slots[worktree], tamper.fingerprint(self._slot_files(worktree)), relative_to=worktree
+                    self._slots[worktree],
+                    tamper.fingerprint(self._slot_files(worktree), self._known),
+                    relative_to=worktree,
                 )
         return changed
 
@@ -69,7 +73,10 @@ class Guard:
             try:
                 yield
             finally:
-                now = self._status()
+                # Only the paths the patch touched can have changed: git status of those alone (nothing at all
+                # for an empty patch), which is what a full status would say of them (the index is untouched);
+                # a very long list is left to a full status, as it would not fit on a command line.
+                now = self._status(sorted(wanted) if len(wanted) <= _PATHS_PER_STATUS else ()) if wanted else {}
                 for path in wanted:
                     if path in now:
                         self._tree[path] = now[path]

@@ -558,11 +558,14 @@ def tree_dirs(cwd: Path, tree: str) -> frozenset[str]:
     return found
 
 
-def working_tree_status(root: Path) -> bytes:
+def working_tree_status(root: Path, paths: Sequence[str] = ()) -> bytes:
     """``git status`` of the user's tree (porcelain, NUL-separated, untracked files listed one by one), the
-    engine's folders left out; the index is never rewritten (``--no-optional-locks``)."""
+    engine's folders left out (or only ``paths``, taken literally); the index is never rewritten
+    (``--no-optional-locks``)."""
+    where = ("--literal-pathspecs",) if paths else ()
     return git(
         root,
+        *where,
         "--no-optional-locks",
         "status",
         "--porcelain=v1",
@@ -570,7 +573,7 @@ def working_tree_status(root: Path) -> bytes:
         "--untracked-files=all",
         "--ignore-submodules=all",
         "--",
-        *ALL_BUT_ENGINE,
+        *(paths or ALL_BUT_ENGINE),
     ).stdout
 
 

@@ -50,6 +50,17 @@ class ReadySet:
         """Phases started and not yet finished, sorted."""
         return sorted(self._running)
 
+    def unlocked_by(self, phase_id: str) -> list[str]:
+        """The phases that become ready if the running ``phase_id`` succeeds (it is all they still wait for),
+        sorted: what may start while its success is being recorded."""
+        if phase_id not in self._running:
+            return []
+        return sorted(
+            dependent
+            for dependent in set(self._dependents[phase_id])
+            if self._waiting[dependent] == 1 and dependent not in self.skipped and dependent not in self.succeeded
+        )
+
     def start(self, phase_id: str) -> None:
         if phase_id not in self._ready:
             raise ValueError(f"{phase_id} is not ready to start ({self._state(phase_id)})")

@@ -26,7 +26,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from uet_contracts import PatchLedgerEntry, RunRecord, ToolProfile
+from uet_contracts import DurabilityMode, PatchLedgerEntry, RunRecord, ToolProfile
 from uet_engine.detection.hooks import DEFAULT_BUDGET_S
 from uet_engine.errors import RunRefused
 from uet_engine.execution import inputs
@@ -52,6 +52,7 @@ class Options:
     force: bool = False
     snapshot: str | None = None  # the reviewed plan the run executes (``--snapshot``), as its records name it
     sandbox: Sandbox = UNCONFINED  # what confines the commands (chosen by ``sandbox.choose``); none by default
+    durability: DurabilityMode = "normal"  # full: each workstream's patch file and audit lines synced as it ends
 
 
 @dataclass

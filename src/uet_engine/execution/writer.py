@@ -10,6 +10,14 @@ The order on success: the patch file (atomic) and its ledger row, the step resul
 naming it (``patch_id``), ``patch_captured``, the check that
 the patch applies to the user's tree, ``succeeded``, the patch applied, ``patch_applied``. So the
 user's tree holds exactly the workstreams that succeeded, and a failed one leaves nothing behind.
+
+Durability (``--durability``): with ``full`` the patch file and the final audit line of each workstream
+are fsynced as it ends. With ``normal`` (the default) nothing is fsynced per workstream: every write is
+complete in the operating system's cache, in the order above, before the next one starts, so a crash of
+the engine (kill -9) at any instant leaves the same records ``full`` would; only a power loss or a kernel
+crash can lose the last moments, as it can the store's own commits (SQLite WAL, ``synchronous=NORMAL``).
+``close`` makes everything durable at the end of the run: the patch files and their folder, the audit log
+and the store (a checkpoint).
 """
 
 from __future__ import annotations
@@ -19,7 +27,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from uet_contracts import ErrorEvent, ExecutionLog, PatchLedgerEntry, RunRecord, RunStatus, StepAttempt
+from uet_contracts import DurabilityMode, ErrorEvent, ExecutionLog, PatchLedgerEntry, RunRecord, RunStatus, StepAttempt
 from uet_engine.detection.events import stamp
 from uet_engine.errors import GitError, RunRefused
 from uet_engine.execution import isolation
@@ -49,21 +57,36 @@ class Landed:
 class RunWriter:
     """Writes one run's records and lands its patches; see the module docstring for the order."""
 
-    def __init__(self, root: Path, run_id: str, store: RunStore) -> None:
+    def __init__(self, root: Path, run_id: str, store: RunStore, durability: DurabilityMode = "full") -> None:
         self.root = root
         self.run_id = run_id
         self.store = store
+        self.durable = durability == "full"
+        if store.audit is not None:
+            store.audit.sync_each = self.durable
         self.error_log = ErrorLog(root)
         self.guard: Guard | None = None  # set when nothing confines the commands: told of every patch applied
-        self._landed: list[PatchLedgerEntry] = []
+        # patch_id -> its entry, its file's path and the file's last stamp (None: to be read at the next check)
+        self._landed: dict[str, tuple[PatchLedgerEntry, str, ledger.Stamp | None]] = {}
         store.foreign_writes()  # the baseline: from now on, a commit by any other connection is noticed
 
     def close(self) -> None:
-        self.error_log.close()
+        """The end of the writer's run: with ``normal`` durability, everything it wrote is made durable now."""
+        try:
+            if not self.durable:
+                ledger.sync_files(self.root, [entry for entry, _, _ in self._landed.values()])
+                self.store.sync()
+        finally:
+            self.error_log.close()
 
-    def records_changed(self) -> list[str]:
+    def records_changed(self, *, read: bool = False) -> list[str]:
         """What changed in the run's records that this writer did not write: the store, the audit log, the
-        patch files of this run."""
+        patch files of this run.
+
+        A patch file is compared by its stamp (``clock.file_stamp``: no write leaves it as it was), so a check
+        costs one ``stat`` per patch, not a read; the bytes are read and hashed when the stamp moved or is not
+        yet settled (a file changed in the last two seconds), and for every patch with ``read`` (the run's end).
+        """
         found = []
         if self.store.foreign_writes():
             found.append(f"{self.store.path.relative_to(self.root).as_posix()} (written by another process)")
@@ -71,8 +94,14 @@ class RunWriter:
             why = self.store.audit.tampered()
             if why:
                 found.append(why)
-        for entry in self._landed:
-            found += [f"{entry.path} ({problem})" for problem in ledger.file_problems(self.root, entry)]
+        for patch_id, (entry, path, stamped) in self._landed.items():
+            if not read and stamped is not None and ledger.file_stamp(path) == stamped:
+                continue
+            fresh = ledger.file_stamp(path)  # before the read: a write after it moves the stamp
+            problems = ledger.file_problems(self.root, entry)
+            if not problems:
+                self._landed[patch_id] = (entry, path, fresh)
+            found += [f"{entry.path} ({problem})" for problem in problems]
         return found
 
     # -- the start of a run -------------------------------------------------------------------------
@@ -178,9 +207,11 @@ class RunWriter:
             patch=finished.patch,
             files=list(finished.changes),
             base_commit=base_commit,
+            durable=self.durable,
         )
-        self.store.add_patch(entry)
-        self._landed.append(entry)
+        self.store.add_patch(entry)  # checks the file's size and hash
+        path = str(ledger.patch_path(self.root, entry))
+        self._landed[entry.patch_id] = (entry, path, None)  # just written: read at the next check, stamped then
         self._link_results(ws, entry.patch_id)
         summary = f"{entry.path}: {entry.size_bytes} bytes, {len(entry.files)} file(s)"
         self.store.event(self.run_id, "patch_captured", workstream_id=ws, message=summary)

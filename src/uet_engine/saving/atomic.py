@@ -24,8 +24,14 @@ def _current_umask() -> int:
 _UMASK = _current_umask()
 
 
-def write_atomic(path: str | os.PathLike[str], data: str | bytes, *, encoding: str = "utf-8") -> None:
+def write_atomic(
+    path: str | os.PathLike[str], data: str | bytes, *, encoding: str = "utf-8", sync: bool = True
+) -> None:
     """Writes ``data`` to ``path`` atomically (text is encoded with ``encoding``).
+
+    ``sync`` (the default) fsyncs the data before the rename, so the new file survives a power loss once
+    this returns; without it the rename is still atomic for every reader and against a crash of the
+    process (the bytes are in the operating system's cache), and ``fsync_path`` makes it durable later.
 
     The new file keeps the permission bits of the file it replaces, or gets the usual ``0o666 & ~umask``
     when it is new (``tempfile`` alone would leave it readable by the owner only). ``OSError`` is raised
@@ -42,10 +48,24 @@ def write_atomic(path: str | os.PathLike[str], data: str | bytes, *, encoding: s
         with os.fdopen(fd, "wb") as handle:
             handle.write(raw)
             handle.flush()
-            os.fsync(handle.fileno())
+            if sync:
+                os.fsync(handle.fileno())
         os.chmod(tmp_name, mode)
         os.replace(tmp_name, target)
     except BaseException:
         with contextlib.suppress(OSError):
             os.unlink(tmp_name)
         raise
+
+
+def fsync_path(path: str | os.PathLike[str]) -> None:
+    """fsync a file or a folder by name (a folder's fsync makes the names created in it durable; Windows cannot
+    open a folder, and its renames are durable with the file)."""
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except (IsADirectoryError, PermissionError):
+        return
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)

@@ -8,6 +8,7 @@ into place with ``os.replace``: readers see the whole patch or none. The returne
 from __future__ import annotations
 
 import hashlib
+import os
 from datetime import datetime
 from pathlib import Path
 
@@ -48,8 +49,13 @@ def write_patch(
     files: list[str],
     base_commit: str | None,
     created_at: datetime | None = None,
+    durable: bool = True,
 ) -> PatchLedgerEntry:
-    """Writes a workstream's patch file atomically and returns its ledger entry (not yet stored)."""
+    """Writes a workstream's patch file atomically and returns its ledger entry (not yet stored).
+
+    ``durable``: fsynced before it is moved into place (power-loss safe); without it the file is as safe as
+    the store's commits (it survives a crash of the engine) until ``sync_files`` makes it durable.
+    """
     entry = PatchLedgerEntry(
         patch_id=patch_id_for(workstream_id, run_id),
         run_id=run_id,
@@ -66,8 +72,28 @@ def write_patch(
     codec.encode(entry)
     target = patch_path(repo, entry)
     target.parent.mkdir(parents=True, exist_ok=True)
-    atomic.write_atomic(target, patch)
+    atomic.write_atomic(target, patch, sync=durable)
     return entry
+
+
+def sync_files(repo: Path, entries: list[PatchLedgerEntry]) -> None:
+    """Makes the patch files behind ``entries`` and their folder durable (the end of a ``normal`` run)."""
+    for entry in entries:
+        atomic.fsync_path(patch_path(repo, entry))
+    if entries:
+        atomic.fsync_path(patch_path(repo, entries[0]).parent)
+
+
+Stamp = tuple[int, int, int, int]
+
+
+def file_stamp(path: str | Path) -> Stamp | None:
+    """A patch file's stamp (``clock.file_stamp``): None when it is gone or too recently changed to tell."""
+    try:
+        info = os.stat(path)
+    except OSError:
+        return None
+    return clock.file_stamp(info)
 
 
 def file_problems(repo: Path, entry: PatchLedgerEntry) -> list[str]:

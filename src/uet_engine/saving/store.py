@@ -434,6 +434,14 @@ class RunStore:
             self._data_version = version
         return changed
 
+    def sync(self) -> None:
+        """Makes every record written so far durable against a power loss: the audit log fsynced, the WAL
+        checkpointed into the database (SQLite syncs both on the way; ``synchronous=NORMAL`` syncs only there)."""
+        if self.audit is not None:
+            self.audit.sync()
+        with self._mutex, self._faults():
+            self._db.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
+
     def close(self) -> None:
         with self._mutex:
             self._db.close()

@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
+import pytest
+
+from uet_engine import clock
+from uet_engine.detection import tamper
 from uet_engine.detection.tamper import Stamp, fingerprint, fingerprint_changes, parse_status, tree_changes
 
 
@@ -48,3 +53,32 @@ def test_fingerprints_see_content_new_files_and_removals(tmp_path: Path) -> None
         ".git/info (created)",
         ".git/info/attributes (created)",
     ]
+
+
+def test_a_known_file_is_read_again_only_when_its_stamp_moves(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The after-step checks remember each settled file's digest by stamp; any rewrite (here the same size, the
+    old mtime put back) moves the ctime and is read and seen."""
+    monkeypatch.setattr(clock, "RACY_NS", 0)
+    hook = tmp_path / "hooks" / "pre-commit"
+    hook.parent.mkdir()
+    hook.write_bytes(b"#!/bin/sh\n")
+    known: tamper.Known = {}
+    before = tamper.fingerprint([tmp_path / "hooks"], known)
+    reads: list[Path] = []
+    real = Path.read_bytes
+    monkeypatch.setattr(Path, "read_bytes", lambda self: (reads.append(self), real(self))[1])
+    assert tamper.fingerprint([tmp_path / "hooks"], known) == before and reads == []
+    info = hook.stat()
+    hook.write_bytes(b"#!/bin/X\n")
+    os.utime(hook, ns=(info.st_atime_ns, info.st_mtime_ns))
+    after = tamper.fingerprint([tmp_path / "hooks"], known)
+    assert reads == [hook]
+    assert tamper.fingerprint_changes(before, after, relative_to=tmp_path) == ["hooks/pre-commit (changed)"]
+
+
+def test_a_file_changed_too_recently_is_read_every_time(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    config = tmp_path / "config"
+    config.write_text("[core]\n")
+    known: tamper.Known = {}
+    tamper.fingerprint([config], known)
+    assert known == {}  # changed just now: not remembered

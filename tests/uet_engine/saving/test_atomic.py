@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from uet_engine.saving.atomic import write_atomic
+from uet_engine.saving.atomic import fsync_path, write_atomic
 
 
 def test_writes_text_and_bytes(tmp_path: Path) -> None:
@@ -48,3 +48,27 @@ def test_failed_replace_leaves_the_target_and_no_temporary(tmp_path: Path) -> No
         write_atomic(target, "new")
     assert (target / "inside.txt").read_text() == "old"
     assert [p.name for p in tmp_path.iterdir()] == ["taken"]
+
+
+def test_sync_false_writes_the_same_file_without_an_fsync(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """``sync=False`` (a ``normal`` durability run) keeps the atomic rename and skips only the fsync."""
+    synced: list[int] = []
+    real = os.fsync
+    monkeypatch.setattr(os, "fsync", lambda fd: (synced.append(fd), real(fd))[1])
+    write_atomic(tmp_path / "a.patch", b"one", sync=False)
+    assert synced == []
+    write_atomic(tmp_path / "b.patch", b"two")
+    assert len(synced) == 1
+    assert [(p.name, p.read_bytes()) for p in sorted(tmp_path.iterdir())] == [("a.patch", b"one"), ("b.patch", b"two")]
+
+
+def test_fsync_path_syncs_files_and_folders(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    synced: list[int] = []
+    real = os.fsync
+    monkeypatch.setattr(os, "fsync", lambda fd: (synced.append(fd), real(fd))[1])
+    (tmp_path / "f").write_bytes(b"x")
+    fsync_path(tmp_path / "f")
+    fsync_path(tmp_path)
+    assert len(synced) == 2
+    with pytest.raises(FileNotFoundError):
+        fsync_path(tmp_path / "missing")

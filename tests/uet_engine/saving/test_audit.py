@@ -9,6 +9,7 @@ import pytest
 
 from tests.uet_engine.run_records import RUN, T0
 from uet_contracts import AuditEvent, ContractError
+from uet_engine import jsonl
 from uet_engine.saving import audit
 from uet_engine.saving.audit import AuditLog
 
@@ -74,3 +75,23 @@ def test_a_bad_complete_line_is_reported_with_its_line_number(tmp_path: Path) ->
     with pytest.raises(ContractError) as caught:
         list(audit.read(path))
     assert str(caught.value).startswith(f"{path}:1")
+
+
+def test_without_sync_each_no_line_is_synced_until_sync(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A ``normal`` durability run: lines are whole in the file as soon as they are appended, synced at once later."""
+    synced: list[int] = []
+    monkeypatch.setattr(jsonl, "sync", synced.append)
+    monkeypatch.setattr(audit, "sync", synced.append)
+    with AuditLog(tmp_path) as log:
+        log.sync_each = False
+        log.append(line())
+        log.append(line("run.finished"))  # durable by default, yet not synced
+        assert synced == []
+        assert [e.event_type for _, e in audit.read(audit.audit_path(tmp_path))] == ["run.started", "run.finished"]
+        log.sync()
+        assert len(synced) == 1
+        log.sync_each = True
+        log.append(line("run.started"))
+        assert len(synced) == 2
+    chain = [e.prev_sha256 for _, e in audit.read(audit.audit_path(tmp_path))]
+    assert chain[0] is None and None not in chain[1:]
