@@ -96,7 +96,7 @@ class ErrorEvent:
     """
     task_id: str | None = None
     """
-    The task that failed, e.g. pre_flight/0, step/0 or acceptance/1.
+    The task that failed, e.g. pre_flight/0, step/0, acceptance/1 or fix/0 (a fix step).
     """
     context: dict[str, Any] | None = None
     """

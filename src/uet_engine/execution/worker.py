@@ -277,8 +277,6 @@ def _error(job: Job, error_type: ErrorType, message: str, *, task_id: str | None
     """An ErrorEvent of this job's workstream; ``more`` goes to its context (``files`` to its files)."""
     files = more.pop("files", None)
     context = dict(more)
-    if task_id is not None and not task_id.startswith(("step/", "acceptance/", "pre_flight/")):
-        context["task"], task_id = task_id, None  # fix/N: the schema's task_id names steps and checks only
     return error_event(
         error_type,
         message,

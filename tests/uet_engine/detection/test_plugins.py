@@ -237,14 +237,16 @@ def test_findings_are_deduplicated_capped_and_placed() -> None:
     assert {e.path for e in found} == {"src/a.py"}
 
 
-def test_a_fix_step_finding_names_its_task_in_the_context() -> None:
+def test_a_fix_step_finding_names_its_task() -> None:
     event = finding(request("x", "fix/0"), result(), "m", tool="t")
     found, _ = Registry([NamedPlugin("p", Fixed([event]))]).findings(request("x", "fix/0"), result(), CWD)
-    assert (found[0].task_id, found[0].context, found[0].error_type) == (
-        None,
-        {"attempt": 3, "task": "fix/0"},
-        "step_failed",
-    )
+    assert (found[0].task_id, found[0].context, found[0].error_type) == ("fix/0", {"attempt": 3}, "step_failed")
+
+
+def test_a_task_the_error_event_schema_cannot_name_goes_to_the_context() -> None:
+    event = finding(request("x", "batch/0"), result(), "m", tool="t")
+    found, _ = Registry([NamedPlugin("p", Fixed([event]))]).findings(request("x", "batch/0"), result(), CWD)
+    assert (found[0].task_id, found[0].context) == (None, {"attempt": 3, "task": "batch/0"})
 
 
 def test_a_timed_out_task_s_findings_are_timeouts() -> None:

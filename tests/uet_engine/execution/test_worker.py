@@ -279,6 +279,18 @@ def test_an_unfixable_failure_stops_at_the_circuit_breaker(tmp_path: Path) -> No
 
 
 @posix_only
+def test_a_failing_fix_step_is_an_error_event_of_task_fix_n(tmp_path: Path) -> None:
+    repo = make_repo(tmp_path / "repo")
+    spec = phase("PH-A", [], [], acceptance={"python": ["import sys; sys.exit('broken')"]})
+    spec["on_failure"] = {"steps": [step("echo cannot fix >&2; exit 3")], "max_fix_attempts": 1}
+    write(tmp_path / "specs", spec)
+    assert uet(repo, "run", str(tmp_path / "specs")).code == 1
+    fix_errors = [(e["error_type"], e["context"]) for e in rows(repo, "error_events") if e.get("task_id") == "fix/0"]
+    assert fix_errors == [("step_failed", {"attempt": 1, "exit_code": 3, "stderr_tail": "cannot fix\n"})]
+    assert_every_record_validates(repo)
+
+
+@posix_only
 def test_a_fix_loop_without_progress_gives_up_after_max_fix_attempts(tmp_path: Path) -> None:
     repo = make_repo(tmp_path / "repo")
     check = "import os, sys; sys.exit('still broken: try ' + os.environ['UET_ATTEMPT'])"

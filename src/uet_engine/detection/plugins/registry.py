@@ -40,7 +40,8 @@ from uet_engine.detection.plugins.tracebacks import TracebackPlugin
 ENTRY_POINT_GROUP: Final = "uet.error_plugins"
 # At most this many findings are kept per try (a flood of lint errors says no more than its first fifty).
 MAX_FINDINGS: Final = 50
-_TASK_ID: Final = re.compile(r"^(step|acceptance)/[0-9]+$")
+# The task ids an ErrorEvent may name, read from its schema (a task outside it goes to the context).
+_TASK_ID: Final = re.compile(uet_contracts.schema(ErrorEvent)["properties"]["task_id"]["pattern"])
 
 
 @dataclass(frozen=True)
