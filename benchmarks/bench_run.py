@@ -63,7 +63,10 @@ def make_repo(root: Path, files: int = FILES) -> Path:
         path.write_text(f'"""Module {i}."""\n\nVALUE = {i}\n' + "# filler line\n" * 20)
     subprocess.run(["git", "init", "-q"], cwd=repo, check=True)
     subprocess.run(["git", "add", "-A"], cwd=repo, check=True)
-    subprocess.run(["git", *GIT_ID, "commit", "-qm", f"{files} files"], cwd=repo, check=True)
+    # gc in the foreground: a detached auto-gc would repack (and write .git/info/refs) during the measured runs.
+    subprocess.run(
+        ["git", *GIT_ID, "-c", "gc.autoDetach=false", "commit", "-qm", f"{files} files"], cwd=repo, check=True
+    )
     return repo
 
 

@@ -41,6 +41,7 @@ class Guard:
         git_dir, common = isolation.git_dirs(root)
         self._git_root = common.parent if common.name == ".git" else common
         self._watched = sorted({*(git_dir / n for n in tamper.GIT_WATCHED), *(common / n for n in tamper.GIT_WATCHED)})
+        self._skipped = [folder / n for folder in {git_dir, common} for n in tamper.GIT_HOUSEKEEPING]
         self._lock = threading.Lock()  # held while the user's tree is read, or written by the engine
         self._shared = threading.Condition()  # guards the shared status below
         self._begun = 0  # statuses of the user's tree begun so far (one at a time, so they end in this order)
@@ -48,7 +49,7 @@ class Guard:
         self._running = False
         self._last: list[str] = []  # what the last one found changed
         self.statuses = 0  # statuses of the user's tree run (tests count them)
-        self._git = tamper.fingerprint(self._watched)
+        self._git = tamper.fingerprint(self._watched, skip=self._skipped)
         self._tree = self._status()
         self._slots: dict[Path, dict[str, str]] = {}
 
@@ -75,7 +76,7 @@ class Guard:
         changed = self._tree_changes()
         with self._lock:
             changed += tamper.fingerprint_changes(
-                self._git, tamper.fingerprint(self._watched), relative_to=self._git_root
+                self._git, tamper.fingerprint(self._watched, skip=self._skipped), relative_to=self._git_root
             )
             if worktree is not None and worktree in self._slots:
                 changed += tamper.fingerprint_changes(

@@ -110,3 +110,13 @@ def test_checks_asked_during_a_status_share_the_next_one_which_sees_what_came_be
         "third": ["escaped.txt (added to the working tree)"],
     }
     assert guard.statuses == 3  # the start, the first check's, and one shared by the second and third
+
+
+def test_gits_own_housekeeping_is_not_a_change_but_the_rest_of_info_is(tmp_path: Path) -> None:
+    repo = make_repo(tmp_path / "repo", {"README.md": "# demo\n"})
+    guard = Guard(repo)
+    git(repo, "-c", "repack.updateServerInfo=true", "repack", "-a", "-d", "-q")  # what a background gc does
+    assert (repo / ".git" / "info" / "refs").is_file()
+    assert guard.check() == []
+    (repo / ".git" / "info" / "exclude").write_text("hidden.txt\n")
+    assert guard.check() == [".git/info/exclude (changed)"]
