@@ -14,7 +14,8 @@ user's tree after every command would only cost time, growing with the repositor
 What it costs, and why it stays correct: the one dear part is that ``git status`` of the user's tree (every
 tracked file stat'ed, every folder read). Pool threads whose commands end at about the same time share
 one: a check waits for a status that *began* after it was asked for (so it saw everything the asking
-thread's command did) rather than starting one of its own, and starts one only when none is running.
+thread's command did) rather than starting one of its own, and starts one only when none is running
+(so from three pool threads up: with two, one runs and the other can only wait for the next).
 The engine's own writes (a patch it applies) re-stamp only the paths the patch names (one ``git status``
 limited to them), and a workstream that changed nothing costs no status at all there.
 """
