@@ -26,6 +26,9 @@ from uet_engine import clock
 
 # Files and folders of a git directory whose change would make git run something, or hide something.
 GIT_WATCHED = ("config", "config.worktree", "hooks", "info", "objects/info/alternates", "commondir", "gitdir")
+# Files below those that git's own housekeeping rewrites and that make git run or hide nothing: ``info/refs``
+# (the dumb-HTTP list of refs that ``git repack``, run by an automatic ``git gc`` in the background, rewrites).
+GIT_HOUSEKEEPING = ("info/refs",)
 
 
 class Stamp(NamedTuple):
@@ -98,21 +101,23 @@ def _digest(path: Path, known: Known | None = None) -> str:
     return digest
 
 
-def fingerprint(paths: Iterable[Path], known: Known | None = None) -> dict[str, str]:
-    """Content fingerprints of files, and of every file below folders, keyed by absolute path; a missing
-    path maps to ``absent``.
+def fingerprint(paths: Iterable[Path], known: Known | None = None, *, skip: Iterable[Path] = ()) -> dict[str, str]:
+    """Content fingerprints of files, and of every file below folders (but those in ``skip``), keyed by
+    absolute path; a missing path maps to ``absent``.
 
     ``known`` (kept by the caller between calls) spares reading a file again whose stamp (inode, size, mtime,
     ctime: ``clock.file_stamp``) is what it was before it was last read: no write leaves all four as they were,
     as a process cannot set the ctime. A file changed too recently to tell is read every time.
     """
     found: dict[str, str] = {}
+    skipped = {str(path) for path in skip}
     for path in paths:
         if path.is_dir() and not path.is_symlink():
             for folder, _dirs, files in os.walk(path):
                 for name in files:
                     child = Path(folder) / name
-                    found[str(child)] = _digest(child, known)
+                    if str(child) not in skipped:
+                        found[str(child)] = _digest(child, known)
             found.setdefault(str(path), "folder")
         elif os.path.lexists(path):
             found[str(path)] = _digest(path, known)
