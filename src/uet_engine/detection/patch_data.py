@@ -80,7 +80,7 @@ def reserved_paths(worktree: Path, known_dirs: Iterable[str], since_ns: int) -> 
     in the worktree's ``.runs/`` or ``.ledger/``. Sorted repository paths.
 
     ``known_dirs`` are the folders the worktree had (its tree's folders); only those changed since
-    ``since_ns`` (mtime) are listed, and any folder not known is new and walked whole, so the cost follows
+    ``since_ns`` (mtime or ctime) are listed, and any folder not known is new and walked whole, so the cost follows
     what the step touched, not the size of the repository.
     """
     found: set[str] = set()
@@ -91,7 +91,10 @@ def reserved_paths(worktree: Path, known_dirs: Iterable[str], since_ns: int) -> 
     for folder in sorted(known):
         absolute = worktree / folder if folder else worktree
         try:
-            if absolute.is_symlink() or os.stat(absolute).st_mtime_ns < since_ns:
+            info = os.stat(absolute)
+            # The ctime too: a step can set a folder's mtime back (os.utime), never its ctime (POSIX; on Windows
+            # st_ctime is the creation time, and the mtime is what moves).
+            if absolute.is_symlink() or max(info.st_mtime_ns, info.st_ctime_ns) < since_ns:
                 continue
             entries = list(os.scandir(absolute))
         except OSError:

@@ -96,3 +96,18 @@ def test_reserved_paths_find_what_git_would_drop_and_only_in_changed_folders(tmp
     (tmp_path / ".runs").mkdir()
     (tmp_path / ".runs" / "y").write_text("y\n")
     assert reserved_paths(tmp_path, known, since) == [".runs/y", "docs/.git/HEAD", "new/x/.git/config"]
+
+
+def test_a_folder_whose_mtime_was_set_back_is_still_looked_at(tmp_path: Path) -> None:
+    """A step that plants a nested ``.git`` and puts its folder's mtime back cannot hide it: the ctime moved."""
+    import os
+    import time
+
+    (tmp_path / "docs").mkdir()
+    past = time.time_ns() - 3_600 * 10**9
+    os.utime(tmp_path / "docs", ns=(past, past))
+    since = time.time_ns()
+    (tmp_path / "docs" / ".git").mkdir()
+    (tmp_path / "docs" / ".git" / "config").write_text("[core]\n")
+    os.utime(tmp_path / "docs", ns=(past, past))
+    assert reserved_paths(tmp_path, ["docs"], since) == ["docs/.git/config"]
