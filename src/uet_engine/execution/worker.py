@@ -342,11 +342,17 @@ def _after_task(job: Job, task: _Task, result: ExecutionResult, confinement: Con
 
 
 Entries = dict[str, tuple[str, str, str | None]]  # path -> (change kind, git mode, symlink target)
+HIDDEN = (
+    "marked assume-unchanged or skip-worktree in the worktree's index (git update-index), which would hide its "
+    "changes from the patch"
+)
 
 
-def _change_problems(job: Job, entries: Entries, reserved: set[str]) -> tuple[Finished | None, dict[str, str]]:
+def _change_problems(
+    job: Job, entries: Entries, reserved: set[str], hidden: set[str]
+) -> tuple[Finished | None, dict[str, str]]:
     """The scope check of everything the steps changed (paths, then file types and modes, then what git would
-    have dropped); the refusal, if any, and the changes."""
+    have dropped or would not see); the refusal, if any, and the changes."""
     changes = {p: kind for p, (kind, _mode, _target) in entries.items()}
     existed = {p for p, kind in changes.items() if kind in ("modified", "deleted")}
     problems = violations(job.spec.file_scope, changes, existed.__contains__)
@@ -354,10 +360,11 @@ def _change_problems(job: Job, entries: Entries, reserved: set[str]) -> tuple[Fi
     messages = describe(changes, {p: why for p, why in problems.items() if p not in typed})
     messages += [f"{p}: {changes[p]}, but {why}" for p, why in typed.items()]
     messages += [f"{p}: written, but {patch_data.reserved_reason(p) or 'it is reserved'}" for p in sorted(reserved)]
+    messages += [f"{p}: {HIDDEN}" for p in sorted(hidden)]
     if not messages:
         return None, changes
     reason = "file scope violated: " + "; ".join(sorted(messages))
-    error = _error(job, "scope_violation", reason, files=sorted({*problems, *typed, *reserved}) or None)
+    error = _error(job, "scope_violation", reason, files=sorted({*problems, *typed, *reserved, *hidden}) or None)
     return Finished(job.spec.workstream_id, "failed", reason, [error], changes=changes), changes
 
 
@@ -441,6 +448,7 @@ class _Run:
         self.confinement: Confinement | None = None
         self.known_dirs: set[str] = set()  # the worktree's folders, where a planted .git is looked for
         self.reserved: set[str] = set()  # what git would have dropped from the patch (a nested .git, .runs/…)
+        self.hidden: set[str] = set()  # index entries a step marked so that git add -A skips their changes
         self.planted: list[str] = []  # what the last staging found of those
 
     def run(self) -> Finished:
@@ -472,7 +480,7 @@ class _Run:
                 return failed.finished(self.ws)
         if self.job.spec.pre_flight and isolation.stage_all(self.path) != self.base_tree:  # checks never contribute
             self.base_tree = self.tree = isolation.prepare(self.job.root, self.path, self.start, tree=self.base_tree)
-        stop = lambda: self.strays is not None or bool(self.reserved)  # noqa: E731 - the batches' stop signal
+        stop = lambda: self.strays is not None or bool(self.reserved or self.hidden)  # noqa: E731 - the batches' stop signal
         failed = run_batches(self.job.spec, steps, self._alone, self._side_by_side, stop)
         if failed is not None:
             return failed.finished(self.ws)
@@ -515,7 +523,7 @@ class _Run:
             entries = self.entries[0]
         else:
             entries = isolation.diff_entries(self.path, self.base_tree, self.tree)
-        refused, changes = _change_problems(self.job, entries, self.reserved)
+        refused, changes = _change_problems(self.job, entries, self.reserved, self.hidden)
         if refused is None:
             # Now, before the acceptance checks (which may leave files behind): the key is of what the steps made.
             include = self.job.key_scope.include
@@ -634,6 +642,7 @@ class _Run:
         names it) and record what they touched; the touched paths."""
         found = patch_data.reserved_paths(self.path, self.known_dirs, since_ns)
         self.reserved.update(found)
+        self.hidden.update(isolation.hidden_entries(self.path))
         after = isolation.stage_all(self.path) if not found else self.tree
         entries = isolation.diff_entries(self.path, self.tree, after)
         touched = {p: kind for p, (kind, _mode, _target) in entries.items()}

@@ -135,6 +135,7 @@ def test_the_git_hooks_and_config_of_the_repository_are_out_of_reach(tmp_path: P
         f'git config --file "$common/config" core.fsmonitor "touch {marker}"; echo out > out.txt'
     ).replace("%s", str(marker))
     repo, done, record = run_one(tmp_path, mode, run)
+    print("REASON", mode, record["reason"])
     assert done.code == 1
     if mode == "off":
         assert record["reason"] == (
@@ -186,6 +187,24 @@ def test_writes_under_the_engine_folders_and_a_nested_git_are_named_not_dropped(
         "file scope violated: .runs/x: written, but it is inside .runs/, the engine's own records; "
         "docs/.git/config: written, but it is inside a git directory (.git), which no patch may touch"
     )
+
+
+def test_a_change_hidden_from_git_by_an_index_flag_fails_the_workstream(tmp_path: Path, mode: str) -> None:
+    """assume-unchanged (or skip-worktree) would let a step change a file, pass its checks with the change,
+    and land a patch without it: the flag is named and the workstream fails, or the sandbox refuses the write
+    to the index (git inside a confined step is read-only)."""
+    run = "echo hacked >> config.yaml; git update-index --assume-unchanged config.yaml; echo out > out.txt"
+    repo, done, record = run_one(tmp_path, mode, run)
+    assert done.code == 1
+    assert record["reason"] == (
+        "file scope violated: config.yaml: marked assume-unchanged or skip-worktree in the worktree's index "
+        "(git update-index), which would hide its changes from the patch"
+        if mode == "off"
+        else f"step/0 (sh) the {mode} sandbox blocked a write: .git/worktrees/slot-0/index.lock (in the repository, "
+        "outside the worktree)"
+    )
+    assert (repo / "config.yaml").read_text() == "x: 1\n"
+    assert not (repo / "out.txt").exists()
 
 
 def _sleepers(tag: str) -> list[psutil.Process]:
