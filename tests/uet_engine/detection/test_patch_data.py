@@ -114,7 +114,9 @@ def test_a_folder_whose_mtime_was_set_back_is_still_looked_at(tmp_path: Path) ->
     assert reserved_paths(tmp_path, ["docs"], since) == ["docs/.git/config"]
 
 
-@pytest.mark.skipif(sys.platform == "win32", reason="symbolic links need privileges on Windows")
+@pytest.mark.skipif(
+    sys.platform == "win32", reason="symbolic links need privileges on Windows: run this test on Linux or macOS"
+)
 def test_a_known_folder_that_became_a_link_or_a_file_is_not_scanned(tmp_path: Path) -> None:
     """One ``lstat`` per known folder decides: a link (git carries it as a link, not what it points to) and a folder
     replaced by a file are not listed through; a real changed folder still is."""
