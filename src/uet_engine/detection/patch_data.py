@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import os
 import posixpath
+import stat
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Final, NamedTuple
@@ -88,13 +89,14 @@ def reserved_paths(worktree: Path, known_dirs: Iterable[str], since_ns: int) -> 
         if os.path.lexists(worktree / name):
             found.update(_walk(worktree, name))
     known = {"", *known_dirs}
-    for folder in sorted(known):
-        absolute = worktree / folder if folder else worktree
+    top = os.fspath(worktree)
+    for folder in known:  # one lstat per folder, on plain strings: this runs after every step (the result is sorted)
+        absolute = os.path.join(top, folder) if folder else top
         try:
-            info = os.stat(absolute)
+            info = os.lstat(absolute)
             # The ctime too: a step can set a folder's mtime back (os.utime), never its ctime (POSIX; on Windows
             # st_ctime is the creation time, and the mtime is what moves).
-            if absolute.is_symlink() or max(info.st_mtime_ns, info.st_ctime_ns) < since_ns:
+            if stat.S_ISLNK(info.st_mode) or max(info.st_mtime_ns, info.st_ctime_ns) < since_ns:
                 continue
             entries = list(os.scandir(absolute))
         except OSError:

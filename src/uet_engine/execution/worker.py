@@ -49,6 +49,7 @@ pristine state for the next workstream (``isolation.prepare``); slots are kept f
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import json
 import posixpath
@@ -595,12 +596,16 @@ class _Run:
     def _start(self, task: _Task, env: Mapping[str, str] | None) -> _Started:
         """A try up to its result: the started StepAttempt posted, the command run (not yet recorded)."""
         number = self.tries[task.task_id] = self.tries[task.task_id] + 1
-        with tempfile.TemporaryDirectory(prefix="uet-agent-") as scratch:
-            if self.confinement is not None:
+        # The scratch folder holds a tool profile's prompt file; a runner's command (sh/python/powershell) has none,
+        # and creating and removing a folder per command costs about a millisecond.
+        folder = tempfile.TemporaryDirectory(prefix="uet-agent-") if task.step is not None else None
+        with folder or contextlib.nullcontext() as scratch:
+            if self.confinement is not None and scratch is not None:
                 self.confinement.expose(Path(scratch))  # the prompt file lives there
             request = dataclasses.replace(task.request, context={**task.request.context, "attempt": number})
             command_env, refused = {**self.job.env, **(env or {}), "UET_ATTEMPT": str(number)}, None
             if task.step is not None:  # a tool profile's command line, made now (it names the worktree)
+                assert scratch is not None
                 prepared = agents.request_for(request, task.step, self.job.profiles, self.path, Path(scratch))
                 if isinstance(prepared, str):
                     refused = prepared

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import pytest
@@ -111,3 +112,19 @@ def test_a_folder_whose_mtime_was_set_back_is_still_looked_at(tmp_path: Path) ->
     (tmp_path / "docs" / ".git" / "config").write_text("[core]\n")
     os.utime(tmp_path / "docs", ns=(past, past))
     assert reserved_paths(tmp_path, ["docs"], since) == ["docs/.git/config"]
+
+
+@pytest.mark.skipif(
+    sys.platform == "win32", reason="symbolic links need privileges on Windows: run this test on Linux or macOS"
+)
+def test_a_known_folder_that_became_a_link_or_a_file_is_not_scanned(tmp_path: Path) -> None:
+    """One ``lstat`` per known folder decides: a link (git carries it as a link, not what it points to) and a folder
+    replaced by a file are not listed through; a real changed folder still is."""
+    worktree, outside = tmp_path / "wt", tmp_path / "outside"
+    (outside / ".git").mkdir(parents=True)
+    (outside / ".git" / "config").write_text("c\n")
+    (worktree / "real" / ".git").mkdir(parents=True)
+    (worktree / "real" / ".git" / "HEAD").write_text("ref\n")
+    (worktree / "link").symlink_to(outside, target_is_directory=True)
+    (worktree / "file").write_text("was a folder\n")
+    assert reserved_paths(worktree, ["link", "file", "real"], 0) == ["real/.git/HEAD"]

@@ -169,6 +169,30 @@ def _alive(pid: int) -> bool:
         return True
 
 
+def test_one_thread_reads_both_pipes_while_the_child_fills_them_in_turn(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """On POSIX one selector thread reads stdout and stderr: a child that fills stderr's pipe (64 KiB) before it
+    writes stdout, then the other way round, finishes, and every byte of both is counted."""
+    started: list[threading.Thread] = []
+
+    class Counted(threading.Thread):
+        def start(self) -> None:
+            started.append(self)
+            super().start()
+
+    monkeypatch.setattr(process.threading, "Thread", Counted)
+    run = (
+        "import sys\n"
+        "for out in (sys.stderr, sys.stdout, sys.stderr, sys.stdout):\n"
+        "    out.write('e' * 300_000 if out is sys.stderr else 'o' * 200_000); out.flush()\n"
+    )
+    result = valid(execute(request(run, tool="python"), tmp_path))
+    assert result.success, result.error
+    assert (result.stdout_bytes, result.stderr_bytes) == (400_000, 600_000)
+    assert len(started) == 1
+
+
 def test_secrets_are_redacted_from_stdout_stderr_and_error(tmp_path: Path) -> None:
     env = {**os.environ, "DEPLOY_TOKEN": "hunter2-very-secret"}
     result = execute(request("echo $DEPLOY_TOKEN; echo $DEPLOY_TOKEN >&2; exit 1"), tmp_path, env=env)

@@ -182,6 +182,20 @@ def test_a_step_that_fails_once_then_succeeds_on_its_retry(tmp_path: Path) -> No
 
 
 @posix_only
+def test_a_runner_command_gets_no_scratch_folder(tmp_path: Path) -> None:
+    """Only a tool profile's step needs a scratch folder (its prompt file); a runner's command runs without one,
+    so no ``uet-agent-`` folder exists in the temporary folder while it runs (a folder per command costs ~1 ms)."""
+    repo, temp = make_repo(tmp_path / "repo"), tmp_path / "tmp"
+    temp.mkdir()
+    spec = phase("PH-A", [], [step(f"ls -a '{temp.as_posix()}' > seen.txt")], create=["seen.txt"])
+    write(tmp_path / "specs", spec)
+    done = uet(repo, "run", str(tmp_path / "specs"), "--sandbox", "off", env={"TMPDIR": str(temp)})
+    assert done.code == 0, done.stdout + done.stderr
+    seen = (repo / "seen.txt").read_text().split()
+    assert seen[:2] == [".", ".."]
+    assert [name for name in seen if name.startswith("uet-agent-")] == []
+
+
 def test_every_command_sees_the_run_phase_workstream_and_attempt(tmp_path: Path) -> None:
     repo = make_repo(tmp_path / "repo")
     show = 'echo "$UET_RUN_ID $UET_PHASE_ID $UET_WORKSTREAM_ID $UET_ATTEMPT" >> env.txt'
