@@ -112,6 +112,20 @@ def add_action(
     )
 
 
+def repo_option(records: str) -> argparse.ArgumentParser:
+    """The ``--repo DIR`` every action of a record-reading group shares (a parent parser for ``add_action``);
+    ``records`` names what is read there ("runs", "errors")."""
+    parent = argparse.ArgumentParser(add_help=False)
+    parent.add_argument(
+        "--repo",
+        metavar="DIR",
+        default=".",
+        type=Path,
+        help=f"a folder of the repository whose {records} to read (default: the current folder)",
+    )
+    return parent
+
+
 def add_group(subparsers: Subparsers, name: str, summary: str, description: str) -> Subparsers:
     """A command made of actions (``uet runs list|show|verify``); alone it prints its own help."""
     parser = add_command(subparsers, name, summary, description)

@@ -15,7 +15,7 @@ from typing import Any
 
 import uet_contracts
 from uet_contracts import ErrorEvent
-from uet_engine.cli import Subparsers, add_action, add_group, complete_run_id, completes, print_table
+from uet_engine.cli import Subparsers, add_action, add_group, complete_run_id, completes, print_table, repo_option
 from uet_engine.cli.output import add_json_option, emit
 from uet_engine.detection.events import stamp
 from uet_engine.detection.failure_report import location
@@ -56,14 +56,7 @@ events (ErrorEvent records).
 
 def register(subparsers: Subparsers) -> None:
     actions = add_group(subparsers, "errors", "list and show recorded errors, grouped by fingerprint", HELP)
-    common = argparse.ArgumentParser(add_help=False)
-    common.add_argument(
-        "--repo",
-        metavar="DIR",
-        default=".",
-        type=Path,
-        help="a folder of the repository whose errors to read (default: the current folder)",
-    )
+    common = repo_option("errors")
     listing = add_action(actions, "list", "every distinct error, most recent first, with counts", LIST_HELP, [common])
     completes(
         listing.add_argument("--run", metavar="RUN_ID", help="only the errors of this run (latest, or a start)"),

@@ -9,14 +9,13 @@ from __future__ import annotations
 
 import argparse
 import sys
-from pathlib import Path
 from typing import Any
 
 import yaml
 
 import uet_contracts
 from uet_contracts import AntiPattern, PatternCandidate
-from uet_engine.cli import Subparsers, add_action, add_group, print_table
+from uet_engine.cli import Subparsers, add_action, add_group, print_table, repo_option
 from uet_engine.cli.output import add_json_option, emit
 from uet_engine.errors import PatternNotFound
 from uet_engine.patterns import review
@@ -55,14 +54,7 @@ files are validated and written atomically.
 
 def register(subparsers: Subparsers) -> None:
     actions = add_group(subparsers, "patterns", "mine, list, show, approve and reject patterns", HELP)
-    repo = argparse.ArgumentParser(add_help=False)
-    repo.add_argument(
-        "--repo",
-        metavar="DIR",
-        default=".",
-        type=Path,
-        help="a folder of the repository whose records to read (default: the current folder)",
-    )
+    repo = repo_option("records")
     mine_ = add_action(actions, "mine", "group the execution logs into patterns and anti-patterns", MINE_HELP, [repo])
     mine_.add_argument("--min-count", type=int, default=3, metavar="N", help="executions a pattern needs (default 3)")
     mine_.add_argument(

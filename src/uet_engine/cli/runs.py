@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING
 
 import uet_contracts
 from uet_engine import clock
-from uet_engine.cli import Subparsers, add_action, add_group, complete_run_id, completes, print_table
+from uet_engine.cli import Subparsers, add_action, add_group, complete_run_id, completes, print_table, repo_option
 from uet_engine.cli.output import add_json_option, emit, status
 from uet_engine.saving import history
 from uet_engine.saving.lookup import find_repo, resolve_run
@@ -105,14 +105,7 @@ the repository's lock, and the next run checks out what it needs again. --keep-s
 
 def register(subparsers: Subparsers) -> None:
     actions = add_group(subparsers, "runs", "list and show recorded runs, their logs, and verify the records", HELP)
-    repo = argparse.ArgumentParser(add_help=False)
-    repo.add_argument(
-        "--repo",
-        metavar="DIR",
-        default=".",
-        type=Path,
-        help="a folder of the repository whose runs to read (default: the current folder)",
-    )
+    repo = repo_option("runs")
     listing = add_action(actions, "list", "the newest runs first, with their workstreams by state", LIST_HELP, [repo])
     listing.add_argument(
         "--limit",
