@@ -358,7 +358,8 @@ def test_run_ids_from_the_clock_match_the_pattern_sort_by_time_and_are_unique() 
     assert clock.utc_now().tzinfo is not None
 
 
-V1_DDL = (Path(__file__).parent / "data" / "store_v1.sql").read_text(encoding="utf-8")
+# The version-1 store of tests/uet_engine/saving/test_migrations.py (a dump of what uet 1.0 wrote), emptied.
+V1_DUMP = (Path(__file__).parent / "data" / "store-v1" / "uet.sql").read_text(encoding="utf-8")
 V1_LOG = {
     "timestamp": "2026-11-25T10:15:00.5Z",
     "operation_kind": "EXEC-ATOMIC-CREATE",
@@ -377,7 +378,10 @@ def make_v1_store(repo: Path, *records: dict[str, object] | str) -> None:
     path = store_path(repo)
     path.parent.mkdir(parents=True, exist_ok=True)
     with sqlite3.connect(path) as db:
-        db.executescript(V1_DDL)
+        db.executescript(V1_DUMP)
+        tables = [name for (name,) in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")]
+        for table in tables:
+            db.execute(f"DELETE FROM {table}")
         for data in records:
             text = (
                 data
