@@ -449,7 +449,6 @@ class _Run:
         self.confinement: Confinement | None = None
         self.known_dirs: set[str] = set()  # the worktree's folders, where a planted .git is looked for
         self.reserved: set[str] = set()  # what git would have dropped from the patch (a nested .git, .runs/…)
-        self.hidden: set[str] = set()  # index entries a step marked so that git add -A skips their changes
         self.planted: list[str] = []  # what the last staging found of those
 
     def run(self) -> Finished:
@@ -481,7 +480,7 @@ class _Run:
                 return failed.finished(self.ws)
         if self.job.spec.pre_flight and isolation.stage_all(self.path) != self.base_tree:  # checks never contribute
             self.base_tree = self.tree = isolation.prepare(self.job.root, self.path, self.start, tree=self.base_tree)
-        stop = lambda: self.strays is not None or bool(self.reserved or self.hidden)  # noqa: E731 - the batches' stop signal
+        stop = lambda: self.strays is not None or bool(self.reserved)  # noqa: E731 - the batches' stop signal
         failed = run_batches(self.job.spec, steps, self._alone, self._side_by_side, stop)
         if failed is not None:
             return failed.finished(self.ws)
@@ -524,7 +523,9 @@ class _Run:
             entries = self.entries[0]
         else:
             entries = isolation.diff_entries(self.path, self.base_tree, self.tree)
-        refused, changes = _change_problems(self.job, entries, self.reserved, self.hidden)
+        # Index entries the steps marked so that git add -A skips their changes: read once, as the flags persist.
+        hidden = set(isolation.hidden_entries(self.path))
+        refused, changes = _change_problems(self.job, entries, self.reserved, hidden)
         if refused is None:
             # Now, before the acceptance checks (which may leave files behind): the key is of what the steps made.
             include = self.job.key_scope.include
@@ -647,7 +648,6 @@ class _Run:
         names it) and record what they touched; the touched paths."""
         found = patch_data.reserved_paths(self.path, self.known_dirs, since_ns)
         self.reserved.update(found)
-        self.hidden.update(isolation.hidden_entries(self.path))
         after = isolation.stage_all(self.path) if not found else self.tree
         entries = isolation.diff_entries(self.path, self.tree, after)
         touched = {p: kind for p, (kind, _mode, _target) in entries.items()}
