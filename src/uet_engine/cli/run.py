@@ -12,6 +12,7 @@ import contextlib
 import dataclasses
 import os
 import sys
+import time
 from pathlib import Path
 from typing import get_args
 
@@ -302,13 +303,16 @@ def run(args: argparse.Namespace) -> int:
                 options = dataclasses.replace(options, jobs=threads)
             executor = dask
         with reporter(verbosity=-1 if args.quiet else int(args.verbose)) as progress:
+            cpu_before = time.process_time()
             outcome = execute_run(root, phase_set, options, progress, executor, hooks)
+            run_cpu = time.process_time() - cpu_before  # this process's threads only: git and the commands not
             progress.close()
             progress.summary(outcome.records, outcome.failures)
     for problem in outcome.problems:
         print(f"uet run: {problem}", file=sys.stderr)
     if os.environ.get("UET_PROFILE"):
-        print(f"uet-profile: git {isolation.GIT_TIME.calls} calls {isolation.GIT_TIME.seconds:.6f} s", file=sys.stderr)
+        git = isolation.GIT_TIME
+        print(f"uet-profile: git {git.calls} calls {git.seconds:.6f} s; run cpu {run_cpu:.6f} s", file=sys.stderr)
     return 0 if outcome.succeeded else 1
 
 

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import stat
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import NamedTuple
@@ -86,44 +87,75 @@ def tree_changes(before: Mapping[str, Stamp], after: Mapping[str, Stamp]) -> lis
 Known = dict[str, tuple[tuple[int, int, int, int], str]]
 
 
-def _digest(path: Path, known: Known | None = None) -> str:
-    key = str(path)
-    try:
-        stamp = clock.file_stamp(os.lstat(path))  # taken before the read: a write after it changes the stamp
-        remembered = known.get(key) if known is not None else None
-        if stamp is not None and remembered is not None and remembered[0] == stamp:
+def _digest(path: str, info: os.stat_result, known: Known | None) -> str:
+    """A file's content digest (a link's target), from ``known`` when ``info`` (its lstat, taken before any read:
+    a write after it changes the stamp) shows it unchanged since it was last read."""
+    stamp = clock.file_stamp(info)
+    if known is not None and stamp is not None:
+        remembered = known.get(path)
+        if remembered is not None and remembered[0] == stamp:
             return remembered[1]
-        digest = "link:" + os.readlink(path) if path.is_symlink() else hashlib.sha256(path.read_bytes()).hexdigest()
+    try:
+        linked = stat.S_ISLNK(info.st_mode)
+        digest = "link:" + os.readlink(path) if linked else hashlib.sha256(_read(path)).hexdigest()
     except OSError as exc:
         return f"unreadable:{exc.errno}"
     if known is not None and stamp is not None:
-        known[key] = (stamp, digest)
+        known[path] = (stamp, digest)
     return digest
 
 
+def _read(path: str) -> bytes:
+    with open(path, "rb") as handle:
+        return handle.read()
+
+
 def fingerprint(paths: Iterable[Path], known: Known | None = None, *, skip: Iterable[Path] = ()) -> dict[str, str]:
-    """Content fingerprints of files, and of every file below folders (but those in ``skip``), keyed by
-    absolute path; a missing path maps to ``absent``.
+    """Content fingerprints of files, and of every entry below folders (but those in ``skip``), keyed by
+    absolute path; a missing path maps to ``absent``. Links are not followed: a link's target is its content.
 
     ``known`` (kept by the caller between calls) spares reading a file again whose stamp (inode, size, mtime,
     ctime: ``clock.file_stamp``) is what it was before it was last read: no write leaves all four as they were,
     as a process cannot set the ctime. A file changed too recently to tell is read every time.
+
+    Why plain strings and one ``lstat`` per entry: the after-step guard calls this after every command of a
+    run without a sandbox, on ``.git/hooks`` and the like, so its cost is paid per command.
     """
     found: dict[str, str] = {}
-    skipped = {str(path) for path in skip}
+    skipped = {os.fspath(path) for path in skip}
     for path in paths:
-        if path.is_dir() and not path.is_symlink():
-            for folder, _dirs, files in os.walk(path):
-                for name in files:
-                    child = Path(folder) / name
-                    if str(child) not in skipped:
-                        found[str(child)] = _digest(child, known)
-            found.setdefault(str(path), "folder")
-        elif os.path.lexists(path):
-            found[str(path)] = _digest(path, known)
+        top = os.fspath(path)
+        try:
+            info = os.lstat(top)
+        except OSError:
+            found[top] = "absent"
+            continue
+        if stat.S_ISDIR(info.st_mode):
+            _fingerprint_folder(top, found, known, skipped)
+            found.setdefault(top, "folder")
         else:
-            found[str(path)] = "absent"
+            found[top] = _digest(top, info, known)
     return found
+
+
+def _fingerprint_folder(folder: str, found: dict[str, str], known: Known | None, skipped: set[str]) -> None:
+    """Every entry below ``folder`` into ``found``: files and links by content, sub-folders walked (not links)."""
+    try:
+        entries = list(os.scandir(folder))
+    except OSError as exc:
+        found[folder] = f"unreadable:{exc.errno}"
+        return
+    for entry in entries:
+        if entry.path in skipped:
+            continue
+        try:
+            info = entry.stat(follow_symlinks=False)
+        except OSError:
+            continue  # gone meanwhile: the next call sees it absent
+        if stat.S_ISDIR(info.st_mode):
+            _fingerprint_folder(entry.path, found, known, skipped)
+        else:
+            found[entry.path] = _digest(entry.path, info, known)
 
 
 def fingerprint_changes(before: Mapping[str, str], after: Mapping[str, str], *, relative_to: Path) -> list[str]:

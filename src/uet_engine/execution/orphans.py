@@ -18,6 +18,7 @@ clock step moves): the safe side of the mistake.
 from __future__ import annotations
 
 import contextlib
+import os
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -50,12 +51,22 @@ class GroupRegistry:
     def __init__(self, repo: Path) -> None:
         self.folder = repo / GROUPS_DIR
 
-    def add(self, pgid: int) -> None:
-        started = start_time(pgid)
+    def add(self, pgid: int, leader: psutil.Process | None = None) -> None:
+        """Write down a live group, with its leader's start time (read from ``leader`` when given: psutil
+        keeps the time it read when the handle was made, so no second look at the process is needed)."""
+        started = start_time(pgid) if leader is None else _started(leader)
         if started is None:
             return
-        self.folder.mkdir(parents=True, exist_ok=True)
-        (self.folder / str(pgid)).write_text(started, encoding="ascii")
+        path = self.folder / str(pgid)
+        try:
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+        except FileNotFoundError:  # the first group (the folder is made once, not before every command), or removed
+            self.folder.mkdir(parents=True, exist_ok=True)
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+        try:
+            os.write(fd, started.encode("ascii"))
+        finally:
+            os.close(fd)
 
     def remove(self, pgid: int) -> None:
         with contextlib.suppress(FileNotFoundError):

@@ -88,12 +88,11 @@ class LiveProcesses:
                 kill_group(proc)
                 return False
             self._procs[proc] = None
-        if self._registry is not None:
-            self._registry.add(proc.pid)
         return True
 
     def watch(self, proc: subprocess.Popen[bytes], handle: psutil.Process | None) -> None:
-        """Give a registered process its psutil handle, so that ``kill_all`` reaches its descendants too.
+        """Give a registered process its psutil handle, so that ``kill_all`` reaches its descendants too, and
+        write its group down in the registry with the start time the handle already read.
 
         Separate from ``add`` so that a process is registered the moment it starts: getting the handle asks
         the OS about it (reads ``/proc`` on Linux), and a cancellation meanwhile must still find the process.
@@ -101,6 +100,8 @@ class LiveProcesses:
         with self._lock:
             if proc in self._procs:
                 self._procs[proc] = handle
+        if self._registry is not None and handle is not None:
+            self._registry.add(proc.pid, handle)
 
     def discard(self, proc: subprocess.Popen[bytes]) -> None:
         with self._lock:

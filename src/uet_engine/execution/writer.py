@@ -23,11 +23,13 @@ and the store (a checkpoint).
 from __future__ import annotations
 
 import contextlib
+import os
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 
 from uet_contracts import DurabilityMode, ErrorEvent, ExecutionLog, PatchLedgerEntry, RunRecord, RunStatus, StepAttempt
+from uet_engine import clock
 from uet_engine.detection.events import stamp
 from uet_engine.errors import GitError, RunRefused
 from uet_engine.execution import isolation
@@ -95,8 +97,14 @@ class RunWriter:
             if why:
                 found.append(why)
         for patch_id, (entry, path, stamped) in self._landed.items():
-            if not read and stamped is not None and ledger.file_stamp(path) == stamped:
-                continue
+            if not read and stamped is not None:  # the common case, once per patch per check: one stat, no more
+                try:
+                    info = os.stat(path)
+                except OSError:
+                    pass  # gone: read below, which names it
+                else:
+                    if clock.stamp_of(info) == stamped:
+                        continue
             fresh = ledger.file_stamp(path)  # before the read: a write after it moves the stamp
             problems = ledger.file_problems(self.root, entry)
             if not problems:
@@ -155,20 +163,17 @@ class RunWriter:
         The audit line goes first: a crash in between leaves a line without its row (its workstream is then
         marked crashed), never a row without its line. It rides on the next durable line's fsync. (Its
         ExecutionLog row is written by the built-in hook ``detection.hooks.ExecutionLogHook``, through
-        ``execution_log``, once this returns.)
+        ``execution_log``, once this returns.) The row and its event commit together.
         """
         self.store.audit_note(task_line(attempt), durable=False)
-        self.store.add_attempt(attempt)
         task = f"{attempt.kind}/{attempt.index}"
         if attempt.attempt > 1:
             task += f" attempt {attempt.attempt}"
         if attempt.result is None:
-            self.store.event(self.run_id, "step_started", workstream_id=attempt.workstream_id, message=task)
+            self.store.add_attempt(attempt, event_type="step_started", message=task)
             return
         outcome = "ok" if attempt.result.success else (attempt.result.error or "failed")
-        self.store.event(
-            self.run_id, "step_finished", workstream_id=attempt.workstream_id, message=f"{task}: {outcome}"
-        )
+        self.store.add_attempt(attempt, event_type="step_finished", message=f"{task}: {outcome}")
 
     def execution_log(self, log: ExecutionLog) -> None:
         """One ExecutionLog row (the built-in hook's sink)."""

@@ -52,6 +52,7 @@ from uet_engine.states import AUDIT_FOR_STATUS, ENTRY_STATUS, FINAL_STATUSES, IN
 T = TypeVar("T")
 
 STORE_FILE = Path(".runs") / "uet.sqlite"
+KNOWN_TEXTS = 4096  # rows whose decoded instance a store keeps (``RunStore._known_texts``)
 SCHEMA_VERSION: Final = 3
 BUSY_TIMEOUT_MS: Final = 10_000
 
@@ -373,6 +374,10 @@ class RunStore:
         # runs leaves the others' chains whole). Cleared whenever the cached seq is.
         self._run_heads: dict[str, str | None] = {}
         self._decoded_records: dict[tuple[str, str], tuple[str, RunRecord]] = {}
+        # Attempt and patch rows this store wrote or decoded, by their exact text: a row read back holds the text
+        # written, so its instance is reused instead of decoded again (strict parse, validation, structuring:
+        # the dearest part of a success's invariant check). Bounded: emptied when it reaches KNOWN_TEXTS.
+        self._known_texts: dict[tuple[type, str], Any] = {}
         self._data_version: int | None = None
 
     # -- opening and closing ---------------------------------------------------------------------------
@@ -699,8 +704,11 @@ class RunStore:
         if self.audit is not None:
             self.audit.append(event, durable=durable)
 
-    def add_attempt(self, attempt: StepAttempt) -> None:
-        """Inserts a step attempt, or replaces the same (run, workstream, kind, index, attempt) row."""
+    def add_attempt(
+        self, attempt: StepAttempt, *, event_type: RunEventType | None = None, message: str | None = None
+    ) -> None:
+        """Inserts a step attempt, or replaces the same (run, workstream, kind, index, attempt) row; with
+        ``event_type``, its timeline event (``step_started``, ``step_finished``) in the same transaction."""
         text = codec.encode(attempt)
         with self._writing() as db:
             db.execute(
@@ -709,6 +717,10 @@ class RunStore:
                 "ON CONFLICT (run_id, workstream_id, kind, idx, attempt) DO UPDATE SET record = excluded.record",
                 (attempt.run_id, attempt.workstream_id, attempt.kind, attempt.index, attempt.attempt, text),
             )
+            if event_type is not None:
+                ws = attempt.workstream_id
+                self._insert_event(db, attempt.run_id, event_type, clock.utc_now(), workstream_id=ws, message=message)
+        self._remember(text, attempt)
 
     def add_patch(self, entry: PatchLedgerEntry) -> None:
         """Records a patch whose file (``ledger.write_patch``) exists with the entry's size and hash."""
@@ -726,6 +738,7 @@ class RunStore:
                 raise StoreError(
                     f"{entry.run_id} {entry.workstream_id}: patch {entry.patch_id} is already recorded"
                 ) from None
+        self._remember(text, entry)
 
     def add_execution_log(self, log: ExecutionLog) -> None:
         """Records one execution for pattern automation."""
@@ -794,7 +807,21 @@ class RunStore:
     # -- reads -----------------------------------------------------------------------------------------
 
     def _decoded(self, db: sqlite3.Connection, sql: str, params: tuple[Any, ...], cls: type[T]) -> list[T]:
-        return [codec.decode(row[0], cls) for row in db.execute(sql, params).fetchall()]
+        return [self._decode(row[0], cls) for row in db.execute(sql, params).fetchall()]
+
+    def _decode(self, text: str, cls: type[T]) -> T:
+        """``codec.decode``, or the instance this store wrote or decoded as exactly this text (``_known_texts``)."""
+        known: T | None = self._known_texts.get((cls, text))
+        if known is not None:
+            return known
+        found = codec.decode(text, cls)
+        self._remember(text, found)
+        return found
+
+    def _remember(self, text: str, instance: object) -> None:
+        if len(self._known_texts) >= KNOWN_TEXTS:
+            self._known_texts.clear()
+        self._known_texts[(type(instance), text)] = instance
 
     def _record(self, db: sqlite3.Connection, run_id: str, workstream_id: str) -> RunRecord:
         row = db.execute(

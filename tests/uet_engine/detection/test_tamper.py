@@ -59,20 +59,21 @@ def test_a_known_file_is_read_again_only_when_its_stamp_moves(tmp_path: Path, mo
     """The after-step checks remember each settled file's digest by stamp; any rewrite (here the same size, the
     old mtime put back) moves the ctime and is read and seen."""
     monkeypatch.setattr(clock, "RACY_NS", 0)
+    monkeypatch.setattr(clock, "FINE_RACY_NS", 0)
     hook = tmp_path / "hooks" / "pre-commit"
     hook.parent.mkdir()
     hook.write_bytes(b"#!/bin/sh\n")
     known: tamper.Known = {}
     before = tamper.fingerprint([tmp_path / "hooks"], known)
-    reads: list[Path] = []
-    real = Path.read_bytes
-    monkeypatch.setattr(Path, "read_bytes", lambda self: (reads.append(self), real(self))[1])
+    reads: list[str] = []
+    real = tamper._read
+    monkeypatch.setattr(tamper, "_read", lambda path: (reads.append(path), real(path))[1])
     assert tamper.fingerprint([tmp_path / "hooks"], known) == before and reads == []
     info = hook.stat()
     hook.write_bytes(b"#!/bin/X\n")
     os.utime(hook, ns=(info.st_atime_ns, info.st_mtime_ns))
     after = tamper.fingerprint([tmp_path / "hooks"], known)
-    assert reads == [hook]
+    assert reads == [str(hook)]
     assert tamper.fingerprint_changes(before, after, relative_to=tmp_path) == ["hooks/pre-commit (changed)"]
 
 
@@ -82,3 +83,23 @@ def test_a_file_changed_too_recently_is_read_every_time(tmp_path: Path, monkeypa
     known: tamper.Known = {}
     tamper.fingerprint([config], known)
     assert known == {}  # changed just now: not remembered
+
+
+@pytest.mark.skipif(
+    os.name == "nt", reason="creating symbolic links needs a privilege on Windows: run on Linux or macOS"
+)
+def test_a_link_to_a_folder_is_fingerprinted_by_its_target_not_walked(tmp_path: Path) -> None:
+    """A link below a watched folder is content (where it points), even when it points at a folder: a step that
+    points ``hooks/lib`` somewhere else is seen, and the folder it points at is not read."""
+    hooks = tmp_path / "hooks"
+    hooks.mkdir()
+    (tmp_path / "a").mkdir()
+    (tmp_path / "a" / "big").write_bytes(b"x")
+    (tmp_path / "b").mkdir()
+    (hooks / "lib").symlink_to(tmp_path / "a", target_is_directory=True)
+    before = tamper.fingerprint([hooks])
+    assert before == {str(hooks / "lib"): f"link:{tmp_path / 'a'}", str(hooks): "folder"}
+    (hooks / "lib").unlink()
+    (hooks / "lib").symlink_to(tmp_path / "b", target_is_directory=True)
+    after = tamper.fingerprint([hooks])
+    assert tamper.fingerprint_changes(before, after, relative_to=tmp_path) == ["hooks/lib (changed)"]

@@ -67,3 +67,30 @@ def test_a_listed_group_is_killed_with_the_descendants_that_left_it(tmp_path: Pa
         assert dies(int((tmp_path / "escaped.pid").read_text()))
     finally:
         proc.kill()
+
+
+def test_a_group_written_down_with_its_leaders_handle_has_the_same_start_time(tmp_path: Path) -> None:
+    """``execute`` writes each group down from the psutil handle it already holds: the time must be the one a
+    fresh look at the process reads, or the next run would leave the group running."""
+    import psutil
+
+    from uet_engine.execution.orphans import start_time
+
+    proc = _sleeper()
+    try:
+        GroupRegistry(tmp_path).add(proc.pid, psutil.Process(proc.pid))
+        assert (tmp_path / GROUPS_DIR / str(proc.pid)).read_text(encoding="ascii") == start_time(proc.pid)
+        assert GroupRegistry(tmp_path).kill_leftovers() == [proc.pid]
+        proc.wait(timeout=30)
+    finally:
+        proc.kill()
+
+
+def test_the_registry_folder_is_made_again_when_it_was_removed(tmp_path: Path) -> None:
+    registry = GroupRegistry(tmp_path)
+    registry.add(os.getpid())
+    (tmp_path / GROUPS_DIR / str(os.getpid())).unlink()
+    (tmp_path / GROUPS_DIR).rmdir()
+    registry.add(os.getpid())
+    assert [p.name for p in (tmp_path / GROUPS_DIR).iterdir()] == [str(os.getpid())]
+    registry.remove(os.getpid())

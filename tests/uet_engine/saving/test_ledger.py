@@ -66,6 +66,7 @@ def test_a_stamp_moves_with_any_rewrite_even_of_the_same_size_and_mtime(
     """What the run's writer relies on to check its patch files by ``stat`` during a run: a rewrite that keeps
     the size and sets the old mtime back still changes the ctime (no process can set that)."""
     monkeypatch.setattr(clock, "RACY_NS", 0)  # any file counts as settled (see the next test)
+    monkeypatch.setattr(clock, "FINE_RACY_NS", 0)
     entry = ledger.write_patch(
         tmp_path, run_id=RUN, workstream_id="ws-a", phase_id="PH-01", patch=b"abc\n", files=[], base_commit=BASE
     )
@@ -87,10 +88,12 @@ def test_a_stamp_moves_with_any_rewrite_even_of_the_same_size_and_mtime(
 
 def test_a_file_changed_too_recently_has_no_stamp_yet(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """File times tick coarsely: two writes within one tick could leave the same times, so a file changed in
-    the last ``RACY_NS`` is not stamped (its reader reads it instead)."""
+    the last ``clock.racy_window`` is not stamped (its reader reads it instead)."""
     path = tmp_path / "p.patch"
     path.write_bytes(b"x")
-    assert ledger.file_stamp(path) is None
-    monkeypatch.setattr(clock, "RACY_NS", 0)
     info = path.stat()
+    changed = max(info.st_mtime_ns, info.st_ctime_ns)
+    monkeypatch.setattr(clock.time, "time_ns", lambda: changed + clock.racy_window(info) - 1)
+    assert ledger.file_stamp(path) is None
+    monkeypatch.setattr(clock.time, "time_ns", lambda: changed + clock.racy_window(info))
     assert ledger.file_stamp(path) == (info.st_ino, 1, info.st_mtime_ns, info.st_ctime_ns)
