@@ -81,7 +81,8 @@ change. A repository in the middle of a merge, rebase, cherry-pick, revert or bi
 --durability normal (the default) writes every record so that a crash of uet (even kill -9) at any moment
 leaves records the next run recovers from, and syncs them to disk when the run ends; a power loss during
 the run can lose its last moments, as it can the run store's own commits. --durability full also syncs
-each workstream's patch file and audit lines to disk as it ends (slower: two syncs per workstream). It
+each workstream's patch file, audit lines and final state to disk as it ends (slower: three syncs per
+workstream). It
 may be set in DIR/uet.config.yaml (durability); the command line wins.
 
 --dask-scheduler ADDRESS runs each workstream as a task on that existing Dask cluster instead of on

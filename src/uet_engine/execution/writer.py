@@ -12,8 +12,9 @@ the patch applies to the user's tree, ``succeeded``, the patch applied, ``patch_
 user's tree holds exactly the workstreams that succeeded, and a failed one leaves nothing behind.
 
 Durability (``--durability``): with ``full`` the patch file and the final audit line of each workstream
-are fsynced as it ends. With ``normal`` (the default) nothing is fsynced per workstream: every write is
-complete in the operating system's cache, in the order above, before the next one starts, so a crash of
+are fsynced as it ends, and its final state is committed at SQLite's ``synchronous=FULL``. With ``normal``
+(the default) nothing is fsynced per workstream: every write is complete in the operating system's cache,
+in the order above, before the next one starts, so a crash of
 the engine (kill -9) at any instant leaves the same records ``full`` would; only a power loss or a kernel
 crash can lose the last moments, as it can the store's own commits (SQLite WAL, ``synchronous=NORMAL``).
 ``close`` makes everything durable at the end of the run: the patch files and their folder, the audit log
@@ -64,6 +65,7 @@ class RunWriter:
         self.run_id = run_id
         self.store = store
         self.durable = durability == "full"
+        store.sync_final = self.durable
         if store.audit is not None:
             store.audit.sync_each = self.durable
         self.error_log = ErrorLog(root)

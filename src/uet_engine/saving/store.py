@@ -7,10 +7,11 @@ original pipeline design (timestamp, operation_kind, file_types, … — lists a
 a plain SQL query and the pattern miner read them without decoding records. A store of an older schema
 version is upgraded when it is opened (``MIGRATIONS``, one transaction per step). ``runs`` (one row per
 run, indexed by start time) and an index of events by run let history queries (``saving.history``)
-read only what they return. SQLite runs in WAL
-mode with ``synchronous=NORMAL`` (a commit survives a crash of the process; Prefect uses the same
-settings), writes take ``BEGIN IMMEDIATE`` so they never deadlock on a lock upgrade, and a status change
-commits in the same transaction as the ``state_changed`` event that records it. One writer, the
+read only what they return. SQLite runs in WAL mode with ``synchronous=NORMAL`` (a commit survives a
+crash of the process; Prefect uses the same settings); with ``sync_final`` set (``--durability full``) a
+workstream's final state is committed at ``synchronous=FULL``, so it and everything committed before it
+also survive a power loss. Writes take ``BEGIN IMMEDIATE`` so they never deadlock on a lock upgrade, and a status
+change commits in the same transaction as the ``state_changed`` event that records it. One writer, the
 coordinator, owns a ``RunStore``. Each run event carries the SHA-256 of the run's event before it
 (``prev_sha256``, a hash chain per run in ``seq`` order), so ``uet runs verify`` finds an event deleted,
 inserted, reordered or altered, and pruning whole runs leaves the others' chains whole.
@@ -379,6 +380,7 @@ class RunStore:
         # the dearest part of a success's invariant check). Bounded: emptied when it reaches KNOWN_TEXTS.
         self._known_texts: dict[tuple[type, str], Any] = {}
         self._data_version: int | None = None
+        self.sync_final = False  # commit final states at synchronous=FULL (``--durability full``)
 
     # -- opening and closing ---------------------------------------------------------------------------
 
@@ -478,6 +480,20 @@ class RunStore:
                     with suppress(sqlite3.Error):
                         self._db.execute("ROLLBACK")
                 raise
+
+    @contextmanager
+    def _synced(self, full: bool) -> Iterator[None]:
+        """With ``full``, the transaction inside commits at ``synchronous=FULL``: SQLite syncs the WAL as it commits,
+        which makes this commit and every one before it durable (one sync, however many came before)."""
+        if not full:
+            yield
+            return
+        with self._mutex, self._faults():
+            self._db.execute("PRAGMA synchronous = FULL")
+            try:
+                yield
+            finally:
+                self._db.execute("PRAGMA synchronous = NORMAL")
 
     @contextmanager
     def _faults(self) -> Iterator[None]:
@@ -615,7 +631,7 @@ class RunStore:
         audit line, never a success without one.
         """
         at = at or clock.utc_now()
-        with self._writing() as db:
+        with self._synced(self.sync_final and to_status in FINAL_STATUSES), self._writing() as db:
             current = self._record(db, run_id, workstream_id)
             allowed = TRANSITIONS.get(current.status, frozenset())
             if to_status not in allowed:

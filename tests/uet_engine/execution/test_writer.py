@@ -86,3 +86,44 @@ def test_full_durability_syncs_each_patch_and_final_line_as_its_workstream_ends(
     assert len(seen) == 8
     assert_every_record_validates(repo)
     assert_verify_passes(repo)
+
+
+def _statements(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """Every SQL statement the run store's connections run from now on, in order."""
+    from uet_engine.saving import store
+
+    seen: list[str] = []
+    real = sqlite3.connect
+
+    def connect(*args: object, **kwargs: object) -> sqlite3.Connection:
+        db = real(*args, **kwargs)  # type: ignore[arg-type]
+        db.set_trace_callback(seen.append)
+        return db
+
+    monkeypatch.setattr(store.sqlite3, "connect", connect)
+    return seen
+
+
+@pytest.mark.parametrize("durability", ["normal", "full"])
+def test_full_durability_commits_each_final_state_at_synchronous_full(
+    durability: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With ``full`` a power loss cannot roll back a workstream's final state once its patch is in the tree: the
+    transaction that records it (and, by the WAL's order, every commit before it) is synced by SQLite as it
+    commits. ``normal`` never leaves ``synchronous=NORMAL``."""
+    repo = make_repo(tmp_path / "repo")
+    specs = _specs(tmp_path / "specs")
+    seen = _statements(monkeypatch)
+    outcome = run_in_process(repo, specs, Watching(repo, 2), sandbox=UNCONFINED, durability=durability)
+    assert outcome.succeeded, outcome.problems
+    full = [n for n, sql in enumerate(seen) if sql == "PRAGMA synchronous = FULL"]
+    if durability == "normal":
+        assert full == []
+        return
+    assert len(full) == 3  # one per workstream: its succeeded transition
+    for start in full:
+        end = seen.index("PRAGMA synchronous = NORMAL", start)
+        inside = seen[start + 1 : end]
+        assert inside[0] == "BEGIN IMMEDIATE" and inside[-1] == "COMMIT"
+        assert any(sql.startswith("UPDATE uet_runs SET status") for sql in inside)
+    assert_verify_passes(repo)
