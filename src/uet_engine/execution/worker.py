@@ -524,7 +524,9 @@ class _Run:
         else:
             entries = isolation.diff_entries(self.path, self.base_tree, self.tree)
         # Index entries the steps marked so that git add -A skips their changes: read once, as the flags persist.
-        hidden = set(isolation.hidden_entries(self.path))
+        # Confined steps cannot mark any: every mechanism keeps the worktree's index (in .git/worktrees/, outside
+        # the worktree) read-only to them, so there the read would only cost a walk of the index.
+        hidden = set(isolation.hidden_entries(self.path)) if self.confinement is None else set()
         refused, changes = _change_problems(self.job, entries, self.reserved, hidden)
         if refused is None:
             # Now, before the acceptance checks (which may leave files behind): the key is of what the steps made.
