@@ -99,6 +99,7 @@ by a later run, a workstream's latest success, or unfinished) is kept and counte
 It also removes the worktree slots (.runs/worktrees/slot-N, full checkouts that runs keep to start
 the next run faster) and their entries in git's worktree list: no run holds them while prune holds
 the repository's lock, and the next run checks out what it needs again. --keep-slots leaves them.
+Commands a killed run left running (their process groups) are ended first, as the next run would.
 --dry-run prints what would be removed.
 """
 
@@ -209,6 +210,14 @@ def _prune(repo: Path, args: argparse.Namespace) -> int:
         in_git = (repo / ".git").exists()
         slots = _slots(repo) if in_git and not args.keep_slots else []
         if not args.dry_run:
+            from uet_engine.execution.orphans import GroupRegistry
+
+            # A killed run's commands may still write into the slots about to go: end them, as a run would.
+            for pgid in GroupRegistry(repo).kill_leftovers():
+                print(
+                    f"uet runs prune: ended process group {pgid}, left running by a run that was killed",
+                    file=sys.stderr,
+                )
             for entry in store.prune(plan.remove):
                 ledger.patch_path(repo, entry).unlink(missing_ok=True)
             _drop_base_refs(repo, plan.remove)

@@ -342,3 +342,29 @@ def test_prune_needs_one_of_keep_or_older_than(repo: Path) -> None:
     done = uet("prune", "--repo", str(repo))
     assert done.returncode == 2
     assert "one of the arguments --keep --older-than is required" in done.stderr
+
+
+@pytest.mark.skipif(
+    sys.platform == "win32", reason="the leftover is a POSIX process group: run this test on Linux or macOS"
+)
+def test_prune_ends_the_commands_a_killed_run_left_running(repo: Path) -> None:
+    """A ``kill -9`` of ``uet run`` leaves its commands' process groups listed under ``.runs/pgroups``; prune,
+    which removes the slots they may still write in, ends them first (as the next run would)."""
+    from uet_engine.execution.orphans import GROUPS_DIR, GroupRegistry
+
+    sleeper = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"], start_new_session=True)
+    try:
+        GroupRegistry(repo).add(sleeper.pid)
+        dry = uet("prune", "--repo", str(repo), "--keep", "5", "--dry-run")
+        assert dry.returncode == 0 and "ended process group" not in dry.stderr
+        assert sleeper.poll() is None and [p.name for p in (repo / GROUPS_DIR).iterdir()] == [str(sleeper.pid)]
+        done = uet("prune", "--repo", str(repo), "--keep", "5")
+        assert done.returncode == 0
+        assert done.stderr.splitlines()[0] == (
+            f"uet runs prune: ended process group {sleeper.pid}, left running by a run that was killed"
+        )
+        assert sleeper.wait(timeout=30) == -9
+        assert list((repo / GROUPS_DIR).iterdir()) == []
+    finally:
+        sleeper.kill()
+        sleeper.wait()
