@@ -216,7 +216,14 @@ def _inside(path: Path, folder: Path) -> bool:
 
 
 def _under_tmp(path: Path) -> bool:
-    return _inside(path, Path("/tmp").resolve())
+    return _inside(path, _resolved("/tmp"))
+
+
+@functools.cache
+def _resolved(path: str) -> Path:
+    """``Path(path).resolve()`` of a folder that does not move during a run (``/tmp``, the interpreter's prefixes):
+    resolved once, not for every command."""
+    return Path(path).resolve()
 
 
 @dataclass
@@ -267,7 +274,7 @@ class Confinement:
         folders and the folder of the program to run, when they live there."""
         if self.mechanism != "bubblewrap":
             return []
-        wanted = [self.root, Path(sys.prefix).resolve(), Path(sys.base_prefix).resolve(), *self.shared]
+        wanted = [self.root, _resolved(sys.prefix), _resolved(sys.base_prefix), *self.shared]
         if argv and os.path.isabs(argv[0]):
             wanted.append(Path(argv[0]).resolve().parent)
         found: list[Path] = []
