@@ -138,24 +138,29 @@ def fingerprint(paths: Iterable[Path], known: Known | None = None, *, skip: Iter
     return found
 
 
-def _fingerprint_folder(folder: str, found: dict[str, str], known: Known | None, skipped: set[str]) -> None:
-    """Every entry below ``folder`` into ``found``: files and links by content, sub-folders walked (not links)."""
-    try:
-        entries = list(os.scandir(folder))
-    except OSError as exc:
-        found[folder] = f"unreadable:{exc.errno}"
-        return
-    for entry in entries:
-        if entry.path in skipped:
-            continue
+def _fingerprint_folder(top: str, found: dict[str, str], known: Known | None, skipped: set[str]) -> None:
+    """Every entry below ``top`` into ``found``: files and links by content, sub-folders walked (not links).
+
+    With a stack of its own rather than recursion: a step may nest folders deeper than Python's call stack."""
+    folders = [top]
+    while folders:
+        folder = folders.pop()
         try:
-            info = entry.stat(follow_symlinks=False)
-        except OSError:
-            continue  # gone meanwhile: the next call sees it absent
-        if stat.S_ISDIR(info.st_mode):
-            _fingerprint_folder(entry.path, found, known, skipped)
-        else:
-            found[entry.path] = _digest(entry.path, info, known)
+            entries = list(os.scandir(folder))
+        except OSError as exc:
+            found[folder] = f"unreadable:{exc.errno}"
+            continue
+        for entry in entries:
+            if entry.path in skipped:
+                continue
+            try:
+                info = entry.stat(follow_symlinks=False)
+            except OSError:
+                continue  # gone meanwhile: the next call sees it absent
+            if stat.S_ISDIR(info.st_mode):
+                folders.append(entry.path)
+            else:
+                found[entry.path] = _digest(entry.path, info, known)
 
 
 def fingerprint_changes(before: Mapping[str, str], after: Mapping[str, str], *, relative_to: Path) -> list[str]:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
+import sys
 from pathlib import Path
 
 import pytest
@@ -103,3 +105,28 @@ def test_a_link_to_a_folder_is_fingerprinted_by_its_target_not_walked(tmp_path: 
     (hooks / "lib").symlink_to(tmp_path / "b", target_is_directory=True)
     after = tamper.fingerprint([hooks])
     assert tamper.fingerprint_changes(before, after, relative_to=tmp_path) == ["hooks/lib (changed)"]
+
+
+def test_folders_nested_deeper_than_the_call_stack_are_walked(tmp_path: Path) -> None:
+    """A step without a sandbox may nest folders in ``.git/hooks`` as deep as it likes: the walk needs no call
+    per level, so the guard still sees the file at the bottom."""
+    hooks = tmp_path / "hooks"
+    hooks.mkdir()
+    levels = sys.getrecursionlimit() + 50
+    fd = os.open(hooks, os.O_RDONLY)
+    for _ in range(levels):  # level by level (os.makedirs itself recurses once per level)
+        os.mkdir("d", dir_fd=fd)
+        inner = os.open("d", os.O_RDONLY, dir_fd=fd)
+        os.close(fd)
+        fd = inner
+    with os.fdopen(os.open("x", os.O_WRONLY | os.O_CREAT, 0o644, dir_fd=fd), "wb") as handle:
+        handle.write(b"x")
+    os.close(fd)
+    bottom = str(hooks) + "/d" * levels
+    try:
+        found = tamper.fingerprint([hooks])
+        assert found[bottom + "/x"] == hashlib.sha256(b"x").hexdigest()
+    finally:  # removed level by level too: shutil.rmtree, which cleans tmp_path up, recurses per level
+        os.unlink(bottom + "/x")
+        for depth in range(levels, 0, -1):
+            os.rmdir(str(hooks) + "/d" * depth)
