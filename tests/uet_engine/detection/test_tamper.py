@@ -122,11 +122,11 @@ def test_folders_nested_deeper_than_the_call_stack_are_walked(tmp_path: Path) ->
     with os.fdopen(os.open("x", os.O_WRONLY | os.O_CREAT, 0o644, dir_fd=fd), "wb") as handle:
         handle.write(b"x")
     os.close(fd)
-    bottom = str(hooks) + "/d" * levels
+    bottom = os.path.join(hooks, *["d"] * levels)
     try:
         found = tamper.fingerprint([hooks])
-        assert found[bottom + "/x"] == hashlib.sha256(b"x").hexdigest()
+        assert found[os.path.join(bottom, "x")] == hashlib.sha256(b"x").hexdigest()
     finally:  # removed level by level too: shutil.rmtree, which cleans tmp_path up, recurses per level
-        os.unlink(bottom + "/x")
+        os.unlink(os.path.join(bottom, "x"))
         for depth in range(levels, 0, -1):
-            os.rmdir(str(hooks) + "/d" * depth)
+            os.rmdir(os.path.join(hooks, *["d"] * depth))
