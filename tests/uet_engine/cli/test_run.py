@@ -446,6 +446,11 @@ def test_kill_9_mid_run_is_recovered_by_the_next_run(tmp_path: Path) -> None:
     wait_for(tmp_path / "started")
     orphan = int((tmp_path / "started").read_text())
     try:
+        # PH-S starts as soon as PH-A's commit exists and is recorded running once PH-A's success is: its step may
+        # write "started" a moment before that record (a kill then leaves it queued, and the next run marks it
+        # crashed all the same). Kill once it is recorded, the case this test is about.
+        while statuses(repo, only_run_id(repo)).get("ws-ph-s") != "running":
+            time.sleep(0.02)
         proc.kill()
         proc.wait()
         assert _alive(orphan), "the slow step outlives the killed engine until the next run"
