@@ -570,28 +570,50 @@ def tree_dirs(cwd: Path, tree: str) -> frozenset[str]:
     return found
 
 
-def working_tree_status(root: Path, paths: Iterable[str] = ()) -> bytes:
+# A status through a private copy of the index (``working_tree_status``): git may keep its untracked cache
+# there (the mode it was made for must be the one asked: ``-uall``), and never splits it into the git folder.
+_PRIVATE_INDEX = (
+    "-c",
+    "core.untrackedCache=true",
+    "-c",
+    "status.showUntrackedFiles=all",
+    "-c",
+    "core.splitIndex=false",
+)
+
+
+def working_tree_status(root: Path, paths: Iterable[str] = (), *, index: Path | None = None) -> bytes:
     """``git status`` of the user's tree (porcelain, NUL-separated, untracked files listed one by one), the
-    engine's folders left out; the index is never rewritten (``--no-optional-locks``).
+    engine's folders left out; the user's index is never rewritten.
 
     ``paths`` (repository paths) limit it to those paths, each taken literally; none: the whole tree. Renames
     are not looked for (``--no-renames``): a staged rename is its deletion and its addition, which compare
     just as well, and the search for them costs time in every call.
+
+    ``index``: a private copy of the user's index (its entries the same) that git may rewrite: git keeps its
+    stat data fresh there and, for the whole tree, its untracked cache (only the folders whose stamp changed
+    are read again), which git uses only without a pathspec: the engine's folders are then dropped from the
+    output instead (``.git/info/exclude`` keeps git from walking them). The output is the same either way.
+    Without it, ``--no-optional-locks`` keeps git from rewriting the user's index.
     """
     listed = [f":(top,literal){path}" for path in paths]
-    return git(
-        root,
-        "--no-optional-locks",
-        "status",
-        "--porcelain=v1",
-        "-z",
-        "--untracked-files=all",
-        "--ignore-submodules=all",
-        "--no-renames",
-        "--",
-        *(listed or ALL_BUT_ENGINE[:1]),
-        *ALL_BUT_ENGINE[1:],
-    ).stdout
+    if index is None:
+        options: tuple[str, ...] = ("--no-optional-locks",)
+        env = None
+    else:
+        options, env = _PRIVATE_INDEX, {"GIT_INDEX_FILE": str(index)}
+    whole = index is not None and not listed  # no pathspec: the untracked cache is used
+    pathspec = () if whole else ("--", *(listed or ALL_BUT_ENGINE[:1]), *ALL_BUT_ENGINE[1:])
+    status = ("status", "--porcelain=v1", "-z", "--untracked-files=all", "--ignore-submodules=all", "--no-renames")
+    out = git(root, *options, *status, *pathspec, env=env).stdout
+    return _without_engine_dirs(out) if whole else out
+
+
+def _without_engine_dirs(status: bytes) -> bytes:
+    """Porcelain v1 ``-z`` status output (no renames) without the entries in the engine's folders."""
+    prefixes = tuple(f"{name}/".encode() for name in ENGINE_DIRS)
+    kept = [entry for entry in status.split(b"\0") if entry and not entry[3:].startswith(prefixes)]
+    return b"".join(entry + b"\0" for entry in kept)
 
 
 def git_dirs(root: Path) -> tuple[Path, Path]:
