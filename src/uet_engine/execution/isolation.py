@@ -362,6 +362,87 @@ def stage_all(cwd: Path) -> str:
     return _out(cwd, "write-tree")
 
 
+# What git may not use or skip in a walk of a slot, whatever a step wrote into the worktree's config or index:
+# an untracked cache (a planted one could hide a file), or a looser look at each file's stat data.
+_WALK = (
+    "-c",
+    "core.untrackedCache=false",
+    "-c",
+    "core.ignoreStat=false",
+    "-c",
+    "core.checkStat=default",
+    "-c",
+    "core.trustctime=true",
+)
+_ENGINE_PREFIXES = tuple(f"{name}/".encode() for name in ENGINE_DIRS)
+
+
+@dataclass(frozen=True)
+class Walk:
+    """What one ``git status`` of a worktree found against its HEAD: the paths to stage, and whether staging
+    exactly those paths does what ``git add -A`` would (``plain``)."""
+
+    head: str  # the HEAD commit the worktree is at
+    paths: tuple[bytes, ...]  # tracked paths that differ (staged or not) and untracked files, as git wrote them
+    plain: bool  # False: an entry only ``git add -A`` handles (a nested repository, a submodule, a conflict, …)
+
+
+def walk(cwd: Path) -> Walk:
+    """One walk of a worktree (``git status --porcelain=v2``: HEAD against the index against the files, and the
+    untracked files one by one; ``.gitignore``d files are left out, as ``git add -A`` leaves them)."""
+    out = git(
+        cwd,
+        *_WALK,
+        "status",
+        "--porcelain=v2",
+        "-z",
+        "--branch",
+        "--untracked-files=all",
+        "--ignored=no",
+        "--ignore-submodules=dirty",  # a submodule's commit, read without running git inside it
+        "--no-renames",
+    ).stdout
+    head, paths, plain = "", [], True
+    fields = iter(out.split(b"\0"))
+    for entry in fields:
+        kind = entry[:2]
+        if entry.startswith(b"# branch.oid "):
+            head = entry[13:].decode("ascii", errors="replace")
+        elif kind == b"1 ":
+            parts = entry.split(b" ", 8)
+            plain = plain and parts[2] == b"N..." and not parts[8].startswith(_ENGINE_PREFIXES)
+            paths.append(parts[8])
+        elif kind == b"? ":
+            path = entry[2:]
+            if not path.startswith(_ENGINE_PREFIXES):  # ``git add -A`` leaves those out (``ALL_BUT_ENGINE``)
+                plain = plain and not path.endswith(b"/")  # a folder: a nested repository
+                paths.append(path)
+        elif entry and not entry.startswith(b"#"):  # a rename (its old path follows), a conflict
+            plain = False
+            if kind == b"2 ":
+                next(fields, None)
+    return Walk(head, tuple(paths), plain)
+
+
+def stage_changes(cwd: Path, head: str, head_tree: str) -> str:
+    """What ``stage_all`` does, for a worktree at commit ``head`` (whose tree is ``head_tree``), in one walk.
+
+    ``walk`` lists what differs; exactly those paths are staged (``git update-index --add --remove
+    --replace``: a new file is added, a missing one removed, a file that became a folder or the reverse
+    replaced), with no second walk, and nothing at all is written when nothing differs (the tree is
+    ``head_tree``). When the worktree is not at ``head`` any more (a step committed) or an entry is one
+    only ``git add -A`` handles, ``stage_all`` runs instead. Returns the tree id.
+    """
+    found = walk(cwd)
+    if found.head != head or not found.plain:
+        return stage_all(cwd)
+    if not found.paths:
+        return head_tree
+    listed = b"".join(path + b"\0" for path in found.paths)
+    git(cwd, "update-index", "--add", "--remove", "--replace", "-z", "--stdin", input=listed)
+    return _out(cwd, "write-tree")
+
+
 def restore(cwd: Path, tree: str) -> None:
     """Put the worktree back to ``tree`` (the last staged state): before a retry of a step, before fix steps.
 
