@@ -19,6 +19,15 @@ reuse (``reset --hard``, ``clean -ffdx``, then ``git status`` must show nothing 
 included); a slot that fails any of that is removed and checked out afresh. No sparse or partial
 checkout: a step may read any file of the repository, so every slot holds the whole tree.
 
+What a step changed is found in one walk of the slot (``stage_changes``: ``git status``, HEAD against the
+index against the files, untracked files one by one) and exactly those paths are staged, with no second
+walk (``git add -A`` walks the whole tree again); a step that changed nothing costs that one walk and
+writes nothing. The walks never use an untracked cache or a looser look at stat data, whatever a step
+wrote into the worktree's config or index (``_WALK``). What the walks cost is one ``lstat`` per tracked
+file and one read per folder: in a large repository a workstream pays that twice (the slot's check before
+it, the walk after its steps), the least that still sees everything a step, a check or a process they
+left behind changed.
+
 The base commit is the user's working tree as it is when the run starts: HEAD when the tree is clean,
 else a commit made from HEAD plus the uncommitted and untracked (not ignored) files, kept alive by the
 ref ``refs/uet/runs/<run_id>``. Uncommitted changes are therefore neither refused nor lost: the
