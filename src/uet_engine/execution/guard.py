@@ -18,20 +18,75 @@ thread's command did) rather than starting one of its own, and starts one only w
 (so from three pool threads up: with two, one runs and the other can only wait for the next).
 The engine's own writes (a patch it applies) re-stamp only the paths the patch names (one ``git status``
 limited to them), and a workstream that changed nothing costs no status at all there.
+
+The statuses read a private copy of the user's index (``PrivateIndex``), never the user's own, which git
+may rewrite: there it keeps the files' stat data fresh and an untracked cache (each folder's stamp and what
+it held), so a status reads again only the folders whose stamp changed instead of every folder of the
+tree; a new, renamed or deleted file changes its folder's stamp, and a changed untracked file is stamped
+by the guard itself. What git reports is the same as from the user's index, as the entries are the same:
+the copy is made again whenever the user's index changed (a step that stages a file in your tree is still
+seen), and when the copy was rewritten by anyone but git under the guard.
 """
 
 from __future__ import annotations
 
 import contextlib
+import os
+import shutil
+import tempfile
 import threading
+import weakref
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
+from uet_engine import clock
 from uet_engine.detection import tamper
 from uet_engine.execution import isolation
 
 # Past this many paths a patch's re-stamp is one full status (a command line of paths has its limits).
 MAX_LISTED_PATHS = 1000
+
+
+def _stamp(path: Path) -> tuple[int, int, int, int] | None:
+    try:
+        info = os.stat(path)
+    except FileNotFoundError:
+        return None
+    return (info.st_ino, info.st_size, info.st_mtime_ns, info.st_ctime_ns)
+
+
+class PrivateIndex:
+    """A copy of the user's index in a folder of the engine's own (removed with the guard), for ``git status``
+    to rewrite (see the module docstring). Use it holding the guard's lock."""
+
+    def __init__(self, user_index: Path) -> None:
+        self.user_index = user_index
+        self._folder = Path(tempfile.mkdtemp(prefix="uet-guard-"))
+        self._finalizer = weakref.finalize(self, shutil.rmtree, self._folder, True)
+        self.path = self._folder / "index"
+        self._user: tuple[int, int, int, int] | None = None  # the user's index when it was copied (None: racy)
+        self._left: tuple[int, int, int, int] | None = None  # the copy as git last left it
+        self.copies = 0  # how often it was copied (tests count them)
+
+    def current(self) -> Path | None:
+        """The private index, copied afresh when the user's index changed since (or was too recently written to
+        tell: ``clock.file_stamp``) or the copy is not as git left it; None when the user has no index."""
+        try:
+            user = clock.file_stamp(os.stat(self.user_index))
+        except FileNotFoundError:
+            return None
+        if user is None or user != self._user or self._left is None or _stamp(self.path) != self._left:
+            shutil.copy2(self.user_index, self.path)  # keeps the mtime: git's racy-entry check depends on it
+            self._user = user
+            self.copies += 1
+        return self.path
+
+    def used(self) -> None:
+        """Call after each git command that read (and may have rewritten) the copy."""
+        self._left = _stamp(self.path)
+
+    def close(self) -> None:
+        self._finalizer()
 
 
 class Guard:
@@ -51,13 +106,19 @@ class Guard:
         self._running = False
         self._last: list[str] = []  # what the last one found changed
         self.statuses = 0  # statuses of the user's tree run (tests count them)
+        self.index = PrivateIndex(git_dir / "index")
         self._git = tamper.fingerprint(self._watched, self._known, skip=self._skipped)
         self._tree = self._status()
         self._slots: dict[Path, dict[str, str]] = {}
 
     def _status(self, paths: Iterable[str] = ()) -> dict[str, tamper.Stamp]:
         self.statuses += 1
-        return tamper.parse_status(isolation.working_tree_status(self.root, paths), self.root)
+        index = self.index.current()
+        try:
+            raw = isolation.working_tree_status(self.root, paths, index=index)
+        finally:
+            self.index.used()
+        return tamper.parse_status(raw, self.root)
 
     @staticmethod
     def _slot_files(worktree: Path) -> list[Path]:

@@ -19,6 +19,15 @@ reuse (``reset --hard``, ``clean -ffdx``, then ``git status`` must show nothing 
 included); a slot that fails any of that is removed and checked out afresh. No sparse or partial
 checkout: a step may read any file of the repository, so every slot holds the whole tree.
 
+What a step changed is found in one walk of the slot (``stage_changes``: ``git status``, HEAD against the
+index against the files, untracked files one by one) and exactly those paths are staged, with no second
+walk (``git add -A`` walks the whole tree again); a step that changed nothing costs that one walk and
+writes nothing. The walks never use an untracked cache or a looser look at stat data, whatever a step
+wrote into the worktree's config or index (``_WALK``). What the walks cost is one ``lstat`` per tracked
+file and one read per folder: in a large repository a workstream pays that twice (the slot's check before
+it, the walk after its steps), the least that still sees everything a step, a check or a process they
+left behind changed.
+
 The base commit is the user's working tree as it is when the run starts: HEAD when the tree is clean,
 else a commit made from HEAD plus the uncommitted and untracked (not ignored) files, kept alive by the
 ref ``refs/uet/runs/<run_id>``. Uncommitted changes are therefore neither refused nor lost: the
@@ -362,6 +371,87 @@ def stage_all(cwd: Path) -> str:
     return _out(cwd, "write-tree")
 
 
+# What git may not use or skip in a walk of a slot, whatever a step wrote into the worktree's config or index:
+# an untracked cache (a planted one could hide a file), or a looser look at each file's stat data.
+_WALK = (
+    "-c",
+    "core.untrackedCache=false",
+    "-c",
+    "core.ignoreStat=false",
+    "-c",
+    "core.checkStat=default",
+    "-c",
+    "core.trustctime=true",
+)
+_ENGINE_PREFIXES = tuple(f"{name}/".encode() for name in ENGINE_DIRS)
+
+
+@dataclass(frozen=True)
+class Walk:
+    """What one ``git status`` of a worktree found against its HEAD: the paths to stage, and whether staging
+    exactly those paths does what ``git add -A`` would (``plain``)."""
+
+    head: str  # the HEAD commit the worktree is at
+    paths: tuple[bytes, ...]  # tracked paths that differ (staged or not) and untracked files, as git wrote them
+    plain: bool  # False: an entry only ``git add -A`` handles (a nested repository, a submodule, a conflict, …)
+
+
+def walk(cwd: Path) -> Walk:
+    """One walk of a worktree (``git status --porcelain=v2``: HEAD against the index against the files, and the
+    untracked files one by one; ``.gitignore``d files are left out, as ``git add -A`` leaves them)."""
+    out = git(
+        cwd,
+        *_WALK,
+        "status",
+        "--porcelain=v2",
+        "-z",
+        "--branch",
+        "--untracked-files=all",
+        "--ignored=no",
+        "--ignore-submodules=dirty",  # a submodule's commit, read without running git inside it
+        "--no-renames",
+    ).stdout
+    head, paths, plain = "", [], True
+    fields = iter(out.split(b"\0"))
+    for entry in fields:
+        kind = entry[:2]
+        if entry.startswith(b"# branch.oid "):
+            head = entry[13:].decode("ascii", errors="replace")
+        elif kind == b"1 ":
+            parts = entry.split(b" ", 8)
+            plain = plain and parts[2] == b"N..." and not parts[8].startswith(_ENGINE_PREFIXES)
+            paths.append(parts[8])
+        elif kind == b"? ":
+            path = entry[2:]
+            if not path.startswith(_ENGINE_PREFIXES):  # ``git add -A`` leaves those out (``ALL_BUT_ENGINE``)
+                plain = plain and not path.endswith(b"/")  # a folder: a nested repository
+                paths.append(path)
+        elif entry and not entry.startswith(b"#"):  # a rename (its old path follows), a conflict
+            plain = False
+            if kind == b"2 ":
+                next(fields, None)
+    return Walk(head, tuple(paths), plain)
+
+
+def stage_changes(cwd: Path, head: str, head_tree: str) -> str:
+    """What ``stage_all`` does, for a worktree at commit ``head`` (whose tree is ``head_tree``), in one walk.
+
+    ``walk`` lists what differs; exactly those paths are staged (``git update-index --add --remove
+    --replace``: a new file is added, a missing one removed, a file that became a folder or the reverse
+    replaced), with no second walk, and nothing at all is written when nothing differs (the tree is
+    ``head_tree``). When the worktree is not at ``head`` any more (a step committed) or an entry is one
+    only ``git add -A`` handles, ``stage_all`` runs instead. Returns the tree id.
+    """
+    found = walk(cwd)
+    if found.head != head or not found.plain:
+        return stage_all(cwd)
+    if not found.paths:
+        return head_tree
+    listed = b"".join(path + b"\0" for path in found.paths)
+    git(cwd, "update-index", "--add", "--remove", "--replace", "-z", "--stdin", input=listed)
+    return _out(cwd, "write-tree")
+
+
 def restore(cwd: Path, tree: str) -> None:
     """Put the worktree back to ``tree`` (the last staged state): before a retry of a step, before fix steps.
 
@@ -570,28 +660,50 @@ def tree_dirs(cwd: Path, tree: str) -> frozenset[str]:
     return found
 
 
-def working_tree_status(root: Path, paths: Iterable[str] = ()) -> bytes:
+# A status through a private copy of the index (``working_tree_status``): git may keep its untracked cache
+# there (the mode it was made for must be the one asked: ``-uall``), and never splits it into the git folder.
+_PRIVATE_INDEX = (
+    "-c",
+    "core.untrackedCache=true",
+    "-c",
+    "status.showUntrackedFiles=all",
+    "-c",
+    "core.splitIndex=false",
+)
+
+
+def working_tree_status(root: Path, paths: Iterable[str] = (), *, index: Path | None = None) -> bytes:
     """``git status`` of the user's tree (porcelain, NUL-separated, untracked files listed one by one), the
-    engine's folders left out; the index is never rewritten (``--no-optional-locks``).
+    engine's folders left out; the user's index is never rewritten.
 
     ``paths`` (repository paths) limit it to those paths, each taken literally; none: the whole tree. Renames
     are not looked for (``--no-renames``): a staged rename is its deletion and its addition, which compare
     just as well, and the search for them costs time in every call.
+
+    ``index``: a private copy of the user's index (its entries the same) that git may rewrite: git keeps its
+    stat data fresh there and, for the whole tree, its untracked cache (only the folders whose stamp changed
+    are read again), which git uses only without a pathspec: the engine's folders are then dropped from the
+    output instead (``.git/info/exclude`` keeps git from walking them). The output is the same either way.
+    Without it, ``--no-optional-locks`` keeps git from rewriting the user's index.
     """
     listed = [f":(top,literal){path}" for path in paths]
-    return git(
-        root,
-        "--no-optional-locks",
-        "status",
-        "--porcelain=v1",
-        "-z",
-        "--untracked-files=all",
-        "--ignore-submodules=all",
-        "--no-renames",
-        "--",
-        *(listed or ALL_BUT_ENGINE[:1]),
-        *ALL_BUT_ENGINE[1:],
-    ).stdout
+    if index is None:
+        options: tuple[str, ...] = ("--no-optional-locks",)
+        env = None
+    else:
+        options, env = _PRIVATE_INDEX, {"GIT_INDEX_FILE": str(index)}
+    whole = index is not None and not listed  # no pathspec: the untracked cache is used
+    pathspec = () if whole else ("--", *(listed or ALL_BUT_ENGINE[:1]), *ALL_BUT_ENGINE[1:])
+    status = ("status", "--porcelain=v1", "-z", "--untracked-files=all", "--ignore-submodules=all", "--no-renames")
+    out = git(root, *options, *status, *pathspec, env=env).stdout
+    return _without_engine_dirs(out) if whole else out
+
+
+def _without_engine_dirs(status: bytes) -> bytes:
+    """Porcelain v1 ``-z`` status output (no renames) without the entries in the engine's folders."""
+    prefixes = tuple(f"{name}/".encode() for name in ENGINE_DIRS)
+    kept = [entry for entry in status.split(b"\0") if entry and not entry[3:].startswith(prefixes)]
+    return b"".join(entry + b"\0" for entry in kept)
 
 
 def git_dirs(root: Path) -> tuple[Path, Path]:

@@ -478,7 +478,8 @@ class _Run:
             failed = self._with_retries(task)
             if failed is not None:
                 return failed.finished(self.ws)
-        if self.job.spec.pre_flight and isolation.stage_all(self.path) != self.base_tree:  # checks never contribute
+        staged = isolation.stage_changes(self.path, self.start, self.base_tree) if self.job.spec.pre_flight else None
+        if staged is not None and staged != self.base_tree:  # checks never contribute
             self.base_tree = self.tree = isolation.prepare(self.job.root, self.path, self.start, tree=self.base_tree)
         stop = lambda: self.strays is not None or bool(self.reserved)  # noqa: E731 - the batches' stop signal
         failed = run_batches(self.job.spec, steps, self._alone, self._side_by_side, stop)
@@ -650,7 +651,7 @@ class _Run:
         names it) and record what they touched; the touched paths."""
         found = patch_data.reserved_paths(self.path, self.known_dirs, since_ns)
         self.reserved.update(found)
-        after = isolation.stage_all(self.path) if not found else self.tree
+        after = isolation.stage_changes(self.path, self.start, self.base_tree) if not found else self.tree
         entries = isolation.diff_entries(self.path, self.tree, after)
         touched = {p: kind for p, (kind, _mode, _target) in entries.items()}
         if entries:

@@ -7,7 +7,10 @@ import time
 from collections.abc import Iterable
 from pathlib import Path
 
+import pytest
+
 from tests.uet_engine.cli.test_run import git, make_repo
+from uet_engine import clock
 from uet_engine.detection import tamper
 from uet_engine.execution import isolation
 from uet_engine.execution.guard import Guard
@@ -120,3 +123,92 @@ def test_gits_own_housekeeping_is_not_a_change_but_the_rest_of_info_is(tmp_path:
     assert guard.check() == []
     (repo / ".git" / "info" / "exclude").write_text("hidden.txt\n")
     assert guard.check() == [".git/info/exclude (changed)"]
+
+
+@pytest.fixture
+def settled(monkeypatch: pytest.MonkeyPatch) -> None:
+    """No racy window: the user's index counts as written long before the run, as it usually is (a fresh one
+    is copied again at every status until its stamp can be trusted)."""
+    monkeypatch.setattr(clock, "RACY_NS", 0)
+
+
+@pytest.mark.usefixtures("settled")
+def test_statuses_read_a_private_index_with_an_untracked_cache_and_leave_the_users_index_alone(tmp_path: Path) -> None:
+    repo = make_repo(tmp_path / "repo", {"README.md": "# demo\n", "pkg/a.py": "a\n", "pkg/deep/b.py": "b\n"})
+    isolation.exclude_engine_folders(repo)
+    user_index = (repo / ".git" / "index").read_bytes()
+    guard = Guard(repo)
+    for _ in range(3):
+        assert guard.check() == []
+    assert b"UNTR" in guard.index.path.read_bytes()  # git keeps its untracked cache in the copy
+    assert guard.index.copies == 1  # copied once: neither the user's index nor the copy changed since
+    (repo / "pkg" / "deep" / "new.py").write_text("new in a folder the cache knows\n")
+    (repo / "pkg" / "fresh" / "x").parent.mkdir()
+    (repo / "pkg" / "fresh" / "x").write_text("new in a new folder\n")
+    (repo / "pkg" / "a.py").unlink()
+    assert guard.check() == [
+        "pkg/a.py (deleted from the working tree)",
+        "pkg/deep/new.py (added to the working tree)",
+        "pkg/fresh/x (added to the working tree)",
+    ]
+    with guard.engine_writes(["pkg/deep/new.py", "pkg/fresh/x", "pkg/a.py"]):
+        pass  # taken as they are now
+    assert guard.check() == []
+    (repo / "pkg" / "deep" / "new.py").write_text("an untracked file changed, its folder's stamp not\n")
+    assert guard.check() == ["pkg/deep/new.py (changed in the working tree)"]
+    assert (repo / ".git" / "index").read_bytes() == user_index
+    guard.index.close()
+    assert not guard.index.path.parent.exists()
+
+
+@pytest.mark.usefixtures("settled")
+def test_a_file_staged_in_the_users_tree_is_seen_through_the_private_index(tmp_path: Path) -> None:
+    repo = make_repo(tmp_path / "repo", {"README.md": "# demo\n", "dirty.txt": "d\n"})
+    (repo / "dirty.txt").write_text("dirty before the run\n")
+    guard = Guard(repo)
+    assert guard.check() == []
+    git(repo, "add", "dirty.txt")  # what a step could do: the file's bytes stay as they were
+    assert guard.check() == ["dirty.txt (changed in the working tree)"]
+    assert guard.index.copies == 2
+
+
+@pytest.mark.usefixtures("settled")
+def test_a_private_index_rewritten_behind_gits_back_is_copied_again(tmp_path: Path) -> None:
+    repo = make_repo(tmp_path / "repo", {"README.md": "# demo\n"})
+    guard = Guard(repo)
+    assert guard.check() == []
+    guard.index.path.write_bytes(b"planted")  # e.g. an untracked cache that hides a file
+    (repo / "escaped.txt").write_text("x\n")
+    assert guard.check() == ["escaped.txt (added to the working tree)"]
+    assert guard.index.copies == 2
+
+
+def test_the_engines_folders_stay_out_even_when_a_gitignore_lets_them_in(tmp_path: Path) -> None:
+    repo = make_repo(tmp_path / "repo", {"README.md": "# demo\n", ".gitignore": "!/.runs/\n!/.ledger/\n"})
+    isolation.exclude_engine_folders(repo)
+    guard = Guard(repo)
+    (repo / ".runs" / "audit.jsonl").parent.mkdir()
+    (repo / ".runs" / "audit.jsonl").write_text("{}\n")
+    (repo / ".ledger" / "patches").mkdir(parents=True)
+    (repo / ".ledger" / "patches" / "p.patch").write_text("\n")
+    (repo / ".runsx").write_text("not an engine folder\n")
+    assert guard.check() == [".runsx (added to the working tree)"]
+
+
+def test_without_an_index_the_users_tree_is_still_read(tmp_path: Path) -> None:
+    repo = make_repo(tmp_path / "repo", {"README.md": "# demo\n"})
+    (repo / ".git" / "index").unlink()
+    guard = Guard(repo)
+    (repo / "escaped.txt").write_text("x\n")
+    assert "escaped.txt (added to the working tree)" in guard.check()
+    assert guard.index.copies == 0
+
+
+def test_a_user_index_written_too_recently_to_tell_is_copied_at_every_status(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(clock, "RACY_NS", 10**18)  # every stamp too recent to trust
+    repo = make_repo(tmp_path / "repo", {"README.md": "# demo\n"})
+    guard = Guard(repo)
+    assert guard.check() == []
+    assert guard.index.copies == 2
