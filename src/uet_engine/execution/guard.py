@@ -33,7 +33,6 @@ from __future__ import annotations
 import contextlib
 import os
 import shutil
-import tempfile
 import threading
 import weakref
 from collections.abc import Iterable, Iterator
@@ -45,6 +44,12 @@ from uet_engine.execution import isolation
 
 # Past this many paths a patch's re-stamp is one full status (a command line of paths has its limits).
 MAX_LISTED_PATHS = 1000
+GUARD_INDEX = Path(".runs") / "guard-index"  # the private copy of the user's index (``PrivateIndex``)
+
+
+def _remove(path: Path) -> None:
+    with contextlib.suppress(OSError):
+        path.unlink()
 
 
 def _stamp(path: Path) -> tuple[int, int, int, int] | None:
@@ -56,14 +61,15 @@ def _stamp(path: Path) -> tuple[int, int, int, int] | None:
 
 
 class PrivateIndex:
-    """A copy of the user's index in a folder of the engine's own (removed with the guard), for ``git status``
-    to rewrite (see the module docstring). Use it holding the guard's lock."""
+    """A copy of the user's index, ``.runs/guard-index`` (removed with the guard; a run killed before that leaves
+    it for the next run to overwrite, as only one run at a time holds the repository), for ``git status`` to
+    rewrite (see the module docstring). Use it holding the guard's lock."""
 
-    def __init__(self, user_index: Path) -> None:
+    def __init__(self, user_index: Path, path: Path) -> None:
         self.user_index = user_index
-        self._folder = Path(tempfile.mkdtemp(prefix="uet-guard-"))
-        self._finalizer = weakref.finalize(self, shutil.rmtree, self._folder, True)
-        self.path = self._folder / "index"
+        self.path = path
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self._finalizer = weakref.finalize(self, _remove, path)
         self._user: tuple[int, int, int, int] | None = None  # the user's index when it was copied (None: racy)
         self._left: tuple[int, int, int, int] | None = None  # the copy as git last left it
         self.copies = 0  # how often it was copied (tests count them)
@@ -106,7 +112,7 @@ class Guard:
         self._running = False
         self._last: list[str] = []  # what the last one found changed
         self.statuses = 0  # statuses of the user's tree run (tests count them)
-        self.index = PrivateIndex(git_dir / "index")
+        self.index = PrivateIndex(git_dir / "index", root / GUARD_INDEX)
         self._git = tamper.fingerprint(self._watched, self._known, skip=self._skipped)
         self._tree = self._status()
         self._slots: dict[Path, dict[str, str]] = {}

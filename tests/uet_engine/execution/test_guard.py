@@ -130,6 +130,7 @@ def settled(monkeypatch: pytest.MonkeyPatch) -> None:
     """No racy window: the user's index counts as written long before the run, as it usually is (a fresh one
     is copied again at every status until its stamp can be trusted)."""
     monkeypatch.setattr(clock, "RACY_NS", 0)
+    monkeypatch.setattr(clock, "FINE_RACY_NS", 0)
 
 
 @pytest.mark.usefixtures("settled")
@@ -158,7 +159,7 @@ def test_statuses_read_a_private_index_with_an_untracked_cache_and_leave_the_use
     assert guard.check() == ["pkg/deep/new.py (changed in the working tree)"]
     assert (repo / ".git" / "index").read_bytes() == user_index
     guard.index.close()
-    assert not guard.index.path.parent.exists()
+    assert not guard.index.path.exists()
 
 
 @pytest.mark.usefixtures("settled")
@@ -187,7 +188,7 @@ def test_the_engines_folders_stay_out_even_when_a_gitignore_lets_them_in(tmp_pat
     repo = make_repo(tmp_path / "repo", {"README.md": "# demo\n", ".gitignore": "!/.runs/\n!/.ledger/\n"})
     isolation.exclude_engine_folders(repo)
     guard = Guard(repo)
-    (repo / ".runs" / "audit.jsonl").parent.mkdir()
+    (repo / ".runs").mkdir(exist_ok=True)  # the guard keeps its private index there
     (repo / ".runs" / "audit.jsonl").write_text("{}\n")
     (repo / ".ledger" / "patches").mkdir(parents=True)
     (repo / ".ledger" / "patches" / "p.patch").write_text("\n")
@@ -208,6 +209,7 @@ def test_a_user_index_written_too_recently_to_tell_is_copied_at_every_status(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(clock, "RACY_NS", 10**18)  # every stamp too recent to trust
+    monkeypatch.setattr(clock, "FINE_RACY_NS", 10**18)
     repo = make_repo(tmp_path / "repo", {"README.md": "# demo\n"})
     guard = Guard(repo)
     assert guard.check() == []
