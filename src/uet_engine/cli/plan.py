@@ -113,7 +113,9 @@ def _run(args: argparse.Namespace) -> int:
         print(f"uet plan: --json reports in JSON; it cannot print a {args.format} diagram", file=sys.stderr)
         return 2
     try:
-        phase_set, _ = load_for(args, Path.cwd(), TemplateLibrary(args.repo).resolver())
+        # Only the task tier reads every spec; the DAG and the diagrams need what the set checks read.
+        resolver = TemplateLibrary(args.repo).resolver()
+        phase_set, _ = load_for(args, Path.cwd(), resolver, keep_specs=args.tier == "task")
         phase_set, module_set = load_manifests(args, phase_set)
     except ContractError as exc:
         if args.json:
@@ -202,7 +204,7 @@ def render(
     if derived.dag_type == "module" and module_set is not None:
         titles = {module: manifest.title for module, manifest in module_set.manifests.items()}
     else:
-        titles = {phase: spec.title for phase, spec in phase_set.specs.items()}
+        titles = {phase: phase_set.specs.record(phase).title for phase in phase_set.specs}
     return to_mermaid(derived, titles) if format == "mermaid" else to_dot(derived, titles)
 
 
