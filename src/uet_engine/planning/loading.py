@@ -18,12 +18,12 @@ import os
 import pickle
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import uet_contracts
-from uet_contracts import ContractError, PhaseSpec, Problem, Step, VerificationRef
+from uet_contracts import ContractError, PhaseSpec, Problem
 from uet_engine.errors import PlanError
-from uet_engine.planning import profiles, tasks
+from uet_engine.planning import coercion, profiles, tasks
 
 CANONICAL = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 """What ``json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False)`` uses, built once:
@@ -70,35 +70,52 @@ def read_record(path: Path, tools: frozenset[str], keep: bool = True) -> tuple[S
         return None, [Problem("cannot read file: permission denied", file=name)], True
     try:
         text = uet_contracts.read_text(path)
-        spec = uet_contracts.loads(text, PhaseSpec, uet_contracts.format_of(path), file=name)
     except ContractError as exc:
         return None, exc.errors, exc.unreadable
-    return record(spec, text, name, tools, keep), [], False
+    data, problems = uet_contracts.check_text(text, PhaseSpec, uet_contracts.format_of(path), name)
+    if problems:
+        return None, problems, False
+    return record(data, text, name, tools, keep=keep), [], False
 
 
-def record(spec: PhaseSpec, text: str, file: str, tools: frozenset[str], keep: bool = True) -> SpecRecord:
-    """The record of a spec that loaded from ``text`` (the contents of ``file``)."""
-    findings = tuple(
-        Problem(message, json_path(parts), file, *uet_contracts.locate(text, parts))
-        for rule in (_steps, _task_tier, _acceptance)
-        for parts, message in rule(spec, tools)
-    )
-    scope = spec.file_scope
-    checks = (check for runner in profiles.RUNNERS for check in getattr(spec.acceptance, runner) or ())
+def record(
+    data: dict[str, Any], text: str, file: str, tools: frozenset[str], *, keep: bool, spec: PhaseSpec | None = None
+) -> SpecRecord:
+    """The record of a spec from its schema-valid data, loaded from ``text`` (the contents of ``file``);
+    ``spec`` is the data structured, when the caller has it.
+
+    The rules read the plain data, and it is the canonical JSON too when structuring would not change it
+    (``planning.coercion``): most specs are never structured here, which costs more than their checks.
+    """
+    steps: list[dict[str, Any]] = data.get("steps", [])
+    ordered = any("id" in step or "depends_on" in step or "writes" in step for step in steps)  # the task tier's
+    exact = INT_FIELDS is not None and not coercion.has_float_int(data, INT_FIELDS)
+    if spec is None and (keep or ordered or not exact):
+        spec = uet_contracts.validate(data, PhaseSpec)  # checked again: the one public way to structure data
+    canonical = CANONICAL.encode(data).encode() if spec is None or exact else canonical_json(spec)
+    faults: list[SpecFinding] = list(_steps(data, tools))
+    if ordered and spec is not None:
+        faults += ((list(fault.path), fault.message) for fault in tasks.step_faults(spec))
+    acceptance: dict[str, list[Any]] = data["acceptance"]
+    if not any(acceptance.get(runner) for runner in profiles.RUNNERS):
+        faults.append((["acceptance"], NO_CHECKS))
+    checks = (check for runner in profiles.RUNNERS for check in acceptance.get(runner, ()))
+    scope = data["file_scope"]
+    located = (Problem(message, json_path(at), file, *uet_contracts.locate(text, at)) for at, message in faults)
     return SpecRecord(
-        spec.phase_id,
-        spec.workstream_id,
-        spec.title,
-        tuple(spec.depends_on or ()),
-        tuple(spec.may_run_parallel_with or ()),
-        tuple(spec.external_depends_on or ()),
-        tuple(scope.create),
-        tuple(scope.modify),
-        tuple(scope.read_only),
-        spec.estimate_hours,
-        findings,
-        any(isinstance(check, VerificationRef) for check in checks),
-        canonical_json(spec),
+        data["phase_id"],
+        data["workstream_id"],
+        data["title"],
+        tuple(data.get("depends_on", ())),
+        tuple(data.get("may_run_parallel_with", ())),
+        tuple(data.get("external_depends_on", ())),
+        tuple(scope["create"]),
+        tuple(scope["modify"]),
+        tuple(scope["read_only"]),
+        data.get("estimate_hours"),
+        tuple(located),
+        any(isinstance(check, dict) and "verify" in check for check in checks),
+        canonical,
         pickle.dumps(spec, pickle.HIGHEST_PROTOCOL) if keep else b"",
     )
 
@@ -150,43 +167,34 @@ class Specs(Mapping[str, PhaseSpec]):
 SpecFinding = tuple[list[str | int], str]
 
 
-def _steps(spec: PhaseSpec, tools: frozenset[str]) -> Iterator[SpecFinding]:
+def _steps(data: dict[str, Any], tools: frozenset[str]) -> Iterator[SpecFinding]:
     """Each step and fix step names a runner and its ``run``, or a known tool profile and a prompt."""
-    lists: list[tuple[list[str | int], Sequence[Step]]] = [(["steps"], spec.steps or [])]
-    if spec.on_failure is not None:
-        lists.append((["on_failure", "steps"], spec.on_failure.steps))
+    lists: list[tuple[list[str | int], list[dict[str, Any]]]] = [(["steps"], data.get("steps", []))]
+    if "on_failure" in data:
+        lists.append((["on_failure", "steps"], data["on_failure"]["steps"]))
     for where, steps in lists:
         for i, step in enumerate(steps):
-            if profiles.is_runner(step.tool):
-                if not step.run:
-                    yield [*where, i], f"a {step.tool} step needs `run`: the command (or code) to execute"
-            elif step.tool not in tools:
+            tool = step["tool"]
+            if profiles.is_runner(tool):
+                if not step.get("run"):
+                    yield [*where, i], f"a {tool} step needs `run`: the command (or code) to execute"
+            elif tool not in tools:
                 known = ", ".join(sorted(tools)) or "none"
                 yield (
                     [*where, i, "tool"],
                     (
-                        f"unknown tool {step.tool!r}: not a runner (sh, python, powershell) nor a tool profile"
-                        f" ({known}); define tool_profiles.{step.tool} in {profiles.CONFIG_FILE}"
+                        f"unknown tool {tool!r}: not a runner (sh, python, powershell) nor a tool profile"
+                        f" ({known}); define tool_profiles.{tool} in {profiles.CONFIG_FILE}"
                     ),
                 )
-            elif not step.prompt and not step.prompt_file:
-                yield [*where, i], f"a {step.tool} step needs `prompt` or `prompt_file`: the instructions for the tool"
+            elif not step.get("prompt") and not step.get("prompt_file"):
+                yield [*where, i], f"a {tool} step needs `prompt` or `prompt_file`: the instructions for the tool"
 
 
-def _task_tier(spec: PhaseSpec, tools: frozenset[str]) -> Iterator[SpecFinding]:
-    """The task tier's rules (``tasks.step_faults``): step ids, step dependencies, declared writes."""
-    if spec.steps:
-        for fault in tasks.step_faults(spec):
-            yield list(fault.path), fault.message
+NO_CHECKS = "warning: acceptance has no checks, so it proves nothing: add a command that checks the work"
 
-
-def _acceptance(spec: PhaseSpec, tools: frozenset[str]) -> Iterator[SpecFinding]:
-    """An acceptance without a single check proves nothing."""
-    if not any(getattr(spec.acceptance, runner) for runner in profiles.RUNNERS):
-        yield (
-            ["acceptance"],
-            "warning: acceptance has no checks, so it proves nothing: add a command that checks the work",
-        )
+INT_FIELDS = coercion.int_fields(PhaseSpec)
+"""Where structuring could change a spec's data (None: it always could)."""
 
 
 def json_path(parts: Sequence[str | int]) -> str:

@@ -189,7 +189,8 @@ def _resolved(
                 resolved.append(check)
         changed[runner] = resolved
     spec = dataclasses.replace(spec, acceptance=dataclasses.replace(spec.acceptance, **changed))
-    return record(spec, text, str(path), tools), path  # kept: its file gives the spec before resolving
+    data = uet_contracts.to_dict(spec)
+    return record(data, text, str(path), tools, keep=True, spec=spec), path  # kept: its file has the references
 
 
 _VERB = {"create": "creates", "modify": "modifies"}
