@@ -28,17 +28,13 @@ FieldMap = dict[str, "FieldMap | bool"]
 _PLAIN = (str, float, bool, type(None))
 
 
-class _Unknown(TypeError):
-    """A field type whose structuring this module does not model."""
-
-
 @cache
 def int_fields(cls: type) -> FieldMap | None:
     """Where ``cls``'s data can hold an ``int`` field ({} for nowhere); None when a field's structuring is
     not modelled."""
     try:
         return _dataclass(cls, ())
-    except _Unknown:
+    except TypeError:  # what the walk raises for a field type whose structuring it does not model
         return None
 
 
@@ -64,7 +60,7 @@ def has_float_int(data: Any, fields: FieldMap) -> bool:
 
 def _dataclass(cls: type, seen: tuple[type, ...]) -> FieldMap:
     if cls in seen:
-        raise _Unknown(f"{cls.__name__} contains itself")
+        raise TypeError(f"{cls.__name__} contains itself")
     hints = typing.get_type_hints(cls)
     found: FieldMap = {}
     for field in dataclasses.fields(cls):
@@ -92,7 +88,7 @@ def _type(hint: Any, seen: tuple[type, ...]) -> FieldMap | bool:
                 continue  # a plain string beside objects (an acceptance check): nothing beneath
             below = _type(member, seen)
             if below is True:
-                raise _Unknown(f"{hint} mixes int with other types")
+                raise TypeError(f"{hint} mixes int with other types")
             if below:
                 merged = _merge(merged, below)  # watched when any member has it
         return merged
@@ -102,11 +98,11 @@ def _type(hint: Any, seen: tuple[type, ...]) -> FieldMap | bool:
     if origin is dict:
         key, value = typing.get_args(hint)
         if key is not str or _type(value, seen):
-            raise _Unknown(f"{hint}: values that structuring changes, under any key")
+            raise TypeError(f"{hint}: values that structuring changes, under any key")
         return False
     if isinstance(hint, type) and dataclasses.is_dataclass(hint):
         return _dataclass(hint, seen)
-    raise _Unknown(f"{hint}")
+    raise TypeError(f"{hint}")
 
 
 def _merge(a: FieldMap, b: FieldMap) -> FieldMap:
@@ -117,5 +113,5 @@ def _merge(a: FieldMap, b: FieldMap) -> FieldMap:
         elif isinstance(merged[key], dict) and isinstance(below, dict):
             merged[key] = _merge(merged[key], below)  # type: ignore[arg-type]
         elif merged[key] != below:
-            raise _Unknown(f"{key!r} is an int in one member and an object in another")
+            raise TypeError(f"{key!r} is an int in one member and an object in another")
     return merged
