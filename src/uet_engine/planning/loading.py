@@ -70,12 +70,15 @@ def read_record(path: Path, tools: frozenset[str], keep: bool = True) -> tuple[S
         return None, [Problem("cannot read file: permission denied", file=name)], True
     try:
         text = uet_contracts.read_text(path)
+        if keep:  # the spec is wanted: structured once, checked once; its data is what to_dict gives back
+            spec = uet_contracts.loads(text, PhaseSpec, uet_contracts.format_of(path), file=name)
+            return record(uet_contracts.to_dict(spec), text, name, tools, keep=True, spec=spec), [], False
     except ContractError as exc:
         return None, exc.errors, exc.unreadable
     data, problems = uet_contracts.check_text(text, PhaseSpec, uet_contracts.format_of(path), name)
     if problems:
         return None, problems, False
-    return record(data, text, name, tools, keep=keep), [], False
+    return record(data, text, name, tools, keep=False), [], False
 
 
 def record(

@@ -1,7 +1,7 @@
 """Loads a folder of phase specs and checks the set as a whole: the plan stage's input gate.
 
 Each file is read, validated and checked on its own by ``planning.loading`` (in parallel for large sets:
-one parse, one schema check, one structuring per file, then the rules of one spec: each step's ``tool``
+one parse and one schema check per file, then the rules of one spec: each step's ``tool``
 is a runner with ``run`` or a known tool profile with a prompt, the task tier's ``tasks.step_faults``, an
 acceptance with no check at all proves nothing, a warning). Then the set-level rules no single file can
 break on its own: unique phase and workstream ids, known dependencies, no dependency cycle,

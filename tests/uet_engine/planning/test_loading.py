@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import pickle
 from pathlib import Path
 
 import pytest
@@ -33,9 +34,13 @@ def test_every_valid_spec_file_is_recorded_with_the_canonical_json_of_its_instan
     assert len(files) > 270
     for path in files:
         found, problems, unreadable = read_record(path, frozenset(), keep=False)
+        kept, _, _ = read_record(path, frozenset(), keep=True)
         assert (problems, unreadable) == ([], False)
-        assert found is not None and found.pickled == b""
-        assert found.canonical == canonical_json(uet_contracts.load(path, PhaseSpec)), path
+        assert found is not None and found.pickled == b"" and kept is not None
+        instance = uet_contracts.load(path, PhaseSpec)
+        assert found.canonical == kept.canonical == canonical_json(instance), path
+        assert found._replace(pickled=kept.pickled) == kept
+        assert pickle.loads(kept.pickled) == instance
 
 
 def test_the_source_hash_sees_an_int_field_as_structuring_does(tmp_path: Path) -> None:
