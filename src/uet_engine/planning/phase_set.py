@@ -334,7 +334,7 @@ class _SetChecker:
             groups.setdefault(path.casefold(), []).extend(group)
         pairs: list[tuple[_Write, _Write]] = []
         for group in groups.values():
-            if len({w.path for w in group}) > 1:
+            if len(group) > 1 and len({w.path for w in group}) > 1:  # most paths: one writer, no set to build
                 ordered = sorted(group, key=lambda w: (ancestry.level(w.phase), w.phase))
                 pairs += [(a, b) for a, b in itertools.pairwise(ordered) if a.phase != b.phase and a.path != b.path]
         related = ancestry.ancestor_pairs((lo.phase, hi.phase) for lo, hi in pairs)
