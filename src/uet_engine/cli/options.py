@@ -35,16 +35,17 @@ def add_planning_options(parser: argparse.ArgumentParser, config_default: str) -
 
 
 def load_for(
-    args: argparse.Namespace, root: Path, checks: CheckResolver | None = None
+    args: argparse.Namespace, root: Path, checks: CheckResolver | None = None, *, keep_specs: bool = True
 ) -> tuple[PhaseSet, RepoConfig | None]:
     """The phase set of ``args.specs_dir`` with the options above, and the config (looked up under ``root``).
 
-    ``checks`` resolves acceptance checks that name a verification template. Raises ``ContractError`` for
-    an invalid config file and ``PlanError`` for the set.
+    ``checks`` resolves acceptance checks that name a verification template; ``keep_specs`` as in
+    ``load_phase_set``. Raises ``ContractError`` for an invalid config file and ``PlanError`` for the set.
     """
     config = profiles.read_config(args.config, root)
     tools = profiles.profiles(config)
-    return load_phase_set(Path(args.specs_dir), checks, assume_done=args.assume_done, tools=tools), config
+    folder = Path(args.specs_dir)
+    return load_phase_set(folder, checks, assume_done=args.assume_done, tools=tools, keep_specs=keep_specs), config
 
 
 def load_manifests(args: argparse.Namespace, phase_set: PhaseSet) -> tuple[PhaseSet, modules.ModuleSet | None]:

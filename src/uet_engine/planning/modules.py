@@ -182,10 +182,11 @@ class _Checker:
         """Phase -> the modules it writes; reports each written path owned by no module or by several."""
         index = PathIndex(owned)
         writers: dict[str, list[str]] = {}
-        for phase, spec in self.phase_set.specs.items():
+        for phase in self.phase_set.specs:
             modules: set[str] = set()
+            written = self.phase_set.specs.record(phase)
             for kind in ("create", "modify"):
-                for i, path in enumerate(getattr(spec.file_scope, kind)):
+                for i, path in enumerate(getattr(written, kind)):
                     holders: dict[str, list[str]] = {}  # module -> its entries that hold the path
                     for entry in ([path] if path in owned else []) + index.overlapping(path):
                         for module, _ in owned[entry]:

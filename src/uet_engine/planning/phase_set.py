@@ -1,16 +1,14 @@
 """Loads a folder of phase specs and checks the set as a whole: the plan stage's input gate.
 
-Each file is read and validated by ``uet_contracts`` (its fast path: one parse, one schema check, one
-structuring per file). Then the set-level rules no single file can break on its own: unique phase and
-workstream ids, known dependencies, no dependency cycle, ``may_run_parallel_with`` consistent with the
-DAG, no two phases that may run at the same time writing the same path, and the rules of each spec's
-steps (``tasks.step_faults``: step ids, step dependencies, declared writes). Every problem of the set is
-collected before ``PlanError`` is raised, so one run shows them all, each naming its file.
-
-Also per spec, what needs the set's context: each step's ``tool`` is a runner with ``run`` or a known tool
-profile with a prompt; ``external_depends_on`` names phases outside the set (a warning for each one not
-declared done with ``assume_done``, since the run leaves the phase out until it is); an acceptance with
-no check at all proves nothing (a warning).
+Each file is read, validated and checked on its own by ``planning.loading`` (in parallel for large sets:
+one parse and one schema check per file, then the rules of one spec: each step's ``tool``
+is a runner with ``run`` or a known tool profile with a prompt, the task tier's ``tasks.step_faults``, an
+acceptance with no check at all proves nothing, a warning). Then the set-level rules no single file can
+break on its own: unique phase and workstream ids, known dependencies, no dependency cycle,
+``may_run_parallel_with`` consistent with the DAG, no two phases that may run at the same time writing
+the same path, and ``external_depends_on`` naming phases outside the set (a warning for each one not
+declared done with ``assume_done``, since the run leaves the phase out until it is). Every problem of
+the set is collected before ``PlanError`` is raised, so one run shows them all, each naming its file.
 
 An acceptance check may name a verification template (``verify: NAME`` with ``with: {…}``): the caller
 passes ``checks``, which turns each such reference into the AcceptanceCommand it stands for, so the
@@ -24,18 +22,20 @@ import dataclasses
 import gc
 import graphlib
 import itertools
-import os
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any, NamedTuple, get_args
 
 import uet_contracts
-from uet_contracts import AcceptanceCommand, ContractError, PhaseSpec, Problem, Runner, Step, VerificationRef
+from uet_contracts import AcceptanceCommand, PhaseSpec, Problem, Runner, VerificationRef
 from uet_engine.errors import PlanError
 from uet_engine.paths import PathIndex
-from uet_engine.planning import graph, profiles, tasks
+from uet_engine.planning import graph, profiles
+from uet_engine.planning.loading import SpecFinding, SpecRecord, Specs, read_record, record, spec_of
+from uet_engine.planning.loading import json_path as json_path  # its home was here: planning imports it from here
 from uet_engine.planning.parallel import map_files
 
 RUNNERS: tuple[Runner, ...] = get_args(Runner)
@@ -48,11 +48,14 @@ CheckResolver = Callable[[VerificationRef, Runner], AcceptanceCommand]
 class PhaseSet:
     """A checked phase set: specs and their files keyed by phase id (sorted), the DAG, the warnings.
 
+    ``specs`` structures each spec when it is first read; what the set checks and the pipeline snapshot
+    use of every spec is in its record (``specs.record(phase)``, ``planning.loading``).
+
     ``edges`` maps each phase that has prerequisites to them (sorted); ``topo_levels`` are the Kahn levels.
     Made by ``load_phase_set``, which guarantees the set rules hold.
     """
 
-    specs: dict[str, PhaseSpec]
+    specs: Specs
     files: dict[str, Path]
     edges: dict[str, list[str]]
     topo_levels: list[list[str]]
@@ -63,9 +66,9 @@ class PhaseSet:
 
     def by_workstream(self, ws_id: str) -> PhaseSpec:
         """The phase of workstream ``ws_id``; ``KeyError`` naming it when no phase has that workstream."""
-        for spec in self.specs.values():
-            if spec.workstream_id == ws_id:
-                return spec
+        for phase in self.specs:
+            if self.specs.record(phase).workstream_id == ws_id:
+                return self.specs[phase]
         raise KeyError(f"no phase has workstream_id {ws_id!r}")
 
 
@@ -75,16 +78,19 @@ def load_phase_set(
     *,
     assume_done: Iterable[str] = (),
     tools: Iterable[str] | None = None,
+    keep_specs: bool = True,
 ) -> PhaseSet:
     """The checked phase set of the spec files under ``specs_dir``; ``PlanError`` with every problem.
 
     ``checks`` resolves acceptance checks that name a verification template (see the module docstring).
     ``assume_done``: phases declared done (``--assume-done``), satisfying the ``external_depends_on`` that
     name them. ``tools``: the tool profile ids steps may name (default: the built-in profiles).
+    ``keep_specs``: whether the caller reads most specs (the set's ``specs``); without, each one read is
+    loaded from its file again (see ``planning.loading``), which a caller that needs only the DAG saves.
     """
     known_tools = frozenset(profiles.BUILTIN if tools is None else tools)
     with gc_paused():
-        return _load_phase_set(specs_dir, checks, tuple(sorted(set(assume_done))), known_tools)
+        return _load_phase_set(specs_dir, checks, tuple(sorted(set(assume_done))), known_tools, keep_specs)
 
 
 @contextmanager
@@ -105,7 +111,7 @@ def gc_paused() -> Iterator[None]:
 
 
 def _load_phase_set(
-    specs_dir: Path, checks: CheckResolver | None, assume_done: tuple[str, ...], tools: frozenset[str]
+    specs_dir: Path, checks: CheckResolver | None, assume_done: tuple[str, ...], tools: frozenset[str], keep: bool
 ) -> PhaseSet:
     if not specs_dir.is_dir():
         reason = "not a folder" if specs_dir.exists() else "no such folder"
@@ -113,16 +119,17 @@ def _load_phase_set(
     paths = uet_contracts.contract_files(specs_dir)
     if not paths:
         raise PlanError([Problem("no .yaml, .yml or .json files in this folder", file=str(specs_dir))], unreadable=True)
-    loaded, problems, unreadable = _load_files(paths)
-    loaded = [_resolved(spec, path, checks, problems) for spec, path in loaded]
-    checker = _SetChecker(loaded, assume_done, tools)
+    loaded, problems, unreadable = _load_files(paths, tools, keep)
+    loaded = [_resolved(found, path, checks, problems, tools) for found, path in loaded]
+    checker = _SetChecker(loaded, assume_done)
     problems += checker.check()
     warnings = _sorted(checker.warnings)
     if problems:
         raise PlanError(_sorted(problems), warnings=warnings, unreadable=unreadable)
+    files = dict(sorted(checker.files.items()))
     return PhaseSet(
-        specs=dict(sorted(checker.specs.items())),
-        files=dict(sorted(checker.files.items())),
+        specs=Specs(dict(sorted(checker.specs.items())), files),
+        files=files,
         edges=checker.edges,
         topo_levels=checker.levels,
         warnings=warnings,
@@ -134,43 +141,33 @@ def _sorted(problems: list[Problem]) -> list[Problem]:
     return sorted(problems, key=lambda p: (p.file or "", p.line or 0, p.column or 0, p.json_path, p.message))
 
 
-def _read_spec(path: Path) -> tuple[PhaseSpec | None, list[Problem], bool]:
-    """(the spec or None, its problems, whether it was unreadable) for one file; runs in a worker for large
-    sets. It returns the structured spec: structuring costs more than the pickling it adds, and doing it
-    here spreads it over the CPUs and checks each file against its schema once (``loads``), not twice."""
-    name = str(path)
-    if not os.access(path, os.R_OK):
-        return None, [Problem("cannot read file: permission denied", file=name)], True
-    try:
-        text = uet_contracts.read_text(path)
-        return uet_contracts.loads(text, PhaseSpec, uet_contracts.format_of(path), file=name), [], False
-    except ContractError as exc:
-        return None, exc.errors, exc.unreadable
-
-
-def _load_files(paths: list[Path]) -> tuple[list[tuple[PhaseSpec, Path]], list[Problem], bool]:
-    """The specs that load, with their files; the problems of those that do not; whether one was unreadable.
-
-    Files are read, checked and structured in parallel for large sets (``_read_spec``).
+def _load_files(
+    paths: list[Path], tools: frozenset[str] = frozenset(profiles.BUILTIN), keep: bool = True
+) -> tuple[list[tuple[SpecRecord, Path]], list[Problem], bool]:
+    """The records of the specs that load, with their files; the problems of those that do not; whether one
+    was unreadable. Files are read, checked and recorded in parallel for large sets (``loading.read_record``).
     """
-    loaded: list[tuple[PhaseSpec, Path]] = []
+    loaded: list[tuple[SpecRecord, Path]] = []
     problems: list[Problem] = []
     unreadable = False
-    for path, (spec, found, cannot_read) in zip(paths, map_files(_read_spec, paths), strict=True):
-        problems.extend(found)
+    results = map_files(partial(read_record, tools=tools, keep=keep), paths)
+    for path, (found, faults, cannot_read) in zip(paths, results, strict=True):
+        problems.extend(faults)
         unreadable |= cannot_read
-        if spec is not None:
-            loaded.append((spec, path))
+        if found is not None:
+            loaded.append((found, path))
     return loaded, problems, unreadable
 
 
 def _resolved(
-    spec: PhaseSpec, path: Path, checks: CheckResolver | None, problems: list[Problem]
-) -> tuple[PhaseSpec, Path]:
-    """The spec with its ``verify: NAME`` checks replaced by their commands; a problem for each that cannot be."""
+    loaded: SpecRecord, path: Path, checks: CheckResolver | None, problems: list[Problem], tools: frozenset[str]
+) -> tuple[SpecRecord, Path]:
+    """The record of the spec with its ``verify: NAME`` checks replaced by their commands; a problem for each
+    that cannot be."""
+    if not loaded.references:
+        return loaded, path
+    spec = spec_of(loaded, path)
     lists: dict[Runner, list[Any] | None] = {runner: getattr(spec.acceptance, runner) for runner in RUNNERS}
-    if not any(isinstance(check, VerificationRef) for found in lists.values() for check in found or ()):
-        return spec, path
     text = uet_contracts.read_text(path)
     changed: dict[str, list[Any]] = {}
     for runner, found in lists.items():
@@ -191,7 +188,9 @@ def _resolved(
                 problems.append(Problem(str(exc), json_path(parts), str(path), line, column))
                 resolved.append(check)
         changed[runner] = resolved
-    return dataclasses.replace(spec, acceptance=dataclasses.replace(spec.acceptance, **changed)), path
+    spec = dataclasses.replace(spec, acceptance=dataclasses.replace(spec.acceptance, **changed))
+    data = uet_contracts.to_dict(spec)
+    return record(data, text, str(path), tools, keep=True, spec=spec), path  # kept: its file has the references
 
 
 _VERB = {"create": "creates", "modify": "modifies"}
@@ -212,14 +211,12 @@ class _SetChecker:
 
     def __init__(
         self,
-        loaded: list[tuple[PhaseSpec, Path]],
+        loaded: list[tuple[SpecRecord, Path]],
         assume_done: tuple[str, ...] = (),
-        tools: frozenset[str] = frozenset(),
     ) -> None:
         self._loaded = loaded
         self.assume_done = assume_done
-        self.tools = tools
-        self.specs: dict[str, PhaseSpec] = {}
+        self.specs: dict[str, SpecRecord] = {}
         self.files: dict[str, Path] = {}
         self.edges: dict[str, list[str]] = {}
         self.levels: list[list[str]] = []
@@ -235,10 +232,11 @@ class _SetChecker:
     def _check(self) -> list[Problem]:
         self._unique_ids()
         for phase, spec in self.specs.items():
-            for rule in SPEC_RULES:
-                for parts, message in rule(spec, self):
-                    target = self.warnings if message.startswith("warning: ") else self._problems
-                    target.append(self._at(self.files[phase], parts, message))
+            for finding in spec.findings:
+                (self.warnings if finding.message.startswith("warning: ") else self._problems).append(finding)
+            for parts, message in _external(spec, self):
+                target = self.warnings if message.startswith("warning: ") else self._problems
+                target.append(self._at(self.files[phase], parts, message))
         prereqs = self._known_prerequisites()
         try:
             self.levels = graph.kahn_levels(prereqs)
@@ -273,12 +271,12 @@ class _SetChecker:
         prereqs: dict[str, list[str]] = {}
         for phase, spec in self.specs.items():
             known = prereqs[phase] = []
-            for i, dep in enumerate(spec.depends_on or []):
+            for i, dep in enumerate(spec.depends_on):
                 if dep in self.specs:
                     known.append(dep)
                 else:
                     self._report(phase, ["depends_on", i], f"depends on unknown phase {dep!r}: {_UNKNOWN}")
-            for i, other in enumerate(spec.may_run_parallel_with or []):
+            for i, other in enumerate(spec.may_run_parallel_with):
                 if other not in self.specs:
                     self._report(phase, ["may_run_parallel_with", i], f"names unknown phase {other!r}: {_UNKNOWN}")
         return prereqs
@@ -286,7 +284,7 @@ class _SetChecker:
     def _cycles(self, prereqs: dict[str, list[str]]) -> None:
         for loop in graph.cycles(prereqs):
             first, second = loop[0], loop[1]
-            index = (self.specs[first].depends_on or []).index(second)
+            index = self.specs[first].depends_on.index(second)
             message = f"dependency cycle: {' -> '.join(loop)} (each phase depends on the next)"
             self._report(first, ["depends_on", index], message)
 
@@ -294,7 +292,7 @@ class _SetChecker:
         """``may_run_parallel_with`` must not name an ancestor or a descendant: they never run together."""
         asked: list[tuple[str, int, str]] = []
         for phase, spec in self.specs.items():
-            for i, other in enumerate(spec.may_run_parallel_with or []):
+            for i, other in enumerate(spec.may_run_parallel_with):
                 if other == phase:
                     self._report(phase, ["may_run_parallel_with", i], "names the phase itself")
                 elif other in self.specs and ancestry.level(other) != ancestry.level(phase):
@@ -315,7 +313,7 @@ class _SetChecker:
         for phase, spec in self.specs.items():
             seen: set[str] = set()
             for kind in ("create", "modify"):
-                for i, path in enumerate(getattr(spec.file_scope, kind)):
+                for i, path in enumerate(getattr(spec, kind)):
                     if path not in seen:
                         seen.add(path)
                         writes.setdefault(path, []).append(_Write(path, phase, kind, i))
@@ -336,7 +334,7 @@ class _SetChecker:
             groups.setdefault(path.casefold(), []).extend(group)
         pairs: list[tuple[_Write, _Write]] = []
         for group in groups.values():
-            if len({w.path for w in group}) > 1:
+            if len(group) > 1 and len({w.path for w in group}) > 1:  # most paths: one writer, no set to build
                 ordered = sorted(group, key=lambda w: (ancestry.level(w.phase), w.phase))
                 pairs += [(a, b) for a, b in itertools.pairwise(ordered) if a.phase != b.phase and a.path != b.path]
         related = ancestry.ancestor_pairs((lo.phase, hi.phase) for lo, hi in pairs)
@@ -388,7 +386,7 @@ class _SetChecker:
         """A ``read_only`` path written by a phase that is not an ancestor of the reader: a warning."""
         asked: list[tuple[str, int, str, _Write]] = []
         for phase, spec in self.specs.items():
-            for i, path in enumerate(spec.file_scope.read_only):
+            for i, path in enumerate(spec.read_only):
                 for written in [path, *index.overlapping(path)]:
                     asked.extend((phase, i, path, w) for w in writes.get(written, ()) if w.phase != phase)
         ordered = ancestry.ancestor_pairs((w.phase, phase) for phase, _, _, w in asked)
@@ -404,35 +402,9 @@ class _SetChecker:
             self.warnings.append(self._at(self.files[phase], ["file_scope", "read_only", i], message))
 
 
-SpecFinding = tuple[list[str | int], str]
-
-
-def _steps(spec: PhaseSpec, checker: _SetChecker) -> Iterator[SpecFinding]:
-    """Each step and fix step names a runner and its ``run``, or a known tool profile and a prompt."""
-    lists: list[tuple[list[str | int], Sequence[Step]]] = [(["steps"], spec.steps or [])]
-    if spec.on_failure is not None:
-        lists.append((["on_failure", "steps"], spec.on_failure.steps))
-    for where, steps in lists:
-        for i, step in enumerate(steps):
-            if profiles.is_runner(step.tool):
-                if not step.run:
-                    yield [*where, i], f"a {step.tool} step needs `run`: the command (or code) to execute"
-            elif step.tool not in checker.tools:
-                known = ", ".join(sorted(checker.tools)) or "none"
-                yield (
-                    [*where, i, "tool"],
-                    (
-                        f"unknown tool {step.tool!r}: not a runner (sh, python, powershell) nor a tool profile"
-                        f" ({known}); define tool_profiles.{step.tool} in {profiles.CONFIG_FILE}"
-                    ),
-                )
-            elif not step.prompt and not step.prompt_file:
-                yield [*where, i], f"a {step.tool} step needs `prompt` or `prompt_file`: the instructions for the tool"
-
-
-def _external(spec: PhaseSpec, checker: _SetChecker) -> Iterator[SpecFinding]:
+def _external(spec: SpecRecord, checker: _SetChecker) -> Iterator[SpecFinding]:
     """``external_depends_on`` names phases outside the set; each one not assumed done is a warning."""
-    for i, other in enumerate(spec.external_depends_on or []):
+    for i, other in enumerate(spec.external_depends_on):
         where: list[str | int] = ["external_depends_on", i]
         if other in checker.specs:
             yield where, f"{other} is in this set: list it in depends_on instead"
@@ -444,32 +416,6 @@ def _external(spec: PhaseSpec, checker: _SetChecker) -> Iterator[SpecFinding]:
                     f" depends on it) out until {other} is declared done with --assume-done {other}"
                 ),
             )
-
-
-def _acceptance(spec: PhaseSpec, checker: _SetChecker) -> Iterator[SpecFinding]:
-    """An acceptance without a single check proves nothing."""
-    if not any(getattr(spec.acceptance, runner) for runner in profiles.RUNNERS):
-        yield (
-            ["acceptance"],
-            "warning: acceptance has no checks, so it proves nothing: add a command that checks the work",
-        )
-
-
-def _task_tier(spec: PhaseSpec, checker: _SetChecker) -> Iterator[SpecFinding]:
-    """The task tier's rules (``tasks.step_faults``): step ids, step dependencies, declared writes."""
-    if spec.steps:
-        for fault in tasks.step_faults(spec):
-            yield list(fault.path), fault.message
-
-
-SPEC_RULES: tuple[Callable[[PhaseSpec, _SetChecker], Iterator[SpecFinding]], ...] = (
-    _steps,
-    _task_tier,
-    _external,
-    _acceptance,
-)
-"""The checks of one spec that need the set's context (tool profiles, the set, --assume-done); a message
-starting with ``warning: `` is a warning."""
 
 
 class Locator:
@@ -486,14 +432,6 @@ class Locator:
             self._texts[path] = uet_contracts.read_text(path)
         line, column = uet_contracts.locate(self._texts[path], list(parts))
         return Problem(message, json_path(parts), str(path), line, column)
-
-
-def json_path(parts: Sequence[str | int]) -> str:
-    """``$.file_scope.create[0]`` from its parts; a key that is not an identifier (a node id such as
-    ``PH-01``, a key of a snapshot's ``edges``) is written ``['PH-01']``."""
-    return "$" + "".join(
-        f"[{part}]" if isinstance(part, int) else f".{part}" if part.isidentifier() else f"[{part!r}]" for part in parts
-    )
 
 
 _UNKNOWN = "no valid spec in the set declares it"

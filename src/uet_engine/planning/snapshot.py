@@ -10,7 +10,6 @@ Walking the DAG during a run is execution's business (``uet_engine.execution.rea
 from __future__ import annotations
 
 import hashlib
-import json
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -18,15 +17,13 @@ from decimal import Decimal
 import uet_contracts
 from uet_contracts import DagSnapshot, DagType, ModuleTasks, PhaseSpec, Problem, TaskGraph
 from uet_engine.planning import graph, tasks
+from uet_engine.planning.loading import CANONICAL as CANONICAL
+from uet_engine.planning.loading import canonical_json
 from uet_engine.planning.phase_set import PhaseSet, gc_paused
 
 SCHEMA_VERSION = "1.0.0"
 
 Weight = int | Decimal
-
-CANONICAL = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-"""What ``json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False)`` uses, built once:
-``dumps`` with options builds a new encoder per call, and ``source_hash`` calls it once per spec."""
 
 
 def source_hash(phase_set: PhaseSet) -> str:
@@ -34,11 +31,12 @@ def source_hash(phase_set: PhaseSet) -> str:
 
     File names, file order, YAML or JSON, key order, quoting and comments do not change it; any change
     of a spec's content does (including ``2`` written as ``2.0``, which is a different JSON number).
+    Each spec's canonical JSON was made where its file was read (``loading.SpecRecord.canonical``).
     """
     digest = hashlib.sha256()
-    encode = CANONICAL.encode
+    record = phase_set.specs.record
     for phase_id in sorted(phase_set.specs):
-        digest.update(encode(uet_contracts.to_dict(phase_set.specs[phase_id])).encode())
+        digest.update(record(phase_id).canonical)
         digest.update(b"\n")
     return "sha256:" + digest.hexdigest()
 
@@ -120,7 +118,8 @@ def build_snapshot(phase_set: PhaseSet, *, generated_at: datetime | None = None)
     ``generated_at`` defaults to now (UTC, whole seconds); a naive datetime is taken as UTC.
     """
     with gc_paused():
-        weights = {phase: weight(spec.estimate_hours) for phase, spec in phase_set.specs.items()}
+        records = [phase_set.specs.record(phase) for phase in phase_set.specs]
+        weights = {r.phase_id: weight(r.estimate_hours) for r in records}
         return derive_snapshot(
             "pipeline",
             source_hash(phase_set),
@@ -129,9 +128,7 @@ def build_snapshot(phase_set: PhaseSet, *, generated_at: datetime | None = None)
             [list(level) for level in phase_set.topo_levels],
             weights,
             generated_at,
-            external_depends_on={
-                p: list(s.external_depends_on) for p, s in phase_set.specs.items() if s.external_depends_on
-            }
+            external_depends_on={r.phase_id: list(r.external_depends_on) for r in records if r.external_depends_on}
             or None,
             assumed_done=list(phase_set.assumed_done) or None,
         )
@@ -139,7 +136,7 @@ def build_snapshot(phase_set: PhaseSet, *, generated_at: datetime | None = None)
 
 def spec_hash(spec: PhaseSpec) -> str:
     """``sha256:`` over one spec's canonical JSON: the source of its task-tier snapshot."""
-    return "sha256:" + hashlib.sha256(CANONICAL.encode(uet_contracts.to_dict(spec)).encode()).hexdigest()
+    return "sha256:" + hashlib.sha256(canonical_json(spec)).hexdigest()
 
 
 def task_snapshot(spec: PhaseSpec, *, generated_at: datetime | None = None) -> DagSnapshot:
