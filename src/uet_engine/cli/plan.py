@@ -114,9 +114,12 @@ def _run(args: argparse.Namespace) -> int:
         print(f"uet plan: --json reports in JSON; it cannot print a {args.format} diagram", file=sys.stderr)
         return 2
     try:
-        # Only the task tier reads every spec; the DAG and the diagrams need what the set checks read.
+        # Only the task tier and the anti-pattern advice read every spec; the DAG and the diagrams need what the
+        # set checks read (a spec not kept would be read from its file again, one by one, in this process).
         resolver = TemplateLibrary(args.repo).resolver()
-        phase_set, _ = load_for(args, Path.cwd(), resolver, keep_specs=args.tier == "task")
+        anti_patterns = advice.active_anti_patterns(args.repo)
+        keep = args.tier == "task" or bool(anti_patterns)
+        phase_set, _ = load_for(args, Path.cwd(), resolver, keep_specs=keep)
         phase_set, module_set = load_manifests(args, phase_set)
     except ContractError as exc:
         if args.json:
@@ -136,7 +139,7 @@ def _run(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return exc.exit_code
-    phase_set.warnings.extend(advice.warnings(phase_set, advice.active_anti_patterns(args.repo)))
+    phase_set.warnings.extend(advice.warnings(phase_set, anti_patterns))
     if not args.json:
         _print(phase_set.warnings)
     if args.tier == "module" and module_set is None:

@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import replace
 from pathlib import Path
 
+import pytest
+
 from tests.uet_engine.patterns.records import START
 from tests.uet_engine.phase_specs import spec, write
 from uet_contracts import AntiPattern, FileScope
@@ -57,3 +59,27 @@ def test_only_active_anti_patterns_are_read(tmp_path: Path) -> None:
     with RunStore.open(tmp_path, audit=False) as store:
         store.put_patterns([], [active, resolved])
     assert active_anti_patterns(tmp_path) == [active]
+
+
+def test_uet_plan_keeps_the_specs_it_checks_when_anti_patterns_will_read_them(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """With anti-patterns to match, ``uet plan`` keeps every spec it checked: none is loaded a second time from
+    its file (one by one, in the planning process) to be matched."""
+    from uet_engine import cli
+    from uet_engine.planning import loading
+
+    data = spec("PH-01", create=["docs/a.md"])
+    data["acceptance"] = {"sh": ["grep -q TODO docs/a.md"]}
+    write(tmp_path / "specs", data)
+    scope = FileScope(create=["docs/a.md"], modify=[], read_only=[])
+    with RunStore.open(tmp_path, audit=False) as store:
+        store.put_patterns([], [anti(task_signature(ACCEPTANCE_KIND, "sh", "grep -q TODO docs/a.md", scope))])
+    loads: list[object] = []
+    real = loading.uet_contracts.load
+    monkeypatch.setattr(loading.uet_contracts, "load", lambda *a, **k: (loads.append(a[0]), real(*a, **k))[1])
+    monkeypatch.chdir(tmp_path)
+    code = cli.main(["plan", "specs", "--repo", str(tmp_path), "-o", str(tmp_path / "plan.json")])
+    assert code == 0
+    assert "matches anti-pattern AP-sig-0123456789abcdef" in capsys.readouterr().err
+    assert loads == []
