@@ -7,13 +7,9 @@ import shutil
 from pathlib import Path
 from typing import Any
 
-from hypothesis import given
-from hypothesis import strategies as st
-
 from tests.conftest import EXAMPLES
 from tests.uet_engine.cli.test_validate import uet
 from tests.uet_engine.phase_specs import spec, write
-from uet_engine.cli.plan import indented_json
 
 
 def copy_examples(tmp_path: Path) -> Path:
@@ -260,18 +256,3 @@ def test_paths_differing_only_in_case_between_parallel_phases_are_reported(tmp_p
         "filesystem (macOS, Windows) they are one file: rename one, or make one phase depend on the other",
     ]
     assert out.stderr[2].endswith("2 warning(s); wrote dag.json")
-
-
-JSON_VALUES = st.recursive(
-    st.none() | st.booleans() | st.integers() | st.floats() | st.text(),
-    lambda children: st.lists(children) | st.dictionaries(st.text(), children),
-    max_leaves=30,
-)
-
-
-@given(JSON_VALUES)
-def test_indented_json_is_json_dumps_with_an_indent_of_two(value: object) -> None:
-    assert indented_json(value) == json.dumps(value, indent=2, ensure_ascii=False)
-    assert indented_json({1: value, "a": (value,)}) == json.dumps(
-        {1: value, "a": (value,)}, indent=2, ensure_ascii=False
-    )
