@@ -65,22 +65,23 @@ def repair(path: Path) -> int:
 
 def torn_bytes(handle: BinaryIO, size: int) -> int:
     """How many bytes at the end of an open binary file follow its last newline (0 for a whole file)."""
-    if size == 0:
-        return 0
-    handle.seek(size - 1)
-    if handle.read(1) == b"\n":
-        return 0
-    # Walk back block by block to the last newline; the torn tail is at most one record long.
-    end = size
+    return size - (last_newline(handle, size) + 1)
+
+
+def last_newline(handle: BinaryIO, end: int) -> int:
+    """The offset of the last newline before ``end`` in an open binary file, or -1 when there is none.
+
+    Read backwards block by block: the line it ends is at most one record long, whatever the file's size.
+    """
     while end > 0:
         start = max(0, end - 65536)
         handle.seek(start)
         block = handle.read(end - start)
         newline = block.rfind(b"\n")
         if newline >= 0:
-            return size - (start + newline + 1)
+            return start + newline
         end = start
-    return size
+    return -1
 
 
 def read_lines(path: Path) -> Iterator[tuple[int, str]]:

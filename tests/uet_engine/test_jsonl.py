@@ -67,3 +67,22 @@ def test_the_file_rotates_by_size_keeping_the_newest(tmp_path: Path) -> None:
     kept = [text for p in [*rotated(path, 2), path] for _, text in read_lines(p)]
     assert [text.split('"message":"')[1].split('"')[0] for text in kept] == ["m2", "m3", "m4"]
     assert not (tmp_path / "errors.3.jsonl").exists()
+
+
+def test_the_last_line_and_a_torn_tail_are_found_across_read_blocks(tmp_path: Path) -> None:
+    """Both read the file backwards in 64 KiB blocks: a line longer than a block is still found whole."""
+    from uet_engine.saving.audit import last_line
+
+    path = tmp_path / "log.jsonl"
+    long = "x" * 200_000
+    path.write_text(f"first\n{long}\n", encoding="utf-8")
+    assert last_line(path) == long
+    assert torn_tail(path) == 0
+    with open(path, "ab") as handle:
+        handle.write(b"y" * 150_000)
+    assert last_line(path) is None  # a torn last line
+    assert torn_tail(path) == 150_000
+    path.write_text(long, encoding="utf-8")  # no newline at all: all of it is torn
+    assert torn_tail(path) == 200_000
+    path.write_text(f"{long}\n", encoding="utf-8")  # the only line
+    assert last_line(path) == long

@@ -20,7 +20,7 @@ from typing import Any
 
 from uet_contracts import AuditEvent
 from uet_engine.errors import RecordsUnwritable
-from uet_engine.jsonl import JsonlWriter, encode, read_lines, repair, sync
+from uet_engine.jsonl import JsonlWriter, encode, last_newline, read_lines, repair, sync
 from uet_engine.saving import codec
 
 __all__ = ["AUDIT_FILE", "AuditLog", "audit_path", "last_line", "line_hash", "read", "read_lines", "repair"]
@@ -50,19 +50,9 @@ def last_line(path: Path) -> str | None:
         handle.seek(end - 1)
         if handle.read(1) != b"\n":
             return None
-        pos = end - 1  # the final newline
-        chunks: list[bytes] = []
-        while pos > 0:
-            start = max(0, pos - 65536)
-            handle.seek(start)
-            block = handle.read(pos - start)
-            cut = block.rfind(b"\n")
-            if cut >= 0:
-                chunks.append(block[cut + 1 :])
-                break
-            chunks.append(block)
-            pos = start
-        return b"".join(reversed(chunks)).decode("utf-8", errors="replace")
+        start = last_newline(handle, end - 1) + 1  # the line before the final newline starts after this one
+        handle.seek(start)
+        return handle.read(end - 1 - start).decode("utf-8", errors="replace")
 
 
 def read(path: Path) -> Iterator[tuple[int, AuditEvent]]:
