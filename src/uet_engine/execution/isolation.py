@@ -130,13 +130,10 @@ def git(
     cwd: Path, *args: str, input: bytes | None = None, env: Mapping[str, str] | None = None, check: bool = True
 ) -> subprocess.CompletedProcess[bytes]:
     """Run ``git ARGS`` in ``cwd``; raise GitError (with git's message) when it fails and ``check`` is set."""
-    with _ADMIN_LOCK:
-        admin = _ADMIN.get(cwd)
-    where = (f"--git-dir={admin}", f"--work-tree={cwd}") if admin is not None else ()
     start = time.perf_counter()
     try:
         done = subprocess.run(
-            ["git", *_SAFE, *where, *args],
+            _argv(cwd, args),
             cwd=cwd,
             input=input,
             stdin=None if input is not None else subprocess.DEVNULL,
@@ -148,11 +145,75 @@ def git(
         raise GitError("git is not installed or not on PATH") from exc
     finally:
         GIT_TIME.add(time.perf_counter() - start)
-    if check and done.returncode != 0:
+    if check:
+        _raise_for(args, done)
+    return done
+
+
+def _argv(cwd: Path, args: Sequence[str]) -> list[str]:
+    """The command line of ``git ARGS`` in ``cwd``: the safe options, and the git dir of a slot the engine made."""
+    with _ADMIN_LOCK:
+        admin = _ADMIN.get(cwd)
+    where = (f"--git-dir={admin}", f"--work-tree={cwd}") if admin is not None else ()
+    return ["git", *_SAFE, *where, *args]
+
+
+def _raise_for(args: Sequence[str], done: subprocess.CompletedProcess[bytes]) -> None:
+    """GitError with the last line git wrote to stderr, when the command failed."""
+    if done.returncode != 0:
         message = done.stderr.decode("utf-8", errors="replace").strip().splitlines()
         reason = message[-1] if message else f"exit code {done.returncode}"
         raise GitError(f"git {args[0]} failed: {reason}")
-    return done
+
+
+class Started:
+    """A git command started now and waited for later: what depends only on trees already written (a workstream's
+    patch, its commit) is made while its acceptance checks run, off the chain of workstreams' critical path.
+
+    ``result`` waits (its wait alone counts in ``GIT_TIME``: the time a caller spent on git); ``close`` ends a
+    command nobody needs any more and reaps it. Its output goes to pipes read at the end, so a command writing more
+    than a pipe holds simply waits for ``result``.
+    """
+
+    def __init__(self, cwd: Path, *args: str, env: Mapping[str, str] | None = None) -> None:
+        self.args = args
+        start = time.perf_counter()
+        try:
+            self._process: subprocess.Popen[bytes] | None = subprocess.Popen(
+                _argv(cwd, args),
+                cwd=cwd,
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                env=None if env is None else {**os.environ, **env},
+            )
+        except FileNotFoundError as exc:
+            raise GitError("git is not installed or not on PATH") from exc
+        finally:
+            self._spent = time.perf_counter() - start
+        self._done: subprocess.CompletedProcess[bytes] | None = None
+
+    def result(self) -> subprocess.CompletedProcess[bytes]:
+        """The finished command (GitError when it failed)."""
+        if self._done is None:
+            assert self._process is not None, "closed before its result was read"
+            start = time.perf_counter()
+            try:
+                out, err = self._process.communicate()
+            finally:
+                GIT_TIME.add(self._spent + time.perf_counter() - start)
+            self._done = subprocess.CompletedProcess(self._process.args, self._process.returncode, out, err)
+            self._process = None
+        _raise_for(self.args, self._done)
+        return self._done
+
+    def close(self) -> None:
+        """Ends the command if it still runs and reaps it; its result is lost."""
+        if self._process is not None:
+            with contextlib.suppress(OSError):
+                self._process.kill()
+            self._process.communicate()
+            self._process = None
 
 
 _IGNORED_HEADER = "The following paths are ignored by one of your .gitignore files:"
@@ -494,7 +555,10 @@ def start_commit(cwd: Path, base: str, parents: Sequence[str]) -> str:
 
 def commit_result(cwd: Path, tree: str, parent: str) -> str:
     """The commit of a workstream's end ``tree`` on top of the commit it started from (its dependants' start)."""
-    return _out(cwd, "commit-tree", tree, "-p", parent, "-m", "uet: workstream result", env=_IDENTITY)
+    return _out(cwd, *_COMMIT, tree, "-p", parent, env=_IDENTITY)
+
+
+_COMMIT = ("commit-tree", "-m", "uet: workstream result")
 
 
 def is_pristine(root: Path, path: Path) -> bool:
@@ -623,7 +687,22 @@ def diff(cwd: Path, old_tree: str, new_tree: str) -> bytes:
     """The binary-safe patch turning ``old_tree`` into ``new_tree`` (empty when they are equal)."""
     if old_tree == new_tree:
         return b""
-    return git(cwd, "diff", "--binary", "--full-index", "--no-renames", *_DIFF, old_tree, new_tree).stdout
+    return git(cwd, *_PATCH, old_tree, new_tree).stdout
+
+
+_PATCH = ("diff", "--binary", "--full-index", "--no-renames", *_DIFF)
+
+
+def result_started(cwd: Path, old_tree: str, new_tree: str, parent: str) -> tuple[Started, Started]:
+    """``diff`` and ``commit_result`` of a workstream that changed something (``old_tree`` != ``new_tree``), both
+    started now and read later (``Started.result``)."""
+    patch = Started(cwd, *_PATCH, old_tree, new_tree)
+    try:
+        commit = Started(cwd, *_COMMIT, new_tree, "-p", parent, env=_IDENTITY)
+    except BaseException:
+        patch.close()
+        raise
+    return patch, commit
 
 
 def apply_to_tree(root: Path, patch: Path) -> None:
@@ -653,11 +732,18 @@ def tree_dirs(cwd: Path, tree: str) -> frozenset[str]:
     if found is None:
         out = git(cwd, "ls-tree", "-r", "-d", "-z", "--name-only", tree).stdout
         found = frozenset(name for name in out.decode("utf-8", errors="surrogateescape").split("\0") if name)
-        with _ADMIN_LOCK:
-            if len(_TREE_DIRS) > 64:
-                _TREE_DIRS.clear()
-            _TREE_DIRS[tree] = found
+        remember_tree_dirs(tree, found)
     return found
+
+
+def remember_tree_dirs(tree: str, folders: frozenset[str]) -> None:
+    """What ``tree_dirs`` will answer for ``tree`` from now on: a workstream that made the tree knows its folders
+    (those it started with and those of what it changed), so its dependants, which start from it, need no
+    ``ls-tree``. More folders than the tree has (one a step emptied) only cost a look each; fewer would not do."""
+    with _ADMIN_LOCK:
+        if len(_TREE_DIRS) > 64:
+            _TREE_DIRS.clear()
+        _TREE_DIRS[tree] = folders
 
 
 # A status through a private copy of the index (``working_tree_status``): git may keep its untracked cache

@@ -416,6 +416,15 @@ def _signature(events: Sequence[ErrorEvent]) -> set[str]:
     return {e.fingerprint for e in (findings or events) if e.fingerprint is not None}
 
 
+def _with_parents(folders: set[str]) -> set[str]:
+    """The folders and every folder above them (a step's new ``a/b/c.txt`` names ``a/b``; ``a`` is new too)."""
+    found = set(folders)
+    for folder in folders:
+        while (folder := posixpath.dirname(folder)) and folder not in found:
+            found.add(folder)
+    return found
+
+
 def run_workstream(job: Job, post: Callable[[Report], None]) -> Finished:
     """Run one workstream in its own worktree and describe the outcome; never raises for the work itself."""
     try:
@@ -450,6 +459,8 @@ class _Run:
         self.known_dirs: set[str] = set()  # the worktree's folders, where a planted .git is looked for
         self.reserved: set[str] = set()  # what git would have dropped from the patch (a nested .git, .runs/…)
         self.planted: list[str] = []  # what the last staging found of those
+        # The patch and commit of the tree the steps left, started while the acceptance checks run: (tree, both)
+        self.ahead: tuple[str, tuple[isolation.Started, isolation.Started]] | None = None
 
     def run(self) -> Finished:
         steps, checks, fixes = tasks_of(self.job.run_id, self.job.spec, self.job.modules)
@@ -470,6 +481,7 @@ class _Run:
         try:
             return self._run(steps, checks, fixes)
         finally:
+            self._drop_ahead()
             if self.confinement is not None:
                 self.confinement.close()
 
@@ -497,6 +509,7 @@ class _Run:
             reason = "expected artifacts missing after the steps: " + ", ".join(missing)
             error = _error(self.job, "artifact_missing", reason, files=missing)
             return Finished(self.ws, "failed", reason, [error], changes=changes)
+        self._start_ahead(checks)
         failed = self._checks(checks)
         if failed is not None and fixes and not failed.final:
             return self._fix_loop(failed, checks, fixes)
@@ -506,16 +519,36 @@ class _Run:
 
     def _succeeded(self, changes: dict[str, str]) -> Finished:
         note = "; ".join(f"optional {warning}" for warning in self.warnings) or None
-        patch = isolation.diff(self.path, self.base_tree, self.tree)
+        if self.tree == self.base_tree:
+            patch, commit = b"", self.start
+        elif self.ahead is not None and self.ahead[0] == self.tree:
+            started_patch, started_commit = self.ahead[1]
+            patch = started_patch.result().stdout
+            commit = started_commit.result().stdout.decode("utf-8").strip()
+        else:
+            patch = isolation.diff(self.path, self.base_tree, self.tree)
+            commit = isolation.commit_result(self.path, self.tree, self.start)
         leaking = self.job.redact.files_with_secrets(patch)
         if leaking:
             reason = "its patch holds the value of a secret variable, in: " + ", ".join(leaking)
             error = _error(self.job, "secret_leak", reason, files=leaking)
             return Finished(self.ws, "failed", reason + "; the patch was not stored", [error], changes=changes)
-        commit = (
-            self.start if self.tree == self.base_tree else isolation.commit_result(self.path, self.tree, self.start)
-        )
+        if commit != self.start:  # its dependants start from this tree: they need not list its folders again
+            isolation.remember_tree_dirs(self.tree, frozenset(_with_parents(self.known_dirs)))
         return Finished(self.ws, "succeeded", note, [], patch, changes, commit, self.scope, self.tree)
+
+    def _start_ahead(self, checks: Sequence[_Task]) -> None:
+        """Before acceptance checks, start the patch and commit of the tree the steps (or fix steps) left: they
+        depend on nothing the checks do, and in a chain of workstreams every millisecond here is on the path."""
+        self._drop_ahead()
+        if checks and self.tree != self.base_tree:
+            self.ahead = (self.tree, isolation.result_started(self.path, self.base_tree, self.tree, self.start))
+
+    def _drop_ahead(self) -> None:
+        if self.ahead is not None:
+            for started in self.ahead[1]:
+                started.close()
+            self.ahead = None
 
     def _scope(self) -> tuple[dict[str, str], Finished | None]:
         """Everything touched so far, and the Finished of a scope violation (None when the scope holds): paths,
@@ -657,7 +690,7 @@ class _Run:
         if entries:
             self.entries.append(entries)
             self.mutations.append(touched)
-        self.known_dirs.update(posixpath.dirname(p) for p in entries)
+        self.known_dirs.update(_with_parents({posixpath.dirname(p) for p in entries}))
         self.tree = after
         self.planted = found
         return touched
@@ -739,6 +772,7 @@ class _Run:
                 changes, refused = self._scope()
                 if refused is not None:
                     return refused
+                self._start_ahead(checks)
                 again = self._checks(checks)
                 if again is None:
                     return self._succeeded(changes)

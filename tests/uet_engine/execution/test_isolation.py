@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 from pathlib import Path
 
 import pytest
 
+from uet_engine.errors import GitError
 from uet_engine.execution import isolation as iso
 
 
@@ -223,6 +225,38 @@ def test_git_time_is_accumulated(tmp_path: Path) -> None:
     calls = iso.GIT_TIME.calls
     iso.head_commit(root)
     assert iso.GIT_TIME.calls == calls + 1
+
+
+def test_a_patch_and_commit_started_ahead_equal_the_ones_made_at_once(tmp_path: Path) -> None:
+    root = make_repo(tmp_path / "r")
+    slot = iso.slot_path(root, 0)
+    start = iso.head_commit(root)
+    before = iso.prepare(root, slot, start)
+    (slot / "a.txt").write_text("changed\n")
+    (slot / "big.bin").write_bytes(os.urandom(300_000))  # more than a pipe holds: git waits for the read
+    after = iso.stage_all(slot)
+    calls = iso.GIT_TIME.calls
+    patch, commit = iso.result_started(slot, before, after, start)
+    made = commit.result().stdout.decode().strip()
+    assert patch.result().stdout == iso.diff(slot, before, after)
+    assert patch.result() is patch.result()  # read once
+    assert iso.GIT_TIME.calls == calls + 3  # each wait counts as a call, as the one made at once
+    assert sh(slot, "git", "rev-parse", f"{made}^{{tree}}").strip() == after
+    assert sh(slot, "git", "rev-parse", f"{made}^").strip() == start
+
+
+def test_a_command_started_ahead_reports_gits_failure_and_can_be_dropped(tmp_path: Path) -> None:
+    root = make_repo(tmp_path / "r")
+    failing = iso.Started(root, "cat-file", "-p", "0" * 40)
+    with pytest.raises(GitError, match=r"^git cat-file failed: fatal: "):
+        failing.result()
+    with pytest.raises(GitError):  # the same failure again, not a second run
+        failing.result()
+    running = iso.Started(root, "rev-parse", "HEAD")  # nobody reads it: close reaps it
+    running.close()
+    running.close()
+    with pytest.raises(AssertionError, match="closed before its result was read"):
+        running.result()
 
 
 def test_a_reused_worktree_is_pristine(tmp_path: Path) -> None:

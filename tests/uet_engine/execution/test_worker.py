@@ -29,7 +29,7 @@ from tests.uet_engine.cli.test_run import (
 )
 from tests.uet_engine.phase_specs import spec, write
 from uet_contracts import Acceptance, PhaseSpec, Runner
-from uet_engine.execution.worker import ACCEPTANCE_RUNNERS, tasks_of
+from uet_engine.execution.worker import ACCEPTANCE_RUNNERS, _with_parents, tasks_of
 
 pytestmark = pytest.mark.skipif(
     sys.platform == "win32", reason="needs POSIX shells, which Windows lacks: run these tests on Linux or macOS"
@@ -316,6 +316,30 @@ def test_a_fix_loop_without_progress_gives_up_after_max_fix_attempts(tmp_path: P
     assert rows(repo, "uet_runs")[0]["reason"] == (
         "acceptance/0 (python) failed: exit code 1, expected 0; fix loop gave up after 2 fix attempt(s)"
     )
+    assert_verify_passes(repo)
+
+
+def test_the_folders_a_planted_git_is_looked_for_in_include_every_parent_of_a_new_file() -> None:
+    # A step's new a/b/c.txt makes a/b and a: a later step's a/.git is found only if a is a known folder.
+    assert _with_parents({"a/b", "x", "a/b/c"}) == {"a", "a/b", "a/b/c", "x"}
+    assert _with_parents(set()) == set()
+
+
+def test_the_patch_is_of_what_the_fix_steps_left_not_of_what_the_steps_left(tmp_path: Path) -> None:
+    # The patch and commit of the steps' tree are started while the acceptance checks run; a fix changes the tree,
+    # so they must be made again for the fixed one (and its dependant must start from the fixed one too).
+    repo = make_repo(tmp_path / "repo")
+    first = phase("PH-A", [], [step("echo 1 > out.txt")], create=["out.txt"], acceptance={"sh": ["grep -qx 2 out.txt"]})
+    first["on_failure"] = {"steps": [step("echo 2 > out.txt")], "max_fix_attempts": 1}
+    second = phase("PH-B", ["PH-A"], [step("cat out.txt > copy.txt")], create=["copy.txt"], acceptance={"sh": ["true"]})
+    write(tmp_path / "specs", first, second)
+    done = uet(repo, "run", str(tmp_path / "specs"))
+    assert done.code == 0, done.stdout + done.stderr
+    assert (repo / "out.txt").read_text() == "2\n"
+    assert (repo / "copy.txt").read_text() == "2\n"
+    patches = {entry["workstream_id"]: (repo / entry["path"]).read_text() for entry in rows(repo, "patch_ledger")}
+    assert "+2\n" in patches["ws-ph-a"] and "+1\n" not in patches["ws-ph-a"]
+    assert_every_record_validates(repo)
     assert_verify_passes(repo)
 
 
