@@ -52,6 +52,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import json
+import os
 import posixpath
 import shutil
 import tempfile
@@ -77,6 +78,7 @@ from uet_contracts import (
     ToolProfile,
     VerificationRef,
 )
+from uet_engine import clock
 from uet_engine.detection import blocked, patch_data
 from uet_engine.detection.artifacts import missing_artifacts
 from uet_engine.detection.error_codes import CANCELLED, failure_type
@@ -457,6 +459,9 @@ class _Run:
         self.strays: Stray | None = None  # paths written outside the writes the steps declared
         self.confinement: Confinement | None = None
         self.known_dirs: set[str] = set()  # the worktree's folders, where a planted .git is looked for
+        # How long before a try started a folder's time may already show the try's change: a file system's times
+        # lag its clock by a tick, or are whole seconds (``clock.racy_window``). A folder changed since is looked in.
+        self.margin_ns = clock.RACY_NS
         self.reserved: set[str] = set()  # what git would have dropped from the patch (a nested .git, .runs/…)
         self.planted: list[str] = []  # what the last staging found of those
         # The patch and commit of the tree the steps left, started while the acceptance checks run: (tree, both)
@@ -472,6 +477,7 @@ class _Run:
         )
         if job.guard is not None:
             job.guard.watch_slot(self.path)
+        self.margin_ns = clock.racy_window(os.stat(self.path))
         if steps or fixes:
             self.known_dirs = set(isolation.tree_dirs(self.path, self.base_tree))
         read_only = [p for p in job.spec.file_scope.read_only if not any(c in p for c in "*?[")]
@@ -659,7 +665,7 @@ class _Run:
                 request=stored,
             )
             self.post(attempt)
-            since_ns = time.time_ns() - 2_000_000_000  # filesystems with coarse mtimes
+            since_ns = time.time_ns() - self.margin_ns
             result = (
                 agents.refused(refused)
                 if refused is not None
