@@ -513,6 +513,28 @@ def stage_changes(cwd: Path, head: str, head_tree: str) -> str:
     return _out(cwd, "write-tree")
 
 
+def stage_and_diff(cwd: Path, head: str, head_tree: str, old_tree: str) -> tuple[str, Entries]:
+    """``stage_changes``, and ``diff_entries`` from ``old_tree`` (the tree staged before) to what it staged.
+
+    Where exactly the walked paths are staged, the diff is read from the index (``diff-index --cached``) while
+    ``write-tree`` writes the tree from the same index, side by side: one git process's time fewer per step.
+    """
+    found = walk(cwd)
+    if found.head != head or not found.plain:
+        tree = stage_all(cwd)
+        return tree, diff_entries(cwd, old_tree, tree)
+    if not found.paths:
+        return head_tree, diff_entries(cwd, old_tree, head_tree)
+    listed = b"".join(path + b"\0" for path in found.paths)
+    git(cwd, "update-index", "--add", "--remove", "--replace", "-z", "--stdin", input=listed)
+    writing = Started(cwd, "write-tree")
+    try:
+        raw = git(cwd, "diff-index", "--cached", *_RAW[1:], old_tree).stdout
+    finally:
+        tree = writing.result().stdout.decode("utf-8").strip()
+    return tree, _entries(cwd, raw) if tree != old_tree else {}
+
+
 def restore(cwd: Path, tree: str) -> None:
     """Put the worktree back to ``tree`` (the last staged state): before a retry of a step, before fix steps.
 
@@ -646,12 +668,20 @@ def changes_between(cwd: Path, old_tree: str, new_tree: str) -> dict[str, str]:
     return {path: kind for path, (kind, _mode, _target) in diff_entries(cwd, old_tree, new_tree).items()}
 
 
-def diff_entries(cwd: Path, old_tree: str, new_tree: str) -> dict[str, tuple[str, str, str | None]]:
+def diff_entries(cwd: Path, old_tree: str, new_tree: str) -> Entries:
     """Like ``changes_between``, each path with its change kind, its new git mode (empty when deleted) and, for a
     symbolic link, its target (read from the object store, never from the disk): one ``diff --raw``."""
     if old_tree == new_tree:
         return {}
-    raw = git(cwd, "diff", "--raw", "-z", "-M", *_DIFF, old_tree, new_tree).stdout
+    return _entries(cwd, git(cwd, *_RAW, old_tree, new_tree).stdout)
+
+
+_RAW = ("diff", "--raw", "-z", "-M", *_DIFF)
+Entries = dict[str, tuple[str, str, str | None]]  # path -> change kind, git mode, symlink target (diff_entries)
+
+
+def _entries(cwd: Path, raw: bytes) -> Entries:
+    """``diff_entries``'s answer from the raw output of a diff (``diff`` of two trees, ``diff-index --cached``)."""
     fields = raw.decode("utf-8", errors="surrogateescape").split("\0")
     found: dict[str, tuple[str, str, str | None]] = {}
     links: dict[str, str] = {}

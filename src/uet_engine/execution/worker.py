@@ -344,7 +344,7 @@ def _after_task(job: Job, task: _Task, result: ExecutionResult, confinement: Con
     return None
 
 
-Entries = dict[str, tuple[str, str, str | None]]  # path -> (change kind, git mode, symlink target)
+Entries = isolation.Entries
 HIDDEN = (
     "marked assume-unchanged or skip-worktree in the worktree's index (git update-index), which would hide its "
     "changes from the patch"
@@ -690,8 +690,11 @@ class _Run:
         names it) and record what they touched; the touched paths."""
         found = patch_data.reserved_paths(self.path, self.known_dirs, since_ns)
         self.reserved.update(found)
-        after = isolation.stage_changes(self.path, self.start, self.base_tree) if not found else self.tree
-        entries = isolation.diff_entries(self.path, self.tree, after)
+        entries: Entries
+        if found:
+            after, entries = self.tree, {}
+        else:
+            after, entries = isolation.stage_and_diff(self.path, self.start, self.base_tree, self.tree)
         touched = {p: kind for p, (kind, _mode, _target) in entries.items()}
         if entries:
             self.entries.append(entries)

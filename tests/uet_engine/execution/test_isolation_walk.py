@@ -50,6 +50,11 @@ def test_one_walk_stages_what_add_all_stages(repo: Path, case: dict[str, object]
     staged = iso.stage_changes(new_way, head, start_tree)
     assert staged == expected
     assert iso.changes_between(repo, start_tree, staged) == case["changes"]
+    # The same staging with its diff read from the index, as a step's staging does it, in a slot of its own.
+    third_way, _head, _tree = _slot(repo, 2, script)
+    tree, entries = iso.stage_and_diff(third_way, head, start_tree, start_tree)
+    assert tree == expected
+    assert entries == iso.diff_entries(repo, start_tree, expected)
 
 
 def test_a_slot_where_nothing_changed_costs_one_walk_and_writes_nothing(repo: Path) -> None:
@@ -68,3 +73,18 @@ def test_the_walk_lists_untracked_files_one_by_one_and_leaves_ignored_ones_out(r
     slot, head, _tree = _slot(repo, 3, script)
     found = iso.walk(slot)
     assert found == iso.Walk(head, (b"a.txt", b"x/y/z"), True)
+
+
+def test_a_second_steps_diff_is_read_against_the_tree_the_first_one_staged(repo: Path) -> None:
+    slot, head, start_tree = _slot(repo, 4, "echo new > n.txt && echo more >> a.txt")
+    first, _ = iso.stage_and_diff(slot, head, start_tree, start_tree)
+    subprocess.run(["sh", "-c", "mv dir/b.txt dir/moved.txt && ln -s a.txt link && rm n.txt"], cwd=slot, check=True)
+    second, entries = iso.stage_and_diff(slot, head, start_tree, first)
+    assert entries == iso.diff_entries(repo, first, second)
+    assert entries == {
+        "dir/b.txt": ("deleted", "", None),
+        "dir/moved.txt": ("renamed", "100644", None),
+        "link": ("added", "120000", "a.txt"),
+        "n.txt": ("deleted", "", None),
+    }
+    assert iso.stage_and_diff(slot, head, start_tree, second) == (second, {})  # nothing new: nothing written
