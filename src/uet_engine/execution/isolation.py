@@ -14,10 +14,13 @@ tree still receives the successes' patches from ``.ledger/patches``, in dependen
 
 Worktrees are *slots* (``.runs/worktrees/slot-<n>``, one per workstream running at the same time),
 kept across runs: checking a whole tree out is most of git's cost in a large repository, resetting a
-slot rewrites only what differs. A slot carried over from an earlier run is checked before its first
-reuse (``reset --hard``, ``clean -ffdx``, then ``git status`` must show nothing at all, ignored files
-included); a slot that fails any of that is removed and checked out afresh. No sparse or partial
-checkout: a step may read any file of the repository, so every slot holds the whole tree.
+slot rewrites only what differs, and a slot its last workstream left unchanged costs one ``git status``
+(``slot_check``: nothing to do, a clean, a reset, or a new worktree) and one ``lstat`` per folder (git
+never lists an empty folder). A slot carried over from an earlier run, and every slot when nothing
+confines the commands, is checked before its reuse: it must be this repository's worktree, and index
+entries marked assume-unchanged or skip-worktree (marks survive ``reset --hard``) are unmarked; a slot
+that fails any of that is removed and checked out afresh. No sparse or partial checkout: a step may
+read any file of the repository, so every slot holds the whole tree.
 
 What a step changed is found in one walk of the slot (``stage_changes``: ``git status``, HEAD against the
 index against the files, untracked files one by one) and exactly those paths are staged, with no second
@@ -524,10 +527,22 @@ def hidden_entries(cwd: Path) -> list[str]:
 
 def _hidden(cwd: Path, *, check: bool = False) -> list[bytes] | None:
     """The paths of the index entries ``hidden_entries`` names, as git wrote them; None when git fails."""
+    marks = _marks(cwd, check=check)
+    return None if marks is None else sorted({*marks["--no-assume-unchanged"], *marks["--no-skip-worktree"]})
+
+
+def _marks(cwd: Path, *, check: bool = False) -> dict[str, list[bytes]] | None:
+    """The marked index entries (one ``ls-files -v``), by the ``update-index`` option that unmarks them: an
+    assume-unchanged entry's tag is in lower case, a skip-worktree one's is ``S`` (``s``: both). None when git
+    fails."""
     tags = git(cwd, "ls-files", "-v", "-z", check=check)
     if tags.returncode != 0:
         return None
-    return [entry[2:] for entry in tags.stdout.split(b"\0") if entry and (entry[:1].islower() or entry[:1] == b"S")]
+    entries = [entry for entry in tags.stdout.split(b"\0") if entry]
+    return {
+        "--no-assume-unchanged": [entry[2:] for entry in entries if entry[:1].islower()],
+        "--no-skip-worktree": [entry[2:] for entry in entries if entry[:1] in b"Ss"],
+    }
 
 
 def _common_dir(root: Path) -> Path:
@@ -540,6 +555,7 @@ _STEPS: tuple[SlotStep, ...] = get_args(SlotStep)
 # Slot -> the commit it was made pristine at, that tree's folders (and the top one, "") and their ``_stamps`` then.
 _FOLDERS: dict[Path, tuple[str, tuple[str, ...], tuple[tuple[int, int], ...]]] = {}
 _TICK_WAIT = 0.05
+_COMMON: dict[Path, Path] = {}  # repository top folder -> its common git folder (``_same_repository``)
 
 
 def prepare(
@@ -585,16 +601,16 @@ def _reuse(
 ) -> bool:
     """Make the worktree at ``path`` pristine at ``commit`` in place (see ``prepare``); False: replace it."""
     if check:
-        hidden = _hidden(path) if _same_repository(root, path) else None
-        if hidden is None:
+        marks = _marks(path) if _same_repository(root, path) else None
+        if marks is None:
             return False
-        listed = b"".join(entry + b"\0" for entry in hidden)
-        unmark = ("update-index", "--no-assume-unchanged", "--no-skip-worktree", "-z", "--stdin")
-        if hidden and git(path, *unmark, input=listed, check=False).returncode != 0:
-            return False
+        for option, paths in marks.items():  # one option a call: update-index applies only the first one given
+            listed = b"".join(entry + b"\0" for entry in paths)
+            if paths and git(path, "update-index", option, "-z", "--stdin", input=listed, check=False).returncode:
+                return False
     step: SlotStep = slot_check(path, commit) if at == commit else "reset"
-    if step == "nothing" and (stamps is None or stamps[0] != commit or _stamps(path, stamps[1]) != stamps[2]):
-        step = "clean"  # a folder gained or lost an entry since: perhaps an empty folder, which git never lists
+    if step in ("nothing", "clean"):
+        step = max(step, _folders_step(path, commit, stamps), key=_STEPS.index)
     if step == "replace":
         return False
     if step == "reset" and git(path, "reset", "--hard", "--quiet", commit, check=False).returncode != 0:
@@ -649,7 +665,7 @@ def slot_check(path: Path, commit: str) -> SlotStep:
 
 def _same_repository(root: Path, path: Path) -> bool:
     """Whether the worktree's administrative folder (recorded by ``_pointer_intact``) belongs to ``root``'s
-    repository: its ``commondir`` file names the repository's common folder. No git call."""
+    repository: its ``commondir`` file names the repository's common folder. No git call (but the first)."""
     admin = admin_dir(path)
     if admin is None:
         return False
@@ -657,7 +673,31 @@ def _same_repository(root: Path, path: Path) -> bool:
         named = (admin / "commondir").read_text(encoding="utf-8").strip()
     except (OSError, UnicodeDecodeError):
         return False
-    return bool(named) and (admin / named).resolve() == _common_dir(root).resolve()
+    with _ADMIN_LOCK:
+        common = _COMMON.get(root)
+    if common is None:
+        common = _common_dir(root).resolve()
+        with _ADMIN_LOCK:
+            _COMMON[root] = common
+    return bool(named) and (admin / named).resolve() == common
+
+
+def _folders_step(
+    path: Path, commit: str, stamps: tuple[str, tuple[str, ...], tuple[tuple[int, int], ...]] | None
+) -> SlotStep:
+    """What the folders' stamps say a slot at ``commit`` whose ``git status`` is clean needs: ``nothing`` when no
+    folder gained or lost an entry since it was made pristine; ``clean`` when one did (perhaps an empty folder,
+    which git never lists) or the stamps are unknown; ``replace`` when such a folder holds a ``.git``: a
+    submodule checked out at its own commit, which status does not list and clean leaves."""
+    if stamps is None or stamps[0] != commit:
+        return "clean"
+    now = _stamps(path, stamps[1])
+    if now is None:
+        return "clean"
+    changed = [name for name, old, new in zip(stamps[1], stamps[2], now, strict=True) if old != new]
+    if any(name and os.path.lexists(path / name / ".git") for name in changed):
+        return "replace"
+    return "clean" if changed else "nothing"
 
 
 def _stamps(path: Path, folders: Iterable[str]) -> tuple[tuple[int, int], ...] | None:
