@@ -413,7 +413,7 @@ def test_a_reused_slot_does_what_one_status_says_and_equals_a_fresh_worktree(
     with_submodule: tuple[Path, dict[str, str]], case: dict[str, Any]
 ) -> None:
     if case.get("root_only") and os.geteuid() != 0:
-        pytest.skip("only root reads a folder of mode 000")
+        pytest.skip("only root reads a folder of mode 000: run the tests as root to check this case")
     root, env = with_submodule
     head = iso.head_commit(root)
     fresh = iso.slot_path(root, 9)
