@@ -14,10 +14,13 @@ tree still receives the successes' patches from ``.ledger/patches``, in dependen
 
 Worktrees are *slots* (``.runs/worktrees/slot-<n>``, one per workstream running at the same time),
 kept across runs: checking a whole tree out is most of git's cost in a large repository, resetting a
-slot rewrites only what differs. A slot carried over from an earlier run is checked before its first
-reuse (``reset --hard``, ``clean -ffdx``, then ``git status`` must show nothing at all, ignored files
-included); a slot that fails any of that is removed and checked out afresh. No sparse or partial
-checkout: a step may read any file of the repository, so every slot holds the whole tree.
+slot rewrites only what differs, and a slot its last workstream left unchanged costs one ``git status``
+(``slot_check``: nothing to do, a clean, a reset, or a new worktree) and one ``lstat`` per folder (git
+never lists an empty folder). A slot carried over from an earlier run, and every slot when nothing
+confines the commands, is checked before its reuse: it must be this repository's worktree, and index
+entries marked assume-unchanged or skip-worktree (marks survive ``reset --hard``) are unmarked; a slot
+that fails any of that is removed and checked out afresh. No sparse or partial checkout: a step may
+read any file of the repository, so every slot holds the whole tree.
 
 What a step changed is found in one walk of the slot (``stage_changes``: ``git status``, HEAD against the
 index against the files, untracked files one by one) and exactly those paths are staged, with no second
@@ -59,6 +62,7 @@ import time
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Literal, get_args
 
 from uet_engine.errors import GitError, MergeConflict, NotAGitRepo
 
@@ -596,49 +600,68 @@ def is_pristine(root: Path, path: Path) -> bool:
     done = git(path, "status", "--porcelain", "--ignored", "--untracked-files=all", "-z", check=False)
     if done.returncode != 0 or done.stdout:
         return False
-    tags = git(path, "ls-files", "-v", "-z", check=False)
-    return tags.returncode == 0 and all(entry[:2] == b"H " for entry in tags.stdout.split(b"\0") if entry)
+    return _hidden(path) == []
 
 
 def hidden_entries(cwd: Path) -> list[str]:
     """Index entries marked assume-unchanged or skip-worktree (``git update-index``), sorted: ``git add -A``
     leaves their changes out, so a step that marks a file can change it, pass its checks with the change,
     and land a patch without it. One read of the index, no file stat'ed."""
-    tags = git(cwd, "ls-files", "-v", "-z").stdout
-    return sorted(
-        entry[2:].decode("utf-8", errors="surrogateescape")
-        for entry in tags.split(b"\0")
-        if entry and (entry[:1].islower() or entry[:1] == b"S")
-    )
+    found = _hidden(cwd, check=True)
+    return sorted(path.decode("utf-8", errors="surrogateescape") for path in found or [])
+
+
+def _hidden(cwd: Path, *, check: bool = False) -> list[bytes] | None:
+    """The paths of the index entries ``hidden_entries`` names, as git wrote them; None when git fails."""
+    marks = _marks(cwd, check=check)
+    return None if marks is None else sorted({*marks["--no-assume-unchanged"], *marks["--no-skip-worktree"]})
+
+
+def _marks(cwd: Path, *, check: bool = False) -> dict[str, list[bytes]] | None:
+    """The marked index entries (one ``ls-files -v``), by the ``update-index`` option that unmarks them: an
+    assume-unchanged entry's tag is in lower case, a skip-worktree one's is ``S`` (``s``: both). None when git
+    fails."""
+    tags = git(cwd, "ls-files", "-v", "-z", check=check)
+    if tags.returncode != 0:
+        return None
+    entries = [entry for entry in tags.stdout.split(b"\0") if entry]
+    return {
+        "--no-assume-unchanged": [entry[2:] for entry in entries if entry[:1].islower()],
+        "--no-skip-worktree": [entry[2:] for entry in entries if entry[:1] in b"Ss"],
+    }
 
 
 def _common_dir(root: Path) -> Path:
     return Path(_out(root, "rev-parse", "--path-format=absolute", "--git-common-dir"))
 
 
+# What a reused slot needs to become a fresh worktree of its commit again (``slot_check``), least first.
+SlotStep = Literal["nothing", "clean", "reset", "replace"]
+_STEPS: tuple[SlotStep, ...] = get_args(SlotStep)
+# Slot -> the commit it was made pristine at, that tree's folders (and the top one, "") and their ``_stamps`` then.
+_FOLDERS: dict[Path, tuple[str, tuple[str, ...], tuple[tuple[int, int], ...]]] = {}
+_COMMON: dict[Path, Path] = {}  # repository top folder -> its common git folder (``_same_repository``)
+
+
 def prepare(
     root: Path, path: Path, commit: str, *, check: bool = False, tree: str | None = None, at: str | None = None
 ) -> str:
-    """Make the slot ``path`` a pristine worktree of ``commit``; returns its tree id (``tree``, when the caller
-    knows it already: one git call fewer).
+    """Make the slot ``path`` a pristine worktree of ``commit``, the same as a fresh ``worktree add``; returns its
+    tree id (``tree``, when the caller knows it already: one git call fewer).
 
     A worktree already at ``path`` is reused: ``reset --hard`` rewrites only the files that differ and
-    ``clean -ffdx`` removes every untracked and ignored file, so the result is the same as a fresh
-    ``worktree add`` at a fraction of the cost. When the caller last left the slot at ``commit`` too
-    (``at``), one ``git status`` (HEAD, staged and unstaged changes; no walk for untracked files) stands
-    in for the reset when it finds nothing: in a large repository the reset is the dearest step. ``check``
-    (a slot carried over from an earlier run) also asks ``git status`` to confirm nothing at all is left.
-    A worktree that fails any of this is replaced.
+    ``clean -ffdx`` removes every untracked and ignored file. When the caller last left the slot at ``commit``
+    (``at``), one ``git status`` (``slot_check``) says which of those is needed, usually neither: in a large
+    repository each costs a walk. ``check``: the slot may hold what no engine command put there (a slot carried
+    over from an earlier run, or one whose last workstream nothing confined): it must be this repository's
+    worktree, and index entries marked assume-unchanged or skip-worktree (a mark survives ``reset --hard``) are
+    unmarked first. A worktree that fails any of this is replaced.
     """
+    with _ADMIN_LOCK:
+        stamps = _FOLDERS.pop(path, None)
     fresh = True
     if _pointer_intact(root, path):
-        if not check and at == commit and _unchanged_at(path, commit):
-            fresh = git(path, "clean", "-ffdxq", check=False).returncode != 0
-        else:
-            reset = git(path, "reset", "--hard", "--quiet", commit, check=False)
-            fresh = reset.returncode != 0 or git(path, "clean", "-ffdxq", check=False).returncode != 0
-            if not fresh and check:
-                fresh = not is_pristine(root, path)
+        fresh = not _reuse(root, path, commit, check=check, at=at, stamps=stamps)
         if fresh:
             remove_worktree(root, path)
     if fresh:
@@ -647,17 +670,152 @@ def prepare(
             with _WORKTREE_ADMIN:
                 git(root, "worktree", "prune", check=False)
         add_worktree(root, path, commit)
-    return tree if tree is not None else tree_of(path, commit)
+    tree = tree if tree is not None else tree_of(path, commit)
+    _stamp_folders(path, commit, tree)
+    return tree
 
 
-def _unchanged_at(path: Path, commit: str) -> bool:
-    """Whether a worktree's HEAD is ``commit`` and no tracked file differs from it, staged or not."""
-    done = git(path, "status", "--porcelain=v2", "--branch", "--untracked-files=no", "-z", check=False)
-    if done.returncode != 0:
+def _reuse(
+    root: Path,
+    path: Path,
+    commit: str,
+    *,
+    check: bool,
+    at: str | None,
+    stamps: tuple[str, tuple[str, ...], tuple[tuple[int, int], ...]] | None,
+) -> bool:
+    """Make the worktree at ``path`` pristine at ``commit`` in place (see ``prepare``); False: replace it."""
+    if check:
+        marks = _marks(path) if _same_repository(root, path) else None
+        if marks is None:
+            return False
+        for option, paths in marks.items():  # one option a call: update-index applies only the first one given
+            listed = b"".join(entry + b"\0" for entry in paths)
+            if paths and git(path, "update-index", option, "-z", "--stdin", input=listed, check=False).returncode:
+                return False
+    step: SlotStep = slot_check(path, commit) if at == commit else "reset"
+    if step in ("nothing", "clean"):
+        step = max(step, _folders_step(path, commit, stamps), key=_STEPS.index)
+    if step == "replace":
         return False
-    head = f"# branch.oid {commit}".encode()
-    fields = [f for f in done.stdout.split(b"\0") if f]
-    return head in fields and all(f.startswith(b"# ") for f in fields)
+    if step == "reset" and git(path, "reset", "--hard", "--quiet", commit, check=False).returncode != 0:
+        return False
+    return step == "nothing" or git(path, "clean", "-ffdxq", check=False).returncode == 0
+
+
+def slot_check(path: Path, commit: str) -> SlotStep:
+    """What the worktree at ``path`` needs to equal a fresh worktree of ``commit``, from one ``git status``
+    (the walks' safety options, ``_WALK``) that lists HEAD, staged and unstaged changes, and untracked and
+    ignored files (an ignored folder as one entry, never walked; the engine's folders are ignored through
+    ``.git/info/exclude``, so they are listed too):
+
+    - ``nothing``: it lists nothing at all (folders with no file in them are never listed: ``prepare`` tells
+      those from the folders' stamps);
+    - ``clean``: only untracked or ignored files and folders (``clean -ffdx`` removes them, nested repositories
+      included);
+    - ``reset``: HEAD is not ``commit``, a tracked file differs, or git could not look at everything (it warned);
+    - ``replace``: a submodule is checked out at another commit or changed (neither reset nor clean undoes that).
+
+    Index entries marked assume-unchanged or skip-worktree are never listed: unmark them first (``check``).
+    """
+    done = git(
+        path,
+        *_WALK,
+        "status",
+        "--porcelain=v2",
+        "-z",
+        "--branch",
+        "--untracked-files=all",
+        "--ignored=matching",
+        "--ignore-submodules=dirty",  # a submodule's commit, read without running git inside it
+        "--no-renames",
+        check=False,
+    )
+    if done.returncode != 0:
+        return "reset"
+    step = 0 if f"# branch.oid {commit}".encode() in done.stdout.split(b"\0") else 2
+    fields = iter(done.stdout.split(b"\0"))
+    for entry in fields:
+        kind = entry[:2]
+        if kind in (b"? ", b"! "):
+            step = max(step, 1)
+        elif kind in (b"1 ", b"2 ", b"u "):
+            step = max(step, 3 if entry[5:6] == b"S" else 2)  # "1 XY S...": a submodule
+            if kind == b"2 ":
+                next(fields, None)  # a rename's old path (not asked for, but harmless)
+    if done.stderr:  # e.g. "could not open directory": what it did not read may hold anything
+        step = max(step, 2)
+    return _STEPS[step]
+
+
+def _same_repository(root: Path, path: Path) -> bool:
+    """Whether the worktree's administrative folder (recorded by ``_pointer_intact``) belongs to ``root``'s
+    repository: its ``commondir`` file names the repository's common folder. No git call (but the first)."""
+    admin = admin_dir(path)
+    if admin is None:
+        return False
+    try:
+        named = (admin / "commondir").read_text(encoding="utf-8").strip()
+    except (OSError, UnicodeDecodeError):
+        return False
+    with _ADMIN_LOCK:
+        common = _COMMON.get(root)
+    if common is None:
+        common = _common_dir(root).resolve()
+        with _ADMIN_LOCK:
+            _COMMON[root] = common
+    return bool(named) and (admin / named).resolve() == common
+
+
+def _folders_step(
+    path: Path, commit: str, stamps: tuple[str, tuple[str, ...], tuple[tuple[int, int], ...]] | None
+) -> SlotStep:
+    """What the folders' stamps say a slot at ``commit`` whose ``git status`` is clean needs: ``nothing`` when no
+    folder gained or lost an entry since it was made pristine; ``clean`` when one did (perhaps an empty folder,
+    which git never lists) or the stamps are unknown; ``replace`` when such a folder holds a ``.git``: a
+    submodule checked out at its own commit, which status does not list and clean leaves."""
+    if stamps is None or stamps[0] != commit:
+        return "clean"
+    now = _stamps(path, stamps[1])
+    if now is None:
+        return "clean"
+    changed = [name for name, old, new in zip(stamps[1], stamps[2], now, strict=True) if old != new]
+    if any(name and os.path.lexists(path / name / ".git") for name in changed):
+        return "replace"
+    return "clean" if changed else "nothing"
+
+
+def _stamps(path: Path, folders: Iterable[str]) -> tuple[tuple[int, int], ...] | None:
+    """The (inode, ctime) of each of the worktree's ``folders``; None when one is missing. A folder's ctime moves
+    whenever an entry is made, removed or renamed in it, and no command can set it back."""
+    try:
+        return tuple((found.st_ino, found.st_ctime_ns) for found in (os.lstat(path / name) for name in folders))
+    except OSError:
+        return None
+
+
+def _stamp_folders(path: Path, commit: str, tree: str) -> None:
+    """Remember the stamps of a slot just made pristine at ``commit``, whose next ``slot_check`` cannot see an
+    empty folder made in it: the top folder and every folder of ``tree``.
+
+    A stamp is only trusted when the filesystem's clock (the ctime of a file touched in the slot's administrative
+    folder) has already gone past it, else a change within the same tick would leave it as it was. Nothing is
+    waited for (this is on every workstream's path): a folder the set-up changed in this very tick means nothing
+    is remembered, and the next reuse cleans. One ``lstat`` per folder, no file read.
+    """
+    admin = admin_dir(path)
+    stamps = _stamps(path, folders := ("", *sorted(tree_dirs(path, tree)))) if admin is not None else None
+    if admin is None or stamps is None:
+        return
+    clock = admin / "uet-clock"
+    try:
+        clock.touch()
+        if clock.stat().st_ctime_ns <= max(ctime for _inode, ctime in stamps):
+            return
+    except OSError:
+        return
+    with _ADMIN_LOCK:
+        _FOLDERS[path] = (commit, folders, stamps)
 
 
 def changes_between(cwd: Path, old_tree: str, new_tree: str) -> dict[str, str]:

@@ -8,6 +8,7 @@ one the new way; the trees must be the same object.
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 from pathlib import Path
 
@@ -37,7 +38,9 @@ def _slot(repo: Path, n: int, script: str) -> tuple[Path, str, str]:
     slot = iso.slot_path(repo, n)
     head = iso.head_commit(repo)
     tree = iso.prepare(repo, slot, head)
-    subprocess.run(["sh", "-c", script], cwd=slot, check=True, capture_output=True)
+    # A case's script may commit (a nested repository): the same dates make the same commit in every slot.
+    dates = {"GIT_AUTHOR_DATE": "2026-01-01T00:00:00Z", "GIT_COMMITTER_DATE": "2026-01-01T00:00:00Z"}
+    subprocess.run(["sh", "-c", script], cwd=slot, check=True, capture_output=True, env={**os.environ, **dates})
     return slot, head, tree
 
 
