@@ -265,10 +265,10 @@ def pidfd_supported() -> bool:
 def _open_pidfd(proc: subprocess.Popen[bytes]) -> int | None:
     """A pidfd of the (not yet reaped, so still its own) leader; None where there is none to be had, such
     as when this process is out of file descriptors, and the command then runs the threaded way."""
-    if not pidfd_supported():
+    if sys.platform != "linux" or not pidfd_supported():  # the platform check: os.pidfd_open is Linux's only
         return None
     try:
-        return int(os.pidfd_open(proc.pid))
+        return os.pidfd_open(proc.pid)
     except OSError:
         return None
 
