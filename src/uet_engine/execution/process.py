@@ -27,6 +27,7 @@ here, so the rules are in one place:
 from __future__ import annotations
 
 import contextlib
+import functools
 import os
 import re
 import selectors
@@ -194,8 +195,18 @@ def _reader(stream: IO[bytes], sink: Capture) -> None:
     stream.close()
 
 
+def _read(selector: selectors.BaseSelector, key: selectors.SelectorKey) -> None:
+    """Feed what one ready pipe holds into its capture; at its end, stop watching the pipe and close it."""
+    chunk = os.read(key.fd, _READ_CHUNK)
+    if chunk:
+        key.data.feed(chunk)
+    else:
+        selector.unregister(key.fileobj)
+        key.fileobj.close()  # type: ignore[union-attr]
+
+
 def _pump(pipes: list[tuple[IO[bytes], Capture]]) -> None:
-    """Read every pipe into its capture as data arrives, until each one ends, in one thread (POSIX).
+    """Read every pipe into its capture as data arrives, until each one ends, in one thread (POSIX without pidfd).
 
     Why not a thread per pipe: starting and joining a thread costs about half a millisecond, paid per command.
     Windows has no ``select`` on pipes, so there each pipe keeps its own ``_reader`` thread.
@@ -205,12 +216,7 @@ def _pump(pipes: list[tuple[IO[bytes], Capture]]) -> None:
             selector.register(stream, selectors.EVENT_READ, sink)
         while selector.get_map():
             for key, _ in selector.select():
-                chunk = os.read(key.fd, _READ_CHUNK)
-                if chunk:
-                    key.data.feed(chunk)
-                else:
-                    selector.unregister(key.fileobj)
-                    key.fileobj.close()  # type: ignore[union-attr]
+                _read(selector, key)
 
 
 def _start_readers(pipes: list[tuple[IO[bytes], Capture]]) -> list[threading.Thread]:
@@ -222,6 +228,129 @@ def _start_readers(pipes: list[tuple[IO[bytes], Capture]]) -> list[threading.Thr
     for thread in readers:
         thread.start()
     return readers
+
+
+def probe_pidfd() -> bool:
+    """Whether a child's exit can be watched in a selector beside its pipes (a pidfd: Linux 5.3 or later).
+
+    Found out by doing it: a pidfd of this very process, registered in the selector kind
+    ``execute`` uses and found not readable (it has not exited). Where any of that fails (macOS, Windows, an
+    older kernel, a seccomp filter refusing the system call) every command keeps its reader and timer
+    threads.
+    """
+    pidfd_open = getattr(os, "pidfd_open", None)
+    if pidfd_open is None:
+        return False
+    try:
+        pidfd = pidfd_open(os.getpid())
+    except OSError:
+        return False
+    try:
+        with selectors.DefaultSelector() as selector:
+            selector.register(pidfd, selectors.EVENT_READ)
+            return not selector.select(0)
+    except (OSError, ValueError):
+        return False
+    finally:
+        os.close(pidfd)
+
+
+@functools.cache
+def pidfd_supported() -> bool:
+    """``probe_pidfd``, asked once per process. Tests turn it off with monkeypatch to run the threaded path on
+    Linux too."""
+    return probe_pidfd()
+
+
+def _open_pidfd(proc: subprocess.Popen[bytes]) -> int | None:
+    """A pidfd of the (not yet reaped, so still its own) leader; None where there is none to be had, such
+    as when this process is out of file descriptors, and the command then runs the threaded way."""
+    if sys.platform != "linux" or not pidfd_supported():  # the platform check: os.pidfd_open is Linux's only
+        return None
+    try:
+        return os.pidfd_open(proc.pid)
+    except OSError:
+        return None
+
+
+def _supervise_in_thread(
+    proc: subprocess.Popen[bytes],
+    pidfd: int,
+    pipes: list[tuple[IO[bytes], Capture]],
+    timeout_s: float | None,
+    handle: psutil.Process | None,
+) -> tuple[int, bool]:
+    """Run the command to its end in the calling thread; its exit code and whether it timed out.
+
+    Why: a reader thread and a timer thread per command cost the engine a few tenths of a millisecond each
+    and GIL hand-offs between threads, on every step and check. One selector watches both pipes and the
+    leader's pidfd instead: the pipes are read as data arrives; the pidfd turns readable when the leader
+    exits, which is when it is reaped and its group killed (a backgrounded grandchild holding a pipe would
+    otherwise keep it open), and the pipes are then read to their end. The selector's timeout is the time
+    left of ``timeout_s``: past it the whole tree is killed, as a timer would. A cancellation from another
+    thread (``LiveProcesses.kill_all``) kills the group, so the leader exits and the loop ends.
+    """
+    deadline = time.monotonic() + timeout_s if timeout_s else None
+    exit_code: int | None = None
+    timed_out = False
+    with selectors.DefaultSelector() as selector:
+        for stream, sink in pipes:
+            selector.register(stream, selectors.EVENT_READ, sink)
+        selector.register(pidfd, selectors.EVENT_READ)
+        try:
+            while selector.get_map():
+                wait = None if deadline is None else max(deadline - time.monotonic(), 0)
+                for key, _ in selector.select(wait):
+                    if key.data is not None:
+                        _read(selector, key)
+                        continue
+                    selector.unregister(pidfd)
+                    exit_code, deadline = proc.wait(), None
+                    # As in the threaded path: what the task left running in its group dies with it.
+                    kill_group(proc)
+                if deadline is not None and time.monotonic() >= deadline:
+                    timed_out, deadline = True, None
+                    kill_group(proc, handle)
+        finally:
+            if exit_code is None:  # the loop was interrupted (an exception): the group still dies
+                kill_group(proc)
+            for key in list(selector.get_map().values()):
+                if key.data is not None:
+                    key.fileobj.close()  # type: ignore[union-attr]
+    assert exit_code is not None  # the loop ends only once the pidfd is unregistered, that is once reaped
+    return exit_code, timed_out
+
+
+def _supervise_with_threads(
+    proc: subprocess.Popen[bytes],
+    pipes: list[tuple[IO[bytes], Capture]],
+    timeout_s: float | None,
+    handle: psutil.Process | None,
+) -> tuple[int, bool]:
+    """Run the command to its end where there is no pidfd: reader threads, a timer thread for the timeout,
+    and the calling thread blocked in ``wait``; its exit code and whether it timed out."""
+    readers = _start_readers(pipes)
+    timed_out = threading.Event()
+
+    def on_timeout() -> None:
+        timed_out.set()
+        kill_group(proc, handle)
+
+    timer = threading.Timer(timeout_s, on_timeout) if timeout_s else None
+    if timer is not None:
+        timer.daemon = True
+        timer.start()
+    try:
+        exit_code = proc.wait()
+    finally:
+        if timer is not None:
+            timer.cancel()
+        # Whatever the task left running in its group (a backgrounded grandchild) dies with it. Its exited
+        # leader has no descendants left to list (they were handed to init), so the group is all there is.
+        kill_group(proc)
+        for thread in readers:
+            thread.join()
+    return exit_code, timed_out.is_set()
 
 
 def _pattern_found(pattern: regex.Pattern[str], texts: list[str], limit: float) -> bool | None:
@@ -337,31 +466,21 @@ def execute(
 
     out, err = Capture(window), Capture(window)
     assert proc.stdout is not None and proc.stderr is not None
-    readers = _start_readers([(proc.stdout, out), (proc.stderr, err)])
-    timed_out = threading.Event()
-
-    def on_timeout() -> None:
-        timed_out.set()
-        kill_group(proc, handle)
-
-    timer = threading.Timer(request.timeout_s, on_timeout) if request.timeout_s else None
-    if timer is not None:
-        timer.daemon = True
-        timer.start()
+    pipes = [(proc.stdout, out), (proc.stderr, err)]
     try:
-        exit_code = proc.wait()
+        pidfd = _open_pidfd(proc)
+        if pidfd is None:
+            exit_code, timed_out = _supervise_with_threads(proc, pipes, request.timeout_s, handle)
+        else:
+            try:
+                exit_code, timed_out = _supervise_in_thread(proc, pidfd, pipes, request.timeout_s, handle)
+            finally:
+                os.close(pidfd)
     finally:
-        if timer is not None:
-            timer.cancel()
-        # Whatever the task left running in its group (a backgrounded grandchild) dies with it. Its exited
-        # leader has no descendants left to list (they were handed to init), so the group is all there is.
-        kill_group(proc)
-        for thread in readers:
-            thread.join()
         if live is not None:
             live.discard(proc)
 
-    if timed_out.is_set():
+    if timed_out:
         return result(False, exit_code, out, err, timed_out=True, error=f"timed out after {request.timeout_s:g} s")
     if live is not None and live.cancelled:
         return result(False, exit_code, out, err, error=CANCELLED)

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import os
+import re
 import shutil
+import signal
 import subprocess
 import sys
 import threading
 from pathlib import Path
 
+import psutil
 import pytest
 
 import uet_contracts
@@ -20,6 +23,31 @@ from uet_engine.execution.process import LiveProcesses, execute
 pytestmark = pytest.mark.skipif(
     sys.platform == "win32", reason="needs POSIX process groups, which Windows lacks: run these tests on Linux or macOS"
 )
+
+
+@pytest.fixture(autouse=True, params=["pidfd", "threads"])
+def supervision(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Every test runs twice: with the selector over the pipes and the leader's pidfd (Linux), and with the reader
+    and timer threads that the systems without pidfd use (forced here by turning the probe off)."""
+    if request.param == "pidfd" and not process.pidfd_supported():  # pragma: no cover - macOS, old kernels
+        pytest.skip("os.pidfd_open is missing or refused here (needs Linux 5.3 or later): run it on such a Linux")
+    if request.param == "threads":
+        monkeypatch.setattr(process, "pidfd_supported", lambda: False)
+    return str(request.param)
+
+
+@pytest.fixture
+def started(monkeypatch: pytest.MonkeyPatch) -> list[threading.Thread]:
+    """The threads started while the test runs (timers included: threading.Timer is a Thread)."""
+    threads: list[threading.Thread] = []
+    start = threading.Thread.start
+
+    def counted(self: threading.Thread) -> None:
+        threads.append(self)
+        start(self)
+
+    monkeypatch.setattr(threading.Thread, "start", counted)
+    return threads
 
 
 def request(run: str, tool: str = "sh", timeout_s: float | None = None) -> ExecutionRequest:
@@ -169,19 +197,12 @@ def _alive(pid: int) -> bool:
         return True
 
 
-def test_one_thread_reads_both_pipes_while_the_child_fills_them_in_turn(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+def test_one_thread_or_none_reads_both_pipes_while_the_child_fills_them_in_turn(
+    tmp_path: Path, started: list[threading.Thread], supervision: str
 ) -> None:
-    """On POSIX one selector thread reads stdout and stderr: a child that fills stderr's pipe (64 KiB) before it
-    writes stdout, then the other way round, finishes, and every byte of both is counted."""
-    started: list[threading.Thread] = []
-
-    class Counted(threading.Thread):
-        def start(self) -> None:
-            started.append(self)
-            super().start()
-
-    monkeypatch.setattr(process.threading, "Thread", Counted)
+    """One selector reads stdout and stderr, in the calling thread with a pidfd, else in one reader thread: a child
+    that fills stderr's pipe (64 KiB) before it writes stdout, then the other way round, finishes, and every byte
+    of both is counted."""
     run = (
         "import sys\n"
         "for out in (sys.stderr, sys.stdout, sys.stderr, sys.stdout):\n"
@@ -190,7 +211,16 @@ def test_one_thread_reads_both_pipes_while_the_child_fills_them_in_turn(
     result = valid(execute(request(run, tool="python"), tmp_path))
     assert result.success, result.error
     assert (result.stdout_bytes, result.stderr_bytes) == (400_000, 600_000)
-    assert len(started) == 1
+    assert len(started) == (0 if supervision == "pidfd" else 1)
+
+
+def test_a_timeout_starts_no_timer_thread_with_a_pidfd(
+    tmp_path: Path, started: list[threading.Thread], supervision: str
+) -> None:
+    result = execute(request("echo done", timeout_s=60), tmp_path)
+    assert (result.success, result.stdout, result.timed_out) == (True, "done\n", False)
+    # The threaded path: the reader and the timer.
+    assert len(started) == (0 if supervision == "pidfd" else 2)
 
 
 def test_secrets_are_redacted_from_stdout_stderr_and_error(tmp_path: Path) -> None:
@@ -273,7 +303,7 @@ def test_the_pattern_dialect_is_pythons(tmp_path: Path) -> None:
     assert execute(request("echo 'ok 12'"), tmp_path, success_pattern=r"^ok (?P<n>\d+)$").success is True
 
 
-def test_200_mb_of_output_stays_small_in_memory(tmp_path: Path) -> None:
+def test_200_mb_of_output_stays_small_in_memory(tmp_path: Path, supervision: str) -> None:
     """The output is streamed into its head and tail: the engine's peak memory stays far below the output."""
     code = (
         "import resource, sys; from pathlib import Path;"
@@ -282,6 +312,8 @@ def test_200_mb_of_output_stays_small_in_memory(tmp_path: Path) -> None:
         "r = ExecutionRequest(operation_kind='EXEC-TEST', tool='sh',"
         " run='head -c 209715200 /dev/zero | tr \"\\\\0\" x',"
         " file_scope=FileScope(create=[], modify=[], read_only=[]), tools_used=['sh'], context={});"
+        "from uet_engine.execution import process;"
+        f"process.pidfd_supported = lambda: {supervision == 'pidfd'};"
         "before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss;"
         "res = execute(r, Path(sys.argv[1]));"
         "print(res.stdout_bytes, len(res.stdout), resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, before)"
@@ -293,3 +325,95 @@ def test_200_mb_of_output_stays_small_in_memory(tmp_path: Path) -> None:
     # What the output adds to the process (its imports alone vary with what the environment has installed:
     # about 25 MB here, more when a test has put packages with entry points beside the engine).
     assert peak_kib - before_kib < 50 * 1024, f"peak {peak_kib} KiB, {before_kib} KiB after the imports"
+
+
+@pytest.mark.timeout(60)  # the bug this catches is a hang until the grandchild's 300 s sleep ends
+def test_a_grandchild_holding_the_pipes_after_the_leader_exits_is_killed_and_the_command_ends(tmp_path: Path) -> None:
+    """The leader exits while a backgrounded grandchild still holds stdout and stderr open: the group kill after
+    the leader's exit closes them, so reading them ends instead of waiting for the grandchild's 300 s."""
+    script = "sh -c 'echo $$ > bg.tmp; mv bg.tmp bg.pid; echo from-grandchild; exec sleep 300' & "
+    script += "while [ ! -f bg.pid ]; do sleep 0.01; done; echo leader-done"
+    result = valid(execute(request(script), tmp_path))
+    assert (result.success, result.exit_code, result.error) == (True, 0, None)
+    assert sorted(result.stdout.splitlines()) == ["from-grandchild", "leader-done"]
+    assert dies(int((tmp_path / "bg.pid").read_text()))
+
+
+def test_a_timeout_while_output_still_streams(tmp_path: Path) -> None:
+    """``yes`` writes without pause until the timeout kills it: the result is the timeout, with what arrived."""
+    result = valid(execute(request("exec yes", timeout_s=1), tmp_path, output_limit=100))
+    assert (result.success, result.timed_out, result.error) == (False, True, "timed out after 1 s")
+    assert result.exit_code == -signal.SIGKILL
+    assert result.stdout_bytes > 100
+    assert result.stdout.startswith("y\ny\n")
+    assert "bytes omitted" in result.stdout
+
+
+def test_more_than_a_pipe_buffer_on_both_streams_at_once(tmp_path: Path) -> None:
+    """Two writers fill stdout and stderr (1 MiB each, far above the 64 KiB pipe buffer) at the same time: both are
+    read as they fill, so neither blocks the other, and every byte is counted."""
+    script = "head -c 1048576 /dev/zero | tr '\\0' o & head -c 1048576 /dev/zero | tr '\\0' e >&2; wait"
+    result = valid(execute(request(script), tmp_path, output_limit=64))
+    assert (result.success, result.stdout_bytes, result.stderr_bytes) == (True, 1048576, 1048576)
+    assert result.stdout == "o" * 32 + "\n[… 1048512 bytes omitted …]\n" + "o" * 32
+    assert result.stderr == "e" * 32 + "\n[… 1048512 bytes omitted …]\n" + "e" * 32
+
+
+def test_a_child_that_closes_stdout_early_still_finishes(tmp_path: Path) -> None:
+    result = valid(execute(request("echo first; exec >&-; sleep 0.2; echo after >&2; exit 4"), tmp_path))
+    assert (result.exit_code, result.stdout, result.stderr) == (4, "first\n", "after\n")
+
+
+def test_binary_output_is_counted_whole_and_decoded_with_replacements(tmp_path: Path) -> None:
+    run = "import sys; sys.stdout.buffer.write(bytes(range(256))); sys.stderr.buffer.write(b'\\xff\\xfe ok')"
+    result = valid(execute(request(run, tool="python"), tmp_path))
+    assert (result.success, result.stdout_bytes, result.stderr_bytes) == (True, 256, 5)
+    assert result.stdout == bytes(range(256)).decode("utf-8", errors="replace")
+    assert result.stderr == "\ufffd\ufffd ok"
+
+
+def test_no_file_descriptor_or_thread_is_left_behind(tmp_path: Path) -> None:
+    """200 commands, a few of them timed out, leave the engine with the file descriptors and threads it had (the
+    threaded path's cancelled timers once they have ended)."""
+    me = psutil.Process()
+    execute(request("true"), tmp_path)  # first use: the probe and lazy imports open what they keep open
+    fds, threads = me.num_fds(), set(threading.enumerate())
+    for n in range(200):
+        result = execute(
+            request("exec sleep 5" if n % 50 == 0 else "true", timeout_s=0.05 if n % 50 == 0 else 30), tmp_path
+        )
+        assert result.timed_out is (n % 50 == 0)
+    for thread in set(threading.enumerate()) - threads:
+        thread.join(30)  # a cancelled timer ends on its own, just after execute returned
+    assert (me.num_fds(), set(threading.enumerate())) == (fds, threads)
+
+
+def test_without_a_pidfd_for_the_child_the_command_runs_the_threaded_way(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Out of file descriptors (EMFILE) for the child's pidfd is no failure: the command runs with threads."""
+
+    def refused(pid: int, flags: int = 0) -> int:
+        raise OSError(24, "Too many open files")
+
+    monkeypatch.setattr(process.os, "pidfd_open", refused, raising=False)
+    result = valid(execute(request("echo out; echo err >&2"), tmp_path, expect_output="err"))
+    assert (result.success, result.stdout, result.stderr) == (True, "out\n", "err\n")
+
+
+def test_the_probe_answers_false_without_pidfd_open_or_when_it_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
+    def refused(pid: int, flags: int = 0) -> int:
+        raise PermissionError(1, "Operation not permitted")  # what a seccomp filter answers
+
+    monkeypatch.setattr(process.os, "pidfd_open", refused, raising=False)
+    assert process.probe_pidfd() is False
+    monkeypatch.delattr(process.os, "pidfd_open")
+    assert process.probe_pidfd() is False
+
+
+@pytest.mark.skipif(
+    sys.platform != "linux" or tuple(int(n) for n in re.findall(r"\d+", os.uname().release)[:2]) < (5, 3),
+    reason="pidfds need Linux 5.3 or later: run it on such a Linux",
+)
+def test_the_probe_answers_true_on_linux_5_3_and_later() -> None:
+    assert process.probe_pidfd() is True
