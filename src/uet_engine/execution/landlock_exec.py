@@ -24,6 +24,9 @@ import ctypes
 import os
 import sys
 
+# Landlock is Linux's: the sandbox starts this wrapper nowhere else (and type checks for other platforms stop here).
+assert sys.platform == "linux", "landlock_exec runs on Linux only"
+
 _CREATE_RULESET, _ADD_RULE, _RESTRICT_SELF = 444, 445, 446
 _RULE_PATH_BENEATH = 1
 _PR_SET_NO_NEW_PRIVS, _PR_SET_CHILD_SUBREAPER = 38, 36

@@ -154,7 +154,7 @@ def kill_tree(pid: int, leader: psutil.Process | None) -> None:
             tree = leader.children(recursive=True)
         if _WINDOWS:  # pragma: no cover - exercised on Windows only
             tree.insert(0, leader)
-    if not _WINDOWS:
+    if sys.platform != "win32":  # spelled out (not _WINDOWS): type checks for Windows then skip the POSIX calls
         with contextlib.suppress(ProcessLookupError, PermissionError):
             os.killpg(pid, signal.SIGKILL)
     for process in tree:
