@@ -37,7 +37,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO, TYPE_CHECKING
@@ -57,6 +57,10 @@ if TYPE_CHECKING:
 
 # The time a pattern may take to match when its task has no timeout_s (seconds).
 PATTERN_LIMIT_S = 10.0
+# How long the output is still read once the command's leader has exited and its group was killed. Only a process
+# that left the group for a session of its own can hold the pipes open after that (a daemon the command started,
+# when nothing confines it: bubblewrap's PID namespace ends with the command); its output is not waited for.
+OUTPUT_GRACE_S = 2.0
 _READ_CHUNK = 64 * 1024
 
 _WINDOWS = sys.platform == "win32"
@@ -188,7 +192,7 @@ def command_for(tool: str, run: str, env: Mapping[str, str]) -> list[str] | str:
     return f"unknown runner {tool!r}"
 
 
-def _reader(stream: IO[bytes], sink: Capture) -> None:
+def _reader(stream: IO[bytes], sink: Capture | _Gate) -> None:
     read = getattr(stream, "read1", stream.read)
     while chunk := read(_READ_CHUNK):
         sink.feed(chunk)
@@ -205,7 +209,7 @@ def _read(selector: selectors.BaseSelector, key: selectors.SelectorKey) -> None:
         key.fileobj.close()  # type: ignore[union-attr]
 
 
-def _pump(pipes: list[tuple[IO[bytes], Capture]]) -> None:
+def _pump(pipes: Sequence[tuple[IO[bytes], Capture | _Gate]]) -> None:
     """Read every pipe into its capture as data arrives, until each one ends, in one thread (POSIX without pidfd).
 
     Why not a thread per pipe: starting and joining a thread costs about half a millisecond, paid per command.
@@ -219,7 +223,7 @@ def _pump(pipes: list[tuple[IO[bytes], Capture]]) -> None:
                 _read(selector, key)
 
 
-def _start_readers(pipes: list[tuple[IO[bytes], Capture]]) -> list[threading.Thread]:
+def _start_readers(pipes: Sequence[tuple[IO[bytes], Capture | _Gate]]) -> list[threading.Thread]:
     """The threads that read the child's output: one for all pipes on POSIX, one per pipe on Windows."""
     if _WINDOWS:  # pragma: no cover - Windows only
         readers = [threading.Thread(target=_reader, args=pipe, daemon=True) for pipe in pipes]
@@ -291,6 +295,7 @@ def _supervise_in_thread(
     thread (``LiveProcesses.kill_all``) kills the group, so the leader exits and the loop ends.
     """
     deadline = time.monotonic() + timeout_s if timeout_s else None
+    grace: float | None = None  # once the leader has exited: until when its pipes are still read
     exit_code: int | None = None
     timed_out = False
     with selectors.DefaultSelector() as selector:
@@ -299,7 +304,8 @@ def _supervise_in_thread(
         selector.register(pidfd, selectors.EVENT_READ)
         try:
             while selector.get_map():
-                wait = None if deadline is None else max(deadline - time.monotonic(), 0)
+                ends = [end for end in (deadline, grace) if end is not None]
+                wait = max(min(ends) - time.monotonic(), 0) if ends else None
                 for key, _ in selector.select(wait):
                     if key.data is not None:
                         _read(selector, key)
@@ -308,9 +314,12 @@ def _supervise_in_thread(
                     exit_code, deadline = proc.wait(), None
                     # As in the threaded path: what the task left running in its group dies with it.
                     kill_group(proc)
+                    grace = time.monotonic() + OUTPUT_GRACE_S
                 if deadline is not None and time.monotonic() >= deadline:
                     timed_out, deadline = True, None
                     kill_group(proc, handle)
+                if grace is not None and time.monotonic() >= grace:
+                    break  # a process of another session holds the pipes: they are closed below, unread
         finally:
             if exit_code is None:  # the loop was interrupted (an exception): the group still dies
                 kill_group(proc)
@@ -329,7 +338,8 @@ def _supervise_with_threads(
 ) -> tuple[int, bool]:
     """Run the command to its end where there is no pidfd: reader threads, a timer thread for the timeout,
     and the calling thread blocked in ``wait``; its exit code and whether it timed out."""
-    readers = _start_readers(pipes)
+    gates = [(stream, _Gate(sink)) for stream, sink in pipes]
+    readers = _start_readers(gates)
     timed_out = threading.Event()
 
     def on_timeout() -> None:
@@ -348,9 +358,30 @@ def _supervise_with_threads(
         # Whatever the task left running in its group (a backgrounded grandchild) dies with it. Its exited
         # leader has no descendants left to list (they were handed to init), so the group is all there is.
         kill_group(proc)
+        grace = time.monotonic() + OUTPUT_GRACE_S
         for thread in readers:
-            thread.join()
+            thread.join(max(grace - time.monotonic(), 0))
+        for _stream, gate in gates:  # a reader still blocked (another session holds its pipe) feeds nothing more
+            gate.close()
     return exit_code, timed_out.is_set()
+
+
+class _Gate:
+    """A capture a reader thread feeds until the command is over: then ``close``, and what arrives later is dropped
+    (the result is being made from the capture; a reader left blocked on a pipe must not change it meanwhile)."""
+
+    def __init__(self, sink: Capture) -> None:
+        self._sink: Capture | None = sink
+        self._lock = threading.Lock()
+
+    def feed(self, chunk: bytes) -> None:
+        with self._lock:
+            if self._sink is not None:
+                self._sink.feed(chunk)
+
+    def close(self) -> None:
+        with self._lock:
+            self._sink = None
 
 
 def _pattern_found(pattern: regex.Pattern[str], texts: list[str], limit: float) -> bool | None:

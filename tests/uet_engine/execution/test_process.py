@@ -396,7 +396,7 @@ def test_without_a_pidfd_for_the_child_the_command_runs_the_threaded_way(
     def refused(pid: int, flags: int = 0) -> int:
         raise OSError(24, "Too many open files")
 
-    monkeypatch.setattr(process.os, "pidfd_open", refused, raising=False)
+    monkeypatch.setattr(process.os, "pidfd_open", refused)
     result = valid(execute(request("echo out; echo err >&2"), tmp_path, expect_output="err"))
     assert (result.success, result.stdout, result.stderr) == (True, "out\n", "err\n")
 
@@ -405,7 +405,7 @@ def test_the_probe_answers_false_without_pidfd_open_or_when_it_is_refused(monkey
     def refused(pid: int, flags: int = 0) -> int:
         raise PermissionError(1, "Operation not permitted")  # what a seccomp filter answers
 
-    monkeypatch.setattr(process.os, "pidfd_open", refused, raising=False)
+    monkeypatch.setattr(process.os, "pidfd_open", refused)
     assert process.probe_pidfd() is False
     monkeypatch.delattr(process.os, "pidfd_open")
     assert process.probe_pidfd() is False
@@ -417,3 +417,22 @@ def test_the_probe_answers_false_without_pidfd_open_or_when_it_is_refused(monkey
 )
 def test_the_probe_answers_true_on_linux_5_3_and_later() -> None:
     assert process.probe_pidfd() is True
+
+
+@pytest.mark.timeout(60)  # the bug this catches is a hang until the daemon's 300 s sleep ends
+def test_a_daemon_in_a_session_of_its_own_holding_the_pipes_does_not_keep_the_command_running(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A command starts a process in a session of its own that inherits stdout and stderr and outlives it (nothing
+    confines it here: the group kill cannot reach it). The output is read for ``OUTPUT_GRACE_S`` more, then the
+    command is over, with what arrived."""
+    monkeypatch.setattr(process, "OUTPUT_GRACE_S", 0.3)
+    code = (
+        "import subprocess; daemon = subprocess.Popen(['sleep', '300'], start_new_session=True);"
+        "open('daemon.pid', 'w').write(str(daemon.pid)); print('started', flush=True)"
+    )
+    try:
+        result = valid(execute(request(code, tool="python"), tmp_path))
+        assert (result.success, result.exit_code, result.error, result.stdout) == (True, 0, None, "started\n")
+    finally:
+        os.kill(int((tmp_path / "daemon.pid").read_text()), signal.SIGKILL)
