@@ -801,12 +801,24 @@ def _stamp_folders(path: Path, commit: str, tree: str) -> None:
     A stamp is only trusted when the filesystem's clock (the ctime of a file touched in the slot's administrative
     folder) has already gone past it, else a change within the same tick would leave it as it was. Nothing is
     waited for (this is on every workstream's path): a folder the set-up changed in this very tick means nothing
-    is remembered, and the next reuse cleans. One ``lstat`` per folder, no file read.
+    is remembered, and the next reuse cleans. One ``lstat`` per folder, no file read. A folder the tree's list names
+    and the slot lacks is left out: the list may name more than the tree has (``remember_tree_dirs``), and a folder
+    made there later changes its parent's stamp.
     """
     admin = admin_dir(path)
-    stamps = _stamps(path, folders := ("", *sorted(tree_dirs(path, tree)))) if admin is not None else None
-    if admin is None or stamps is None:
+    if admin is None:
         return
+    present = []
+    for name in ("", *sorted(tree_dirs(path, tree))):
+        try:
+            info = os.lstat(path / name)
+        except FileNotFoundError:
+            continue
+        except OSError:
+            return
+        present.append((name, (info.st_ino, info.st_ctime_ns)))
+    folders = tuple(name for name, _stamp in present)
+    stamps = tuple(stamp for _name, stamp in present)
     clock = admin / "uet-clock"
     try:
         clock.touch()

@@ -513,3 +513,22 @@ def test_a_mark_an_unconfined_check_left_does_not_fail_the_next_workstream(tmp_p
     assert statuses(repo, only_run_id(repo)) == {"ws-ph-a": "succeeded", "ws-ph-b": "succeeded"}
     assert (repo / "README.md").read_text() == "# demo\nmore\n"
     assert (repo / "notes.txt").read_text() == "n\nm\n"
+
+
+def test_a_folder_list_naming_more_than_the_tree_has_still_lets_an_unchanged_slot_skip_its_clean(
+    tmp_path: Path,
+) -> None:
+    # A workstream's folder list, remembered for its tree, may name a folder its steps emptied (remember_tree_dirs).
+    root = make_repo(tmp_path / "r")
+    head = iso.head_commit(root)
+    slot = iso.slot_path(root, 0)
+    tree = iso.tree_of(root, head)
+    iso.remember_tree_dirs(tree, frozenset({"gone", "gone/deeper"}))
+    assert iso.prepare(root, slot, head, tree=tree) == tree
+    calls = iso.GIT_TIME.calls
+    assert iso.prepare(root, slot, head, tree=tree, at=head) == tree
+    assert iso.GIT_TIME.calls == calls + 1  # the status alone: no clean
+    (slot / "gone").mkdir()  # an empty folder where the list named one: the top folder's stamp tells
+    calls = iso.GIT_TIME.calls
+    assert iso.prepare(root, slot, head, tree=tree, at=head) == tree
+    assert iso.GIT_TIME.calls == calls + 2 and not (slot / "gone").exists()
