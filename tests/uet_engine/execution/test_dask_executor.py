@@ -261,6 +261,22 @@ def test_a_remote_worker_runs_in_its_own_clone_not_in_the_users_folder(tmp_path:
     assert not where.is_relative_to(repo) and where.name.startswith("slot-") and where.parent.name == "slots"
 
 
+def test_a_mark_an_unconfined_check_left_on_a_remote_worker_does_not_fail_the_next_workstream(tmp_path: Path) -> None:
+    # Both run in the one worker's clone, one after the other in the same slot: the mark survives its reset.
+    repo = make_repo(tmp_path / "repo", {"README.md": "# demo\n"})
+    url = bare_remote(tmp_path / "remote.git")
+    mark = "git update-index --assume-unchanged README.md"
+    specs = write(
+        tmp_path / "specs",
+        phase("PH-A", [], [step("true")], acceptance={"sh": [mark]}),
+        phase("PH-B", ["PH-A"], [step("echo more >> README.md")], modify=["README.md"]),
+    )
+    args = ["--executor", "dask", "--jobs", "1", "--remote", url, "--sandbox", "off"]
+    done = uet(repo, "run", str(specs[0].parent), *args)
+    assert done.code == 0, done.stdout + done.stderr
+    assert (repo / "README.md").read_text() == "# demo\nmore\n"
+
+
 def test_remote_needs_dask_and_a_reachable_remote(tmp_path: Path) -> None:
     repo = make_repo(tmp_path / "repo")
     (path,) = write(tmp_path / "specs", phase("PH-A", [], [step("echo a > a.txt")], create=["a.txt"]))
