@@ -105,9 +105,15 @@ def generate(root: Path) -> None:
 
 
 def _tree(folder: Path) -> set[str]:
+    """The files below ``folder``, Python's byte-code caches left out: any import of the models writes those
+    (unless ``PYTHONDONTWRITEBYTECODE`` is set), and they are never codegen's output."""
     if not folder.exists():
         return set()
-    return {p.relative_to(folder).as_posix() for p in folder.rglob("*") if p.is_file()}
+    return {
+        p.relative_to(folder).as_posix()
+        for p in folder.rglob("*")
+        if p.is_file() and "__pycache__" not in p.relative_to(folder).parts
+    }
 
 
 def differences(expected_root: Path, actual_root: Path) -> list[str]:

@@ -76,6 +76,15 @@ def add_priority_property(root: Path) -> None:
     path.write_text(json.dumps(schema, indent=2) + "\n", encoding="utf-8")
 
 
+def test_byte_code_caches_beside_the_models_are_no_drift(repo_copy: Path) -> None:
+    # Any import of the models writes them (unless PYTHONDONTWRITEBYTECODE is set): never codegen's output.
+    cache = repo_copy / "src" / "uet_contracts" / "models" / "__pycache__"
+    cache.mkdir()
+    (cache / "phase_spec_schema.cpython-311.pyc").write_bytes(b"\x00compiled")
+    done = codegen(repo_copy, "--check")
+    assert (done.returncode, done.stdout) == (0, "codegen: derived files are current\n")
+
+
 def test_the_drift_gate_names_each_stale_file_after_a_schema_edit(repo_copy: Path) -> None:
     assert codegen(repo_copy, "--check").returncode == 0
     add_priority_property(repo_copy)
