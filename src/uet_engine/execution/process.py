@@ -291,8 +291,9 @@ def _supervise_in_thread(
     leader's pidfd instead: the pipes are read as data arrives; the pidfd turns readable when the leader
     exits, which is when it is reaped and its group killed (a backgrounded grandchild holding a pipe would
     otherwise keep it open), and the pipes are then read to their end, for ``OUTPUT_GRACE_S`` at most. The
-    selector's timeout is the time left of ``timeout_s``: past it the whole tree is killed, as a timer would. A cancellation from another
-    thread (``LiveProcesses.kill_all``) kills the group, so the leader exits and the loop ends.
+    selector's timeout is the time left of ``timeout_s``: past it the whole tree is killed, as a timer would.
+    A cancellation from another thread (``LiveProcesses.kill_all``) kills the group, so the leader exits and
+    the loop ends.
     """
     deadline = time.monotonic() + timeout_s if timeout_s else None
     grace: float | None = None  # once the leader has exited: until when its pipes are still read
