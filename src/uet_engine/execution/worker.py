@@ -44,7 +44,7 @@ A failed try's ErrorEvents are the engine's own (what failed, its exit code, the
 the error plugins' findings in its output (``uet_engine.detection.plugins``).
 
 Worktrees are slots: a run keeps one per workstream running at the same time and resets it to a
-pristine state for the next workstream (``isolation.prepare``); slots are kept for the next run.
+pristine state for the next workstream (``slots.prepare``); slots are kept for the next run.
 """
 
 from __future__ import annotations
@@ -89,7 +89,7 @@ from uet_engine.detection.plugins.registry import registry
 from uet_engine.detection.redact import DEFAULT_OUTPUT_LIMIT, Redactor
 from uet_engine.detection.scope import describe, violations
 from uet_engine.errors import GitError, MergeConflict
-from uet_engine.execution import agents, inputs, isolation
+from uet_engine.execution import agents, inputs, isolation, slots
 from uet_engine.execution.guard import Guard
 from uet_engine.execution.process import LiveProcesses, execute
 from uet_engine.execution.sandbox import UNCONFINED, Confinement, Sandbox
@@ -472,7 +472,7 @@ class _Run:
         job = self.job
         self.start = isolation.start_commit(job.root, job.base_commit, job.parents)
         known = job.start_tree if len(job.parents) < 2 else None
-        self.base_tree = self.tree = isolation.prepare(
+        self.base_tree = self.tree = slots.prepare(
             job.root, self.path, self.start, check=job.check_slot, tree=known, at=job.slot_at
         )
         if job.guard is not None:
@@ -498,7 +498,7 @@ class _Run:
                 return failed.finished(self.ws)
         staged = isolation.stage_changes(self.path, self.start, self.base_tree) if self.job.spec.pre_flight else None
         if staged is not None and staged != self.base_tree:  # checks never contribute
-            self.base_tree = self.tree = isolation.prepare(self.job.root, self.path, self.start, tree=self.base_tree)
+            self.base_tree = self.tree = slots.prepare(self.job.root, self.path, self.start, tree=self.base_tree)
         stop = lambda: self.strays is not None or bool(self.reserved)  # noqa: E731 - the batches' stop signal
         failed = run_batches(self.job.spec, steps, self._alone, self._side_by_side, stop)
         if failed is not None:
@@ -566,7 +566,7 @@ class _Run:
         # Index entries the steps marked so that git add -A skips their changes: read once, as the flags persist.
         # Confined steps cannot mark any: every mechanism keeps the worktree's index (in .git/worktrees/, outside
         # the worktree) read-only to them, so there the read would only cost a walk of the index.
-        hidden = set(isolation.hidden_entries(self.path)) if self.confinement is None else set()
+        hidden = set(slots.hidden_entries(self.path)) if self.confinement is None else set()
         refused, changes = _change_problems(self.job, entries, self.reserved, hidden)
         if refused is None:
             # Now, before the acceptance checks (which may leave files behind): the key is of what the steps made.

@@ -12,7 +12,7 @@ import pytest
 from tests.uet_engine.cli.test_run import git, make_repo
 from uet_engine import clock
 from uet_engine.detection import tamper
-from uet_engine.execution import isolation
+from uet_engine.execution import isolation, slots
 from uet_engine.execution.guard import Guard
 
 
@@ -46,7 +46,7 @@ def test_the_engines_own_patch_is_not_a_change(tmp_path: Path) -> None:
 def test_a_worktrees_pointer_and_admin_files_are_watched(tmp_path: Path) -> None:
     repo = make_repo(tmp_path / "repo")
     slot = isolation.slot_path(repo, 0)
-    isolation.prepare(repo, slot, isolation.head_commit(repo))
+    slots.prepare(repo, slot, isolation.head_commit(repo))
     guard = Guard(repo)
     guard.watch_slot(slot)
     assert guard.check(slot) == []

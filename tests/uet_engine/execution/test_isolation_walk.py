@@ -16,6 +16,7 @@ import pytest
 
 from tests.uet_engine.cli.test_run import make_repo
 from uet_engine.execution import isolation as iso
+from uet_engine.execution import slots
 
 CASES = json.loads((Path(__file__).parent / "walk_cases.json").read_text(encoding="utf-8"))["cases"]
 FILES = {
@@ -37,7 +38,7 @@ def repo(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def _slot(repo: Path, n: int, script: str) -> tuple[Path, str, str]:
     slot = iso.slot_path(repo, n)
     head = iso.head_commit(repo)
-    tree = iso.prepare(repo, slot, head)
+    tree = slots.prepare(repo, slot, head)
     # A case's script may commit (a nested repository): the same dates make the same commit in every slot.
     dates = {"GIT_AUTHOR_DATE": "2026-01-01T00:00:00Z", "GIT_COMMITTER_DATE": "2026-01-01T00:00:00Z"}
     subprocess.run(["sh", "-c", script], cwd=slot, check=True, capture_output=True, env={**os.environ, **dates})

@@ -10,7 +10,7 @@ import pytest
 from tests.uet_engine.cli.test_run import make_repo
 from uet_contracts import ExecutionRequest, FileScope
 from uet_engine.errors import RunRefused
-from uet_engine.execution import isolation, sandbox
+from uet_engine.execution import isolation, sandbox, slots
 from uet_engine.execution.process import execute
 from uet_engine.execution.sandbox import Confinement, Sandbox, choose, seatbelt_profile
 
@@ -92,7 +92,7 @@ def mechanism(request: pytest.FixtureRequest) -> str:
 def test_a_confined_command_writes_its_worktree_and_its_temporary_folder_only(tmp_path: Path, mechanism: str) -> None:
     repo = make_repo(tmp_path / "repo")
     slot = isolation.slot_path(repo, 0)
-    isolation.prepare(repo, slot, isolation.head_commit(repo))
+    slots.prepare(repo, slot, isolation.head_commit(repo))
     confinement = choose(mechanism).confine(slot, repo)  # type: ignore[arg-type]
     assert confinement is not None
     outside = tmp_path / "outside.txt"
