@@ -26,7 +26,7 @@ from typing import Literal, get_args
 
 from uet_engine.execution import isolation
 
-_LOCK = threading.Lock()  # guards the two caches below (slots are prepared on several threads)
+_LOCK = threading.Lock()  # guards _FOLDERS and _COMMON (further down): slots are prepared on several threads
 
 
 def is_pristine(root: Path, path: Path) -> bool:
