@@ -499,14 +499,10 @@ def stage_changes(cwd: Path, head: str, head_tree: str) -> str:
     ``head_tree``). When the worktree is not at ``head`` any more (a step committed) or an entry is one
     only ``git add -A`` handles, ``stage_all`` runs instead. Returns the tree id.
     """
-    found = walk(cwd)
-    if found.head != head or not found.plain:
+    staged = _stage_walked(cwd, head)
+    if staged is None:
         return stage_all(cwd)
-    if not found.paths:
-        return head_tree
-    listed = b"".join(path + b"\0" for path in found.paths)
-    git(cwd, "update-index", "--add", "--remove", "--replace", "-z", "--stdin", input=listed)
-    return _out(cwd, "write-tree")
+    return _out(cwd, "write-tree") if staged else head_tree
 
 
 def stage_and_diff(cwd: Path, head: str, head_tree: str, old_tree: str) -> tuple[str, Entries]:
@@ -515,20 +511,29 @@ def stage_and_diff(cwd: Path, head: str, head_tree: str, old_tree: str) -> tuple
     Where exactly the walked paths are staged, the diff is read from the index (``diff-index --cached``) while
     ``write-tree`` writes the tree from the same index, side by side: one git process's time fewer per step.
     """
-    found = walk(cwd)
-    if found.head != head or not found.plain:
-        tree = stage_all(cwd)
+    staged = _stage_walked(cwd, head)
+    if not staged:
+        tree = stage_all(cwd) if staged is None else head_tree
         return tree, diff_entries(cwd, old_tree, tree)
-    if not found.paths:
-        return head_tree, diff_entries(cwd, old_tree, head_tree)
-    listed = b"".join(path + b"\0" for path in found.paths)
-    git(cwd, "update-index", "--add", "--remove", "--replace", "-z", "--stdin", input=listed)
     writing = Started(cwd, "write-tree")
     try:
         raw = git(cwd, "diff-index", "--cached", *_RAW[1:], old_tree).stdout
     finally:
         tree = writing.result().stdout.decode("utf-8").strip()
     return tree, _entries(cwd, raw) if tree != old_tree else {}
+
+
+def _stage_walked(cwd: Path, head: str) -> bool | None:
+    """One ``walk``, and exactly the paths it lists staged: True when some were, False when nothing differs, None
+    when ``stage_all`` must do it (the worktree left ``head``, or an entry only ``git add -A`` handles)."""
+    found = walk(cwd)
+    if found.head != head or not found.plain:
+        return None
+    if not found.paths:
+        return False
+    listed = b"".join(path + b"\0" for path in found.paths)
+    git(cwd, "update-index", "--add", "--remove", "--replace", "-z", "--stdin", input=listed)
+    return True
 
 
 def restore(cwd: Path, tree: str) -> None:
