@@ -200,9 +200,7 @@ class Coordinator:
         spec = self.specs[phase]
         env = {**self.env, "UET_WORKSTREAM_ID": spec.workstream_id, "UET_PHASE_ID": phase}
         slot = self.slots.get_nowait()  # at most ``jobs`` run at once, so one is always free
-        # Checked first: a slot of an earlier run, or any slot when nothing confines the commands (a command may
-        # mark index entries assume-unchanged, which survives the slot's reset).
-        check = slot in self.carried or self.sandbox.mechanism == "none"
+        check = slot in self.carried
         self.carried.discard(slot)
         parents = self._parents(phase)
         start = (parents[0] if parents else self.base_commit) if len(parents) < 2 else None

@@ -210,10 +210,7 @@ def run_on_remote_worker(fields: dict[str, Any], cancel_event: str, url: str) ->
     distributed = _distributed()
     clone = _CLONES.clone(Path(distributed.get_worker().local_directory), url)
     slot, first = _CLONES.take_slot(clone)
-    # Checked first when new to this worker, and always when nothing confines the commands (as the coordinator does
-    # for its own slots): an index mark a command set survives the slot's reset.
-    check = first or fields["sandbox"].mechanism == "none"
-    job = Job(**{**fields, "root": clone, "worktree": slot, "check_slot": check}, live=LiveProcesses())
+    job = Job(**{**fields, "root": clone, "worktree": slot, "check_slot": first}, live=LiveProcesses())
     prefix = remote_prefix(job.run_id)
     try:
         try:

@@ -472,8 +472,11 @@ class _Run:
         job = self.job
         self.start = isolation.start_commit(job.root, job.base_commit, job.parents)
         known = job.start_tree if len(job.parents) < 2 else None
+        # Checked first also whenever nothing confines the commands, on whichever executor: a command of the
+        # slot's last workstream may have marked index entries assume-unchanged, which survives the slot's reset.
+        check = job.check_slot or job.sandbox.mechanism == "none"
         self.base_tree = self.tree = slots.prepare(
-            job.root, self.path, self.start, check=job.check_slot, tree=known, at=job.slot_at
+            job.root, self.path, self.start, check=check, tree=known, at=job.slot_at
         )
         if job.guard is not None:
             job.guard.watch_slot(self.path)
