@@ -29,34 +29,13 @@ from uet_engine.execution import isolation
 _LOCK = threading.Lock()  # guards _FOLDERS and _COMMON (further down): slots are prepared on several threads
 
 
-def is_pristine(root: Path, path: Path) -> bool:
-    """Whether ``path`` is a worktree of ``root``'s repository holding exactly its HEAD.
-
-    That is: its git folder is this repository's, ``git status`` shows nothing staged, modified, untracked
-    or even ignored, and no index entry is marked assume-unchanged or skip-worktree (either would hide a
-    step's change to that file from the patch).
-    """
-    mine = isolation.git(path, "rev-parse", "--path-format=absolute", "--git-common-dir", check=False)
-    if mine.returncode != 0 or Path(mine.stdout.decode().strip()) != isolation.common_dir(root):
-        return False
-    done = isolation.git(path, "status", "--porcelain", "--ignored", "--untracked-files=all", "-z", check=False)
-    if done.returncode != 0 or done.stdout:
-        return False
-    return _hidden(path) == []
-
-
 def hidden_entries(cwd: Path) -> list[str]:
     """Index entries marked assume-unchanged or skip-worktree (``git update-index``), sorted: ``git add -A``
     leaves their changes out, so a step that marks a file can change it, pass its checks with the change,
     and land a patch without it. One read of the index, no file stat'ed."""
-    found = _hidden(cwd, check=True)
-    return sorted(path.decode("utf-8", errors="surrogateescape") for path in found or [])
-
-
-def _hidden(cwd: Path, *, check: bool = False) -> list[bytes] | None:
-    """The paths of the index entries ``hidden_entries`` names, as git wrote them; None when git fails."""
-    marks = _marks(cwd, check=check)
-    return None if marks is None else sorted({*marks["--no-assume-unchanged"], *marks["--no-skip-worktree"]})
+    marks = _marks(cwd, check=True) or {}
+    found = {path for paths in marks.values() for path in paths}
+    return sorted(path.decode("utf-8", errors="surrogateescape") for path in found)
 
 
 def _marks(cwd: Path, *, check: bool = False) -> dict[str, list[bytes]] | None:
